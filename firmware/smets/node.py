@@ -1,0 +1,300 @@
+"""The board application core: link frames in, link frames out (sans-IO).
+
+A Node owns the link decoder, answers CONTROL requests (identity, provisioning, clock, faults),
+hands HAN frames to the device model of the board's role and sends LOG frames. The runtime feeds
+it bytes and monotonic milliseconds and writes out what it returns; nothing here touches a port,
+a clock or `machine`, so the same code runs on the ESP32, the unix port and CPython.
+
+CONTROL payloads are UTF-8 JSON objects: a request {"id": n, "op": "...", ...} gets exactly one
+reply {"id": n, "ok": true, "result": ...} or {"id": n, "ok": false, "error": "..."}.
+LOG payloads are a level letter (D, I, W, E) followed by UTF-8 text.
+"""
+
+import json
+import sys
+
+from smets import link
+from smets.han import ApsFrame, HANError
+
+FIRMWARE_VERSION = "0.1.0"
+
+# Device models by role, imported on first use so a board only loads its own role's code.
+ROLES = {
+    "ESME": ("smets.devices.esme", "ESME"),
+}
+
+_LOG_KEEP = 32
+_EPOCH_2000 = 946684800
+
+
+def _now_epoch_default():
+    import time
+
+    t = int(time.time())
+    # Ports whose epoch is 2000-01-01 (older ESP32 builds).
+    if t < _EPOCH_2000 and time.gmtime(0)[0] == 2000:
+        t += _EPOCH_2000
+    return t
+
+
+class Clock:
+    """Device time in UTC seconds: set by the hub, optionally accelerated for virtual boards."""
+
+    def __init__(self, epoch, mono_ms, rate=1):
+        self.set(epoch, mono_ms, rate)
+
+    def set(self, epoch, mono_ms, rate=1):
+        self.base_epoch = epoch
+        self.base_ms = mono_ms
+        self.rate = rate
+
+    def now(self, mono_ms):
+        return self.base_epoch + ((mono_ms - self.base_ms) * self.rate) // 1000
+
+    def ms_until(self, epoch, mono_ms):
+        """Monotonic ms from mono_ms until device time reaches `epoch` (0 if past)."""
+        due = self.base_ms + ((epoch - self.base_epoch) * 1000) // self.rate
+        return max(0, due - mono_ms)
+
+
+class Node:
+    def __init__(self, board, store, mono_ms, epoch=None, max_frame=2048):
+        self.board = board
+        self.store = store
+        self.decoder = link.Decoder(max_frame=max_frame)
+        self.clock = Clock(epoch if epoch is not None else _now_epoch_default(), mono_ms)
+        self._out = []
+        self._seq = 0
+        self.interrupted = False
+        self.reboot_requested = False
+        self.logs = []
+        self.counters = {
+            "han_in": 0,
+            "han_out": 0,
+            "han_dropped": 0,
+            "han_errors": 0,
+            "control": 0,
+            "control_errors": 0,
+            "unknown_frames": 0,
+        }
+        self.faults = {}
+        self.device = None
+        self.identity = store.load("identity")
+        if self.identity:
+            try:
+                self._start_device(mono_ms)
+            except Exception as exc:  # a bad identity must not brick the board
+                self.device = None
+                self.log("E", "device start failed: %s" % _exc_text(exc))
+        self.log("I", "smets %s up, role %s" % (FIRMWARE_VERSION, self.role))
+
+    # -- link ---------------------------------------------------------------------------------
+    @property
+    def role(self):
+        return self.identity.get("role") if self.identity else None
+
+    def send(self, ftype, payload):
+        self._out.append(link.encode(ftype, self._seq, payload))
+        self._seq = (self._seq + 1) & 0xFF
+
+    def take_output(self):
+        if not self._out:
+            return b""
+        data = b"".join(self._out)
+        self._out = []
+        return data
+
+    def log(self, level, text):
+        line = "%s %s" % (level, text)
+        self.logs.append(line)
+        if len(self.logs) > _LOG_KEEP:
+            self.logs.pop(0)
+        self.send(link.LOG, (level + text).encode())
+
+    def receive(self, data, mono_ms):
+        """Feed bytes from the port; handles every complete frame."""
+        self.decoder.feed(data)
+        while True:
+            event = self.decoder.next_event()
+            if event is None:
+                return
+            if event is link.INTERRUPT:
+                self.interrupted = True
+                return
+            self._frame(event, mono_ms)
+
+    def _frame(self, frame, mono_ms):
+        if frame.type == link.HAN:
+            self._han(frame.payload, mono_ms)
+        elif frame.type == link.CONTROL:
+            self._control(frame.payload, mono_ms)
+        else:
+            self.counters["unknown_frames"] += 1
+
+    # -- HAN ----------------------------------------------------------------------------------
+    def _han(self, payload, mono_ms):
+        self.counters["han_in"] += 1
+        try:
+            aps = ApsFrame.from_bytes(payload)
+        except HANError as exc:
+            self.counters["han_errors"] += 1
+            self.log("W", "bad HAN frame: %s" % exc)
+            return
+        if self.device is None:
+            self.counters["han_dropped"] += 1
+            self.log("W", "HAN frame dropped: board not provisioned")
+            return
+        try:
+            out = self.device.on_han(aps, self.clock.now(mono_ms))
+        except Exception as exc:
+            # The device model must answer every input itself; reaching here is a bug. Keep the
+            # board up, count it and tell the host with the traceback.
+            self.counters["han_errors"] += 1
+            self.log("E", "device error: %s" % _exc_text(exc))
+            return
+        self._send_han(out)
+
+    def _send_han(self, frames):
+        for aps in frames:
+            if self.faults.get("drop_han", 0) > 0:
+                self.faults["drop_han"] -= 1
+                self.log("W", "fault: dropped outgoing HAN frame")
+                continue
+            data = aps.to_bytes()
+            if self.faults.get("corrupt_han", 0) > 0:
+                self.faults["corrupt_han"] -= 1
+                data = data[:-1] + bytes((data[-1] ^ 0x01,))
+                self.log("W", "fault: corrupted outgoing HAN frame")
+            self.counters["han_out"] += 1
+            self.send(link.HAN, data)
+
+    def tick(self, mono_ms):
+        """Run the device clock; returns ms until the next tick is due (None: no timer)."""
+        if self.device is None:
+            return None
+        now = self.clock.now(mono_ms)
+        try:
+            out = self.device.tick(now)
+        except Exception as exc:
+            self.counters["han_errors"] += 1
+            self.log("E", "device tick error: %s" % _exc_text(exc))
+            return 1000
+        self._send_han(out)
+        due = self.device.next_due(now)
+        if due is None:
+            return None
+        return self.clock.ms_until(due, mono_ms)
+
+    # -- CONTROL ------------------------------------------------------------------------------
+    def _control(self, payload, mono_ms):
+        self.counters["control"] += 1
+        req_id = None
+        try:
+            req = json.loads(payload)
+            if not isinstance(req, dict):
+                raise ValueError("CONTROL request must be a JSON object")
+            req_id = req.get("id")
+            op = req.get("op")
+            handler = getattr(self, "_op_" + str(op), None)
+            if handler is None:
+                if self.device is not None and hasattr(self.device, "control"):
+                    result = self.device.control(op, req, self.clock.now(mono_ms))
+                else:
+                    raise ValueError("unknown CONTROL op %r" % (op,))
+            else:
+                result = handler(req, mono_ms)
+            reply = {"id": req_id, "ok": True, "result": result}
+        except Exception as exc:
+            self.counters["control_errors"] += 1
+            reply = {"id": req_id, "ok": False, "error": _exc_text(exc)}
+        self.send(link.CONTROL, json.dumps(reply).encode())
+
+    def _op_hello(self, req, mono_ms):
+        return self._op_status(req, mono_ms)
+
+    def _op_status(self, req, mono_ms):
+        import gc
+
+        gc.collect()
+        status = {
+            "firmware": FIRMWARE_VERSION,
+            "implementation": sys.implementation.name,
+            "board": self.board.get("name"),
+            "role": self.role,
+            "eui": self.identity.get("eui") if self.identity else None,
+            "time": self.clock.now(mono_ms),
+            "clock_rate": self.clock.rate,
+            "link": self.decoder.stats(),
+            "counters": self.counters,
+            "store_errors": self.store.errors,
+        }
+        mem_free = getattr(gc, "mem_free", None)
+        if mem_free:
+            status["heap_free"] = mem_free()
+            status["heap_alloc"] = gc.mem_alloc()
+        if self.device is not None:
+            status["device"] = self.device.status(self.clock.now(mono_ms))
+        return status
+
+    def _op_time(self, req, mono_ms):
+        epoch = req.get("epoch")
+        rate = req.get("rate", self.clock.rate)
+        if epoch is None:
+            epoch = self.clock.now(mono_ms)
+        if not isinstance(epoch, int) or not isinstance(rate, int) or rate < 1:
+            raise ValueError("time needs integer epoch and rate >= 1")
+        self.clock.set(epoch, mono_ms, rate)
+        return {"time": epoch, "rate": rate}
+
+    def _op_provision(self, req, mono_ms):
+        identity = req.get("identity")
+        if not isinstance(identity, dict) or identity.get("role") not in ROLES:
+            raise ValueError("provision needs identity with role in %s" % ", ".join(ROLES))
+        old = self.identity
+        self.identity = identity
+        try:
+            self._start_device(mono_ms, fresh=True, init=req.get("init"))
+        except Exception:
+            self.identity = old
+            raise
+        self.store.save("identity", identity)
+        self.log("I", "provisioned as %s %s" % (identity["role"], identity.get("eui")))
+        return self._op_status(req, mono_ms)
+
+    def _op_wipe(self, req, mono_ms):
+        self.store.wipe()
+        self.identity = None
+        self.device = None
+        return {"wiped": True}
+
+    def _op_logs(self, req, mono_ms):
+        return self.logs
+
+    def _op_fault(self, req, mono_ms):
+        kind = req.get("kind")
+        count = req.get("count", 1)
+        if kind not in ("drop_han", "corrupt_han"):
+            raise ValueError("unknown fault %r" % (kind,))
+        self.faults[kind] = count
+        return self.faults
+
+    def _op_reset(self, req, mono_ms):
+        self.reboot_requested = True
+        return {"reset": True}
+
+    def _op_repl(self, req, mono_ms):
+        self.interrupted = True
+        return {"repl": True}
+
+    def _start_device(self, mono_ms, fresh=False, init=None):
+        role = self.identity["role"]
+        module, cls = ROLES[role]
+        mod = __import__(module, None, None, (cls,))
+        self.device = getattr(mod, cls)(
+            self.identity, self.store, self.clock.now(mono_ms), log=self.log, fresh=fresh,
+            init=init,
+        )
+
+
+def _exc_text(exc):
+    return "%s: %s" % (type(exc).__name__, exc)

@@ -1,0 +1,104 @@
+"""The board's main loop: port <-> Node, with the device clock ticking in between.
+
+A plain select.poll loop rather than asyncio: one port, one timer and no concurrent tasks, so it
+is smaller on the ESP32 heap and has no scheduling latency on the hot path.
+"""
+
+import json
+import select
+import sys
+
+from smets.node import Node
+from smets.store import Store
+from smets.runtime import hal
+
+_IDLE_MS = 1000
+
+
+def _ticks_ms():
+    import time
+
+    f = getattr(time, "ticks_ms", None)
+    if f:
+        return f()
+    return int(time.monotonic() * 1000)
+
+
+def _ticks_diff(a, b):
+    import time
+
+    f = getattr(time, "ticks_diff", None)
+    if f:
+        return f(a, b)
+    return a - b
+
+
+class Monotonic:
+    """Wrap-free milliseconds since boot from ticks_ms (which wraps on the ESP32)."""
+
+    def __init__(self):
+        self._last = _ticks_ms()
+        self._total = 0
+
+    def __call__(self):
+        t = _ticks_ms()
+        self._total += _ticks_diff(t, self._last)
+        self._last = t
+        return self._total
+
+
+def load_board(path="board.json"):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        sys.stdout.write("smets: cannot read %s (%s); using defaults\n" % (path, exc))
+        return {"name": "unknown", "link": {"port": "stdio"}, "state_dir": "state"}
+
+
+def run(board_path="board.json"):
+    board = load_board(board_path)
+    mono = Monotonic()
+    store = Store(board.get("state_dir") or "state")
+    port = hal.open_port(board)
+    node = None
+    try:
+        node = Node(board, store, mono())
+        poller = select.poll()
+        poller.register(port.poll_obj, select.POLLIN)
+        port.write(node.take_output())
+        wait = node.tick(mono())
+        while not node.interrupted and not node.reboot_requested:
+            timeout = _IDLE_MS if wait is None else min(wait, _IDLE_MS)
+            if poller.poll(timeout):
+                data = port.read()
+                while data:
+                    node.receive(data, mono())
+                    if node.interrupted:
+                        break
+                    data = port.read()
+            wait = node.tick(mono())
+            out = node.take_output()
+            if out:
+                port.write(out)
+    finally:
+        if node is not None:
+            out = node.take_output()
+            if out:
+                port.write(out)
+        port.close()
+    if node.reboot_requested:
+        _reboot()
+    # Ctrl-C on the link: fall through to the REPL (mpremote works from here).
+    sys.stdout.write("\r\nsmets: stopped, REPL\r\n")
+
+
+def _reboot():
+    try:
+        import machine
+
+        machine.reset()
+    except (ImportError, AttributeError):
+        pass
+    # Unix port and CPython: the virtual board's supervisor restarts an exited process.
+    sys.exit(0)

@@ -1,0 +1,144 @@
+"""Persistent device state on the board's flash filesystem, power-cut safe.
+
+Each record is one JSON file under the state directory. A save writes ``name.tmp`` completely,
+then renames it over ``name``: littlefs (ESP32) and POSIX (virtual boards) rename atomically, so
+after a power cut either the old or the new record is there, never half of one. A record that is
+unreadable anyway (flash wear, a user's editor) is moved aside to ``name.bad``, counted and
+reported, and the device carries on from the ``.tmp`` copy or the default instead of crashing.
+"""
+
+import json
+import os
+
+
+class StoreError(ValueError):
+    """Bad record name or unserialisable value."""
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _sync():
+    sync = getattr(os, "sync", None)
+    if sync:
+        try:
+            sync()
+        except OSError:
+            pass
+
+
+class Store:
+    def __init__(self, root):
+        self.root = root.rstrip("/") or "/"
+        self.errors = 0
+        self.last_error = None
+        self.writes = 0
+        try:
+            os.mkdir(self.root)
+        except OSError:
+            pass
+
+    def path(self, name):
+        if not name or "/" in name or name.startswith("."):
+            raise StoreError("bad record name %r" % (name,))
+        return self.root + "/" + name
+
+    def _note(self, text):
+        self.errors += 1
+        self.last_error = text
+
+    def load(self, name, default=None):
+        """The saved record, or `default` when there is none (or none readable)."""
+        path = self.path(name)
+        value = self._read_json(path)
+        if value is not _MISSING:
+            return value
+        # A power cut between writing .tmp and renaming it leaves a complete .tmp behind.
+        value = self._read_json(path + ".tmp")
+        if value is not _MISSING:
+            self._write_bytes(path, json.dumps(value).encode())
+            return value
+        return default
+
+    def _read_json(self, path):
+        if not _exists(path):
+            return _MISSING
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+            return json.loads(data)
+        except (ValueError, OSError, UnicodeError) as exc:
+            self._note("corrupt %s (%s); moved to .bad" % (path, exc))
+            _remove(path + ".bad")
+            try:
+                os.rename(path, path + ".bad")
+            except OSError:
+                _remove(path)
+            return _MISSING
+
+    def save(self, name, value):
+        try:
+            data = json.dumps(value).encode()
+        except (TypeError, ValueError) as exc:
+            raise StoreError("cannot save %s: %s" % (name, exc))
+        self._write_bytes(self.path(name), data)
+
+    def _write_bytes(self, path, data):
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+            flush = getattr(f, "flush", None)
+            if flush:
+                flush()
+        try:
+            os.rename(tmp, path)
+        except OSError:
+            # FAT cannot rename over an existing file; the .tmp copy covers the gap.
+            _remove(path)
+            os.rename(tmp, path)
+        _sync()
+        self.writes += 1
+
+    def load_bytes(self, name):
+        path = self.path(name)
+        if not _exists(path):
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+
+    def save_bytes(self, name, data):
+        self._write_bytes(self.path(name), bytes(data))
+
+    def remove(self, name):
+        path = self.path(name)
+        for p in (path, path + ".tmp"):
+            _remove(p)
+
+    def names(self):
+        try:
+            return sorted(n for n in os.listdir(self.root) if not n.endswith((".tmp", ".bad")))
+        except OSError:
+            return []
+
+    def wipe(self):
+        try:
+            entries = os.listdir(self.root)
+        except OSError:
+            return
+        for n in entries:
+            _remove(self.root + "/" + n)
+
+
+_MISSING = object()

