@@ -224,7 +224,7 @@ class Node:
             "eui": self.identity.get("eui") if self.identity else None,
             "time": self.clock.now(mono_ms),
             "clock_rate": self.clock.rate,
-            "link": self.decoder.stats(),
+            "link": self.decoder.stats.as_dict(),
             "counters": self.counters,
             "store_errors": self.store.errors,
         }

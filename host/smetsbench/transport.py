@@ -180,7 +180,7 @@ class BoardLink:
         """The last frames exchanged and log lines, for error messages."""
         lines = ["last frames on %s:" % self.name]
         lines += ["  " + str(r) for r in list(self.history)[-n:]]
-        stats = self.decoder.stats()
+        stats = self.decoder.stats.as_dict()
         lines.append("  decoder: %s" % stats)
         return "\n".join(lines)
 

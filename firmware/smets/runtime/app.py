@@ -13,6 +13,7 @@ from smets.store import Store
 from smets.runtime import hal
 
 _IDLE_MS = 1000
+_QUIET_MS = 100
 
 
 def _ticks_ms():
@@ -68,15 +69,20 @@ def run(board_path="board.json"):
         poller.register(port.poll_obj, select.POLLIN)
         port.write(node.take_output())
         wait = node.tick(mono())
+        last_rx = mono()
         while not node.interrupted and not node.reboot_requested:
             timeout = _IDLE_MS if wait is None else min(wait, _IDLE_MS)
             if poller.poll(timeout):
+                last_rx = mono()
                 data = port.read()
                 while data:
                     node.receive(data, mono())
                     if node.interrupted:
                         break
                     data = port.read()
+            elif mono() - last_rx > _QUIET_MS:
+                # A quiet line: a host that died mid-frame must not hide a later Ctrl-C.
+                node.decoder.idle()
             wait = node.tick(mono())
             out = node.take_output()
             if out:
