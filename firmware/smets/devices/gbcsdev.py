@@ -1,0 +1,491 @@
+"""GBCS device base: the security pipeline, the HAN tunnel client, alerts and the security log.
+
+A device model (ESME, GSME) subclasses GBCSDevice, lists its use cases in USE_CASES and
+implements `execute(uc, msg, ctx)` returning the response content. Everything here is sans-IO:
+HAN frames and GBCS bytes in, HAN frames out, time passed in.
+
+Command checks, in order (GBCS 4.3 and 6.2.4; the GBCS text fixes the order, this follows it as
+far as the public sources show): envelope well formed; a command (CRA 01); addressed to this
+device; originator is a remote party this device trusts; message code known and emulated;
+MAC right (ACB key agreement key, GBCS 4.3.3); originator counter greater than the last one
+accepted from that party (anti-replay, GBCS 4.3.1.3); party's role authorised for the use
+case; originator signature on critical commands; payload as the use case's template requires.
+A failing check discards the command (no response: a response would give an attacker an
+oracle), writes a security-log entry and raises the alert in FAILURE_ALERTS. The alert codes
+are the emulator's reading of GBCS Table 16.2, kept here as data because the normative GBCS
+text for each case was not available (docs/research/gbcs-notes.md 3.3).
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+import hashlib
+
+from smets.gbcs import crypto, envelope, p256
+from smets.gbcs.envelope import GBCSFormatError
+from smets.han import ApsFrame
+from smets.zcl import tunnel
+from smets.zcl.frame import (
+    SUCCESS,
+    UNSUP_COMMAND,
+    UNSUPPORTED_CLUSTER,
+    ZCLError,
+    ZCLFrame,
+)
+
+# Remote party roles (bit per role) as in SMKI role codes.
+ROLE_SUPPLIER = const(0x01)
+ROLE_NETWORK_OPERATOR = const(0x02)
+ROLE_ACB = const(0x04)
+ROLE_WAN_PROVIDER = const(0x08)
+ROLE_TCOS = const(0x10)
+ROLE_RECOVERY = const(0x20)
+ROLE_LOAD_CONTROLLER = const(0x40)
+
+ROLE_BITS = {
+    "supplier": ROLE_SUPPLIER,
+    "network_operator": ROLE_NETWORK_OPERATOR,
+    "acb": ROLE_ACB,
+    "wan_provider": ROLE_WAN_PROVIDER,
+    "tcos": ROLE_TCOS,
+    "recovery": ROLE_RECOVERY,
+    "load_controller": ROLE_LOAD_CONTROLLER,
+}
+
+# Alert message codes (GBCS Table 13.3.5): generic critical / non-critical alert.
+MSG_GENERIC_CRITICAL_ALERT = const(0x1000)
+MSG_GENERIC_NON_CRITICAL_ALERT = const(0x1001)
+
+# failure -> (alert code or None, security log event text). GBCS Table 16.2 names:
+# 8F1E integrity check of content or format of command failed; 8F30 source does not have
+# authority for command; 8F3D trusted source authentication failure; 8F53 failed
+# authentication or authorisation not covered by other codes.
+FAILURE_ALERTS = {
+    "malformed": (0x8F1E, "command format check failed"),
+    "not_a_command": (None, "message is not a command"),
+    "wrong_recipient": (None, "command for another device"),
+    "unknown_party": (0x8F30, "originator is not a trusted remote party"),
+    "unknown_code": (0x8F1E, "message code not supported"),
+    "bad_mac": (0x8F53, "command MAC check failed"),
+    "replay": (0x8F53, "originator counter not greater than the last accepted"),
+    "not_authorised": (0x8F30, "remote party role may not send this command"),
+    "no_signature": (0x8F3D, "critical command without originator signature"),
+    "bad_signature": (0x8F3D, "originator signature check failed"),
+    "bad_payload": (0x8F1E, "payload does not match the use case"),
+}
+
+SECURITY_LOG_SIZE = const(100)
+_TUNNEL_RETRY_S = const(10)
+_FIRST_ALERT_COUNTER = const(0x7D0)
+_MAX_OUTBOX = const(16)
+
+
+class Reject(Exception):
+    """A command check failed: `failure` is a FAILURE_ALERTS key."""
+
+    def __init__(self, failure, detail=""):
+        Exception.__init__(self, failure)
+        self.failure = failure
+        self.detail = detail
+
+
+class UseCase:
+    """One row of a device's use-case table."""
+
+    __slots__ = ("code", "name", "roles", "critical", "response_time", "template")
+
+    def __init__(self, code, name, roles, critical=False, response_time=False, template=None):
+        self.code = code
+        self.name = name
+        self.roles = roles
+        self.critical = critical
+        self.response_time = response_time  # response header carries the device date-time
+        self.template = template
+
+
+class Party:
+    __slots__ = ("role", "bit", "eui", "ka", "ds", "_table")
+
+    def __init__(self, role, eui, ka, ds):
+        self.role = role
+        self.bit = ROLE_BITS.get(role, 0)
+        self.eui = eui
+        self.ka = ka
+        self.ds = ds
+        self._table = None
+
+
+class Context:
+    """What a use case's handler may need beyond the message: time, keys, response options."""
+
+    __slots__ = ("device", "msg", "party", "now", "uc", "alerts")
+
+    def __init__(self, device, msg, party, now, uc):
+        self.device = device
+        self.msg = msg
+        self.party = party
+        self.now = now
+        self.uc = uc
+        self.alerts = []
+
+    def z(self):
+        """ECDH secret between this device's KA key and the originator's KA key."""
+        return self.device.zcache.z(self.party.ka)
+
+
+def _hex(b):
+    return "".join("%02x" % x for x in b)
+
+
+class GBCSDevice:
+    ROLE = None
+    USE_CASES = {}
+    ALERT_RECIPIENT = "supplier"
+
+    def __init__(self, identity, store, now, log=None, fresh=False, init=None):
+        self.store = store
+        self._log = log
+        self.eui = bytes.fromhex(identity["eui"])
+        self.ka_key = int(identity["ka_key"], 16)
+        self.ds_key = int(identity["ds_key"], 16)
+        self.hub_eui = bytes.fromhex(identity.get("hub_eui") or "0000000000000000")
+        self.parties = {}
+        for role in identity.get("parties", {}):
+            p = identity["parties"][role]
+            party = Party(
+                role,
+                bytes.fromhex(p["eui"]),
+                bytes.fromhex(p["ka"]) if p.get("ka") else None,
+                bytes.fromhex(p["ds"]) if p.get("ds") else None,
+            )
+            self.parties[party.eui] = party
+        self.acb = self._party_by_role("acb")
+        self.zcache = crypto.ZCache(self.ka_key)
+        if fresh:
+            store.remove("security")
+            store.remove("zcache")
+        for k, z in (store.load("zcache") or {}).items():
+            self.zcache.put(bytes.fromhex(k), bytes.fromhex(z))
+        self._zcache_saved = len(self.zcache)
+        sec = store.load("security") or {}
+        self.counters = sec.get("counters", {})  # originator title hex -> last accepted counter
+        self.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
+        self.security_log = sec.get("log", [])
+        self.stats = {"commands": 0, "accepted": 0, "rejected": 0, "alerts": 0, "zcl_errors": 0}
+        self.tunnel_id = None
+        self._tunnel_asked = None
+        self._tunnel_prefix = True
+        self._zcl_seq = 0
+        self._aps_counter = 0
+        self.outbox = []  # GBCS messages waiting for a tunnel
+        self.last_outcome = None
+
+    # -- logging / persistence ----------------------------------------------------------------
+    def log(self, level, text):
+        if self._log:
+            self._log(level, text)
+
+    def _save_security(self):
+        self.store.save(
+            "security",
+            {"counters": self.counters, "alert_counter": self.alert_counter,
+             "log": self.security_log},
+        )
+        if len(self.zcache) != self._zcache_saved:
+            self.store.save("zcache", {_hex(k): _hex(z) for k, z in self.zcache.items()})
+            self._zcache_saved = len(self.zcache)
+
+    def _security_event(self, now, failure, msg, detail):
+        code, text = FAILURE_ALERTS[failure]
+        entry = {
+            "t": now,
+            "event": failure,
+            "alert": code,
+            "text": text + (": " + detail if detail else ""),
+        }
+        if msg is not None:
+            entry["originator"] = _hex(msg.originator)
+            entry["counter"] = msg.counter
+            entry["code"] = msg.message_code
+        self.security_log.append(entry)
+        while len(self.security_log) > SECURITY_LOG_SIZE:
+            self.security_log.pop(0)
+        self.log("W", "rejected command: %s" % entry["text"])
+        return code
+
+    def _party_by_role(self, role):
+        for p in self.parties.values():
+            if p.role == role:
+                return p
+        return None
+
+    # -- GBCS ---------------------------------------------------------------------------------
+    def handle_gbcs(self, raw, now):
+        """GBCS bytes in; list of GBCS messages out (a response and/or alerts)."""
+        self.stats["commands"] += 1
+        msg = None
+        try:
+            try:
+                msg = envelope.decode(raw)
+            except GBCSFormatError as exc:
+                raise Reject("malformed", str(exc))
+            party, uc = self._check(msg)
+            ctx = Context(self, msg, party, now, uc)
+            try:
+                content = self.execute(uc, msg, ctx)
+            except Reject:
+                raise
+            except ValueError as exc:
+                # Codec errors of the payload (AXDRError, DLMSError, ZCLError...).
+                raise Reject("bad_payload", "%s: %s" % (type(exc).__name__, exc))
+        except Reject as rej:
+            self.stats["rejected"] += 1
+            code = self._security_event(now, rej.failure, msg, rej.detail)
+            out = []
+            if code is not None:
+                out.append(self.alert(MSG_GENERIC_CRITICAL_ALERT, code, now))
+            self._save_security()
+            self.last_outcome = rej.failure
+            return out
+        # Accept: the counter is consumed before the response leaves (a reboot after this
+        # point must not let the same command run twice).
+        self.counters[_hex(msg.originator)] = msg.counter
+        self.stats["accepted"] += 1
+        self._save_security()
+        response = self._respond(msg, ctx, content)
+        self.last_outcome = "accepted"
+        return [response] + ctx.alerts
+
+    def _check(self, msg):
+        if msg.cra != envelope.CRA_COMMAND:
+            raise Reject("not_a_command", "CRA flag %d" % msg.cra)
+        if msg.recipient != self.eui:
+            raise Reject("wrong_recipient", "recipient %s" % _hex(msg.recipient))
+        party = self.parties.get(msg.originator)
+        if party is None:
+            raise Reject("unknown_party", _hex(msg.originator))
+        uc = self.USE_CASES.get(msg.message_code)
+        if uc is None:
+            raise Reject("unknown_code", "%04X" % msg.message_code)
+        if msg.mac is None:
+            raise Reject("bad_mac", "command has no MAC")
+        if self.acb is None or self.acb.ka is None:
+            raise Reject("bad_mac", "no ACB key agreement key provisioned")
+        if not crypto.verify_message_mac(msg, self.zcache.z(self.acb.ka)):
+            raise Reject("bad_mac", "MAC %s" % _hex(msg.mac))
+        last = self.counters.get(_hex(msg.originator), -1)
+        if msg.counter <= last:
+            raise Reject("replay", "counter %d <= %d" % (msg.counter, last))
+        if not (party.bit & uc.roles):
+            raise Reject("not_authorised", "%s may not send %s" % (party.role, uc.name))
+        if uc.critical:
+            if msg.signature is None:
+                raise Reject("no_signature", uc.name)
+            if party.ds is None or not crypto.verify_message_signature(msg, self._ds_table(party)):
+                raise Reject("bad_signature", uc.name)
+        return party, uc
+
+    def _ds_table(self, party):
+        """Fixed-base table for a trusted signing key, cached on flash (GBCS verify fast path)."""
+        if party._table is None:
+            name = "t_" + _hex(party.eui)
+            blob = self.store.load_bytes(name)
+            table = None
+            if blob:
+                try:
+                    table = p256.Table.from_bytes(blob)
+                    if table.point != party.ds:
+                        table = None
+                except ValueError:
+                    table = None
+            if table is None:
+                table = p256.Table(party.ds)
+                self.store.save_bytes(name, table.to_bytes())
+            party._table = table
+        return party._table
+
+    def _respond(self, msg, ctx, content):
+        uc = ctx.uc
+        other_info = self.response_other_info(msg)
+        date_time = self.date_time(ctx.now) if uc.response_time else None
+        gs = envelope.encode_general_signing(
+            envelope.CRA_RESPONSE, msg.counter, self.eui, msg.originator, other_info, content,
+            date_time,
+        )
+        if uc.critical:
+            # GBCS 4.3.2: a response to a critical command is signed by the device, no MAC.
+            return envelope.with_signature(gs, crypto.sign_apdu(self.ds_key, gs))
+        return crypto.add_mac(ctx.z(), envelope.with_signature(gs))
+
+    def response_other_info(self, msg):
+        # GBCS 4.3.2.4: echo message code and supplementary remote party fields (18 bytes);
+        # a remote party certificate carried in a command is not echoed.
+        info = msg.other_info
+        return bytes(info[:18]) if len(info) > 18 else bytes(info)
+
+    def alert(self, message_code, alert_code, now, fields=(), critical=True, recipient=None):
+        """A device-originated alert (CRA 03) with a fresh device originator counter."""
+        party = recipient or self._party_by_role(self.ALERT_RECIPIENT)
+        self.alert_counter += 1
+        counter = self.alert_counter
+        content = self.alert_content(counter, alert_code, now, fields)
+        target = party.eui if party else b"\x00" * 8
+        gs = envelope.encode_general_signing(
+            envelope.CRA_ALERT, counter, self.eui, target, message_code.to_bytes(2, "big"),
+            content,
+        )
+        self.stats["alerts"] += 1
+        self.log("I", "alert %04X to %s" % (alert_code, _hex(target)))
+        if critical or party is None or party.ka is None:
+            return envelope.with_signature(gs, crypto.sign_apdu(self.ds_key, gs))
+        return crypto.add_mac(self.zcache.z(party.ka), envelope.with_signature(gs))
+
+    # -- to implement by device models -----------------------------------------------------------
+    def execute(self, uc, msg, ctx):
+        raise Reject("unknown_code", uc.name)
+
+    def alert_content(self, counter, alert_code, now, fields):
+        raise NotImplementedError
+
+    def date_time(self, now):
+        raise NotImplementedError
+
+    # -- HAN: tunnel client ------------------------------------------------------------------
+    def _aps(self, cluster, zcl):
+        self._aps_counter = (self._aps_counter + 1) & 0xFF
+        return ApsFrame(self.eui, self.hub_eui, cluster, zcl.to_bytes(),
+                        counter=self._aps_counter)
+
+    def _zcl(self, command, payload, frame_type=1, ddr=True):
+        self._zcl_seq = (self._zcl_seq + 1) & 0xFF
+        return ZCLFrame(command, payload, frame_type=frame_type, seq=self._zcl_seq,
+                        disable_default_response=ddr)
+
+    def _send_gbcs(self, message):
+        """HAN frames carrying one GBCS message to the CHF (queued until the tunnel is up)."""
+        if self.tunnel_id is None:
+            if len(self.outbox) >= _MAX_OUTBOX:
+                self.outbox.pop(0)
+                self.log("W", "outbox full: oldest GBCS message dropped")
+            self.outbox.append(message)
+            return []
+        data = tunnel.gbcs_put(message) if self._tunnel_prefix else bytes(message)
+        return [self._aps(tunnel.CLUSTER, self._zcl(
+            tunnel.TRANSFER_DATA_C2S, tunnel.transfer_data(self.tunnel_id, data)))]
+
+    def on_han(self, aps, now):
+        out = []
+        try:
+            zcl = ZCLFrame.from_bytes(aps.payload)
+        except ZCLError as exc:
+            self.stats["zcl_errors"] += 1
+            self.log("W", "bad ZCL frame from %s: %s" % (_hex(aps.src_eui), exc))
+            return out
+        if aps.cluster == tunnel.CLUSTER and zcl.frame_type == 1 and zcl.server_to_client:
+            out = self._tunnel_frame(aps, zcl, now)
+        else:
+            handled = self.on_zcl(aps, zcl, now)
+            if handled is not None:
+                return handled
+            if zcl.wants_default_response():
+                status = UNSUP_COMMAND if aps.cluster == tunnel.CLUSTER else UNSUPPORTED_CLUSTER
+                out.append(aps.reply(aps.cluster, zcl.default_response(status).to_bytes()))
+        return out
+
+    def on_zcl(self, aps, zcl, now):
+        """Other clusters (Basic, Metering, ...): device models override. None = unsupported."""
+        return None
+
+    def _tunnel_frame(self, aps, zcl, now):
+        out = []
+        if zcl.command == tunnel.REQUEST_TUNNEL_RESPONSE:
+            resp = tunnel.parse_request_tunnel_response(zcl.payload)
+            if resp["status"] == tunnel.TUNNEL_SUCCESS:
+                self.tunnel_id = resp["tunnel_id"]
+                self.log("I", "tunnel %d open with %s" % (self.tunnel_id, _hex(aps.src_eui)))
+                pending, self.outbox = self.outbox, []
+                for message in pending:
+                    out.extend(self._send_gbcs(message))
+            else:
+                self.log("W", "tunnel refused, status %d" % resp["status"])
+            return out
+        if zcl.command == tunnel.TRANSFER_DATA_S2C:
+            tunnel_id, data = tunnel.parse_transfer_data(zcl.payload)
+            if self.tunnel_id is not None and tunnel_id != self.tunnel_id:
+                return [self._aps(tunnel.CLUSTER, self._zcl(
+                    tunnel.TRANSFER_DATA_ERROR_C2S,
+                    tunnel.transfer_data_error(tunnel_id, tunnel.NO_SUCH_TUNNEL)))]
+            if self.tunnel_id is None:
+                # The CHF knows a tunnel we lost (reboot): adopt it, as the id is the CHF's.
+                self.tunnel_id = tunnel_id
+            try:
+                command, message, _remaining = tunnel.parse_gbcs_tunnel(data)
+            except ZCLError as exc:
+                self.stats["zcl_errors"] += 1
+                self.log("W", "bad GBCS tunnel data: %s" % exc)
+                return out
+            if message is None:
+                return out
+            self._tunnel_prefix = command is not None
+            if zcl.wants_default_response():
+                out.append(aps.reply(aps.cluster, zcl.default_response(SUCCESS).to_bytes()))
+            for reply in self.handle_gbcs(message, now):
+                out.extend(self._send_gbcs(reply))
+            return out
+        if zcl.command == tunnel.TUNNEL_CLOSURE_NOTIFICATION:
+            self.tunnel_id = None
+            return out
+        if zcl.wants_default_response():
+            out.append(aps.reply(aps.cluster, zcl.default_response(UNSUP_COMMAND).to_bytes()))
+        return out
+
+    def tick(self, now):
+        out = []
+        if self.tunnel_id is None and any(self.hub_eui):
+            if self._tunnel_asked is None or now - self._tunnel_asked >= _TUNNEL_RETRY_S \
+                    or now < self._tunnel_asked:
+                self._tunnel_asked = now
+                out.append(self._aps(tunnel.CLUSTER, self._zcl(
+                    tunnel.REQUEST_TUNNEL, tunnel.request_tunnel())))
+        for message in self.device_tick(now):
+            out.extend(self._send_gbcs(message))
+        return out
+
+    def device_tick(self, now):
+        """Device-model time events: GBCS alerts to send. Override."""
+        return []
+
+    def next_due(self, now):
+        if self.tunnel_id is None and any(self.hub_eui):
+            return (self._tunnel_asked or now) + _TUNNEL_RETRY_S
+        return None
+
+    # -- control / status --------------------------------------------------------------------
+    def status(self, now):
+        return {
+            "role": self.ROLE,
+            "eui": _hex(self.eui),
+            "tunnel": self.tunnel_id,
+            "stats": self.stats,
+            "security_log": len(self.security_log),
+            "last_outcome": self.last_outcome,
+            "outbox": len(self.outbox),
+        }
+
+    def control(self, op, req, now):
+        if op == "security_log":
+            return self.security_log[-int(req.get("n", SECURITY_LOG_SIZE)):]
+        if op == "gbcs":
+            # Bench shortcut: a GBCS message straight in, without the HAN tunnel.
+            out = self.handle_gbcs(bytes.fromhex(req["hex"]), now)
+            return [_hex(m) for m in out]
+        raise ValueError("unknown CONTROL op %r for %s" % (op, self.ROLE))
+
+
+def sha256(data):
+    return hashlib.sha256(data).digest()
