@@ -282,6 +282,30 @@ def test_scalar_multiplication_algorithms_agree():
     assert p256.mul_base(a * b % n) == p256.mul(a, p256.public_key(b))
 
 
+def test_point_addition_special_cases():
+    g = (p256.GX, p256.GY)
+    g2 = _affine_add_ref(g, g)
+    # Jacobian + affine: equal points double, opposite points cancel, infinity is neutral.
+    assert p256._affine(*p256._madd(p256.GX, p256.GY, 1, p256.GX, p256.GY)) == g2
+    assert p256._madd(p256.GX, p256.GY, 1, p256.GX, p256.P - p256.GY)[2] == 0
+    assert p256._madd(0, 1, 0, p256.GX, p256.GY) == (p256.GX, p256.GY, 1)
+    assert p256._dbl(5, 6, 0)[2] == 0
+    # The same with a non-trivial Z: 2G in Jacobian form (Z != 1) plus affine 2G.
+    X, Y, Z = p256._dbl(p256.GX, p256.GY, 1)
+    assert p256._affine(*p256._madd(X, Y, Z, g2[0], g2[1])) == _affine_add_ref(g2, g2)
+    assert p256._madd(X, Y, Z, g2[0], p256.P - g2[1])[2] == 0
+
+
+def test_comb_evaluation_collisions():
+    # Two comb terms adding the same table entries hit the doubling branch at every column;
+    # k and n - k reach infinity through the last addition (opposite points).
+    t = p256.Table(_2G, 4)
+    k = int.from_bytes(hashlib.sha256(b"collide").digest(), "big") % p256.N
+    assert p256._affine(*p256._evaluate([t._job(k), t._job(k)])) == t.mul(2 * k)
+    assert p256._evaluate([t._job(k), t._job(p256.N - k)])[2] == 0
+    assert p256._affine(*p256._evaluate([t._job(3), t._job(p256.N - 1)])) == t.mul(2)
+
+
 def test_random_scalar_matches_affine_reference():
     k = int.from_bytes(hashlib.sha256(b"reference scalar").digest(), "big") % p256.N
     assert p256.mul_base(k) == _mul_ref(k, (p256.GX, p256.GY))
@@ -578,6 +602,7 @@ def test_zcache():
     assert z0 == p256.ecdh(d, peers[0]) and cache.misses == 1
     assert cache.z(peers[0]) == z0 and cache.misses == 1
     assert cache.z(p256.Table(peers[0], 3)) == z0 and cache.misses == 1
+    assert cache.z(b"\x04" + peers[0]) == z0 and cache.misses == 1
     cache.z(peers[1])
     cache.z(peers[0])  # peers[0] is now the most recent
     cache.z(peers[2])  # evicts peers[1]

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from smets.gbcs import crypto as fw
 from smets.gbcs import envelope, gcm, kdf, p256
 from smetsbench import gbcscrypto as hc
@@ -369,3 +371,41 @@ def test_signed_and_maced_message_cross_check():
     host_sig = hc.sign_general_signing(hc.private_key_from_int(device_ds), gs)
     host_msg = envelope.decode(envelope.with_signature(gs, host_sig))
     assert fw.verify_message_signature(host_msg, p256.public_key(device_ds))
+
+
+# --- property tests (Hypothesis) -------------------------------------------------------------
+
+_scalar = st.one_of(st.sampled_from(_EDGE_SCALARS), st.integers(1, _N - 1))
+_settings = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_settings
+@given(d=_scalar, peer=_scalar)
+def test_property_ecdh_and_public_keys(d, peer):
+    pub = _c_pub(peer)
+    assert p256.public_key(peer) == pub
+    assert p256.ecdh(d, pub) == hc.ecdh(d, pub)
+
+
+@_settings
+@given(d=_scalar, digest=st.binary(min_size=32, max_size=32))
+def test_property_signatures(d, digest):
+    key = hc.private_key_from_int(d)
+    pub = hc.public_key_raw(key)
+    sig = p256.sign(d, digest)
+    assert hc.ecdsa_verify_digest(pub, digest, sig)
+    assert p256.verify(pub, digest, hc.ecdsa_sign_digest(key, digest))
+
+
+@_settings
+@given(
+    key=st.binary(min_size=16, max_size=16),
+    iv=st.binary(min_size=12, max_size=12),
+    pt=st.binary(max_size=200),
+    aad=st.binary(max_size=300),
+    tag_len=st.integers(4, 16),
+)
+def test_property_gcm(key, iv, pt, aad, tag_len):
+    ct = gcm.gcm_encrypt(key, iv, pt, aad, tag_len)
+    assert ct == hc.gcm_encrypt(key, iv, pt, aad, tag_len)
+    assert gcm.gcm_decrypt(key, iv, ct, aad, tag_len) == pt

@@ -126,6 +126,14 @@ def unprotect_payload(z, originator, counter, recipient, octets):
 # --- ECDH cache -----------------------------------------------------------------------------
 
 
+def _peer_key(pub):
+    """Cache key of a public key: 64-byte X||Y (a 65-byte 04||X||Y loses its prefix)."""
+    pub = bytes(pub)
+    if len(pub) == 65 and pub[0] == 4:
+        return pub[1:]
+    return pub
+
+
 class ZCache:
     """ECDH shared secrets of one local KA key with each remote party, computed once.
 
@@ -146,7 +154,7 @@ class ZCache:
 
     def z(self, peer):
         """Z with the peer (64-byte public key or p256.Table); P256Error for an invalid key."""
-        key = peer.point if isinstance(peer, p256.Table) else bytes(peer)
+        key = peer.point if isinstance(peer, p256.Table) else _peer_key(peer)
         z = self._z.get(key)
         if z is None:
             self.misses += 1
@@ -158,7 +166,7 @@ class ZCache:
         return z
 
     def put(self, peer_key, z):
-        peer_key = bytes(peer_key)
+        peer_key = _peer_key(peer_key)
         if len(z) != 32:
             raise ValueError("Z must be 32 bytes")
         if peer_key in self._z:
@@ -169,7 +177,7 @@ class ZCache:
             del self._z[self._order.pop(0)]
 
     def forget(self, peer_key):
-        peer_key = bytes(peer_key)
+        peer_key = _peer_key(peer_key)
         if peer_key in self._z:
             del self._z[peer_key]
             self._order.remove(peer_key)
