@@ -48,7 +48,7 @@ _TABLE_MAGIC = b"P2C\x01"
 _HDR = 8  # magic(4) teeth(1) reserved(3)
 _POINT_END = _HDR + 64
 _CHECK_LEN = 8
-_FLUSH = 32  # Jacobian points converted to affine per inversion while building a table
+_FLUSH = 16  # Jacobian points converted to affine per inversion while building a table
 
 
 class P256Error(ValueError):
@@ -326,6 +326,11 @@ class Table:
     def nbytes(self):
         return len(self._mv)
 
+    @property
+    def buffer(self):
+        """The serialised table as a memoryview (write it to flash without a copy; do not modify)."""
+        return self._mv
+
     def to_bytes(self):
         return bytes(self._mv)
 
@@ -396,7 +401,7 @@ def _build_table(x, y, w):
                     start += 1
                 pending = []
     end = len(blob) - _CHECK_LEN
-    blob[end:] = hashlib.sha256(blob[:end]).digest()[:_CHECK_LEN]
+    blob[end:] = hashlib.sha256(memoryview(blob)[:end]).digest()[:_CHECK_LEN]
     return blob
 
 
