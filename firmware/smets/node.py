@@ -58,7 +58,7 @@ class Clock:
 
 
 class Node:
-    def __init__(self, board, store, mono_ms, epoch=None, max_frame=2048):
+    def __init__(self, board, store, mono_ms, epoch=None, max_frame=link.MAX_FRAME):
         self.board = board
         self.store = store
         self.decoder = link.Decoder(max_frame=max_frame)

@@ -26,7 +26,6 @@ from pathlib import Path
 from . import paths
 
 DEFAULT_HEAP = "256K"
-_FIRMWARE_SKIP = ("__pycache__",)
 
 
 class VirtualBoardError(RuntimeError):
@@ -41,28 +40,34 @@ def find_micropython():
     return shutil.which("micropython")
 
 
-def copy_firmware(board_dir, firmware_dir=None):
-    """Install the firmware sources into a board directory (what `deploy` does for a real board).
+def copy_firmware(board_dir, firmware_dir=None, compiled=True):
+    """Install the firmware image into a board directory (what `deploy` does for a real board).
 
-    Copies only files whose content differs, so restarts are cheap and local edits in the board
-    directory (e.g. a deployed .mpy) are replaced by the current sources.
+    Writes only files whose content differs and removes firmware files an earlier image left
+    behind (e.g. a .py where there is now a .mpy). Returns how many files were written.
     """
-    src = Path(firmware_dir or paths.firmware_dir())
+    from . import build
+
     dst = Path(board_dir)
     dst.mkdir(parents=True, exist_ok=True)
+    files = build.image_files(compiled=compiled, firmware_dir=firmware_dir)
     copied = 0
-    for name in ("main.py", "boot.py"):
-        copied += _copy_if_changed(src / name, dst / name)
-    pkg = src / "smets"
-    for path in sorted(pkg.rglob("*.py")):
-        if any(part in _FIRMWARE_SKIP for part in path.parts):
-            continue
-        copied += _copy_if_changed(path, dst / "lib" / "smets" / path.relative_to(pkg))
+    for name, data in files.items():
+        copied += _write_if_changed(dst / name, data)
+    lib = dst / "lib" / "smets"
+    if lib.exists():
+        for path in lib.rglob("*"):
+            rel = path.relative_to(dst).as_posix()
+            if path.is_file() and path.suffix in (".py", ".mpy") and rel not in files:
+                path.unlink()
     return copied
 
 
 def _copy_if_changed(src, dst):
-    data = src.read_bytes()
+    return _write_if_changed(dst, src.read_bytes())
+
+
+def _write_if_changed(dst, data):
     if dst.exists() and dst.read_bytes() == data:
         return 0
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +169,7 @@ class VirtualBoard:
         runtime="auto",
         firmware_dir=None,
         install_firmware=True,
+        compiled=True,
         console_log=None,
         name=None,
     ):
@@ -172,6 +178,8 @@ class VirtualBoard:
         self.heap = heap
         self.firmware_dir = firmware_dir
         self.install_firmware = install_firmware
+        # The CPython fallback cannot load .mpy: it runs the sources.
+        self.compiled = compiled and runtime != "cpython" and find_micropython() is not None
         self.name = name or self.directory.name
         self.micropython = find_micropython()
         if runtime == "auto":
@@ -199,7 +207,7 @@ class VirtualBoard:
         """Create the board directory: firmware and board definition (no role, no keys)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.install_firmware:
-            copy_firmware(self.directory, self.firmware_dir)
+            copy_firmware(self.directory, self.firmware_dir, compiled=self.compiled)
         board_json = self.directory / "board.json"
         src = paths.boards_dir() / (self.board + ".json")
         if not src.exists():

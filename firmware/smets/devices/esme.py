@@ -102,7 +102,7 @@ _PROTECTED = {OBIS_DATA_PROTECTION_IMPORT: ((1, OBIS_IMPORT_REGISTERS, 2),)}
 
 class DataAccessError(Exception):
     def __init__(self, result):
-        Exception.__init__(self, result)
+        super().__init__(result)
         self.result = result
 
 
@@ -308,6 +308,11 @@ class ESME(GBCSDevice):
             raise DataAccessError(access.OTHER_REASON)
         req_p = gpa.protection[0]
         msg = ctx.msg
+        # The requested protection must name this command (GBCS 7.2.x: transaction id = 04 ||
+        # originator counter) and this device; anything else is a malformed command.
+        if bytes(req_p.transaction_id) != b"\x04" + msg.counter.to_bytes(8, "big") or \
+                bytes(req_p.recipient) != self.eui:
+            raise Reject("bad_payload", "protection parameters do not match the command")
         # The protection the device applies: the requested one, titles from this device.
         resp_p = ProtectionParameters(
             req_p.transaction_id, self.eui, msg.originator, req_p.protection_type,

@@ -89,7 +89,7 @@ class Reject(Exception):
     """A command check failed: `failure` is a FAILURE_ALERTS key."""
 
     def __init__(self, failure, detail=""):
-        Exception.__init__(self, failure)
+        super().__init__(failure)
         self.failure = failure
         self.detail = detail
 

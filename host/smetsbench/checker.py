@@ -1,0 +1,146 @@
+"""Independent checks of what a device sends, with `cryptography` (never the firmware crypto).
+
+`check_response` verifies a response against the command it answers: envelope, CRA flag,
+counter echo, titles, message code, the MAC (Z = ECDH(remote party KA, device KA), mode 02) or
+the device signature (device DS key) as the use case requires, decrypts encrypted payload parts
+and decodes the payload to JSON. `check_alert` does the same for alerts. Each check is a named
+pass/fail with a detail, so a report says exactly what went wrong.
+"""
+
+from smets.dlms import access, axdr
+from smets.gbcs import envelope
+
+from . import gbcscrypto as gc
+
+
+class Check:
+    __slots__ = ("name", "ok", "detail")
+
+    def __init__(self, name, ok, detail=""):
+        self.name = name
+        self.ok = bool(ok)
+        self.detail = detail
+
+    def __repr__(self):
+        return "%s %s%s" % ("PASS" if self.ok else "FAIL", self.name,
+                            (": " + self.detail) if self.detail else "")
+
+
+class Checks(list):
+    def add(self, name, ok, detail=""):
+        self.append(Check(name, ok, detail))
+        return ok
+
+    @property
+    def ok(self):
+        return all(c.ok for c in self)
+
+    def failures(self):
+        return [c for c in self if not c.ok]
+
+    def summary(self):
+        return "%d/%d" % (sum(c.ok for c in self), len(self))
+
+
+def decode_dlms(content, z=None, msg=None):
+    """JSON of a DLMS payload; protected attributes are decrypted when z and msg are given."""
+    apdu = access.decode_apdu(content)
+    out = apdu.to_json()
+    if isinstance(apdu, access.AccessResponse) and z is not None:
+        for i, d in enumerate(apdu.data):
+            prot = protected_attributes(d)
+            if prot is not None:
+                out.setdefault("decrypted", {})[str(i)] = axdr.to_json(
+                    decrypt_protected(prot, z, msg))
+    return out
+
+
+def protected_attributes(d):
+    """A ProtectedAttributes if Data `d` has that shape, else None."""
+    try:
+        return access.ProtectedAttributes.from_data(d)
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
+def decrypt_protected(prot, z, msg):
+    """Plaintext Data of a get_protected_attributes response (GBCS payload encryption)."""
+    sc, _ic, ct, tag = prot.split()
+    if sc != 0x31:
+        raise gc.GBCSCryptoError("security control %02x, expected 31" % sc)
+    originator, counter, recipient = gc.payload_kdf_inputs(msg)
+    plain = gc.decrypt_payload(z, originator, counter, recipient, bytes(ct) + bytes(tag))
+    return axdr.from_bytes(plain)
+
+
+def check_response(raw, command, party, device_ka, device_ds, critical):
+    """Checks, decoded JSON (or None) and the Message of a response to `command` (a Message)."""
+    checks = Checks()
+    try:
+        msg = envelope.decode(raw)
+    except envelope.GBCSFormatError as exc:
+        checks.add("envelope", False, str(exc))
+        return checks, None, None
+    checks.add("envelope", True)
+    checks.add("CRA response", msg.cra == envelope.CRA_RESPONSE, "CRA %d" % msg.cra)
+    checks.add("counter echo", msg.counter == command.counter,
+               "%d vs %d" % (msg.counter, command.counter))
+    checks.add("originator is device", msg.originator == command.recipient,
+               msg.originator.hex())
+    checks.add("recipient is party", msg.recipient == command.originator, msg.recipient.hex())
+    checks.add("message code echo", msg.message_code == command.message_code,
+               "%04X" % msg.message_code)
+    z = gc.ecdh(party.ka_key, device_ka)
+    if critical:
+        checks.add("no MAC on signed response", msg.mac is None)
+        checks.add("device signature", gc.verify_message_signature(msg, device_ds),
+                   "device DS key")
+    else:
+        checks.add("unsigned", msg.signature is None)
+        checks.add("response MAC", gc.verify_message_mac(msg, z), "Z(party KA, device KA)")
+    decoded = None
+    try:
+        decoded = decode_dlms(msg.content, z, msg)
+        checks.add("payload decodes", True)
+        resp = access.decode_apdu(msg.content)
+        req = access.decode_apdu(command.content)
+        checks.add("invoke id echo", resp.invoke_id == req.invoke_id, "%08x" % resp.invoke_id)
+    except (ValueError, gc.GBCSCryptoError) as exc:
+        checks.add("payload decodes", False, "%s: %s" % (type(exc).__name__, exc))
+    return checks, decoded, msg
+
+
+def check_alert(raw, device_eui, device_ka, device_ds, parties):
+    """Checks, decoded JSON and Message of a device alert (signed or MACed to its recipient)."""
+    checks = Checks()
+    try:
+        msg = envelope.decode(raw)
+    except envelope.GBCSFormatError as exc:
+        checks.add("envelope", False, str(exc))
+        return checks, None, None
+    checks.add("envelope", True)
+    checks.add("CRA alert", msg.cra == envelope.CRA_ALERT)
+    checks.add("originator is device", msg.originator == bytes(device_eui))
+    party = parties.by_eui(msg.recipient)
+    checks.add("recipient is a remote party", party is not None, msg.recipient.hex())
+    if msg.signature is not None:
+        checks.add("device signature", gc.verify_message_signature(msg, device_ds))
+    elif party is not None and party.ka_key is not None:
+        checks.add("alert MAC", gc.verify_message_mac(msg, gc.ecdh(party.ka_key, device_ka)))
+    else:
+        checks.add("alert protected", False, "neither signed nor MACed to a known party")
+    decoded = None
+    try:
+        decoded = decode_dlms(msg.content)
+        checks.add("payload decodes", True)
+    except ValueError as exc:
+        checks.add("payload decodes", False, str(exc))
+    return checks, decoded, msg
+
+
+def alert_code(msg):
+    """The alert code of a DLMS alert Message, or None."""
+    try:
+        return access.DataNotification.from_bytes(msg.content).alert_code
+    except (ValueError, AttributeError, IndexError, TypeError):
+        return None

@@ -1,0 +1,303 @@
+"""A bench session: remote parties, a Communications Hub, and devices on boards.
+
+    with Bench() as bench:                       # fresh test keys, temporary board folders
+        esme = bench.add_virtual("ESME")         # start, provision, wait for its GBCS tunnel
+        result = bench.run(esme, "ECS52")        # build, send, check; a Result
+        assert result.passed, result.report()
+
+Devices are virtual boards by default; `add_board(role, url)` adopts a real one on any pyserial
+URL with the same code path. Negative scenarios (`tamper=`) send a command the device must
+discard and check the outcome the firmware's FAILURE_ALERTS table defines: no response, the
+alert, and a security-log entry.
+"""
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from smets.dlms import access
+from smets.gbcs import envelope
+
+from . import checker
+from . import gbcscrypto as gc
+from . import usecases
+from .hub import CommsHub, NoResponse
+from .parties import DCC
+from .transport import BoardLink
+from .virtual import VirtualBoard
+
+log = logging.getLogger("smetsbench.session")
+
+DEFAULT_EUIS = {"ESME": "00db1234567890a0", "GSME": "00db1234567890a1"}
+
+# What a device must do with each kind of bad command: (security-log event, alert code or None).
+# Mirrors smets.devices.gbcsdev.FAILURE_ALERTS, restated here so the bench checks the firmware
+# against an expectation instead of against itself.
+NEGATIVE = {
+    "bad_mac": ("bad_mac", 0x8F53),
+    "bad_signature": ("bad_signature", 0x8F3D),
+    "no_signature": ("no_signature", 0x8F3D),
+    "replay": ("replay", 0x8F53),
+    "wrong_recipient": ("wrong_recipient", None),
+    "unknown_code": ("unknown_code", 0x8F1E),
+    "malformed": ("bad_payload", 0x8F1E),
+    "not_authorised": ("not_authorised", 0x8F30),
+}
+MSG_GENERIC_CRITICAL_ALERT = 0x1000
+
+
+class DeviceHandle:
+    def __init__(self, role, eui, ka_key, ds_key, link, board=None):
+        self.role = role
+        self.eui = bytes.fromhex(eui) if isinstance(eui, str) else bytes(eui)
+        self.ka_key = ka_key
+        self.ds_key = ds_key
+        self.ka_public = gc.public_key_raw(ka_key)
+        self.ds_public = gc.public_key_raw(ds_key)
+        self.link = link
+        self.board = board
+        self.last_commands = {}
+
+    def status(self):
+        return self.link.control("status")
+
+    def __repr__(self):
+        return "<%s %s on %s>" % (self.role, self.eui.hex(), self.link.url)
+
+
+class Result:
+    def __init__(self, usecase, scenario, device):
+        self.usecase = usecase
+        self.scenario = scenario
+        self.device = device
+        self.checks = checker.Checks()
+        self.rtt_ms = None
+        self.command = None
+        self.response = None
+        self.alerts = []
+        self.decoded = None
+        self.values = []
+        self.note = ""
+
+    @property
+    def passed(self):
+        return bool(self.checks) and self.checks.ok
+
+    @property
+    def outcome(self):
+        return "PASS" if self.passed else "FAIL"
+
+    def report(self):
+        lines = ["%s %s: %s (%s checks)" % (self.usecase, self.scenario, self.outcome,
+                                           self.checks.summary())]
+        lines += ["  " + repr(c) for c in self.checks]
+        if self.note:
+            lines.append("  note: " + self.note)
+        return "\n".join(lines)
+
+
+class Bench:
+    def __init__(self, dcc=None, work_dir=None, heap="256K", runtime="auto", tracer=None,
+                 response_timeout=5.0):
+        self.dcc = dcc or DCC.fresh()
+        self.hub = CommsHub()
+        self.heap = heap
+        self.runtime = runtime
+        self.tracer = tracer
+        self.response_timeout = response_timeout
+        self._tmp = None
+        if work_dir is None:
+            self._tmp = tempfile.mkdtemp(prefix="smetsbench-")
+            work_dir = self._tmp
+        self.work_dir = Path(work_dir)
+        self.devices = []
+        self.boards = []
+        self.links = []
+
+    # -- devices ------------------------------------------------------------------------------
+    def add_virtual(self, role, eui=None, init=None, heap=None):
+        eui = eui or DEFAULT_EUIS[role]
+        board = VirtualBoard(self.work_dir / ("%s-%s" % (role.lower(), eui)),
+                             heap=heap or self.heap, runtime=self.runtime,
+                             name="%s-%s" % (role.lower(), eui[-4:]))
+        port = board.start()
+        self.boards.append(board)
+        return self.add_board(role, port, eui=eui, init=init, board=board)
+
+    def add_board(self, role, url, eui=None, init=None, board=None, baudrate=115200):
+        eui = eui or DEFAULT_EUIS[role]
+        link = BoardLink(url, baudrate=baudrate, name=board.name if board else url)
+        self.links.append(link)
+        link.control("status", timeout=10.0)  # the firmware is up and answering
+        handle = DeviceHandle(role, eui, gc.generate_private_key(), gc.generate_private_key(),
+                              link, board)
+        self.hub.attach(link, handle.eui, role)
+        self.provision(handle, init)
+        self.devices.append(handle)
+        self.hub.wait_tunnel(handle.eui, timeout=10.0)
+        return handle
+
+    def provision(self, handle, init=None):
+        identity = {
+            "role": handle.role,
+            "eui": handle.eui.hex(),
+            "ka_key": "%064x" % gc.private_key_int(handle.ka_key),
+            "ds_key": "%064x" % gc.private_key_int(handle.ds_key),
+            "hub_eui": self.hub.eui.hex(),
+            "parties": self.dcc.trust_list(),
+        }
+        handle.link.control("provision", identity=identity, init=init or {}, timeout=20.0)
+        handle.link.control("time", epoch=int(time.time()))
+        if self.tracer:
+            self.tracer.device(handle)
+
+    # -- use cases ----------------------------------------------------------------------------
+    def run(self, device, name, scenario="SUCCESS", party=None, tamper=None, **params):
+        """Send one use case to a device and check the outcome; returns a Result."""
+        uc = usecases.get(name)
+        party = self.dcc[party or uc.originator]
+        res = Result(name, scenario, device)
+        code = uc.code
+        counter = party.next_counter()
+        content = uc.build(counter, party, device.eui, **params)
+        critical = uc.critical
+        recipient = device.eui
+        if tamper == "unknown_code":
+            code = 0x7777
+        elif tamper == "malformed":
+            content = content[:-3] + b"\xff"
+        elif tamper == "wrong_recipient":
+            recipient = bytes.fromhex("00db1234567890ff")
+        elif tamper == "no_signature":
+            critical = False
+        if tamper == "replay":
+            raw = device.last_commands.get(name)
+            if raw is None:
+                raw, _ = self.dcc.build_command(party, device.eui, device.ka_public, code, content,
+                                                critical=critical, counter=counter)
+                self._send_checked(device, uc, party, raw, Result(name, "prime", device), params)
+        else:
+            raw, _ = self.dcc.build_command(party, recipient, device.ka_public, code, content,
+                                            critical=critical, counter=counter)
+            if tamper == "bad_mac":
+                raw = raw[:-1] + bytes((raw[-1] ^ 0x01,))
+            elif tamper == "bad_signature":
+                raw = self._corrupt_signature(raw, device)
+        res.command = raw
+        if tamper is None:
+            self._send_checked(device, uc, party, raw, res, params)
+            device.last_commands[name] = raw
+        else:
+            self._send_rejected(device, uc, raw, res, tamper)
+        if self.tracer:
+            self.tracer.result(res)
+        return res
+
+    def _corrupt_signature(self, raw, device):
+        """Flip a signature bit and re-MAC, so only the signature is wrong."""
+        msg = envelope.decode(raw)
+        sig = bytearray(msg.signature)
+        sig[5] ^= 0x01
+        apdu = envelope.with_signature(msg.general_signing, bytes(sig))
+        z = gc.ecdh(self.dcc.acb.ka_key, device.ka_public)
+        mac = gc.message_mac(z, msg.originator, gc.MODE_COMMAND, msg.counter, msg.recipient,
+                             envelope.mac_aad_for(apdu))
+        return envelope.wrap_ciphering(apdu, mac)
+
+    def _send_checked(self, device, uc, party, raw, res, params):
+        cmd = envelope.decode(raw)
+        since = time.time()
+        t0 = time.perf_counter()
+        try:
+            rec = self.hub.command(device.eui, raw, timeout=self.response_timeout)
+        except NoResponse as exc:
+            res.checks.add("response received", False, str(exc))
+            res.note = device.link.tail()
+            return res
+        res.rtt_ms = (time.perf_counter() - t0) * 1000
+        res.response = rec.raw
+        res.checks.add("response received", True)
+        checks, decoded, msg = checker.check_response(
+            rec.raw, cmd, party, device.ka_public, device.ds_public, uc.critical)
+        res.checks.extend(checks)
+        res.decoded = decoded
+        if msg is not None and checks.ok:
+            resp = access.decode_apdu(msg.content)
+            values = list(resp.data)
+            if uc.encrypted:
+                z = gc.ecdh(party.ka_key, device.ka_public)
+                values = [checker.decrypt_protected(access.ProtectedAttributes.from_data(d), z, msg)
+                          for d in resp.data if d.tag != 0]
+            res.values = values
+            uc.expect(res.checks, resp, values, params)
+        self._collect_alerts(device, res, since)
+        return res
+
+    def _send_rejected(self, device, uc, raw, res, tamper):
+        event, alert = NEGATIVE[tamper]
+        before = len(device.link.control("security_log"))
+        since = time.time()
+        t0 = time.perf_counter()
+        cmd = envelope.decode(raw)
+        self.hub.put(device.eui, raw)
+        # CONTROL frames are handled in order after the HAN frame: when this reply arrives the
+        # device has finished with the command, so "no response" needs no timeout.
+        log_after = device.link.control("security_log")
+        res.rtt_ms = (time.perf_counter() - t0) * 1000
+        with self.hub._cond:
+            got = self.hub._responses.pop((device.eui, cmd.counter), None)
+        res.checks.add("no response", got is None,
+                       "device answered a command it must discard" if got else "")
+        res.checks.add("security log entry", len(log_after) == min(before + 1, 100)
+                       or (before >= 100 and log_after[-1].get("event") == event),
+                       "%d -> %d entries" % (before, len(log_after)))
+        if log_after:
+            res.checks.add("security log event", log_after[-1].get("event") == event,
+                           "%s, expected %s" % (log_after[-1].get("event"), event))
+        if alert is not None:
+            rec = self.hub.wait_alert(device.eui, timeout=self.response_timeout, since=since)
+            if res.checks.add("alert raised", rec is not None, "%04X expected" % alert):
+                checks, decoded, msg = checker.check_alert(rec.raw, device.eui, device.ka_public,
+                                                           device.ds_public, self.dcc)
+                res.checks.extend(checks)
+                res.alerts.append(rec.raw)
+                if msg is not None:
+                    res.checks.add("generic critical alert",
+                                   msg.message_code == MSG_GENERIC_CRITICAL_ALERT,
+                                   "%04X" % msg.message_code)
+                    code = checker.alert_code(msg)
+                    res.checks.add("alert code", code == alert,
+                                   "%s, expected %04X" % (
+                                       "%04X" % code if code is not None else None, alert))
+        return res
+
+    def _collect_alerts(self, device, res, since):
+        for a in list(self.hub.alerts):
+            if a.device == device.eui and a.t >= since:
+                res.alerts.append(a.raw)
+
+    # -- clock --------------------------------------------------------------------------------
+    def advance_clock(self, device, seconds):
+        """Move a device's clock forward (virtual boards simulate time passing)."""
+        st = device.link.control("status")
+        return device.link.control("time", epoch=st["time"] + int(seconds))
+
+    # -- teardown ---------------------------------------------------------------------------
+    def close(self):
+        for link in self.links:
+            link.close()
+        for board in self.boards:
+            board.stop()
+        self.links = []
+        self.boards = []
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

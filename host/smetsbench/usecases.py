@@ -1,0 +1,171 @@
+"""GBCS use cases the bench can send: how to build each command and what its response must say.
+
+Each `UseCase` is one row: name, message code, target device type, criticality, the remote party
+that sends it by default, a `build(counter, party, device_eui, **params)` returning the DLMS
+content, and an `expect(response, values, params)` adding use-case checks on the decoded
+response (`values` = the returned Data, decrypted where GBCS encrypts them). Adding a use case is
+adding a row.
+"""
+
+from smets.dlms import access, axdr
+from smets.dlms.access import (
+    AccessRequest,
+    GetProtectedAttributes,
+    ProtectedGet,
+    ProtectionParameters,
+    RequestSpec,
+)
+from smets.dlms.axdr import Data
+
+
+def _obis(text):
+    return bytes(int(x) for x in text.split("-"))
+
+
+OBIS_FIRMWARE = _obis("0-0-0-2-1-255")
+OBIS_MPAN_IMPORT = _obis("0-0-94-44-34-11")
+OBIS_MPAN_EXPORT = _obis("1-0-0-0-2-255")
+OBIS_IMPORT_REGISTERS = _obis("0-0-94-44-34-10")
+OBIS_DP_IMPORT = _obis("0-0-43-2-8-255")
+OBIS_DISCONNECT_CONTROL = _obis("0-0-96-3-10-255")
+OBIS_DISCONNECT_SCRIPTS = _obis("0-0-10-0-106-255")
+
+CONTROL_STATES = {0: "disconnected", 1: "connected", 2: "ready_for_reconnection"}
+
+
+def invoke_id(counter):
+    """GBCS long-invoke-id-and-priority: break-on-error, low 24 bits of the counter."""
+    return access.BREAK_ON_ERROR | (counter & access.INVOKE_ID_MASK)
+
+
+def _request(counter, specs, data=None):
+    return AccessRequest(invoke_id(counter), specs, data).to_bytes()
+
+
+class UseCase:
+    def __init__(self, name, code, title, build, expect=None, critical=False,
+                 originator="supplier", device="ESME", encrypted=False):
+        self.name = name
+        self.code = code
+        self.title = title
+        self.build = build
+        self._expect = expect
+        self.critical = critical
+        self.originator = originator
+        self.device = device
+        self.encrypted = encrypted
+
+    def expect(self, checks, response, values, params):
+        results = [s.result for s in response.specs]
+        checks.add("all results success", all(r == access.SUCCESS for r in results),
+                   str(results))
+        if self._expect and checks.ok:
+            self._expect(checks, response, values, params)
+
+    def __repr__(self):
+        return "<UseCase %s %04X>" % (self.name, self.code)
+
+
+# -- builders ---------------------------------------------------------------------------------
+
+
+def _build_ecs17b(counter, party, device_eui, **_):
+    protection = ProtectionParameters(
+        b"\x04" + counter.to_bytes(8, "big"), party.eui, bytes(device_eui)
+    )
+    params = GetProtectedAttributes([ProtectedGet(1, OBIS_IMPORT_REGISTERS, 2)], [protection])
+    return _request(counter, [RequestSpec.action(30, OBIS_DP_IMPORT, 1)], [params.to_data()])
+
+
+def _build_get(*descriptors):
+    def build(counter, party, device_eui, **_):
+        return _request(counter, [RequestSpec.get(c, o, a) for c, o, a in descriptors])
+    return build
+
+
+def _build_set_mpan(obis):
+    def build(counter, party, device_eui, mpan="1312345678333", **_):
+        return _request(counter, [RequestSpec.set(1, obis, 2)], [Data.octet(mpan.encode())])
+    return build
+
+
+def _build_script(script_id):
+    def build(counter, party, device_eui, **_):
+        return _request(counter, [RequestSpec.action(9, OBIS_DISCONNECT_SCRIPTS, 1)],
+                        [Data.uint16(script_id)])
+    return build
+
+
+# -- expectations -----------------------------------------------------------------------------
+
+
+def _expect_registers(checks, response, values, params):
+    regs = values[0] if values else None
+    ok = (regs is not None and regs.tag == axdr.STRUCTURE and len(regs.value) == 1
+          and regs.value[0].tag == axdr.STRUCTURE and len(regs.value[0].value) == 4)
+    if not checks.add("import register collection shape", ok, repr(regs)):
+        return
+    reg = regs.value[0].value
+    checks.add("active import is double-long-unsigned Wh",
+               reg[0].tag == axdr.DOUBLE_LONG_UNSIGNED and reg[1].value[1].value == 30)
+    checks.add("reactive import is double-long-unsigned varh",
+               reg[2].tag == axdr.DOUBLE_LONG_UNSIGNED and reg[3].value[1].value == 32)
+    if "import_wh" in params:
+        checks.add("active import value", reg[0].value == params["import_wh"],
+                   "%d Wh, expected %d" % (reg[0].value, params["import_wh"]))
+
+
+def _expect_firmware(checks, response, values, params):
+    v = values[0]
+    checks.add("firmware version octet-string(4)",
+               v.tag == axdr.OCTET_STRING and len(v.value) == 4, repr(v))
+
+
+def _expect_mpans(checks, response, values, params):
+    ok = all(v.tag == axdr.OCTET_STRING for v in values)
+    checks.add("MPANs are octet-strings", ok)
+    if ok and "mpan" in params:
+        got = bytes(values[0].value).decode("ascii", "replace")
+        checks.add("import MPAN value", got == params["mpan"], "%r" % got)
+
+
+def _expect_state(checks, response, values, params):
+    v = values[0]
+    checks.add("control_state is enum", v.tag == axdr.ENUM, repr(v))
+    if "state" in params and v.tag == axdr.ENUM:
+        checks.add("control_state value", v.value == params["state"],
+                   "%s, expected %s" % (CONTROL_STATES.get(v.value, v.value),
+                                        CONTROL_STATES.get(params["state"])))
+
+
+def _expect_null(checks, response, values, params):
+    checks.add("no data returned", all(v.tag == axdr.NULL for v in values))
+
+
+USE_CASES = {}
+for _uc in (
+    UseCase("ECS17b", 0x0027, "Read ESME Energy Registers (Import Energy)", _build_ecs17b,
+            _expect_registers, encrypted=True),
+    UseCase("ECS52", 0x0059, "Read ESME/Comms Hub Firmware Version",
+            _build_get((1, OBIS_FIRMWARE, 2)), _expect_firmware),
+    UseCase("ECS40", 0x004E, "Read MPAN Value on the ESME",
+            _build_get((1, OBIS_MPAN_IMPORT, 2), (1, OBIS_MPAN_EXPORT, 2)), _expect_mpans),
+    UseCase("ECS39a", 0x004C, "Set MPAN Value on the ESME", _build_set_mpan(OBIS_MPAN_IMPORT),
+            _expect_null),
+    UseCase("ECS45", 0x0052, "Read Status of Load Switch in the ESME",
+            _build_get((70, OBIS_DISCONNECT_CONTROL, 3)), _expect_state),
+    UseCase("ECS42", 0x004F, "Remotely Close the Load Switch on the ESME", _build_script(51),
+            _expect_null, critical=True),
+    UseCase("ECS43", 0x0050, "Remotely Open the Load Switch on the ESME", _build_script(52),
+            _expect_null, critical=True),
+    UseCase("ECS44", 0x0051, "Arm Load Switch in ESME", _build_script(54), _expect_null,
+            critical=True),
+):
+    USE_CASES[_uc.name] = _uc
+
+
+def get(name):
+    try:
+        return USE_CASES[name]
+    except KeyError:
+        raise KeyError("unknown use case %s (known: %s)" % (name, ", ".join(USE_CASES))) from None
