@@ -4,7 +4,7 @@ Independent of the firmware crypto (smets.gbcs.aes/gcm/kdf/p256/crypto): only th
 is shared, for parsing. Keys are `cryptography` objects; public keys travel as 64-byte X||Y,
 signatures as 64-byte r||s (GBCS), converted to and from DER here.
 
-GBCS facts used (GBCS 4.3, checked against RTDS 4.5.0):
+GBCS facts used (each checked against every RTDS 4.5.0 file):
   KDF   key = SHA-256(00000001 || Z || 60 85 74 06 08 03 00 || originator title || 09 || mode ||
         counter (8) || recipient title)[:16], mode 1 command, 2 response, 3 alert, 4 payload.
   MAC   AES-128-GCM, empty plaintext, IV = originator title || 00000000, 12-byte tag,

@@ -464,6 +464,7 @@ def test_table_serialisation_round_trip():
     t = p256.Table(pub, 4)
     blob = t.to_bytes()
     assert t.nbytes == len(blob) == 8 + 64 + 15 * 64 + 8
+    assert bytes(t.buffer) == blob
     t2 = p256.Table.from_bytes(blob)
     assert t2.teeth == 4 and t2.point == pub and t2.to_bytes() == blob
     k = 0x123456789ABCDEF0123456789ABCDEF0123456789ABCDEF

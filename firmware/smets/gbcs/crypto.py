@@ -1,6 +1,6 @@
 """GBCS message security on the device: MACs, signatures, payload encryption, ECDH cache.
 
-Built on kdf, gcm, p256 and envelope.Message (GBCS 4.3, checked against every RTDS 4.5.0 file):
+Built on kdf, gcm, p256 and envelope.Message; every rule below holds on every RTDS 4.5.0 file:
 - MAC: AES-128-GCM of an empty plaintext, key = KDF(Z, originator, CRA flag, originator
   counter, recipient), IV = originator system title || 00000000, AAD = Message.mac_aad, 12-byte
   tag. Commands are MACed by the ACB: Z = ECDH(ACB KA, device KA); responses and alerts by the
@@ -84,7 +84,7 @@ def verify_message_signature(msg, pub_or_table):
 def payload_kdf_inputs(msg):
     """(originator, counter, recipient) feeding the mode-04 KDF of a Message's payload parts.
 
-    Other-information (GBCS 4.3.2.4 grouping header): message code (2) [supplementary remote
+    Other-information of the GBCS grouping header: message code (2) [supplementary remote
     party ID (8) [supplementary remote party counter (8) [supplementary originator counter (8)
     | remote party certificate]]]. The supplementary remote party ID replaces the recipient;
     the supplementary originator counter (other-information exactly 26 bytes) the counter.

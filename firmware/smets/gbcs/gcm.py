@@ -1,6 +1,6 @@
 """AES-128-GCM with a 96-bit IV and truncated tags (NIST SP 800-38D), GHASH in Python ints.
 
-GBCS derives a fresh AES key for every message (KDF per message, GBCS 4.3.3.2), so the per-key
+GBCS derives a fresh AES key for every message (one KDF per message), so the per-key
 set-up of GHASH must be cheap next to the handful of blocks it then authenticates. Blocks are
 ints in "block order" (`int.from_bytes(block, 'big')`: the most significant bit is the
 coefficient of x^0). X*H is computed unreduced by Horner over the 16 bytes of X with a per-key

@@ -1,4 +1,4 @@
-"""GBCS key derivation (GBCS 4.3.3.2: NIST SP 800-56A single-step KDF with SHA-256).
+"""GBCS key derivation: the NIST SP 800-56A single-step (concatenation) KDF with SHA-256.
 
 key = first 16 bytes of SHA-256(00000001 || Z || OtherInfo), where
 OtherInfo = AlgorithmID(60 85 74 06 08 03 00) || originator system title (8) ||
