@@ -33,6 +33,7 @@ emulator crypto for a test bench, not a hardened implementation.
 """
 
 import hashlib
+from array import array
 
 P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
 N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -204,11 +205,11 @@ def _comb_indices(k, w, d):
 
 def _wnaf(k, w=_WNAF_WIDTH):
     """Width-w NAF digits of k >= 0, least significant first (odd digits |m| < 2^(w-1))."""
-    out = []
+    out = array("b")  # signed bytes: ~260 bytes instead of a list of ~260 object slots
     full = 1 << w
     half = full >> 1
     mask = full - 1
-    zeros = [0] * (w - 1)
+    zeros = array("b", bytes(w - 1))
     while k:
         if k & 1:
             m = k & mask
