@@ -62,10 +62,32 @@ class BoardLink:
         self._closed = threading.Event()
         self.error = None
         self.interrupts_seen = 0
+        self.baudrate = baudrate
         self.serial = _open(url, baudrate, open_timeout)
+        self._start_reader()
+
+    def _start_reader(self):
+        self._closed.clear()
+        self.error = None
         self._reader = threading.Thread(target=self._read_loop, name="link-" + self.name,
                                         daemon=True)
         self._reader.start()
+
+    def release(self):
+        """Close the port (e.g. so mpremote can use it), keeping this link object."""
+        self._closed.set()
+        try:
+            self.serial.close()
+        except Exception:
+            pass
+        self._reader.join(1.0)
+
+    def reopen(self, timeout=3.0):
+        """Open the port again after `release` (or after the board came back)."""
+        self.release()
+        self.decoder = link.Decoder()
+        self.serial = _open(self.url, self.baudrate, timeout)
+        self._start_reader()
 
     # -- sending ------------------------------------------------------------------------------
     def _send(self, ftype, payload):
@@ -77,7 +99,11 @@ class BoardLink:
                 self.serial.write(link.encode(ftype, seq, payload))
                 self.serial.flush()
             except (serial.SerialException, OSError) as exc:
-                raise BoardError("%s: write failed: %s" % (self.name, exc)) from exc
+                kind = {link.HAN: "HAN frame", link.CONTROL: "CONTROL " + _op(payload)}.get(
+                    ftype, "frame")
+                raise BoardError("%s: cannot send %s: port %s failed (%s); is the board still "
+                                 "connected and powered?" % (self.name, kind, self.url, exc)
+                                 ) from exc
 
     def send_han(self, payload):
         self._send(link.HAN, payload)
@@ -158,7 +184,8 @@ class BoardLink:
             text = bytes(frame.payload).decode("utf-8", "replace")
             level, msg = text[:1], text[1:]
             self.logs.append((time.time(), level, msg))
-            pylevel = {"E": logging.ERROR, "W": logging.WARNING, "D": logging.DEBUG}.get(
+            # Board warnings are mostly expected outcomes (a rejected test command): INFO.
+            pylevel = {"E": logging.ERROR, "W": logging.INFO, "D": logging.DEBUG}.get(
                 level, logging.INFO
             )
             log.log(pylevel, "%s: %s", self.name, msg)
@@ -172,7 +199,7 @@ class BoardLink:
     def _fail_pending(self):
         with self._lock:
             for waiter in self._pending.values():
-                waiter[1] = {"ok": False, "error": "port failed: %s" % self.error}
+                waiter[1] = {"ok": False, "error": "port failed: %s" % (self.error or "closed")}
                 waiter[0].set()
 
     # -- diagnostics --------------------------------------------------------------------------
@@ -185,18 +212,21 @@ class BoardLink:
         return "\n".join(lines)
 
     def close(self):
-        self._closed.set()
-        try:
-            self.serial.close()
-        except Exception:
-            pass
-        self._reader.join(1.0)
+        self.release()
+        self._fail_pending()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _op(payload):
+    try:
+        return str(json.loads(payload).get("op"))
+    except (ValueError, AttributeError):
+        return "request"
 
 
 def _open(url, baudrate, timeout):

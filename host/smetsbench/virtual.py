@@ -95,19 +95,24 @@ class _Bridge(threading.Thread):
         self.lost_from_board = 0
 
     def run(self):
-        fds = [self.device_fd, self.public_fd, self._stop_r]
         while True:
+            # The device fd changes when the board reboots: rebuild the set every time.
+            fds = [self.device_fd, self.public_fd, self._stop_r]
             try:
                 ready, _, _ = select.select(fds, [], [])
             except (OSError, ValueError):
-                return
+                # A device fd closed under us by a reboot: pick up the new one.
+                time.sleep(0.005)
+                continue
             if self._stop_r in ready:
-                return
+                if os.read(self._stop_r, 1) == b"s":
+                    return
+                continue  # woken to notice a new device fd
             for fd in ready:
                 try:
                     data = os.read(fd, 4096)
                 except OSError as exc:
-                    if exc.errno in (errno.EIO, errno.EAGAIN):
+                    if exc.errno in (errno.EIO, errno.EAGAIN, errno.EBADF):
                         # Device side gone (process exited, pty being replaced): wait a little.
                         time.sleep(0.01)
                         continue
@@ -119,7 +124,7 @@ class _Bridge(threading.Thread):
                     self.bytes_from_board += len(data)
                     self._tap("tx", data)
                     self._write(self.public_fd, data, from_board=True)
-                else:
+                elif fd == self.public_fd:
                     self.bytes_to_board += len(data)
                     self._tap("rx", data)
                     if not self.drop_to_board:
@@ -153,9 +158,10 @@ class _Bridge(threading.Thread):
 
     def replace_device(self, fd):
         self.device_fd = fd
+        os.write(self._stop_w, b"w")
 
     def stop(self):
-        os.write(self._stop_w, b"x")
+        os.write(self._stop_w, b"s")
 
 
 class VirtualBoard:
@@ -257,6 +263,9 @@ class VirtualBoard:
         os.close(slave)
         old = self._device_master
         self._device_master = master
+        if old is not None and self._bridge is not None:
+            self._bridge.replace_device(master)
+            time.sleep(0.01)
         if old is not None:
             os.close(old)
         self.boots += 1
@@ -276,8 +285,7 @@ class VirtualBoard:
             with self._lock:
                 if self._stopping.is_set():
                     return
-                master = self._spawn()
-                self._bridge.replace_device(master)
+                self._spawn()
 
     def _log_console(self, direction, data):
         if self._console:

@@ -1,0 +1,165 @@
+"""`smetsbench demo`: an ESME on a virtual board, driven through the GBCS use cases end to end.
+
+Starts a virtual board (the firmware on the MicroPython unix port behind a pty), provisions it
+with fresh keys, then plays the supplier and network operator through the Communications Hub:
+reads, writes, load-switch control, encrypted register reads, and commands the meter must
+refuse. Prints one line per exchange and exits non-zero if any check fails.
+"""
+
+import sys
+import time
+
+from smets.gbcs import envelope
+
+from . import checker, usecases
+from .parties import DCC
+from .session import Bench
+from .trace import Tracer
+
+# (use case, scenario, run options, expectation parameters)
+SCRIPT = [
+    ("ECS52", "SUCCESS", {}, {}),
+    ("ECS40", "SUCCESS", {}, {"mpan": "1312345678111"}),
+    ("ECS39a", "SUCCESS", {}, {"mpan": "1312345678333"}),
+    ("ECS40", "AFTER_SET", {}, {"mpan": "1312345678333"}),
+    ("ECS45", "CONNECTED", {}, {"state": 1}),
+    ("ECS43", "SUCCESS", {}, {}),
+    ("ECS45", "DISCONNECTED", {}, {"state": 0}),
+    ("ECS44", "SUCCESS", {}, {}),
+    ("ECS45", "ARMED", {}, {"state": 2}),
+    ("ECS42", "SUCCESS", {}, {}),
+    ("ECS45", "RECONNECTED", {}, {"state": 1}),
+    ("ECS17b", "SUCCESS", {}, {"import_wh": 0}),
+    ("@advance", 3600, {}, {}),
+    ("ECS17b", "ONE_HOUR_LATER", {}, {"import_wh": 500}),
+    ("ECS17b", "NETWORK_OPERATOR", {"party": "network_operator"}, {"import_wh": 500}),
+    ("ECS52", "BAD_MAC", {"tamper": "bad_mac"}, {}),
+    ("ECS52", "REPLAY", {"tamper": "replay"}, {}),
+    ("ECS52", "WRONG_RECIPIENT", {"tamper": "wrong_recipient"}, {}),
+    ("ECS52", "UNKNOWN_CODE", {"tamper": "unknown_code"}, {}),
+    ("ECS52", "MALFORMED", {"tamper": "malformed"}, {}),
+    ("ECS42", "BAD_SIGNATURE", {"tamper": "bad_signature"}, {}),
+    ("ECS42", "NO_SIGNATURE", {"tamper": "no_signature"}, {}),
+    ("ECS42", "NOT_AUTHORISED", {"tamper": "not_authorised", "party": "network_operator"}, {}),
+]
+
+
+def run_script(bench, esme, out=print):
+    results = []
+    for name, scenario, opts, params in SCRIPT:
+        if name == "@advance":
+            bench.advance_clock(esme, scenario)
+            out("%-8s %-18s %-6s %-8s %s" % ("(clock)", "+%d s" % scenario, "", "", ""))
+            continue
+        res = bench.run(esme, name, scenario=scenario, **opts, **params)
+        results.append(res)
+        party = opts.get("party", usecases.get(name).originator)
+        rtt = "%.1f" % res.rtt_ms if res.rtt_ms is not None else "-"
+        out("%-8s %-18s %-6s %-8s %7s  %s" % (
+            name, scenario, res.outcome, res.checks.summary(), rtt,
+            _summary(res, party)))
+        if not res.passed:
+            for c in res.checks.failures():
+                out("           FAIL %s: %s" % (c.name, c.detail))
+            if res.note:
+                out("           " + res.note.replace("\n", "\n           "))
+    return results
+
+
+def _summary(res, party):
+    if not res.alerts:
+        vals = []
+        for v in res.values[:2]:
+            vals.append(_short(v))
+        text = ", ".join(vals) if vals else ""
+        if res.alerts:
+            text += " +%d alert(s)" % len(res.alerts)
+        return ("%s: %s" % (party, text)) if text else party
+    codes = []
+    for raw in res.alerts:
+        code = checker.alert_code(envelope.decode(raw))
+        codes.append("%04X" % code if code is not None else "?")
+    return "%s: discarded, alert %s" % (party, ",".join(codes))
+
+
+def _short(d):
+    from smets.dlms import axdr
+
+    if d.tag == axdr.OCTET_STRING:
+        raw = bytes(d.value)
+        if not raw:
+            return "''"
+        if all(0x20 <= c < 0x7F for c in raw):
+            return raw.decode()
+        return raw.hex()
+    if d.tag == axdr.ENUM:
+        return usecases.CONTROL_STATES.get(d.value, str(d.value))
+    if d.tag == axdr.STRUCTURE:
+        flat = []
+        _flatten(d, flat)
+        nums = [str(x) for x in flat if isinstance(x, int)]
+        return "registers " + "/".join(nums[:2]) if nums else "structure"
+    if d.tag == axdr.NULL:
+        return "ok"
+    return repr(d.value)
+
+
+def _flatten(d, out):
+    from smets.dlms import axdr
+
+    if d.tag in (axdr.STRUCTURE, axdr.ARRAY):
+        for x in d.value:
+            if x.tag == axdr.STRUCTURE and len(x.value) == 2 and x.value[1].tag == axdr.ENUM:
+                continue  # scaler_unit
+            _flatten(x, out)
+    elif isinstance(d.value, int) and not isinstance(d.value, bool):
+        out.append(d.value)
+
+
+def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=None, pcap=None,
+         verbose=False):
+    dcc = DCC.from_keystore(keystore) if keystore else DCC.fresh()
+    tracer = Tracer(trace_dir, dcc) if trace_dir else None
+    started = time.perf_counter()
+    with Bench(dcc=dcc, work_dir=work_dir, heap=heap, runtime=runtime, tracer=tracer) as bench:
+        capture = None
+        if pcap:
+            from .capture import PcapWriter
+
+            capture = PcapWriter(pcap)
+            bench.hub.taps.append(capture.tap)
+        esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111", "power_w": 500})
+        board = esme.board
+        st = esme.status()
+        print("smetsbench demo: ESME %s on a virtual board (%s, heap %s, port %s)" % (
+            esme.eui.hex(), st["implementation"], heap, esme.link.url))
+        if board.runtime != "micropython":
+            print("  note: MicroPython unix port not available here; the firmware runs under "
+                  "CPython")
+        print("  remote parties: %s" % dcc.source)
+        print()
+        print("%-8s %-18s %-6s %-8s %7s  %s" % ("use case", "scenario", "result", "checks",
+                                               "rtt ms", "details"))
+        print("-" * 96)
+        results = run_script(bench, esme)
+        st = esme.status()
+        if capture:
+            capture.close()
+    failed = [r for r in results if not r.passed]
+    print("-" * 96)
+    dev = st.get("device", {})
+    print("%d exchanges, %d passed, %d failed in %.1f s; device: %d accepted, %d rejected, "
+          "%d alerts, heap %d B used / %d B free" % (
+              len(results), len(results) - len(failed), len(failed),
+              time.perf_counter() - started, dev.get("stats", {}).get("accepted", 0),
+              dev.get("stats", {}).get("rejected", 0), dev.get("stats", {}).get("alerts", 0),
+              st.get("heap_alloc", 0), st.get("heap_free", 0)))
+    if trace_dir:
+        print("trace: %d GBCS files and keystore/ in %s" % (len(tracer.files), trace_dir))
+    if pcap:
+        print("capture: %s" % pcap)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

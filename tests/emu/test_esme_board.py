@@ -1,0 +1,111 @@
+"""An ESME on a virtual board, driven through the real serial path by the real host harness."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from smetsbench import demo
+from smetsbench.session import Bench
+from smetsbench.transport import BoardError, BoardLink
+from smetsbench.virtual import find_micropython
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    with Bench(work_dir=tmp_path_factory.mktemp("boards")) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def esme(bench):
+    return bench.add_virtual("ESME", init={"mpan_import": "1312345678111", "power_w": 500})
+
+
+def test_demo_script_passes(bench, esme):
+    lines = []
+    results = demo.run_script(bench, esme, out=lines.append)
+    failed = [r.report() for r in results if not r.passed]
+    assert not failed, "\n".join(lines + failed)
+    assert len(results) == len([s for s in demo.SCRIPT if not s[0].startswith("@")])
+
+
+def test_board_status_reports_identity_and_heap(esme):
+    st = esme.status()
+    assert st["role"] == "ESME" and st["eui"] == esme.eui.hex()
+    assert st["device"]["tunnel"] is not None
+    if st["implementation"] == "micropython":
+        assert st["heap_alloc"] + st["heap_free"] <= 256 * 1024
+
+
+def test_garbage_on_the_line_is_counted_not_fatal(esme):
+    before = esme.status()["link"]
+    esme.link.serial.write(os.urandom(300).replace(b"\x03", b"\x00") + b"\x7e\x01\x02\x7e")
+    esme.link.serial.flush()
+    time.sleep(0.2)
+    after = esme.status()["link"]
+    assert after["garbage_bytes"] + after["bad_crc"] + after["too_short"] + after["bad_byte"] \
+        + after["bad_escape"] > before["garbage_bytes"] + before["bad_crc"]
+    st = esme.status()
+    assert st["device"]["role"] == "ESME"
+
+
+def test_power_cut_keeps_acknowledged_state(bench, esme):
+    res = bench.run(esme, "ECS39a", mpan="1312345678999")
+    assert res.passed, res.report()
+    replayed = res.command
+    boots = esme.board.boots
+    esme.board.power_cut()
+    deadline = time.time() + 10
+    while esme.board.boots == boots and time.time() < deadline:
+        time.sleep(0.05)
+    assert esme.board.boots == boots + 1
+    esme.link.control("status", timeout=10)
+    bench.hub.wait_tunnel(esme.eui)
+    res = bench.run(esme, "ECS40", mpan="1312345678999")
+    assert res.passed, res.report()
+    # The counter accepted before the power cut is still remembered: a replay is refused.
+    log_before = len(esme.link.control("security_log"))
+    bench.hub.put(esme.eui, replayed)
+    log_after = esme.link.control("security_log")
+    assert len(log_after) == log_before + 1 and log_after[-1]["event"] == "replay"
+
+
+@pytest.mark.skipif(find_micropython() is None, reason="needs the MicroPython unix port")
+def test_ctrl_c_gives_the_repl_to_mpremote_and_main_restarts(bench, esme):
+    esme.link.interrupt()
+    time.sleep(0.3)
+    esme.link.release()  # mpremote needs the port to itself
+    try:
+        ls = subprocess.run(
+            [sys.executable, "-m", "mpremote", "connect", esme.board.port, "resume", "ls", ":lib"],
+            capture_output=True, text=True, timeout=30)
+        assert ls.returncode == 0, ls.stderr
+        assert "smets/" in ls.stdout
+        run = subprocess.run(
+            [sys.executable, "-m", "mpremote", "connect", esme.board.port, "resume", "exec",
+             "--no-follow", "import main"],
+            capture_output=True, text=True, timeout=30)
+        assert run.returncode == 0, run.stderr
+    finally:
+        esme.link.reopen()
+    st = esme.link.control("status", timeout=10)
+    assert st["role"] == "ESME"
+    assert bench.run(esme, "ECS52").passed
+
+
+def test_a_board_that_vanishes_gives_a_clear_error(tmp_path):
+    with Bench(work_dir=tmp_path) as b:
+        dev = b.add_virtual("ESME")
+        dev.board.stop()
+        with pytest.raises(BoardError) as err:
+            dev.link.control("status", timeout=1.0)
+        assert "status" in str(err.value)
+
+
+def test_missing_port_is_a_clear_error():
+    with pytest.raises(BoardError) as err:
+        BoardLink("/dev/does-not-exist-smetsbench", open_timeout=0.2)
+    assert "cannot open port" in str(err.value)
