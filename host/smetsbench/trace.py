@@ -3,8 +3,9 @@
     <dir>/<UseCase>_<n>_<SCENARIO>_COMMAND_GBCS.HEX
     <dir>/<UseCase>_<n>_<SCENARIO>_RESPONSE_GBCS.HEX
     <dir>/<UseCase>_<n>_<SCENARIO>_<ALERTCODE>_ALERT_GBCS.HEX
-    <dir>/keystore/<eui>-<ka|ds>.pem   device certificates (public keys of the emulated devices)
-    <dir>/keystore/<eui>-<ka|ds>.key   remote-party private keys (and .pem certificates)
+    <dir>/keystore/<eui>-<ka|ds>.pem   certificates of the devices and remote parties
+    <dir>/keystore/<eui>-<ka|ds>.key   remote-party private keys (devices keep theirs)
+    <dir>/pki/                         the run's test PKI that issued those certificates
 
 n numbers the runs so repeated use cases do not overwrite each other. File contents are upper
 case hex on one line, as in the DCC RTDS.
@@ -12,8 +13,9 @@ case hex on one line, as in the DCC RTDS.
 
 from pathlib import Path
 
-from . import checker
 from smets.gbcs import envelope
+
+from . import checker, pki
 
 
 def _hex(data):
@@ -32,41 +34,30 @@ class Tracer:
         self._pki = pki
         self._write_parties()
 
-    def _pki_or_none(self):
+    def _issue(self, eui, usage, private_key, role=None):
+        """Certificate from the run's test PKI, written with (remote parties) its private key."""
         if self._pki is None:
-            try:
-                from .pki import BenchPKI
-
-                self._pki = BenchPKI.create(self.dir / "pki")
-            except ImportError:
-                self._pki = False
-        return self._pki or None
-
-    def _write_key_pair(self, eui, usage, private_key, org=None):
-        from . import pki as pkimod
-
-        pki = self._pki_or_none()
-        entries = []
-        if pki is not None:
-            if org is None:
-                cert = pki.issue_device_certificate(eui, private_key.public_key(), usage)
-            else:
-                cert = pki.issue_org_certificate(eui, private_key.public_key(), usage, *org)
-            entries.append(pkimod.KeystoreEntry(eui, usage, cert, private_key if org else None))
-            pkimod.write_keystore(self.keystore, entries)
+            self._pki = pki.BenchPKI.load_or_create(self.dir / "pki")
+        if role is None:
+            cert = self._pki.issue_device_certificate(eui, private_key.public_key(), usage)
+            key = None
+        else:
+            cert = self._pki.issue_org_certificate(
+                eui, private_key.public_key(), usage, pki.PARTY_ROLES[role],
+                "SMETSBENCH %s" % role.upper())
+            key = private_key
+        pki.write_keystore(self.keystore, [(eui, usage, cert, key) if key else
+                                           (eui, usage, cert)])
 
     def _write_parties(self):
-        from . import pki as pkimod
-
         for role, party in self.dcc.parties.items():
-            org = (pkimod.ROLE_CODES.get(role, "00"), "SMETSBENCH %s" % role.upper())
             for usage, key in (("ds", party.ds_key), ("ka", party.ka_key)):
                 if key is not None:
-                    self._write_key_pair(party.eui, usage, key, org)
+                    self._issue(party.eui, usage, key, role)
 
     def device(self, handle):
-        self._write_key_pair(handle.eui, "ka", handle.ka_key)
-        self._write_key_pair(handle.eui, "ds", handle.ds_key)
+        self._issue(handle.eui, "ka", handle.ka_key)
+        self._issue(handle.eui, "ds", handle.ds_key)
 
     def result(self, res):
         self.count += 1

@@ -268,3 +268,16 @@ def wrap_ciphering(signed_apdu, mac):
         raise GBCSFormatError("MAC must be 12 bytes")
     body_len = len(SECURITY_HEADER) + len(signed_apdu) + MAC_LEN
     return _CIPHERING_HEADER + encode_length(body_len) + SECURITY_HEADER + signed_apdu + mac
+
+
+def decode_precommand(data):
+    """Decode an unsigned General Signing APDU without its signature field (RTDS PRECOMMAND:
+    what the DCC hands the originator to sign)."""
+    data = bytes(data)
+    if not data or data[0] != TAG_GENERAL_SIGNING:
+        raise GBCSFormatError("a PRECOMMAND is a General Signing APDU (DF ...)")
+    msg = decode(data + b"\x00")
+    if msg.general_signing != data:
+        raise GBCSFormatError("%d unexpected bytes after the content" % (
+            len(data) - len(msg.general_signing)))
+    return msg

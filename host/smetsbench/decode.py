@@ -1,0 +1,135 @@
+"""`smetsbench decode`: decode GBCS messages (RTDS-style hex files) and check them with a keystore.
+
+Works on any folder of `*_GBCS.HEX` files and a keystore in RTDS naming (`<eui>-<ka|ds>.pem`
+certificates, `<eui>-<ka|ds>.key` private keys): the DCC RTDS, or a `smetsbench demo --trace`
+run. Keys are chosen from the message (GBCS 4.3.3):
+- command MAC: ACB KA private key + recipient device KA certificate;
+- response / alert MAC: recipient remote party KA private key + originator KA certificate;
+- signatures: originator DS certificate;
+- encrypted payload parts: the payload recipient's KA private key (supplementary remote party
+  when present) + originator KA certificate.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from smets.dlms import access, axdr
+from smets.gbcs import envelope
+
+from . import gbcscrypto as gc
+from .checker import Checks, protected_attributes
+
+ACB = bytes.fromhex("90b3d51f30000002")
+
+
+def read_hex(path):
+    text = Path(path).read_text().strip()
+    return bytes.fromhex("".join(text.split()))
+
+
+def _try_z(ks, private_title, public_title):
+    if not ks.has_private(private_title, "ka") or not ks.has_public(public_title, "ka"):
+        return None
+    return gc.ecdh(ks.private(private_title, "ka"), ks.public(public_title, "ka"))
+
+
+def verify(raw, ks, precommand=False):
+    """(Checks, decoded JSON) for one GBCS message; a check is skipped when a key is missing."""
+    checks = Checks()
+    try:
+        msg = envelope.decode_precommand(raw) if precommand else envelope.decode(raw)
+    except envelope.GBCSFormatError as exc:
+        checks.add("envelope", False, str(exc))
+        return checks, None
+    out = {
+        "cra": {1: "command", 2: "response", 3: "alert"}[msg.cra],
+        "message_code": "%04X" % msg.message_code,
+        "originator": msg.originator.hex(),
+        "recipient": msg.recipient.hex(),
+        "counter": msg.counter,
+        "date_time": axdr.date_time_str(msg.date_time) if msg.date_time else None,
+        "other_information": bytes(msg.other_info).hex(),
+        "signed": msg.signature is not None,
+        "mac": msg.mac.hex() if msg.mac else None,
+    }
+    checks.add("envelope", True)
+    if msg.mac is not None:
+        if msg.cra == envelope.CRA_COMMAND:
+            # Remote-party commands are MACed by the ACB. A device-originated command (PPMID
+            # to GSME on the HAN) is MACed device to device: that needs device private keys.
+            remote = ks.has_private(msg.originator, "ds") or ks.has_private(msg.originator, "ka")
+            z = _try_z(ks, ACB, msg.recipient) if remote else None
+        else:
+            z = _try_z(ks, msg.recipient, msg.originator)
+        if z is None:
+            out["mac_check"] = "no key"
+        else:
+            checks.add("MAC", gc.verify_message_mac(msg, z))
+    if msg.signature is not None:
+        if ks.has_public(msg.originator, "ds"):
+            checks.add("signature", gc.verify_message_signature(
+                msg, ks.public(msg.originator, "ds")))
+        else:
+            out["signature_check"] = "no key"
+    content = bytes(msg.content)
+    if content[:1] in (b"\xd9", b"\xda", b"\x0f"):
+        try:
+            apdu = access.decode_apdu(content)
+            out["dlms"] = apdu.to_json()
+            checks.add("DLMS payload", True)
+        except ValueError as exc:
+            checks.add("DLMS payload", False, str(exc))
+            return checks, out
+        if isinstance(apdu, access.AccessResponse):
+            _decrypt(apdu, msg, ks, checks, out)
+    else:
+        out["payload"] = content.hex()
+    return checks, out
+
+
+def _decrypt(apdu, msg, ks, checks, out):
+    for i, d in enumerate(apdu.data):
+        prot = protected_attributes(d)
+        if prot is None:
+            continue
+        originator, counter, recipient = gc.payload_kdf_inputs(msg)
+        z = _try_z(ks, recipient, originator)
+        if z is None:
+            out.setdefault("decrypted", {})[str(i)] = "no key"
+            continue
+        _sc, _ic, ct, tag = prot.split()
+        try:
+            plain = gc.decrypt_payload(z, originator, counter, recipient, bytes(ct) + bytes(tag))
+            out.setdefault("decrypted", {})[str(i)] = axdr.to_json(axdr.from_bytes(plain))
+            checks.add("payload decryption", True)
+        except (gc.GBCSCryptoError, ValueError) as exc:
+            checks.add("payload decryption", False, str(exc))
+
+
+def main(files, keystore=None):
+    ks = gc.KeyStore(keystore) if keystore else None
+    paths = []
+    for f in files:
+        p = Path(f)
+        paths.extend(sorted(p.glob("*_GBCS.HEX")) if p.is_dir() else [p])
+    failed = 0
+    for p in paths:
+        raw = read_hex(p)
+        checks, out = verify(raw, ks if ks is not None else _NoKeys(),
+                             precommand="_PRECOMMAND_" in p.name)
+        if not checks.ok:
+            failed += 1
+        print(json.dumps({"file": str(p), "ok": checks.ok,
+                          "checks": [repr(c) for c in checks], "message": out}, indent=1))
+    if len(paths) > 1:
+        print("%d files, %d failed" % (len(paths), failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+class _NoKeys:
+    def has_private(self, *a):
+        return False
+
+    def has_public(self, *a):
+        return False
