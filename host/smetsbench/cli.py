@@ -1,40 +1,30 @@
-"""`smetsbench` command line: thin wrappers over the documented Python API."""
+"""`smetsbench` command line: thin wrappers over the documented Python API.
+
+Each command lives in its own module, which defines `register(subparsers)` adding its
+sub-parser with `set_defaults(func=...)`; the func takes the parsed args and returns an exit
+code. Modules are imported only to build the parser, so a missing optional module (or one
+whose dependencies are absent) removes its command instead of breaking the others.
+"""
 
 import argparse
+import importlib
 import logging
 import sys
 
-
-def _demo(args):
-    from . import demo
-
-    return demo.main(
-        trace_dir=args.trace,
-        keystore=args.keystore,
-        heap=args.heap,
-        runtime=args.runtime,
-        work_dir=args.dir,
-        pcap=args.pcap,
-        verbose=args.verbose,
-    )
-
-
-def _bench(args):
-    from . import bench
-
-    return bench.main(rounds=args.rounds, heap=args.heap, roles=args.role)
-
-
-def _virtual(args):
-    from . import virtual_cli
-
-    return virtual_cli.main(args)
-
-
-def _decode(args):
-    from . import decode
-
-    return decode.main(args.files, keystore=args.keystore)
+# Command modules, in the order `smetsbench --help` lists them.
+COMMAND_MODULES = (
+    "smetsbench.demo",
+    "smetsbench.conformance",
+    "smetsbench.bench",
+    "smetsbench.decode",
+    "smetsbench.virtual_cli",
+    "smetsbench.tools.benchinit",
+    "smetsbench.tools.provision",
+    "smetsbench.tools.deploy",
+    "smetsbench.tools.flash",
+    "smetsbench.tools.status",
+    "smetsbench.tools.share",
+)
 
 
 def build_parser():
@@ -45,34 +35,14 @@ def build_parser():
     p.add_argument("-v", "--verbose", action="store_true", help="log board LOG frames and details")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-
-    d = sub.add_parser("demo", help="run the GBCS use cases against virtual boards")
-    d.add_argument("--trace", metavar="DIR", help="write every GBCS message and the keystore here")
-    d.add_argument("--keystore", metavar="DIR",
-                   help="remote-party keys to use (e.g. ../shared/rtds/keystore); default: fresh")
-    d.add_argument("--pcap", metavar="FILE", help="capture the HAN traffic to a pcap file")
-    d.add_argument("--heap", default="256K", help="MicroPython heap of each virtual board")
-    d.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"))
-    d.add_argument("--dir", help="keep the virtual boards' directories here (default: temporary)")
-    d.set_defaults(func=_demo)
-
-    b = sub.add_parser("bench", help="measure device CPU per command, round trips and heap")
-    b.add_argument("--rounds", type=int, default=50)
-    b.add_argument("--heap", default="256K")
-    b.add_argument("--role", action="append", help="roles to measure (default: all emulated)")
-    b.set_defaults(func=_bench)
-
-    v = sub.add_parser("virtual", help="start a standalone virtual board and print its port")
-    v.add_argument("--role", help="provision it as this role (ESME, ...)")
-    v.add_argument("--dir", help="board directory (its flash filesystem); default: temporary")
-    v.add_argument("--heap", default="256K")
-    v.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"))
-    v.set_defaults(func=_virtual)
-
-    c = sub.add_parser("decode", help="decode GBCS hex files to JSON (and check them)")
-    c.add_argument("files", nargs="+")
-    c.add_argument("--keystore", metavar="DIR", help="keys to check MACs/signatures and decrypt")
-    c.set_defaults(func=_decode)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # command not built yet / not installed
+            raise
+        module.register(sub)
     return p
 
 

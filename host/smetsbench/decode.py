@@ -133,3 +133,10 @@ class _NoKeys:
 
     def has_public(self, *a):
         return False
+
+
+def register(sub):
+    c = sub.add_parser("decode", help="decode GBCS hex files to JSON and check MACs/signatures")
+    c.add_argument("files", nargs="+", help="*_GBCS.HEX files or folders of them")
+    c.add_argument("--keystore", metavar="DIR", help="keys to check MACs/signatures and decrypt")
+    c.set_defaults(func=lambda a: main(a.files, keystore=a.keystore))

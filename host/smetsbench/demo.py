@@ -163,3 +163,17 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def register(sub):
+    d = sub.add_parser("demo", help="run the GBCS use cases against a virtual ESME")
+    d.add_argument("--trace", metavar="DIR", help="write every GBCS message and the keystore here")
+    d.add_argument("--keystore", metavar="DIR",
+                   help="remote-party keys to use (e.g. ../shared/rtds/keystore); default: fresh")
+    d.add_argument("--pcap", metavar="FILE", help="capture the HAN traffic to a pcap file")
+    d.add_argument("--heap", default="256K", help="MicroPython heap of the virtual board")
+    d.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"))
+    d.add_argument("--dir", help="keep the virtual board's directory here (default: temporary)")
+    d.set_defaults(func=lambda a: main(
+        trace_dir=a.trace, keystore=a.keystore, heap=a.heap, runtime=a.runtime, work_dir=a.dir,
+        pcap=a.pcap, verbose=a.verbose))

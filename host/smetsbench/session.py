@@ -48,6 +48,19 @@ NEGATIVE = {
 MSG_GENERIC_CRITICAL_ALERT = 0x1000
 
 
+def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc):
+    """The identity record a board is provisioned with (CONTROL provision): its role, EUI-64,
+    KA and DS private keys, its Communications Hub and the remote parties it trusts."""
+    return {
+        "role": role,
+        "eui": bytes(eui).hex(),
+        "ka_key": "%064x" % gc.private_key_int(ka_key),
+        "ds_key": "%064x" % gc.private_key_int(ds_key),
+        "hub_eui": bytes(hub_eui).hex(),
+        "parties": dcc.trust_list(),
+    }
+
+
 class DeviceHandle:
     def __init__(self, role, eui, ka_key, ds_key, link, board=None):
         self.role = role
@@ -140,14 +153,8 @@ class Bench:
         return handle
 
     def provision(self, handle, init=None):
-        identity = {
-            "role": handle.role,
-            "eui": handle.eui.hex(),
-            "ka_key": "%064x" % gc.private_key_int(handle.ka_key),
-            "ds_key": "%064x" % gc.private_key_int(handle.ds_key),
-            "hub_eui": self.hub.eui.hex(),
-            "parties": self.dcc.trust_list(),
-        }
+        identity = device_identity(handle.role, handle.eui, handle.ka_key, handle.ds_key,
+                                   self.hub.eui, self.dcc)
         handle.link.control("provision", identity=identity, init=init or {}, timeout=20.0)
         handle.link.control("time", epoch=int(time.time()))
         if self.tracer:

@@ -478,6 +478,8 @@ class GBCSDevice:
         }
 
     def control(self, op, req, now):
+        if op == "use_cases":
+            return {"%04X" % uc.code: uc.name for uc in self.USE_CASES.values()}
         if op == "security_log":
             return self.security_log[-int(req.get("n", SECURITY_LOG_SIZE)):]
         if op == "gbcs":

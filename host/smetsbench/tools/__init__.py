@@ -1,0 +1,1 @@
+"""Bench tools for real boards: bench files, provisioning, deployment, flashing, sharing."""
