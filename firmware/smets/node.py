@@ -10,6 +10,7 @@ reply {"id": n, "ok": true, "result": ...} or {"id": n, "ok": false, "error": ".
 LOG payloads are a level letter (D, I, W, E) followed by UTF-8 text.
 """
 
+import gc
 import json
 import sys
 
@@ -24,6 +25,7 @@ ROLES = {
 }
 
 _LOG_KEEP = 32
+_CPU_KEEP = 200
 _EPOCH_2000 = 946684800
 
 
@@ -58,8 +60,13 @@ class Clock:
 
 
 class Node:
-    def __init__(self, board, store, mono_ms, epoch=None, max_frame=link.MAX_FRAME):
+    def __init__(self, board, store, mono_ms, epoch=None, max_frame=link.MAX_FRAME,
+                 cpu_timer=None):
         self.board = board
+        # Optional timer injected by the runtime to measure device CPU time per GBCS command
+        # (timer() -> token, timer(token) -> us since); the sans-IO core reads no clock itself.
+        self._timer = cpu_timer
+        self.cpu = {}
         self.store = store
         self.decoder = link.Decoder(max_frame=max_frame)
         self.clock = Clock(epoch if epoch is not None else _now_epoch_default(), mono_ms)
@@ -144,8 +151,11 @@ class Node:
             self.counters["han_dropped"] += 1
             self.log("W", "HAN frame dropped: board not provisioned")
             return
+        t0 = self._timer() if self._timer else 0
         try:
             out = self.device.on_han(aps, self.clock.now(mono_ms))
+            if self._timer:
+                self._cpu_sample(self._timer(t0))
         except Exception as exc:
             # The device model must answer every input itself; reaching here is a bug. Keep the
             # board up, count it and tell the host with the traceback.
@@ -153,6 +163,18 @@ class Node:
             self.log("E", "device error: %s" % _exc_text(exc))
             return
         self._send_han(out)
+
+    def _cpu_sample(self, us):
+        key = getattr(self.device, "last_code", None)
+        if key is None:
+            return
+        key = "%04X:%s" % (key, getattr(self.device, "last_outcome", ""))
+        samples = self.cpu.get(key)
+        if samples is None:
+            samples = self.cpu[key] = []
+        if len(samples) >= _CPU_KEEP:
+            samples.pop(0)
+        samples.append(us)
 
     def _send_han(self, frames):
         for aps in frames:
@@ -207,14 +229,19 @@ class Node:
         except Exception as exc:
             self.counters["control_errors"] += 1
             reply = {"id": req_id, "ok": False, "error": _exc_text(exc)}
-        self.send(link.CONTROL, json.dumps(reply).encode())
+        try:
+            self.send(link.CONTROL, json.dumps(reply).encode())
+        except MemoryError:
+            reply = None
+            gc.collect()
+            self.counters["control_errors"] += 1
+            self.send(link.CONTROL, b'{"id": %d, "ok": false, "error": "MemoryError: no room '
+                      b'for the reply"}' % (req_id if isinstance(req_id, int) else -1))
 
     def _op_hello(self, req, mono_ms):
         return self._op_status(req, mono_ms)
 
     def _op_status(self, req, mono_ms):
-        import gc
-
         gc.collect()
         status = {
             "firmware": FIRMWARE_VERSION,
@@ -266,6 +293,13 @@ class Node:
         self.identity = None
         self.device = None
         return {"wiped": True}
+
+    def _op_cpu(self, req, mono_ms):
+        """Device CPU time per GBCS command handled: {"CODE:outcome": [us, ...]}."""
+        result = self.cpu
+        if req.get("reset"):
+            self.cpu = {}
+        return result
 
     def _op_logs(self, req, mono_ms):
         return self.logs

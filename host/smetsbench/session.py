@@ -244,25 +244,26 @@ class Bench:
 
     def _send_rejected(self, device, uc, raw, res, tamper):
         event, alert = NEGATIVE[tamper]
-        before = len(device.link.control("security_log"))
+        before = device.link.control("security_log", n=1)["count"]
         since = time.time()
         t0 = time.perf_counter()
         cmd = envelope.decode(raw)
         self.hub.put(device.eui, raw)
         # CONTROL frames are handled in order after the HAN frame: when this reply arrives the
         # device has finished with the command, so "no response" needs no timeout.
-        log_after = device.link.control("security_log")
+        log_after = device.link.control("security_log", n=1)
         res.rtt_ms = (time.perf_counter() - t0) * 1000
         with self.hub._cond:
             got = self.hub._responses.pop((device.eui, cmd.counter), None)
         res.checks.add("no response", got is None,
                        "device answered a command it must discard" if got else "")
-        res.checks.add("security log entry", len(log_after) == min(before + 1, 100)
-                       or (before >= 100 and log_after[-1].get("event") == event),
-                       "%d -> %d entries" % (before, len(log_after)))
-        if log_after:
-            res.checks.add("security log event", log_after[-1].get("event") == event,
-                           "%s, expected %s" % (log_after[-1].get("event"), event))
+        entries = log_after["entries"]
+        last = entries[-1] if entries else {}
+        res.checks.add("security log entry", log_after["count"] == min(before + 1, 100)
+                       or (before >= 100 and last.get("counter") == cmd.counter),
+                       "%d -> %d entries" % (before, log_after["count"]))
+        res.checks.add("security log event", last.get("event") == event,
+                       "%s, expected %s" % (last.get("event"), event))
         if alert is not None:
             rec = self.hub.wait_alert(device.eui, timeout=self.response_timeout, since=since)
             if res.checks.add("alert raised", rec is not None, "%04X expected" % alert):

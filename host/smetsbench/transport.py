@@ -20,6 +20,7 @@ from smets import link
 log = logging.getLogger("smetsbench.link")
 
 _HISTORY = 64
+_RAW_KEEP = 4096
 
 
 class BoardError(RuntimeError):
@@ -62,6 +63,8 @@ class BoardLink:
         self._closed = threading.Event()
         self.error = None
         self.interrupts_seen = 0
+        self._console = bytearray()  # recent bytes the board sent outside frames
+        self._in_frame = False
         self.baudrate = baudrate
         self.serial = _open(url, baudrate, open_timeout)
         self._start_reader()
@@ -156,6 +159,7 @@ class BoardLink:
                 return
             if not data:
                 continue
+            self._keep_console(data)
             self.decoder.feed(data)
             while True:
                 event = self.decoder.next_event()
@@ -209,7 +213,32 @@ class BoardLink:
         lines += ["  " + str(r) for r in list(self.history)[-n:]]
         stats = self.decoder.stats.as_dict()
         lines.append("  decoder: %s" % stats)
+        console = self.console_text()
+        if console:
+            lines.append("  board printed outside frames:")
+            lines += ["    " + line for line in console.splitlines()[-20:]]
         return "\n".join(lines)
+
+    def _keep_console(self, data):
+        # Every 0x7E toggles in/out of a frame (the framer escapes 0x7E inside frames and
+        # always sends both flags), so what lies outside is what the board printed.
+        pos = 0
+        while pos < len(data):
+            flag = data.find(b"\x7e", pos)
+            end = len(data) if flag < 0 else flag
+            if not self._in_frame:
+                self._console.extend(data[pos:end])
+            if flag < 0:
+                break
+            self._in_frame = not self._in_frame
+            pos = flag + 1
+        if len(self._console) > _RAW_KEEP:
+            del self._console[: len(self._console) - _RAW_KEEP]
+
+    def console_text(self):
+        """Text the board wrote outside link frames (tracebacks, REPL banner), recent part."""
+        text = bytes(self._console).decode("utf-8", "replace")
+        return "".join(c for c in text if c.isprintable() or c in "\n").strip()
 
     def close(self):
         self.release()

@@ -65,6 +65,7 @@ SCRIPT_CLOSE = const(51)
 SCRIPT_OPEN = const(52)
 SCRIPT_ARM = const(54)
 
+EVENT_LOG_SIZE = const(100)
 _UNITS_WH = const(30)
 _UNITS_VARH = const(32)
 
@@ -132,7 +133,6 @@ class ESME(GBCSDevice):
                 "mpan_import": "",
                 "mpan_export": "",
                 "control_state": CONNECTED,
-                "events": [],
             }
             if init:
                 for key in ("power_w", "reactive_var", "mpan_import", "mpan_export"):
@@ -143,7 +143,11 @@ class ESME(GBCSDevice):
                 if "reactive_varh" in init:
                     state["reactive_vars"] = int(init["reactive_varh"]) * 3600
             store.save("esme", state)
+        state.pop("events", None)  # kept in their own record since 0.1
         self.state = state
+        if fresh:
+            store.remove("events")
+        self.events = store.load("events") or []
         # Consumption restarts from the stored registers at boot: a meter measures nothing
         # while it has no power.
         self._t = now
@@ -164,10 +168,11 @@ class ESME(GBCSDevice):
         self.store.save("esme", self.state)
 
     def _event(self, now, text):
-        events = self.state["events"]
+        events = self.events
         events.append([now, text])
-        while len(events) > 100:
+        while len(events) > EVENT_LOG_SIZE:
             events.pop(0)
+        self.store.save("events", events)
         self.log("I", text)
 
     # -- GBCS use cases ----------------------------------------------------------------------
@@ -367,5 +372,5 @@ class ESME(GBCSDevice):
             self.dlms_faults = int(req.get("count", 1))
             return {"dlms_faults": self.dlms_faults}
         if op == "events":
-            return self.state["events"]
+            return self.events
         return GBCSDevice.control(self, op, req, now)

@@ -172,10 +172,15 @@ class GBCSDevice:
         for k, z in (store.load("zcache") or {}).items():
             self.zcache.put(bytes.fromhex(k), bytes.fromhex(z))
         self._zcache_saved = len(self.zcache)
+        if fresh:
+            store.remove("seclog")
         sec = store.load("security") or {}
         self.counters = sec.get("counters", {})  # originator title hex -> last accepted counter
         self.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
-        self.security_log = sec.get("log", [])
+        # Entries: [time, failure, alert code, originator, counter, message code, detail].
+        self.security_log = store.load("seclog") or []
+        # Signing needs the generator table: build it now, while the heap is unfragmented.
+        p256.generator_table()
         self.stats = {"commands": 0, "accepted": 0, "rejected": 0, "alerts": 0, "zcl_errors": 0}
         self.tunnel_id = None
         self._tunnel_asked = None
@@ -184,38 +189,34 @@ class GBCSDevice:
         self._aps_counter = 0
         self.outbox = []  # GBCS messages waiting for a tunnel
         self.last_outcome = None
+        self.last_code = None
 
     # -- logging / persistence ----------------------------------------------------------------
     def log(self, level, text):
         if self._log:
             self._log(level, text)
 
-    def _save_security(self):
-        self.store.save(
-            "security",
-            {"counters": self.counters, "alert_counter": self.alert_counter,
-             "log": self.security_log},
-        )
+    def _save_security(self, log_changed=False):
+        self.store.save("security", {"counters": self.counters,
+                                     "alert_counter": self.alert_counter})
+        if log_changed:
+            self.store.save("seclog", self.security_log)
         if len(self.zcache) != self._zcache_saved:
             self.store.save("zcache", {_hex(k): _hex(z) for k, z in self.zcache.items()})
             self._zcache_saved = len(self.zcache)
 
     def _security_event(self, now, failure, msg, detail):
         code, text = FAILURE_ALERTS[failure]
-        entry = {
-            "t": now,
-            "event": failure,
-            "alert": code,
-            "text": text + (": " + detail if detail else ""),
-        }
-        if msg is not None:
-            entry["originator"] = _hex(msg.originator)
-            entry["counter"] = msg.counter
-            entry["code"] = msg.message_code
+        detail = detail[:80]
+        if msg is None:
+            entry = [now, failure, code, None, None, None, detail]
+        else:
+            entry = [now, failure, code, _hex(msg.originator), msg.counter, msg.message_code,
+                     detail]
         self.security_log.append(entry)
         while len(self.security_log) > SECURITY_LOG_SIZE:
             self.security_log.pop(0)
-        self.log("W", "rejected command: %s" % entry["text"])
+        self.log("W", "rejected command: %s%s" % (text, (": " + detail) if detail else ""))
         return code
 
     def _party_by_role(self, role):
@@ -228,12 +229,14 @@ class GBCSDevice:
     def handle_gbcs(self, raw, now):
         """GBCS bytes in; list of GBCS messages out (a response and/or alerts)."""
         self.stats["commands"] += 1
+        self.last_code = None
         msg = None
         try:
             try:
                 msg = envelope.decode(raw)
             except GBCSFormatError as exc:
                 raise Reject("malformed", str(exc))
+            self.last_code = msg.message_code
             party, uc = self._check(msg)
             ctx = Context(self, msg, party, now, uc)
             try:
@@ -249,7 +252,7 @@ class GBCSDevice:
             out = []
             if code is not None:
                 out.append(self.alert(MSG_GENERIC_CRITICAL_ALERT, code, now))
-            self._save_security()
+            self._save_security(log_changed=True)
             self.last_outcome = rej.failure
             return out
         # Accept: the counter is consumed before the response leaves (a reboot after this
@@ -481,7 +484,12 @@ class GBCSDevice:
         if op == "use_cases":
             return {"%04X" % uc.code: uc.name for uc in self.USE_CASES.values()}
         if op == "security_log":
-            return self.security_log[-int(req.get("n", SECURITY_LOG_SIZE)):]
+            # Paged: a board has no room for a 100-entry JSON reply in one go.
+            keys = ("t", "event", "alert", "originator", "counter", "code", "detail")
+            n = min(int(req.get("n", 5)), 20)
+            start = int(req.get("start", max(0, len(self.security_log) - n)))
+            return {"count": len(self.security_log),
+                    "entries": [dict(zip(keys, e)) for e in self.security_log[start:start + n]]}
         if op == "gbcs":
             # Bench shortcut: a GBCS message straight in, without the HAN tunnel.
             out = self.handle_gbcs(bytes.fromhex(req["hex"]), now)

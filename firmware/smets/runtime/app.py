@@ -4,6 +4,7 @@ A plain select.poll loop rather than asyncio: one port, one timer and no concurr
 is smaller on the ESP32 heap and has no scheduling latency on the hot path.
 """
 
+import gc
 import json
 import select
 import sys
@@ -48,6 +49,27 @@ class Monotonic:
         return self._total
 
 
+def _cpu_timer():
+    """timer() -> start token; timer(token) -> microseconds since (wrap-safe on MicroPython)."""
+    import time
+
+    ticks_us = getattr(time, "ticks_us", None)
+    if ticks_us is None:
+
+        def timer(t0=None):
+            t = time.perf_counter_ns() // 1000
+            return t if t0 is None else t - t0
+
+        return timer
+    diff = time.ticks_diff
+
+    def timer(t0=None):
+        t = ticks_us()
+        return t if t0 is None else diff(t, t0)
+
+    return timer
+
+
 def load_board(path="board.json"):
     try:
         with open(path) as f:
@@ -64,25 +86,32 @@ def run(board_path="board.json"):
     port = hal.open_port(board)
     node = None
     try:
-        node = Node(board, store, mono())
+        node = Node(board, store, mono(), cpu_timer=_cpu_timer())
         poller = select.poll()
         poller.register(port.poll_obj, select.POLLIN)
         port.write(node.take_output())
         wait = node.tick(mono())
         last_rx = mono()
+        busy = False
         while not node.interrupted and not node.reboot_requested:
             timeout = _IDLE_MS if wait is None else min(wait, _IDLE_MS)
             if poller.poll(timeout):
                 last_rx = mono()
+                busy = True
                 data = port.read()
                 while data:
-                    node.receive(data, mono())
+                    _receive(node, data, mono())
                     if node.interrupted:
                         break
                     data = port.read()
-            elif mono() - last_rx > _QUIET_MS:
-                # A quiet line: a host that died mid-frame must not hide a later Ctrl-C.
-                node.decoder.idle()
+            else:
+                if busy:
+                    # Idle: collect now rather than in the middle of the next command.
+                    gc.collect()
+                    busy = False
+                if mono() - last_rx > _QUIET_MS:
+                    # A quiet line: a host that died mid-frame must not hide a later Ctrl-C.
+                    node.decoder.idle()
             wait = node.tick(mono())
             out = node.take_output()
             if out:
@@ -97,6 +126,19 @@ def run(board_path="board.json"):
         _reboot()
     # Ctrl-C on the link: fall through to the REPL (mpremote works from here).
     sys.stdout.write("\r\nsmets: stopped, REPL\r\n")
+
+
+def _receive(node, data, mono_ms):
+    """Feed the node; a MemoryError or a bug in one frame must not take the board down."""
+    try:
+        node.receive(data, mono_ms)
+    except MemoryError:
+        gc.collect()
+        node.counters["memory_errors"] = node.counters.get("memory_errors", 0) + 1
+        node.log("E", "out of memory handling a frame (dropped)")
+    except Exception as exc:  # noqa: BLE001 - the board must stay up and say why
+        node.counters["crashes"] = node.counters.get("crashes", 0) + 1
+        node.log("E", "internal error: %s: %s" % (type(exc).__name__, exc))
 
 
 def _reboot():

@@ -1,0 +1,140 @@
+"""`smetsbench bench`: what a device costs — CPU per command, round trips, heap.
+
+Runs on virtual boards (the MicroPython unix port, `-X heapsize=`), through the real serial path:
+- device CPU per GBCS command, measured on the board around the whole HAN frame handling (ZCL,
+  envelope, MAC/signature checks, DLMS, response MAC or signature), per use case;
+- host round trip per command (hub -> pty -> board -> hub, including the host's own crypto);
+- heap: live heap after provisioning and after the run (gc.collect()ed), and the smallest
+  `-X heapsize` with which the whole demo script still passes (found by bisection).
+Prints a table; budgets from DESIGN.md are shown beside the figures.
+"""
+
+import statistics
+import sys
+import time
+
+from .session import Bench
+
+NON_CRITICAL = ("ECS52", "ECS45", "ECS40", "ECS17b")
+CRITICAL = ("ECS43", "ECS44", "ECS42")
+BUDGET_NON_CRITICAL_MS = 5.0
+BUDGET_CRITICAL_MS = 20.0
+BUDGET_HEAP = 256 * 1024
+TARGET_HEAP = 128 * 1024
+
+
+def _pct(samples, p):
+    if not samples:
+        return float("nan")
+    s = sorted(samples)
+    k = min(len(s) - 1, max(0, int(round(p / 100.0 * (len(s) - 1)))))
+    return s[k]
+
+
+def measure_commands(rounds=50, heap="256K", runtime="auto"):
+    """{use case: {"device_us": [...], "rtt_ms": [...], "critical": bool}} and heap figures."""
+    out = {}
+    with Bench(heap=heap, runtime=runtime) as bench:
+        esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111"})
+        heap_after_provision = esme.status()["heap_alloc"]
+        # Warm up: first use builds the ECDH cache and signature tables (one-off costs).
+        for name in NON_CRITICAL + CRITICAL:
+            r = bench.run(esme, name)
+            if not r.passed:
+                raise RuntimeError(r.report())
+        esme.link.control("cpu", reset=True)
+        for name in NON_CRITICAL + CRITICAL:
+            rtts = []
+            for _ in range(rounds):
+                r = bench.run(esme, name)
+                if not r.passed:
+                    raise RuntimeError(r.report())
+                rtts.append(r.rtt_ms)
+            out[name] = {"rtt_ms": rtts, "critical": name in CRITICAL}
+        cpu = esme.link.control("cpu", reset=True)
+        status = esme.status()
+        for name, row in out.items():
+            code = "%04X" % _code(name)
+            row["device_us"] = cpu.get(code + ":accepted", [])
+        heap = {
+            "after_provision": heap_after_provision,
+            "after_run": status.get("heap_alloc"),
+            "implementation": status.get("implementation"),
+        }
+    return out, heap
+
+
+def _code(name):
+    from . import usecases
+
+    return usecases.get(name).code
+
+
+def minimum_heap(runtime="auto", lo_kb=64, hi_kb=512):
+    """Smallest -X heapsize (KB, to 8 KB) with which the demo script passes, or None."""
+    from . import demo
+
+    def passes(kb):
+        try:
+            with Bench(heap="%dK" % kb, runtime=runtime) as bench:
+                esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111",
+                                                       "power_w": 500})
+                results = demo.run_script(bench, esme, out=lambda *a: None)
+                return all(r.passed for r in results)
+        except Exception:
+            return False
+
+    if not passes(hi_kb):
+        return None
+    while hi_kb - lo_kb > 8:
+        mid = (lo_kb + hi_kb) // 2
+        if passes(mid):
+            hi_kb = mid
+        else:
+            lo_kb = mid
+    return hi_kb
+
+
+def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
+    t0 = time.time()
+    rows, heap_info = measure_commands(rounds, heap, runtime)
+    out("smetsbench bench: ESME on a virtual board (%s, -X heapsize=%s), %d rounds per use case"
+        % (heap_info["implementation"], heap, rounds))
+    out("")
+    out("%-8s %-12s %10s %10s %10s %10s %8s" % (
+        "use case", "kind", "cpu p50 ms", "cpu p99 ms", "rtt p50 ms", "rtt p99 ms", "budget"))
+    out("-" * 74)
+    worst = {True: 0.0, False: 0.0}
+    for name, row in rows.items():
+        dev = [us / 1000.0 for us in row["device_us"]]
+        kind = "critical" if row["critical"] else "non-critical"
+        budget = BUDGET_CRITICAL_MS if row["critical"] else BUDGET_NON_CRITICAL_MS
+        p99 = _pct(dev, 99)
+        worst[row["critical"]] = max(worst[row["critical"]], _pct(dev, 50))
+        out("%-8s %-12s %10.2f %10.2f %10.2f %10.2f %7.0f%s" % (
+            name, kind, _pct(dev, 50), p99, statistics.median(row["rtt_ms"]),
+            _pct(row["rtt_ms"], 99), budget, "" if _pct(dev, 50) <= budget else " OVER"))
+    out("-" * 74)
+    out("heap: %d B live after provisioning, %d B after the run (budget %d B, target %d B)" % (
+        heap_info["after_provision"], heap_info["after_run"], BUDGET_HEAP, TARGET_HEAP))
+    if search_heap and heap_info["implementation"] == "micropython":
+        kb = minimum_heap(runtime)
+        out("smallest -X heapsize that passes the demo script: %s" % (
+            "%d KB" % kb if kb else "more than 512 KB"))
+    out("(%.1f s)" % (time.time() - t0))
+    ok = worst[False] <= BUDGET_NON_CRITICAL_MS and worst[True] <= BUDGET_CRITICAL_MS
+    return 0 if ok else 1
+
+
+def register(sub):
+    b = sub.add_parser("bench", help="measure device CPU per command, round trips and heap")
+    b.add_argument("--rounds", type=int, default=50)
+    b.add_argument("--heap", default="256K")
+    b.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"))
+    b.add_argument("--no-heap-search", action="store_true",
+                   help="skip the search for the smallest working heap")
+    b.set_defaults(func=lambda a: main(a.rounds, a.heap, a.runtime, not a.no_heap_search))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
