@@ -180,7 +180,7 @@ def _rejected(dev, raw, event, alert):
     out = dev.handle_gbcs(raw, NOW)
     assert dev.last_outcome == event, dev.last_outcome
     assert len(dev.security_log) == before + 1
-    assert dev.security_log[-1][1] == event
+    assert dev.security_entries(len(dev.security_log) - 1)[0]["event"] == event
     if alert is None:
         assert out == []
         return

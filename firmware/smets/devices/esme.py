@@ -39,6 +39,7 @@ from smets.dlms.access import (
 )
 from smets.dlms.axdr import Data
 from smets.gbcs import crypto
+from smets.logbook import Logbook
 
 FIRMWARE_ID = b"\x00\x01\x00\x00"  # ECS52: four-byte firmware version identifier (0.1.0)
 
@@ -66,6 +67,14 @@ SCRIPT_OPEN = const(52)
 SCRIPT_ARM = const(54)
 
 EVENT_LOG_SIZE = const(100)
+# Event log codes: GBCS codes where GBCS has one (8F32 Supply Armed), else codes from the
+# emulator's own range F0xx (documented here; GBCS Table 16.2 has no plain "supply enabled").
+EVENT_SUPPLY_ARMED = const(0x8F32)
+EVENT_SUPPLY_ENABLED = const(0xF001)
+EVENT_SUPPLY_DISABLED = const(0xF002)
+EVENT_SUPPLY_ENABLED_LOCALLY = const(0xF003)
+EVENT_MPAN_SET = const(0xF010)
+EVENT_EXPORT_MPAN_SET = const(0xF011)
 _UNITS_WH = const(30)
 _UNITS_VARH = const(32)
 
@@ -147,7 +156,7 @@ class ESME(GBCSDevice):
         self.state = state
         if fresh:
             store.remove("events")
-        self.events = store.load("events") or []
+        self.events = Logbook(store, "events", ">IH", EVENT_LOG_SIZE)
         # Consumption restarts from the stored registers at boot: a meter measures nothing
         # while it has no power.
         self._t = now
@@ -167,13 +176,9 @@ class ESME(GBCSDevice):
     def _save(self):
         self.store.save("esme", self.state)
 
-    def _event(self, now, text):
-        events = self.events
-        events.append([now, text])
-        while len(events) > EVENT_LOG_SIZE:
-            events.pop(0)
-        self.store.save("events", events)
-        self.log("I", text)
+    def _event(self, now, code):
+        self.events.append(now & 0xFFFFFFFF, code)
+        self.log("I", "event %04X" % code)
 
     # -- GBCS use cases ----------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
@@ -255,11 +260,11 @@ class ESME(GBCSDevice):
     def set_attribute(self, key, attr, value, ctx):
         if key == (1, OBIS_MPAN_IMPORT) and attr == 2:
             self.state["mpan_import"] = _mpan(value)
-            self._event(ctx.now, "import MPAN set")
+            self._event(ctx.now, EVENT_MPAN_SET)
             return
         if key == (1, OBIS_MPAN_EXPORT) and attr == 2:
             self.state["mpan_export"] = _mpan(value)
-            self._event(ctx.now, "export MPAN set")
+            self._event(ctx.now, EVENT_EXPORT_MPAN_SET)
             return
         raise DataAccessError(access.READ_WRITE_DENIED)
 
@@ -284,15 +289,17 @@ class ESME(GBCSDevice):
                 s["control_state"] = READY_FOR_RECONNECTION
         else:
             raise DataAccessError(access.OTHER_REASON)
-        if s["control_state"] != before:
-            self._event(now, "load switch %d -> %d" % (before, s["control_state"]))
+        after = s["control_state"]
+        if after != before:
+            self._event(now, EVENT_SUPPLY_ARMED if after == READY_FOR_RECONNECTION else
+                        EVENT_SUPPLY_DISABLED if after == DISCONNECTED else EVENT_SUPPLY_ENABLED)
 
     def press_button(self, now):
         """The consumer presses the supply button: an armed load switch closes."""
         self.advance(now)
         if self.state["control_state"] == READY_FOR_RECONNECTION:
             self.state["control_state"] = CONNECTED
-            self._event(now, "load switch closed locally")
+            self._event(now, EVENT_SUPPLY_ENABLED_LOCALLY)
             self._save()
             return True
         return False
@@ -372,5 +379,8 @@ class ESME(GBCSDevice):
             self.dlms_faults = int(req.get("count", 1))
             return {"dlms_faults": self.dlms_faults}
         if op == "events":
-            return self.events
+            n = min(int(req.get("n", 10)), 50)
+            return {"count": len(self.events),
+                    "entries": [{"t": t, "code": c}
+                                for t, c in self.events.entries(max(0, len(self.events) - n))]}
         return GBCSDevice.control(self, op, req, now)

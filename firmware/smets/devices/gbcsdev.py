@@ -29,6 +29,7 @@ import hashlib
 from smets.gbcs import crypto, envelope, p256
 from smets.gbcs.envelope import GBCSFormatError
 from smets.han import ApsFrame
+from smets.logbook import Logbook
 from smets.zcl import tunnel
 from smets.zcl.frame import (
     SUCCESS,
@@ -65,19 +66,24 @@ MSG_GENERIC_NON_CRITICAL_ALERT = const(0x1001)
 # 8F1E integrity check of content or format of command failed; 8F30 source does not have
 # authority for command; 8F3D trusted source authentication failure; 8F53 failed
 # authentication or authorisation not covered by other codes.
-FAILURE_ALERTS = {
-    "malformed": (0x8F1E, "command format check failed"),
-    "not_a_command": (None, "message is not a command"),
-    "wrong_recipient": (None, "command for another device"),
-    "unknown_party": (0x8F30, "originator is not a trusted remote party"),
-    "unknown_code": (0x8F1E, "message code not supported"),
-    "bad_mac": (0x8F53, "command MAC check failed"),
-    "replay": (0x8F53, "originator counter not greater than the last accepted"),
-    "not_authorised": (0x8F30, "remote party role may not send this command"),
-    "no_signature": (0x8F3D, "critical command without originator signature"),
-    "bad_signature": (0x8F3D, "originator signature check failed"),
-    "bad_payload": (0x8F1E, "payload does not match the use case"),
-}
+# The order is the failure number stored in the security log: only append.
+FAILURES = (
+    ("malformed", 0x8F1E, "command format check failed"),
+    ("not_a_command", None, "message is not a command"),
+    ("wrong_recipient", None, "command for another device"),
+    ("unknown_party", 0x8F30, "originator is not a trusted remote party"),
+    ("unknown_code", 0x8F1E, "message code not supported"),
+    ("bad_mac", 0x8F53, "command MAC check failed"),
+    ("replay", 0x8F53, "originator counter not greater than the last accepted"),
+    ("not_authorised", 0x8F30, "remote party role may not send this command"),
+    ("no_signature", 0x8F3D, "critical command without originator signature"),
+    ("bad_signature", 0x8F3D, "originator signature check failed"),
+    ("bad_payload", 0x8F1E, "payload does not match the use case"),
+)
+FAILURE_ALERTS = {name: (code, text) for name, code, text in FAILURES}
+_FAILURE_INDEX = {row[0]: i for i, row in enumerate(FAILURES)}
+# Security log record: time, failure number, alert code (0 = none), originator, counter, code.
+_SECLOG_FORMAT = ">IBH8sQH"
 
 SECURITY_LOG_SIZE = const(100)
 _TUNNEL_RETRY_S = const(10)
@@ -177,8 +183,8 @@ class GBCSDevice:
         sec = store.load("security") or {}
         self.counters = sec.get("counters", {})  # originator title hex -> last accepted counter
         self.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
-        # Entries: [time, failure, alert code, originator, counter, message code, detail].
-        self.security_log = store.load("seclog") or []
+        self.security_log = Logbook(store, "seclog", _SECLOG_FORMAT, SECURITY_LOG_SIZE)
+        self.last_detail = ""
         # Signing needs the generator table: build it now, while the heap is unfragmented.
         p256.generator_table()
         self.stats = {"commands": 0, "accepted": 0, "rejected": 0, "alerts": 0, "zcl_errors": 0}
@@ -196,28 +202,32 @@ class GBCSDevice:
         if self._log:
             self._log(level, text)
 
-    def _save_security(self, log_changed=False):
+    def _save_security(self):
         self.store.save("security", {"counters": self.counters,
                                      "alert_counter": self.alert_counter})
-        if log_changed:
-            self.store.save("seclog", self.security_log)
         if len(self.zcache) != self._zcache_saved:
             self.store.save("zcache", {_hex(k): _hex(z) for k, z in self.zcache.items()})
             self._zcache_saved = len(self.zcache)
 
     def _security_event(self, now, failure, msg, detail):
         code, text = FAILURE_ALERTS[failure]
-        detail = detail[:80]
+        self.last_detail = detail[:80]
         if msg is None:
-            entry = [now, failure, code, None, None, None, detail]
+            originator, counter, msg_code = b"\x00" * 8, 0, 0
         else:
-            entry = [now, failure, code, _hex(msg.originator), msg.counter, msg.message_code,
-                     detail]
-        self.security_log.append(entry)
-        while len(self.security_log) > SECURITY_LOG_SIZE:
-            self.security_log.pop(0)
+            originator, counter, msg_code = msg.originator, msg.counter, msg.message_code
+        self.security_log.append(now & 0xFFFFFFFF, _FAILURE_INDEX[failure], code or 0,
+                                 originator, counter & 0xFFFFFFFFFFFFFFFF, msg_code)
         self.log("W", "rejected command: %s%s" % (text, (": " + detail) if detail else ""))
         return code
+
+    def security_entries(self, start=0, count=None):
+        out = []
+        for t, failure, alert, originator, counter, code in self.security_log.entries(start,
+                                                                                      count):
+            out.append({"t": t, "event": FAILURES[failure][0], "alert": alert or None,
+                        "originator": _hex(originator), "counter": counter, "code": code})
+        return out
 
     def _party_by_role(self, role):
         for p in self.parties.values():
@@ -252,7 +262,7 @@ class GBCSDevice:
             out = []
             if code is not None:
                 out.append(self.alert(MSG_GENERIC_CRITICAL_ALERT, code, now))
-            self._save_security(log_changed=True)
+            self._save_security()
             self.last_outcome = rej.failure
             return out
         # Accept: the counter is consumed before the response leaves (a reboot after this
@@ -485,11 +495,11 @@ class GBCSDevice:
             return {"%04X" % uc.code: uc.name for uc in self.USE_CASES.values()}
         if op == "security_log":
             # Paged: a board has no room for a 100-entry JSON reply in one go.
-            keys = ("t", "event", "alert", "originator", "counter", "code", "detail")
             n = min(int(req.get("n", 5)), 20)
-            start = int(req.get("start", max(0, len(self.security_log) - n)))
-            return {"count": len(self.security_log),
-                    "entries": [dict(zip(keys, e)) for e in self.security_log[start:start + n]]}
+            total = len(self.security_log)
+            start = int(req.get("start", max(0, total - n)))
+            return {"count": total, "entries": self.security_entries(start, n),
+                    "last_detail": self.last_detail}
         if op == "gbcs":
             # Bench shortcut: a GBCS message straight in, without the HAN tunnel.
             out = self.handle_gbcs(bytes.fromhex(req["hex"]), now)
