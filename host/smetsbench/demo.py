@@ -126,7 +126,7 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
         if pcap:
             from .capture import PcapWriter
 
-            capture = PcapWriter(pcap)
+            capture = PcapWriter(pcap, hub_eui=bench.hub.eui)
             bench.hub.taps.append(capture.tap)
         esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111", "power_w": 500})
         board = esme.board
