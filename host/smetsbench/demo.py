@@ -148,12 +148,14 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
     failed = [r for r in results if not r.passed]
     print("-" * 96)
     dev = st.get("device", {})
+    heap = ("heap %d B used / %d B free" % (st["heap_alloc"], st["heap_free"])
+            if "heap_alloc" in st else "heap n/a under CPython")
     print("%d exchanges, %d passed, %d failed in %.1f s; device: %d accepted, %d rejected, "
-          "%d alerts, heap %d B used / %d B free" % (
+          "%d alerts, %s" % (
               len(results), len(results) - len(failed), len(failed),
               time.perf_counter() - started, dev.get("stats", {}).get("accepted", 0),
               dev.get("stats", {}).get("rejected", 0), dev.get("stats", {}).get("alerts", 0),
-              st.get("heap_alloc", 0), st.get("heap_free", 0)))
+              heap))
     if trace_dir:
         print("trace: %d GBCS files and keystore/ in %s" % (len(tracer.files), trace_dir))
     if pcap:

@@ -110,3 +110,16 @@ def test_missing_port_is_a_clear_error():
     with pytest.raises(BoardError) as err:
         BoardLink("/dev/does-not-exist-smetsbench", open_timeout=0.2)
     assert "cannot open port" in str(err.value)
+
+
+def test_cpython_fallback_runs_the_same_firmware(tmp_path):
+    # Where no MicroPython wheel exists, virtual boards run the firmware sources under CPython.
+    with Bench(work_dir=tmp_path, runtime="cpython") as b:
+        dev = b.add_virtual("ESME", init={"mpan_import": "1312345678111"})
+        assert dev.board.runtime == "cpython"
+        assert dev.status()["implementation"] == "cpython"
+        for name, kw in (("ECS40", {"mpan": "1312345678111"}), ("ECS43", {}),
+                         ("ECS45", {"state": 0})):
+            res = b.run(dev, name, **kw)
+            assert res.passed, res.report()
+        assert b.run(dev, "ECS52", scenario="BAD_MAC", tamper="bad_mac").passed
