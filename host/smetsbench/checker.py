@@ -73,15 +73,23 @@ def decrypt_protected(prot, z, msg):
     return axdr.from_bytes(plain)
 
 
-def check_response(raw, command, party, device_ka, device_ds, critical):
-    """Checks, decoded JSON (or None) and the Message of a response to `command` (a Message)."""
-    checks = Checks()
+def _decode(raw, checks):
+    """The Message, or None with a failed "envelope" check."""
     try:
         msg = envelope.decode(raw)
     except envelope.GBCSFormatError as exc:
         checks.add("envelope", False, str(exc))
-        return checks, None, None
+        return None
     checks.add("envelope", True)
+    return msg
+
+
+def check_response(raw, command, party, device_ka, device_ds, critical):
+    """Checks, decoded JSON (or None) and the Message of a response to `command` (a Message)."""
+    checks = Checks()
+    msg = _decode(raw, checks)
+    if msg is None:
+        return checks, None, None
     checks.add("CRA response", msg.cra == envelope.CRA_RESPONSE, "CRA %d" % msg.cra)
     checks.add("counter echo", msg.counter == command.counter,
                "%d vs %d" % (msg.counter, command.counter))
@@ -113,12 +121,9 @@ def check_response(raw, command, party, device_ka, device_ds, critical):
 def check_alert(raw, device_eui, device_ka, device_ds, parties):
     """Checks, decoded JSON and Message of a device alert (signed or MACed to its recipient)."""
     checks = Checks()
-    try:
-        msg = envelope.decode(raw)
-    except envelope.GBCSFormatError as exc:
-        checks.add("envelope", False, str(exc))
+    msg = _decode(raw, checks)
+    if msg is None:
         return checks, None, None
-    checks.add("envelope", True)
     checks.add("CRA alert", msg.cra == envelope.CRA_ALERT)
     checks.add("originator is device", msg.originator == bytes(device_eui))
     party = parties.by_eui(msg.recipient)

@@ -5,6 +5,9 @@ that sends it by default, a `build(counter, party, device_eui, **params)` return
 content, and an `expect(response, values, params)` adding use-case checks on the decoded
 response (`values` = the returned Data, decrypted where GBCS encrypts them). Adding a use case is
 adding a row.
+
+The OBIS codes and script ids here restate GBCS on purpose rather than importing them from the
+firmware's device model: the bench must notice when the emulator gets one wrong.
 """
 
 from smets.dlms import access, axdr
