@@ -87,6 +87,9 @@ def run(board_path="board.json"):
     node = None
     try:
         node = Node(board, store, mono(), cpu_timer=_cpu_timer())
+        io = _open_io(board, node)
+        han_seen = 0
+        io_wait = None
         poller = select.poll()
         poller.register(port.poll_obj, select.POLLIN)
         port.write(node.take_output())
@@ -95,6 +98,8 @@ def run(board_path="board.json"):
         busy = False
         while not node.interrupted and not node.reboot_requested:
             timeout = _IDLE_MS if wait is None else min(wait, _IDLE_MS)
+            if io_wait is not None:
+                timeout = min(timeout, io_wait)
             if poller.poll(timeout):
                 last_rx = mono()
                 busy = True
@@ -113,6 +118,14 @@ def run(board_path="board.json"):
                     # A quiet line: a host that died mid-frame must not hide a later Ctrl-C.
                     node.decoder.idle()
             wait = node.tick(mono())
+            if io is not None:
+                han = node.counters["han_in"] + node.counters["han_out"]
+                if han != han_seen:
+                    han_seen = han
+                    io.activity(mono())
+                pressed, io_wait = io.poll(mono())
+                if pressed:
+                    _button(node, mono())
             out = node.take_output()
             if out:
                 port.write(out)
@@ -126,6 +139,35 @@ def run(board_path="board.json"):
         _reboot()
     # Ctrl-C on the link: fall through to the REPL (mpremote works from here).
     sys.stdout.write("\r\nsmets: stopped, REPL\r\n")
+
+
+def _open_io(board, node):
+    """The board's LED and button (board.json "led"/"button"), None when it has neither (the
+    virtual board: the module is not even imported, its heap is for the device). A bad entry
+    is logged, not fatal."""
+    if not board.get("led") and not board.get("button"):
+        return None
+    try:
+        from smets.runtime import board_io
+
+        return board_io.open_io(board)
+    except Exception as exc:  # noqa: BLE001 - a wrong pin must not brick the board
+        node.log("E", "LED/button from board.json unusable: %s: %s" % (type(exc).__name__, exc))
+        return None
+
+
+def _button(node, mono_ms):
+    """The consumer pressed the board's button: the device's local button action."""
+    press = getattr(node.device, "press_button", None)
+    if press is None:
+        node.log("I", "button pressed (nothing to do for role %s)" % (node.role,))
+        return
+    try:
+        changed = press(node.clock.now(mono_ms))
+    except Exception as exc:  # noqa: BLE001
+        node.log("E", "button action failed: %s: %s" % (type(exc).__name__, exc))
+        return
+    node.log("I", "button pressed: %s" % ("load switch closed" if changed else "no change"))
 
 
 def _receive(node, data, mono_ms):
