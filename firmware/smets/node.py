@@ -25,6 +25,7 @@ ROLES = {
 }
 
 _LOG_KEEP = 32
+_CERT_NAME_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz-"
 _CPU_KEEP = 200
 _EPOCH_2000 = 946684800
 
@@ -293,6 +294,29 @@ class Node:
         self.identity = None
         self.device = None
         return {"wiped": True}
+
+    def _op_certificates(self, req, mono_ms):
+        """The certificates the board holds (its own and its trusted parties'), one store record
+        each ("cert-<name>", DER) so they cost no RAM. `clear` drops them all, `put`
+        {name: base64 DER} stores some (several requests when they exceed a frame).
+        Returns {name: SHA-256 hex of the DER} of every certificate held."""
+        import binascii
+        import hashlib
+
+        if req.get("clear"):
+            for name in self.store.names():
+                if name.startswith("cert-"):
+                    self.store.remove(name)
+        for name, b64 in (req.get("put") or {}).items():
+            if not name or len(name) > 40 or not all(c in _CERT_NAME_CHARS for c in name):
+                raise ValueError("bad certificate name %r" % (name,))
+            self.store.save_bytes("cert-" + name, binascii.a2b_base64(b64))
+        held = {}
+        for name in self.store.names():
+            if name.startswith("cert-"):
+                digest = hashlib.sha256(self.store.load_bytes(name)).digest()
+                held[name[5:]] = binascii.hexlify(digest).decode()
+        return held
 
     def _op_cpu(self, req, mono_ms):
         """Device CPU time per GBCS command handled: {"CODE:outcome": [us, ...]}."""

@@ -240,7 +240,12 @@ class VirtualBoard:
 
     def _command(self):
         if self.runtime == "micropython":
-            return [self.micropython, "-X", "heapsize=%s" % self.heap, "-i", "main.py"]
+            cmd = [self.micropython, "-X", "heapsize=%s" % self.heap]
+            # No main.py yet (install_firmware=False): the bare REPL, like an ESP32 just
+            # flashed with MicroPython, until `smetsbench deploy` installs the firmware.
+            if (self.directory / "main.py").exists():
+                cmd += ["-i", "main.py"]
+            return cmd
         # CPython fallback: same firmware, same main.py, under this interpreter.
         return [sys.executable, "-u", "main.py"]
 
