@@ -13,15 +13,16 @@ from smetsbench.transport import BoardError, BoardLink
 from smetsbench.virtual import find_micropython
 
 
+# `smets_bench` and `esme` come from the smetsbench pytest plugin: a virtual board by default,
+# the real board given with --board esme=PORT (or --bench-file) otherwise.
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
-    with Bench(work_dir=tmp_path_factory.mktemp("boards")) as b:
-        yield b
+def esme_init():
+    return {"mpan_import": "1312345678111", "power_w": 500}
 
 
 @pytest.fixture(scope="module")
-def esme(bench):
-    return bench.add_virtual("ESME", init={"mpan_import": "1312345678111", "power_w": 500})
+def bench(smets_bench):
+    return smets_bench
 
 
 def test_demo_script_passes(bench, esme):
