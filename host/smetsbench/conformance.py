@@ -1,0 +1,1063 @@
+"""`smetsbench conformance`: replay the DCC reference test data (RTDS) against emulated devices.
+
+    summary = conformance.run("../shared/rtds", devices=["ESME"], junit="out.xml",
+                              report="report.html")
+    print(summary.counts_by_device())       # {"ESME": Counter({"pass": 16, ...}), ...}
+
+or, one scenario at a time (what the pytest module does):
+
+    with conformance.Runner("../shared/rtds") as runner:
+        for scenario in runner.select(devices=["ESME"]):
+            result = runner.run(scenario)   # result.outcome: "pass" | "fail" | "not emulated"
+
+Any folder of RTDS-shaped files works (`*_COMMAND_GBCS.HEX`, `*_RESPONSE_GBCS.HEX`,
+`*_ALERT_GBCS.HEX`, with a `keystore/` of `<eui>-<ds|ka>.pem|key` beside or above it); folder
+names carry no meaning. One scenario per COMMAND file: its same-named RESPONSE is what the device
+must answer, and ALERT files of the same folder whose name is the scenario's with an alert code
+token inserted (`ECS02_1.6_8F66_FUTURE_DATED_TWIN_SUCCESS_ALERT_PAYMENT_MODE`) are alerts the
+device must raise after it. ALERT files that follow no command and RESPONSE files without a
+COMMAND are scenarios too, reported as not emulated (nothing to replay).
+
+How a scenario is replayed:
+1. Device type from the command's recipient (RTDS identities, else the message-code table);
+   a type the firmware has no role for, or a message code the device's CONTROL "use_cases" does
+   not list, is "not emulated": nothing is sent and it is never counted as a pass.
+2. The device is re-provisioned (fresh security state, so RTDS counters are accepted as they
+   are, and the "RTDS device world" state: MPANs, register values) with the RTDS EUI of the
+   recipient and remote parties from the keystore, and its clock set to the RTDS device time
+   (the response's date-time, else 2015-01-01T00:00:00Z, gbcs-notes 7.1).
+3. If the RTDS response reports an execution failure (a DLMS hardware-fault result), the same
+   failure is injected (CONTROL "fault_dlms"): RTDS ERROR scenarios are meters failing to
+   execute (gbcs-notes 3.1-3.2).
+4. The command is re-wrapped for the device's own keys: header fields (counter, titles,
+   date-time, other-information) and payload stay byte-identical; the originator re-signs what
+   RTDS signed (keystore DS key) and the ACB re-MACs what RTDS MACed (ECDH with the device's KA
+   key). RTDS device messages cannot be reproduced byte for byte: no device private keys exist.
+5. The response is verified with `cryptography` (MAC or device signature, counter echo, titles,
+   message code, invoke id) and compared with the RTDS response by shape
+   (`conformance_compare`): protected attributes are decrypted on both sides (RTDS: party key +
+   RTDS device certificate; device: party key + the device's KA key) and compared as trees.
+6. Expected alerts are awaited (the device clock is moved to a future-dated alert's time) and
+   compared the same way.
+"""
+
+import calendar
+import fnmatch
+import re
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+from smets.dlms import access, axdr
+from smets.gbcs import envelope
+
+from . import conformance_codes as codes
+from . import conformance_compare as cmp
+from . import gbcscrypto as gc
+from .checker import Checks
+from .parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS, RemoteParty
+from .session import device_identity
+
+PASS = "pass"
+FAIL = "fail"
+NOT_EMULATED = "not emulated"
+OUTCOMES = (PASS, FAIL, NOT_EMULATED)
+
+# Device identities of the RTDS (../shared/rtds/README.md).
+RTDS_DEVICE_TYPES = {
+    "00db1234567890a0": "ESME",
+    "00db1234567890a1": "GSME",
+    "00db1234567890a2": "CHF",
+    "00db1234567890a3": "GPF",
+    "00db1234567890a4": "PPMID",
+    "00db1234567890a5": "HCALCS",
+    "00db1234567890a6": "ESME",  # the second ESME (auxiliary / load-controller cases)
+}
+# The RTDS device clock (gbcs-notes 7.1): 2015-01-01T00:00:00Z.
+RTDS_EPOCH = 1420070400
+_EPOCH_2000 = 946684800
+# Device state of the meters that made the RTDS, as far as it shows in RTDS responses (ECS40
+# single-element MPANs, ECS17b registers of 10 Wh / 10 varh with no load). Only values are
+# affected: a device that holds other values still passes, with the differences reported.
+RTDS_WORLD = {
+    "ESME": {
+        "mpan_import": "1312345678111",
+        "mpan_export": "1312345678333",
+        "import_wh": 10,
+        "reactive_varh": 10,
+        "power_w": 0,
+        "reactive_var": 0,
+    },
+}
+# SMKI remote party role codes (certificate subject OU), as in the RTDS keystore.
+SMKI_ROLES = {
+    "01": "recovery",
+    "02": "supplier",
+    "03": "network_operator",
+    "04": "acb",
+    "05": "tcos",
+    "06": "wan_provider",
+    "08": "load_controller",
+}
+
+_HEX_SUFFIX = "_GBCS.HEX"
+_KIND_RE = re.compile(r"^(?P<stem>.+)_(?P<kind>PRECOMMAND|COMMAND|RESPONSE)_GBCS\.HEX$", re.IGNORECASE)
+_ALERT_RE = re.compile(r"^(?P<left>.+?)_ALERT(?:_(?P<part>.+?))?_GBCS\.HEX$", re.IGNORECASE)
+_ALERT_TOKEN_RE = re.compile(r"^([0-9A-Fa-f]{4}|NA)$")
+
+
+class ConformanceError(RuntimeError):
+    """The RTDS folder or keystore cannot be used."""
+
+
+def read_hex(path):
+    text = Path(path).read_text()
+    return bytes.fromhex("".join(text.split()))
+
+
+# ------------------------------------------------------------------------------- discovery
+
+
+class Scenario:
+    """One replayable unit of an RTDS folder: a COMMAND, its RESPONSE and its ALERTs (or, for
+    a device-originated alert or an orphan response, just that file)."""
+
+    def __init__(self, root, folder, stem, kind, command=None, response=None, alerts=()):
+        self.root = root
+        self.folder = folder
+        self.stem = stem
+        self.kind = kind  # "command" | "alert" | "response"
+        self.command = command
+        self.response = response
+        self.alerts = list(alerts)
+        rel = folder.relative_to(root).as_posix() if folder != root else ""
+        self.id = (rel + "/" + stem) if rel else stem
+        self.problem = None
+        self.message_code = None
+        self.device_eui = None
+        self.device_type = "unknown"
+        self.originator = None
+        self._msgs = {}
+        primary = command or (alerts[0] if alerts else response)
+        try:
+            msg = self.message(primary)
+            self.message_code = msg.message_code
+            self.originator = bytes(msg.originator)
+            self.device_eui = bytes(msg.recipient if kind == "command" else msg.originator)
+            self.device_type = device_type_of(self.device_eui, self.message_code)
+        except (OSError, ValueError) as exc:
+            self.problem = "%s: %s" % (primary.name, exc)
+
+    def message(self, path):
+        """The decoded GBCS message of one of this scenario's files (cached)."""
+        if path not in self._msgs:
+            self._msgs[path] = envelope.decode(read_hex(path))
+        return self._msgs[path]
+
+    @property
+    def use_case(self):
+        if self.message_code is not None and self.message_code in codes.MESSAGE_CODES:
+            return codes.use_case_name(self.message_code)
+        return self.stem.split("_")[0]
+
+    @property
+    def code_text(self):
+        return "%04X" % self.message_code if self.message_code is not None else "----"
+
+    def __repr__(self):
+        return "<Scenario %s>" % self.id
+
+
+def device_type_of(eui, message_code=None):
+    """Device type of an EUI: the RTDS identities, else the message code's target type."""
+    t = RTDS_DEVICE_TYPES.get(bytes(eui).hex())
+    if t is None and message_code is not None:
+        types = codes.device_types(message_code)
+        t = types[0] if types else None
+    return t or "unknown"
+
+
+def _alert_matches(left_tokens, stem_tokens):
+    if left_tokens == stem_tokens:
+        return True
+    if len(left_tokens) != len(stem_tokens) + 1:
+        return False
+    for i, tok in enumerate(left_tokens):
+        if _ALERT_TOKEN_RE.match(tok) and left_tokens[:i] + left_tokens[i + 1:] == stem_tokens:
+            return True
+    return False
+
+
+def discover(path):
+    """Scenarios of every RTDS-shaped file under `path` (sorted by id)."""
+    root = Path(path)
+    if not root.is_dir():
+        raise ConformanceError("RTDS folder %s does not exist" % root)
+    folders = {}
+    for f in root.rglob("*"):
+        if not f.is_file() or not f.name.upper().endswith(_HEX_SUFFIX):
+            continue
+        if "keystore" in (p.lower() for p in f.relative_to(root).parts[:-1]):
+            continue
+        folders.setdefault(f.parent, []).append(f)
+    scenarios = []
+    for folder, files in folders.items():
+        commands, responses, alerts = {}, {}, []
+        for f in sorted(files):
+            m = _KIND_RE.match(f.name)
+            if m:
+                kind = m.group("kind").upper()
+                if kind == "COMMAND":
+                    commands[m.group("stem")] = f
+                elif kind == "RESPONSE":
+                    responses[m.group("stem")] = f
+                continue
+            if _ALERT_RE.match(f.name):
+                alerts.append(f)
+        owned = {stem: [] for stem in commands}
+        loose = []
+        for a in alerts:
+            left = _ALERT_RE.match(a.name).group("left").split("_")
+            best = None
+            for stem in commands:
+                # The longest matching scenario name wins ("X_SUCCESS" vs "X_FUTURE_SUCCESS").
+                if _alert_matches(left, stem.split("_")) and (best is None
+                                                              or len(stem) > len(best)):
+                    best = stem
+            if best is None:
+                loose.append(a)
+            else:
+                owned[best].append(a)
+        for stem, f in commands.items():
+            scenarios.append(Scenario(root, folder, stem, "command", command=f,
+                                      response=responses.get(stem), alerts=owned[stem]))
+        for stem, f in responses.items():
+            if stem not in commands:
+                scenarios.append(Scenario(root, folder, stem, "response", response=f))
+        for a in loose:
+            stem = a.name[: -len(_HEX_SUFFIX)]
+            scenarios.append(Scenario(root, folder, stem, "alert", alerts=[a]))
+    scenarios.sort(key=lambda s: s.id)
+    return scenarios
+
+
+def select(scenarios, devices=None, only=None):
+    """Scenarios of the given device types whose id, use case or message code match `only`
+    (glob patterns, or substrings when a pattern has no wildcard; case-insensitive)."""
+    if devices:
+        wanted = {d.upper() for d in devices}
+        scenarios = [s for s in scenarios if s.device_type.upper() in wanted]
+    if only:
+        patterns = [p.lower() for p in only]
+
+        def hit(s):
+            keys = (s.id.lower(), s.use_case.lower(), s.code_text.lower())
+            for p in patterns:
+                if any(ch in p for ch in "*?["):
+                    if any(fnmatch.fnmatchcase(k, p) for k in keys):
+                        return True
+                elif any(p in k for k in keys):
+                    return True
+            return False
+
+        scenarios = [s for s in scenarios if hit(s)]
+    return scenarios
+
+
+def find_keystore(rtds, keystore=None):
+    """The keystore folder: given, else `keystore/` in the RTDS folder or up to two above."""
+    if keystore:
+        p = Path(keystore)
+        if not p.is_dir():
+            raise ConformanceError("keystore %s does not exist" % p)
+        return p
+    here = Path(rtds).resolve()
+    for d in (here, here.parent, here.parent.parent):
+        if (d / "keystore").is_dir():
+            return d / "keystore"
+    raise ConformanceError("no keystore/ folder in or above %s (use --keystore)" % rtds)
+
+
+def _role_of(ks, title):
+    from cryptography.x509.oid import NameOID
+
+    for usage in ("ds", "ka"):
+        if ks.has_public(title, usage):
+            try:
+                cert = gc.load_certificate(ks._file(title, usage, "pem"))
+                ous = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+            except ValueError:
+                continue
+            for ou in ous:
+                role = SMKI_ROLES.get(str(ou.value).strip())
+                if role:
+                    return role
+    for role, eui in DEFAULT_EUIS.items():
+        if eui == title:
+            return role
+    return None
+
+
+def load_parties(ks):
+    """({eui bytes: RemoteParty}, {role: RemoteParty}) of every remote party with a private
+    key in a keystore; the role comes from the certificate (SMKI role code in the subject
+    OU). The second map holds one party per role, the RTDS one where there is a choice."""
+    by_eui = {}
+    for title in ks.titles():
+        ds = ks.private(title, "ds") if ks.has_private(title, "ds") else None
+        ka = ks.private(title, "ka") if ks.has_private(title, "ka") else None
+        if ds is None and ka is None:
+            continue
+        role = _role_of(ks, title)
+        if role is None:
+            continue
+        by_eui[bytes.fromhex(title)] = RemoteParty(role, title, ds, ka)
+    by_role = {}
+    for eui, p in sorted(by_eui.items()):
+        if p.role not in by_role or DEFAULT_EUIS.get(p.role) == eui.hex():
+            by_role[p.role] = p
+    return by_eui, by_role
+
+
+# ------------------------------------------------------------------------------- results
+
+
+class ScenarioResult:
+    def __init__(self, scenario):
+        self.scenario = scenario
+        self.outcome = None
+        self.reason = ""
+        self.checks = Checks()
+        self.diffs = []
+        self.tree_diff = []
+        self.alert_diffs = []
+        self.notes = []
+        self.error = None
+        self.duration_ms = 0.0
+        self.rtt_ms = None
+        self.command = None
+        self.response = None
+        self.alerts = []
+
+    @property
+    def shape_diffs(self):
+        return [d for d in self.diffs if d.kind == cmp.SHAPE]
+
+    @property
+    def value_diffs(self):
+        return [d for d in self.diffs if d.kind == cmp.VALUE]
+
+    def not_emulated(self, reason):
+        self.outcome = NOT_EMULATED
+        self.reason = reason
+        return self
+
+    def fail(self, reason):
+        self.outcome = FAIL
+        self.reason = reason
+        return self
+
+    def details(self, reason=True):
+        """Readable text of what went wrong / was noticed (failure text of reports)."""
+        lines = []
+        if self.reason and reason:
+            lines.append(self.reason)
+        if self.error:
+            lines.append(self.error.rstrip())
+        for c in self.checks.failures():
+            lines.append("check failed: %s%s" % (c.name, (": " + c.detail) if c.detail else ""))
+        shape = self.shape_diffs
+        if shape:
+            lines.append("shape differences:")
+            lines += ["  " + str(d) for d in shape]
+        values = self.value_diffs
+        if values:
+            lines.append("value differences (reported, not failed):")
+            lines += ["  " + str(d) for d in values]
+        for n in self.notes:
+            lines.append("note: " + n)
+        if self.tree_diff and shape:
+            lines.append("decoded trees (- RTDS, + device):")
+            lines += self.tree_diff
+        return "\n".join(lines)
+
+    def to_json(self):
+        s = self.scenario
+        return {
+            "id": s.id, "device_type": s.device_type, "message_code": s.code_text,
+            "use_case": s.use_case, "outcome": self.outcome, "reason": self.reason,
+            "checks": [repr(c) for c in self.checks],
+            "diffs": [d.to_json() for d in self.diffs], "notes": self.notes,
+            "error": self.error, "duration_ms": round(self.duration_ms, 1),
+        }
+
+
+class Summary:
+    def __init__(self, results, info=None, duration_s=0.0, restarts=()):
+        self.results = list(results)
+        self.info = dict(info or {})
+        self.duration_s = duration_s
+        self.restarts = list(restarts)  # (scenario id, why) of boards restarted mid-run
+
+    def counts(self):
+        return Counter(r.outcome for r in self.results)
+
+    def counts_by_device(self):
+        out = {}
+        for r in self.results:
+            out.setdefault(r.scenario.device_type, Counter())[r.outcome] += 1
+        return dict(sorted(out.items()))
+
+    def counts_by_code(self):
+        """{(code text, use case, device type): Counter} sorted by message code."""
+        out = {}
+        for r in self.results:
+            s = r.scenario
+            out.setdefault((s.code_text, s.use_case, s.device_type), Counter())[r.outcome] += 1
+        return dict(sorted(out.items()))
+
+    def of(self, outcome):
+        return [r for r in self.results if r.outcome == outcome]
+
+    @property
+    def passed(self):
+        return len(self.of(PASS))
+
+    @property
+    def failed(self):
+        return len(self.of(FAIL))
+
+    @property
+    def not_emulated(self):
+        return len(self.of(NOT_EMULATED))
+
+
+# ------------------------------------------------------------------------------- replay
+
+
+def rewrap(msg, party, acb, device_eui, device_ka_public):
+    """An RTDS command re-protected for a device's own keys.
+
+    Header fields and payload are kept (the General Signing bytes are identical whenever the
+    device has the RTDS recipient EUI); the originator signs when RTDS signed; the ACB MACs when
+    RTDS MACed, Z = ECDH(ACB KA key, device KA key), KDF with the originator's title and
+    counter (GBCS 4.3.3)."""
+    gs = envelope.encode_general_signing(
+        msg.cra, msg.counter, bytes(msg.originator), bytes(device_eui), bytes(msg.other_info),
+        bytes(msg.content), bytes(msg.date_time) if msg.date_time else None)
+    signature = gc.sign_general_signing(party.ds_key, gs) if msg.signature is not None else None
+    apdu = envelope.with_signature(gs, signature)
+    if msg.mac is None:
+        return apdu
+    z = gc.ecdh(acb.ka_key, device_ka_public)
+    mac = gc.message_mac(z, bytes(msg.originator), gc.MODE_COMMAND, msg.counter,
+                         bytes(device_eui), envelope.mac_aad_for(apdu))
+    return envelope.wrap_ciphering(apdu, mac)
+
+
+def dlms_failure(msg):
+    """(index of the first failed item, its result) when a DLMS response reports an execution
+    failure, else None."""
+    if msg.content[:1] != b"\xda":
+        return None
+    try:
+        resp = access.AccessResponse.from_bytes(bytes(msg.content))
+    except ValueError:
+        return None
+    for i, s in enumerate(resp.specs):
+        if s.result != access.SUCCESS:
+            return i, s.result
+    return None
+
+
+def message_time(msg):
+    """Unix time a message states (header date-time, else the alert timestamp), or None."""
+    if msg.date_time:
+        try:
+            return axdr.date_time_to_unix(bytes(msg.date_time))
+        except ValueError:
+            pass
+    if msg.cra != envelope.CRA_ALERT:
+        return None
+    c = bytes(msg.content)
+    try:
+        if c[:1] == b"\x0f":
+            ts = access.DataNotification.from_bytes(c).timestamp
+            return axdr.date_time_to_unix(bytes(ts)) if ts else None
+        if c[:2] == b"\x01\x09" and len(c) >= 9:
+            return int.from_bytes(c[5:9], "big") + _EPOCH_2000
+        m = re.search(rb"\x18\x0f(\d{14})Z", c)  # ASN.1 GeneralizedTime
+        if m:
+            t = m.group(1).decode()
+            return calendar.timegm((int(t[:4]), int(t[4:6]), int(t[6:8]), int(t[8:10]),
+                                    int(t[10:12]), int(t[12:14])))
+    except (ValueError, IndexError):
+        return None
+    return None
+
+
+def _alert_key(msg):
+    """What identifies an alert among several: message code, alert code, and the command
+    reference of a future-dated alert."""
+    c = bytes(msg.content)
+    code = None
+    ref = None
+    try:
+        if c[:1] == b"\x0f":
+            dn = access.DataNotification.from_bytes(c)
+            code = dn.alert_code
+            body = dn.body.value
+            if len(body) > 2 and body[2].tag == axdr.OCTET_STRING:
+                ref = bytes(body[2].value)
+        elif c[:2] == b"\x01\x09" and len(c) >= 5:
+            code = (c[3] << 8) | c[4]
+            ref = c[9:]
+    except (ValueError, AttributeError, IndexError, TypeError):
+        pass
+    return msg.message_code, code, ref
+
+
+class _Device:
+    """A device under test: its handle on the bench and what its firmware implements."""
+
+    def __init__(self, role, handle):
+        self.role = role
+        self.handle = handle
+        self.use_cases = {int(k, 16): v for k, v in handle.link.control("use_cases").items()}
+        st = handle.status()
+        self.info = {"firmware": st.get("firmware"), "implementation": st.get("implementation"),
+                     "board": st.get("board"), "port": handle.link.url,
+                     "virtual": handle.board is not None}
+
+
+class Runner:
+    """Replays RTDS scenarios against devices on a bench (virtual boards unless `boards`
+    maps a device type to a board URL)."""
+
+    def __init__(self, rtds, keystore=None, boards=None, runtime="auto", heap="256K",
+                 work_dir=None, response_timeout=5.0, alert_timeout=3.0, device_init=None,
+                 provision_timeout=10.0):
+        self.rtds = Path(rtds)
+        self.keystore = find_keystore(rtds, keystore)
+        self.ks = gc.KeyStore(self.keystore)
+        self.parties, self.default_parties = load_parties(self.ks)
+        if "acb" not in self.default_parties:
+            raise ConformanceError("keystore %s holds no Access Control Broker key (OU 04)"
+                                   % self.keystore)
+        self.boards = {k.upper(): v for k, v in (boards or {}).items()}
+        self.runtime = runtime
+        self.heap = heap
+        self.work_dir = work_dir
+        self.response_timeout = response_timeout
+        self.alert_timeout = alert_timeout
+        self.provision_timeout = provision_timeout
+        self.restarts = []  # (scenario id, what happened) for every board that had to restart
+        self.device_init = RTDS_WORLD if device_init is None else device_init
+        self.bench = None
+        self.devices = {}
+        self._scenarios = None
+
+    # -- set-up -------------------------------------------------------------------------------
+    @property
+    def emulated_types(self):
+        from smets.node import ROLES
+
+        return set(ROLES) | set(self.boards)
+
+    def scenarios(self):
+        if self._scenarios is None:
+            self._scenarios = discover(self.rtds)
+        return self._scenarios
+
+    def select(self, devices=None, only=None):
+        return select(self.scenarios(), devices, only)
+
+    def _bench(self):
+        if self.bench is None:
+            from .session import Bench  # imports the virtual-board machinery
+
+            self.bench = Bench(dcc=DCC(list(self.default_parties.values())),
+                               work_dir=self.work_dir, heap=self.heap, runtime=self.runtime,
+                               response_timeout=self.response_timeout)
+        return self.bench
+
+    def device(self, role, eui):
+        """The device for a device type, started (or adopted) on first use, answering as
+        `eui` (re-addressed on the hub when another EUI of the same type is needed)."""
+        dev = self.devices.get(role)
+        bench = self._bench()
+        if dev is None:
+            if role in self.boards:
+                handle = bench.add_board(role, self.boards[role], eui=eui.hex())
+            else:
+                handle = bench.add_virtual(role, eui=eui.hex())
+            dev = self.devices[role] = _Device(role, handle)
+        elif dev.handle.eui != eui:
+            bench.hub.detach(dev.handle.eui)
+            dev.handle.eui = bytes(eui)
+            bench.hub.attach(dev.handle.link, eui, role)
+        return dev
+
+    def _restart(self, role):
+        """Restart the device of a device type: a virtual board is replaced by a new process,
+        a real board is reset (CONTROL reset) and adopted again. True if there was one."""
+        dev = self.devices.pop(role, None)
+        if dev is None:
+            return False
+        bench = self.bench
+        handle = dev.handle
+        if handle.board is None:
+            try:
+                handle.link.control("reset", timeout=3.0)
+            except Exception:
+                pass  # it may not answer at all; adopting it again will tell
+        bench.hub.detach(handle.eui)
+        handle.link.close()
+        if handle.board is not None:
+            handle.board.stop()
+        for items, item in ((bench.boards, handle.board), (bench.links, handle.link),
+                            (bench.devices, handle)):
+            if item in items:
+                items.remove(item)
+        return True
+
+    @property
+    def info(self):
+        info = {"rtds": str(self.rtds), "keystore": str(self.keystore)}
+        for role, dev in sorted(self.devices.items()):
+            info["device " + role] = dev.info
+        return info
+
+    def close(self):
+        if self.bench is not None:
+            self.bench.close()
+            self.bench = None
+        self.devices = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- one scenario -----------------------------------------------------------------------
+    def run(self, scenario):
+        """Replay one scenario. After a bench error (a board that stops answering or fails a
+        CONTROL request, e.g. out of memory) the board is restarted and the scenario replayed
+        once; the restart is kept in `restarts` and in the result's notes."""
+        res = self._attempt(scenario)
+        if res.error and self._restart(scenario.device_type):
+            self.restarts.append((scenario.id, res.reason))
+            first = res
+            res = self._attempt(scenario)
+            res.notes.insert(0, "bench error (%s); the board was restarted and the scenario "
+                                "replayed" % first.reason)
+            res.duration_ms += first.duration_ms
+        return res
+
+    def _attempt(self, scenario):
+        res = ScenarioResult(scenario)
+        t0 = time.perf_counter()
+        try:
+            self._run(scenario, res)
+        except Exception as exc:  # a bench or board failure is this scenario's failure
+            res.outcome = FAIL
+            res.reason = res.reason or "bench error: %s: %s" % (type(exc).__name__,
+                                                                _first_line(exc))
+            res.error = _short_traceback(exc)
+        if res.outcome is None:
+            res.outcome = PASS if res.checks.ok and not res.shape_diffs else FAIL
+            if res.outcome == FAIL and not res.reason:
+                res.reason = _fail_reason(res)
+        res.duration_ms = (time.perf_counter() - t0) * 1000
+        return res
+
+    def _run(self, sc, res):
+        if sc.problem:
+            return res.fail("RTDS file unreadable: %s" % sc.problem)
+        if sc.kind == "alert":
+            return res.not_emulated("device-originated alert with no command before it: "
+                                    "nothing to replay")
+        if sc.kind == "response":
+            return res.not_emulated("RTDS RESPONSE without its COMMAND: nothing to replay")
+        role = sc.device_type
+        if role not in self.emulated_types:
+            return res.not_emulated("device type %s is not emulated" % role)
+        cmd = sc.message(sc.command)
+        dev = self.device(role, bytes(cmd.recipient))
+        if cmd.message_code not in dev.use_cases:
+            return res.not_emulated("message code %04X (%s) is not implemented by the %s" % (
+                cmd.message_code, sc.use_case, role))
+        party = self.parties.get(bytes(cmd.originator))
+        if party is None:
+            return res.not_emulated("originator %s has no private key in the keystore: the "
+                                    "command cannot be re-protected" % cmd.originator.hex())
+        if cmd.signature is not None and party.ds_key is None:
+            return res.not_emulated("originator %s has no signing key in the keystore"
+                                    % cmd.originator.hex())
+        if sc.response is None:
+            return res.not_emulated("no RTDS RESPONSE for this COMMAND: nothing to compare with")
+        expected = sc.message(sc.response)
+        handle = dev.handle
+        bench = self.bench
+        # A fresh device for every scenario: RTDS counters restart in every folder, and the
+        # outcome must not depend on which scenarios ran before.
+        # The parties a device trusts by default, with this command's originator in its role
+        # (a keystore may hold two parties of one role). No more: a board's heap is small.
+        trusted = {r: p for r, p in self.default_parties.items() if r in DEVICE_TRUSTS}
+        trusted[party.role] = party
+        dcc = DCC(list(trusted.values()))
+        identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
+                                   bench.hub.eui, dcc)
+        handle.link.control("provision", identity=identity,
+                            init=self.device_init.get(role) or {},
+                            timeout=self.provision_timeout)
+        epoch = message_time(expected) or RTDS_EPOCH
+        handle.link.control("time", epoch=epoch)
+        failure = dlms_failure(expected)
+        if failure is not None:
+            index, _result = failure
+            handle.link.control("fault_dlms", count=1)
+            if index:
+                res.notes.append("RTDS fails item %d (%d before it succeed); the fault is "
+                                 "injected on the first item" % (index, index))
+        raw = rewrap(cmd, party, dcc.acb, handle.eui, handle.ka_public)
+        res.command = raw
+        res.checks.add("re-wrapped command keeps header and payload",
+                       envelope.decode(raw).general_signing == cmd.general_signing)
+        since = time.time()
+        t0 = time.perf_counter()
+        rec, rejected = self._exchange(handle, raw, cmd)
+        if rec is None:
+            res.checks.add("response received", False, self._no_response_detail(
+                handle, rejected, since))
+            return res
+        res.rtt_ms = (time.perf_counter() - t0) * 1000
+        res.response = rec.raw
+        res.checks.add("response received", True)
+        got = verify(rec.raw, envelope.CRA_RESPONSE, handle, self.parties, res.checks,
+                     command=cmd)
+        if got is None:
+            return res
+        e = cmp.message_node(expected, *self._decrypters(expected, self._rtds_ka(expected)))
+        g = cmp.message_node(got, *self._decrypters(got, handle.ka_public))
+        res.diffs, res.tree_diff = cmp.compare_messages(e, g)
+        self._alerts(sc, res, handle, since, epoch)
+        return res
+
+    def _exchange(self, handle, raw, cmd):
+        """Send a command; (Received or None, security-log entry if the device rejected it)."""
+        hub = self.bench.hub
+        key = (handle.eui, cmd.counter)
+        with hub._cond:
+            hub._responses.pop(key, None)
+        hub.put(handle.eui, raw)
+        # CONTROL frames are handled after the HAN frame before them: when this reply is in,
+        # the device has dealt with the command, and a rejection is in its security log.
+        rejected = None
+        last = _last_security_entry(handle.link.control("security_log", n=1))
+        if last and last.get("counter") == cmd.counter \
+                and last.get("originator") == bytes(cmd.originator).hex():
+            rejected = last
+        deadline = time.monotonic() + (0.2 if rejected else self.response_timeout)
+        with hub._cond:
+            while key not in hub._responses:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None, rejected
+                hub._cond.wait(left)
+            return hub._responses.pop(key), rejected
+
+    def _no_response_detail(self, handle, rejected, since):
+        parts = []
+        if rejected:
+            parts.append("the device rejected the command: %s" % (
+                rejected.get("text") or rejected.get("event")))
+        else:
+            parts.append("no response within %.1f s" % self.response_timeout)
+        for a in self._device_alerts(handle, since):
+            code = None
+            if a.msg is not None:
+                code = _alert_key(a.msg)[1]
+            parts.append("alert %04X / %s" % (a.msg.message_code if a.msg else 0,
+                                              "%04X" % code if code is not None else "?"))
+        return "; ".join(parts)
+
+    def _device_alerts(self, handle, since):
+        return [a for a in list(self.bench.hub.alerts)
+                if a.device == handle.eui and a.t >= since]
+
+    def _rtds_ka(self, msg):
+        title = bytes(msg.originator)
+        return self.ks.public(title, "ka") if self.ks.has_public(title, "ka") else None
+
+    def _decrypters(self, msg, device_ka):
+        """Callbacks decrypting a message's protected DLMS attributes and GBZ components."""
+        originator, counter, recipient = gc.payload_kdf_inputs(msg)
+
+        def plaintext(data):
+            if device_ka is None:
+                return "no KA certificate of %s" % originator.hex()
+            if not self.ks.has_private(recipient, "ka"):
+                return "no KA private key of %s" % recipient.hex()
+            try:
+                z = gc.ecdh(self.ks.private(recipient, "ka"), device_ka)
+                return gc.decrypt_payload(z, originator, counter, recipient, data)
+            except (ValueError, gc.GBCSCryptoError) as exc:
+                return "%s: %s" % (type(exc).__name__, exc)
+
+        def dlms(index, prot):
+            try:
+                sc, _ic, ct, tag = prot.split()
+            except ValueError as exc:
+                return str(exc)
+            if sc != 0x31:
+                return "security control %02x, expected 31" % sc
+            plain = plaintext(bytes(ct) + bytes(tag))
+            if isinstance(plain, str):
+                return plain
+            try:
+                return axdr.from_bytes(plain)
+            except ValueError as exc:
+                return "plaintext does not decode: %s" % exc
+
+        def gbz(index, data):
+            return plaintext(data)
+
+        return dlms, gbz
+
+    def _alerts(self, sc, res, handle, since, epoch):
+        if not sc.alerts:
+            extra = self._device_alerts(handle, since)
+            if extra:
+                res.notes.append("%d alert(s) not in the RTDS: %s" % (len(extra), ", ".join(
+                    "%04X" % a.msg.message_code if a.msg else "?" for a in extra)))
+            return
+        wanted = [sc.message(a) for a in sc.alerts]
+        times = [t for t in (message_time(m) for m in wanted) if t]
+        if times and max(times) > epoch:
+            # Future-dated: let the device clock reach the execution time.
+            handle.link.control("time", epoch=max(times))
+        deadline = time.monotonic() + self.alert_timeout
+        got = []
+        while time.monotonic() < deadline:
+            got = [a for a in self._device_alerts(handle, since) if a.msg is not None]
+            if len(got) >= len(wanted):
+                break
+            time.sleep(0.02)
+        unused = list(got)
+        for path, exp in zip(sc.alerts, wanted):
+            key = _alert_key(exp)
+            match = None
+            for level in (3, 2, 1):
+                for a in unused:
+                    if _alert_key(a.msg)[:level] == key[:level]:
+                        match = a
+                        break
+                if match is not None:
+                    break
+            name = path.name[: -len(_HEX_SUFFIX)]
+            if not res.checks.add("alert %s received" % name, match is not None,
+                                  "message code %04X" % exp.message_code):
+                continue
+            unused.remove(match)
+            res.alerts.append(match.raw)
+            checks = Checks()
+            msg = verify(match.raw, envelope.CRA_ALERT, handle, self.parties, checks,
+                         recipient=bytes(exp.recipient))
+            for c in checks:
+                res.checks.add("alert %s: %s" % (name, c.name), c.ok, c.detail)
+            if msg is None:
+                continue
+            e = cmp.message_node(exp, *self._decrypters(exp, self._rtds_ka(exp)))
+            g = cmp.message_node(msg, *self._decrypters(msg, handle.ka_public))
+            diffs, tree = cmp.compare_messages(e, g)
+            for d in diffs:
+                d.path = "alert %s: %s" % (name, d.path)
+            res.diffs += diffs
+            if any(d.kind == cmp.SHAPE for d in diffs):
+                res.tree_diff += ["", "alert %s:" % name] + tree
+        if unused:
+            res.notes.append("%d alert(s) not in the RTDS: %s" % (len(unused), ", ".join(
+                "%04X" % a.msg.message_code for a in unused)))
+
+    # -- many scenarios ---------------------------------------------------------------------
+    def run_all(self, scenarios, progress=None):
+        started = time.perf_counter()
+        results = []
+        for i, sc in enumerate(scenarios):
+            res = self.run(sc)
+            results.append(res)
+            if progress:
+                progress(i + 1, len(scenarios), res)
+        return Summary(results, self.info, time.perf_counter() - started, self.restarts)
+
+
+def _short_traceback(exc, width=160, lines=12):
+    """A traceback without the board frame dump (which holds the provisioned private keys)."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=4))
+    out = []
+    for line in text.split("\n"):
+        if line.startswith("last frames on"):
+            break
+        out.append(line if len(line) <= width else line[: width - 3] + "...")
+    return "\n".join(out[-lines:])
+
+
+def _first_line(exc):
+    return (str(exc).strip().split("\n") or [""])[0]
+
+
+def _last_security_entry(reply):
+    """Last entry of a CONTROL security_log reply (a list, or {"entries": [...], ...})."""
+    if isinstance(reply, dict):
+        entries = reply.get("entries") or []
+        last = dict(entries[-1]) if entries else None
+        if last is not None and reply.get("last_detail") and "text" not in last:
+            last["text"] = "%s: %s" % (last.get("event"), reply["last_detail"])
+        return last
+    return dict(reply[-1]) if reply else None
+
+
+def _fail_reason(res):
+    failed = res.checks.failures()
+    if failed:
+        c = failed[0]
+        return "%s%s" % (c.name, (": " + c.detail) if c.detail else "")
+    shape = res.shape_diffs
+    if shape:
+        more = " (+%d more)" % (len(shape) - 1) if len(shape) > 1 else ""
+        return "shape differs: %s%s" % (shape[0], more)
+    return "failed"
+
+
+def verify(raw, cra, handle, parties, checks, command=None, recipient=None):
+    """Check a device message with `cryptography`; returns the decoded Message or None.
+
+    A response must echo the command's counter and message code and swap its titles; it is
+    signed by the device (DS key) or MACed with Z = ECDH(recipient party KA, device KA)."""
+    try:
+        msg = envelope.decode(raw)
+    except envelope.GBCSFormatError as exc:
+        checks.add("envelope", False, str(exc))
+        return None
+    checks.add("envelope", True)
+    checks.add("CRA flag", msg.cra == cra, "%d, expected %d" % (msg.cra, cra))
+    checks.add("originator is the device", bytes(msg.originator) == handle.eui,
+               msg.originator.hex())
+    if command is not None:
+        recipient = bytes(command.originator)
+        checks.add("counter echo", msg.counter == command.counter,
+                   "%d, expected %d" % (msg.counter, command.counter))
+        checks.add("message code echo", msg.message_code == command.message_code,
+                   "%04X, expected %04X" % (msg.message_code, command.message_code))
+    if recipient is not None:
+        checks.add("recipient", bytes(msg.recipient) == recipient, msg.recipient.hex())
+    if msg.signature is not None:
+        checks.add("device signature", gc.verify_message_signature(msg, handle.ds_public),
+                   "device DS key")
+    if msg.mac is not None:
+        party = parties.get(bytes(msg.recipient))
+        if party is None or party.ka_key is None:
+            checks.add("MAC", False, "no KA key of recipient %s" % msg.recipient.hex())
+        else:
+            checks.add("MAC", gc.verify_message_mac(msg, gc.ecdh(party.ka_key, handle.ka_public)),
+                       "Z(recipient KA, device KA)")
+    if msg.signature is None and msg.mac is None:
+        checks.add("protected", False, "neither signed nor MACed")
+    if command is not None and bytes(command.content[:1]) == b"\xd9":
+        try:
+            got = access.decode_apdu(bytes(msg.content))
+            req = access.AccessRequest.from_bytes(bytes(command.content))
+            checks.add("invoke id echo", getattr(got, "invoke_id", None) == req.invoke_id,
+                       "%08x" % getattr(got, "invoke_id", 0))
+        except ValueError as exc:
+            checks.add("DLMS payload decodes", False, str(exc))
+    return msg
+
+
+# ------------------------------------------------------------------------------- CLI / API
+
+
+def run(rtds, devices=None, only=None, junit=None, report=None, keystore=None, boards=None,
+        out=print, quiet=False, **runner_args):
+    """Replay an RTDS folder; print progress and the summary; write the reports. -> Summary"""
+    from . import conformance_report as rep
+
+    with Runner(rtds, keystore=keystore, boards=boards, **runner_args) as runner:
+        scenarios = runner.select(devices, only)
+        if out:
+            out(rep.console_header(runner, scenarios))
+
+        def progress(i, n, res):
+            if out and (not quiet or res.outcome == FAIL):
+                out(rep.console_line(i, n, res))
+
+        summary = runner.run_all(scenarios, progress)
+    if out:
+        out(rep.console_summary(summary))
+    if junit:
+        rep.write_junit(summary, junit)
+        if out:
+            out("JUnit XML: %s" % junit)
+    if report:
+        rep.write_report(summary, report)
+        if out:
+            out("report: %s" % report)
+    return summary
+
+
+def _board_arg(text):
+    role, sep, url = text.partition("=")
+    if not sep or "/" in role or ":" in role:
+        return "ESME", text
+    return role.upper(), url
+
+
+def main(args):
+    try:
+        boards = dict(_board_arg(b) for b in (args.board or []))
+        devices = [d for arg in (args.device or []) for d in arg.split(",") if d]
+        summary = run(args.rtds, devices=devices or None, only=args.only, junit=args.junit,
+                      report=args.report, keystore=args.keystore, boards=boards,
+                      quiet=args.quiet, runtime=args.runtime, heap=args.heap,
+                      work_dir=args.dir, response_timeout=args.timeout)
+    except ConformanceError as exc:
+        print("smetsbench conformance: %s" % exc)
+        return 2
+    if summary.failed:
+        return 1
+    if args.min_pass is not None and summary.passed < args.min_pass:
+        print("only %d scenarios passed, %d required" % (summary.passed, args.min_pass))
+        return 1
+    return 0
+
+
+def register(sub):
+    c = sub.add_parser(
+        "conformance", help="replay the DCC RTDS against emulated devices and report",
+        description="Replay every RTDS use-case scenario whose device type the bench emulates "
+                    "(or a real board given with --board), check each response and compare it "
+                    "with the RTDS response by shape.")
+    c.add_argument("--rtds", required=True, metavar="PATH",
+                   help="RTDS-shaped folder (e.g. ../shared/rtds); keystore/ in or above it")
+    c.add_argument("--keystore", metavar="DIR", help="keystore folder (default: PATH/keystore)")
+    c.add_argument("--device", action="append", metavar="TYPE",
+                   help="only these device types (ESME, GSME, ...; repeat or comma-separate)")
+    c.add_argument("--only", action="append", metavar="PATTERN",
+                   help="only scenarios whose id, use case or message code match (glob or "
+                        "substring; repeatable)")
+    c.add_argument("--board", action="append", metavar="[TYPE=]URL",
+                   help="run TYPE (default ESME) on a real board at this pyserial URL")
+    c.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    c.add_argument("--report", metavar="FILE",
+                   help="write a self-contained report here (.html or .md)")
+    c.add_argument("--min-pass", type=int, metavar="N",
+                   help="exit non-zero if fewer than N scenarios pass")
+    c.add_argument("-q", "--quiet", action="store_true", help="print only failures and summary")
+    c.add_argument("--timeout", type=float, default=5.0, help="response timeout, seconds")
+    c.add_argument("--heap", default="256K", help="MicroPython heap of virtual boards")
+    c.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"))
+    c.add_argument("--dir", help="keep the virtual boards' directories here")
+    c.set_defaults(func=main)
