@@ -116,7 +116,7 @@ def run(board_path="board.json"):
                     busy = False
                 if mono() - last_rx > _QUIET_MS:
                     # A quiet line: a host that died mid-frame must not hide a later Ctrl-C.
-                    node.decoder.idle()
+                    _idle(node, mono())
             wait = node.tick(mono())
             if io is not None:
                 han = node.counters["han_in"] + node.counters["han_out"]
@@ -170,6 +170,16 @@ def _button(node, mono_ms):
     node.log("I", "button pressed: %s" % ("load switch closed" if changed else "no change"))
 
 
+def _idle(node, mono_ms):
+    """Drop a partial frame on a quiet line. Frames still unread because handling an earlier
+    one failed (MemoryError) are handled first: idle() refuses to run past unread input."""
+    _receive(node, b"", mono_ms)
+    try:
+        node.decoder.idle()
+    except ValueError as exc:  # LinkError: still unread (failing again); try next time
+        node.log("E", "link idle: %s" % exc)
+
+
 def _receive(node, data, mono_ms):
     """Feed the node; a MemoryError or a bug in one frame must not take the board down."""
     try:
@@ -190,5 +200,13 @@ def _reboot():
         machine.reset()
     except (ImportError, AttributeError):
         pass
-    # Unix port and CPython: the virtual board's supervisor restarts an exited process.
+    # Unix port and CPython: the virtual board's supervisor restarts an exited process. The
+    # unix port runs main.py with -i, where a SystemExit lands in the REPL instead of ending
+    # the process: end it from the shell (sh's $PPID is this process).
+    if sys.implementation.name == "micropython":
+        import os
+
+        system = getattr(os, "system", None)
+        if system is not None:
+            system("kill -TERM $PPID")
     sys.exit(0)
