@@ -273,7 +273,7 @@ def attach_board(bench, role, url, bench_dir=None, eui=None, init=None, spec=Non
     from smetsbench import gbcscrypto as gc
     from smetsbench.session import DEFAULT_EUIS, DeviceHandle
     from smetsbench.tools.errors import ToolError
-    from smetsbench.tools.probe import firmware_status, open_link
+    from smetsbench.tools.probe import firmware_status, open_link, restart
     from smetsbench.tools.provision import issue_identity, provision_link
 
     try:
@@ -282,13 +282,17 @@ def attach_board(bench, role, url, bench_dir=None, eui=None, init=None, spec=Non
         pytest.fail("%s board: %s" % (role, exc), pytrace=False)
     bench.links.append(link)
     try:
-        firmware_status(link, timeout=10.0)
+        if firmware_status(link, timeout=10.0).get("role"):
+            # A clean heap for the new device model (and no stale tunnel request).
+            restart(link)
         if bench_dir is not None:
             record, _ = issue_identity(bench_dir, role, eui)
             handle = DeviceHandle(role, record.eui, record.ka_key, record.ds_key, link,
                                   RealBoard(link, spec))
             bench.hub.attach(link, handle.eui, role)
-            provision_link(link, bench_dir, record, init=init)
+            # The test module's initial values, else those the bench recorded for the device.
+            provision_link(link, bench_dir, record, init=init or record.info.get("init"),
+                           restart_first=False)
             if bench.tracer:
                 bench.tracer.device(handle)
         else:

@@ -37,7 +37,7 @@ from .. import build
 from ..transport import BoardError
 from . import boarddefs
 from .errors import ToolError, cli_command
-from .probe import busy_message, check_port_exists, open_link
+from .probe import busy_message, check_port_exists, open_link, probe_repl
 
 _MARK = "@@SMETS@@"
 
@@ -177,20 +177,30 @@ def _parse_scan(port, stdout):
 
 def stop_firmware(port, settle=0.3):
     """Return a board to its REPL: Ctrl-C outside a frame. Returns the firmware's status if it
-    answered first (None when no smets firmware was running)."""
+    answered first (None when no smets firmware was running, but a MicroPython prompt did).
+    ToolError when neither answers."""
     link = open_link(port)
     try:
         try:
             status = link.control("status", timeout=1.5)
         except BoardError:
             status = None
-        try:
-            link.interrupt()
-        except Exception as exc:  # noqa: BLE001 - a port that fails here fails mpremote too
-            raise ToolError("%s: cannot send Ctrl-C: %s" % (port, exc)) from None
-        time.sleep(settle)
+        if status is not None:
+            try:
+                link.interrupt()
+            except Exception as exc:  # noqa: BLE001 - a port that fails here fails mpremote too
+                raise ToolError("%s: cannot send Ctrl-C: %s" % (port, exc)) from None
+            time.sleep(settle)
     finally:
         link.close()
+    if status is None:
+        kind, data = probe_repl(port)
+        if kind != "repl":
+            raise ToolError("no MicroPython REPL on %s (%s): the board has no MicroPython "
+                            "(flash it with `smetsbench flash`), is in its ROM bootloader, or "
+                            "another program answers" % (
+                                port, "%d other bytes: %r" % (len(data), data[:40]) if data
+                                else "no answer to Ctrl-C"))
     return status
 
 

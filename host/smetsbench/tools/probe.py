@@ -92,6 +92,32 @@ def firmware_status(link, timeout=FIRMWARE_PROBE_TIMEOUT, require_current=True):
     return status
 
 
+def restart(link, timeout=30.0):
+    """Reboot the board through the firmware (CONTROL reset) and wait until it answers again;
+    returns its status. A provisioned board is restarted before it is provisioned again: a
+    long-running device model leaves the heap too fragmented for a second one on small
+    boards."""
+    before = getattr(link, "boots", None)
+    try:
+        link.control("reset", timeout=5.0)
+    except BoardError:
+        pass  # it may reset before the reply gets out
+    if before is None:  # a plain BoardLink does not see boots: give the reboot a moment
+        time.sleep(1.0)
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if before is not None and link.boots == before:
+            time.sleep(0.05)
+            continue
+        try:
+            return link.control("status", timeout=1.0)
+        except BoardError as exc:
+            last = exc
+    raise ToolError("%s did not come back within %.0f s of a reset (%s)\n%s"
+                    % (link.url, timeout, last or "no boot seen", link.tail()))
+
+
 def check_firmware_version(port, status):
     version = status.get("firmware")
     try:
@@ -104,15 +130,17 @@ def check_firmware_version(port, status):
                         % (port, version, FIRMWARE_VERSION, port))
 
 
-def diagnose(link, wait=0.6):
-    """What answers on a port where the smets firmware does not: looks at the raw bytes after
-    a Ctrl-C and a newline (a MicroPython REPL prints its prompt). Leaves the link released."""
-    link.release()
+def probe_repl(url, baudrate=115200, wait=1.0):
+    """What answers on a port where no smets frames come: ("repl", data) when a MicroPython
+    prompt appears after a Ctrl-C and a newline, ("other", data) for other bytes, ("silent",
+    b"") for none. The port must be free (the caller's link released)."""
     try:
-        port = serial.serial_for_url(link.url, baudrate=link.baudrate, timeout=0.05,
-                                     exclusive=True)
+        port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, exclusive=True)
     except (serial.SerialException, OSError) as exc:
-        return "and the port cannot be reopened: %s" % exc
+        text = str(exc).lower()
+        if "busy" in text or "lock" in text:
+            raise ToolError(busy_message(url)) from None
+        raise ToolError("cannot open %s: %s" % (url, exc)) from None
     try:
         port.reset_input_buffer()
         port.write(b"\r\x03\x03\r\n")
@@ -126,14 +154,25 @@ def diagnose(link, wait=0.6):
     finally:
         port.close()
     if b">>>" in data or b"MicroPython" in data:
+        return "repl", data
+    return ("other", data) if data else ("silent", b"")
+
+
+def diagnose(link, wait=1.0):
+    """Why the smets firmware does not answer on `link`, as advice (releases the link)."""
+    link.release()
+    try:
+        kind, data = probe_repl(link.url, link.baudrate, wait)
+    except ToolError as exc:
+        return "and the port cannot be reopened: %s" % exc
+    if kind == "repl":
         return ("MicroPython answers but the smets firmware is not running: install it with "
                 "`smetsbench deploy --port %s`" % link.url)
-    if data:
-        sample = data[:40]
+    if kind == "other":
         return ("the board sends %d bytes that are neither smets frames nor a MicroPython "
                 "prompt (%r...): another firmware, the ROM bootloader, or a wrong baud rate; "
                 "flash MicroPython with `smetsbench flash` and deploy the firmware"
-                % (len(data), sample))
+                % (len(data), data[:40]))
     return ("nothing answers: check the cable and power, that this is the board's port, and "
             "that it has MicroPython (`smetsbench flash`) and the smets firmware "
             "(`smetsbench deploy`)")

@@ -22,6 +22,7 @@ import base64
 import datetime
 import json
 import os
+import re
 import time
 
 from cryptography.hazmat.primitives import serialization
@@ -37,7 +38,7 @@ from .benchdir import (
     parse_role,
 )
 from .errors import ToolError, cli_command
-from .probe import firmware_status, open_link
+from .probe import firmware_status, open_link, restart
 
 # A CONTROL frame carries at most link.MAX_PAYLOAD (about 4 KB): certificates go in batches.
 _CERT_BATCH_CHARS = 2800
@@ -109,10 +110,15 @@ def _supported_roles(text):
     return None
 
 
-def provision_link(link, bench, record, init=None, timeout=30.0, set_time=True):
-    """Provision the board on an open link with `record`; returns (status, {name: sha256})."""
+def provision_link(link, bench, record, init=None, timeout=30.0, set_time=True,
+                   restart_first=True):
+    """Provision the board on an open link with `record`; returns (status, {name: sha256}).
+    A board that is already provisioned is restarted first (probe.restart), unless
+    restart_first is False."""
     bench = _load_bench(bench)
     identity = identity_for_board(bench, record)
+    if restart_first and link.control("status", timeout=timeout).get("role"):
+        restart(link)
     try:
         status = link.control("provision", identity=identity, init=init or {}, timeout=timeout)
     except BoardError as exc:
@@ -239,15 +245,22 @@ def default_bench():
 
 
 def parse_init(items):
-    """{key: value} from KEY=VALUE strings; values are JSON when they parse, else text."""
+    """{key: value} from KEY=VALUE strings. A value that is a number becomes one, except digit
+    strings of 10 or more digits or with a leading zero (identifiers such as MPANs), which stay
+    text, as does anything else; KEY:=JSON gives any JSON value."""
     init = {}
     for item in items or ():
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ToolError("--init wants KEY=VALUE, got %r" % item)
-        try:
-            init[key] = json.loads(value)
-        except ValueError:
+            raise ToolError("--init wants KEY=VALUE or KEY:=JSON, got %r" % item)
+        if key.endswith(":"):
+            try:
+                init[key[:-1]] = json.loads(value)
+            except ValueError as exc:
+                raise ToolError("--init %s: not JSON: %s" % (item, exc)) from None
+        elif re.fullmatch(r"-?(0|[1-9][0-9]{0,8})", value):
+            init[key] = int(value)
+        else:
             init[key] = value
     return init
 
@@ -269,7 +282,7 @@ def register(sub):
     p.add_argument("--board", help="board type for bench.toml (default: what the board says)")
     p.add_argument("--init", action="append", metavar="KEY=VALUE",
                    help="initial register value, e.g. --init mpan_import=1312345678111 "
-                   "--init import_wh=1200 (repeatable)")
+                   "--init import_wh=1200 (repeatable; KEY:=JSON for any JSON value)")
     p.add_argument("--new-keys", action="store_true",
                    help="issue a fresh identity (keys, certificates, install code) even if the "
                    "bench has one for this EUI")
