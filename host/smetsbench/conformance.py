@@ -333,6 +333,7 @@ class ScenarioResult:
         self.tree_diff = []
         self.alert_diffs = []
         self.notes = []
+        self.board_errors = []
         self.error = None
         self.duration_ms = 0.0
         self.rtt_ms = None
@@ -365,6 +366,8 @@ class ScenarioResult:
             lines.append(self.reason)
         if self.error:
             lines.append(self.error.rstrip())
+        for e in self.board_errors:
+            lines.append("board error: " + e)
         for c in self.checks.failures():
             lines.append("check failed: %s%s" % (c.name, (": " + c.detail) if c.detail else ""))
         shape = self.shape_diffs
@@ -644,21 +647,27 @@ class Runner:
     # -- one scenario -----------------------------------------------------------------------
     def run(self, scenario):
         """Replay one scenario. After a bench error (a board that stops answering or fails a
-        CONTROL request, e.g. out of memory) the board is restarted and the scenario replayed
-        once; the restart is kept in `restarts` and in the result's notes."""
+        CONTROL request, e.g. out of memory) or a failure during which the board logged an
+        error, the board is restarted and the scenario replayed once; the restart is kept in
+        `restarts` and in the result's notes, so it stays visible."""
         res = self._attempt(scenario)
-        if res.error and self._restart(scenario.device_type):
-            self.restarts.append((scenario.id, res.reason))
+        if (res.error or res.outcome == FAIL and res.board_errors) \
+                and self._restart(scenario.device_type):
+            self.restarts.append((scenario.id, "; ".join([res.reason] + res.board_errors[-1:])))
             first = res
             res = self._attempt(scenario)
+            why = first.reason
+            if first.board_errors:
+                why += "; " + first.board_errors[-1]
             res.notes.insert(0, "bench error (%s); the board was restarted and the scenario "
-                                "replayed" % first.reason)
+                                "replayed" % why)
             res.duration_ms += first.duration_ms
         return res
 
     def _attempt(self, scenario):
         res = ScenarioResult(scenario)
         t0 = time.perf_counter()
+        since = time.time()
         try:
             self._run(scenario, res)
         except Exception as exc:  # a bench or board failure is this scenario's failure
@@ -666,6 +675,12 @@ class Runner:
             res.reason = res.reason or "bench error: %s: %s" % (type(exc).__name__,
                                                                 _first_line(exc))
             res.error = _short_traceback(exc)
+        dev = self.devices.get(scenario.device_type)
+        if dev is not None:
+            # Errors the board logged meanwhile (e.g. out of memory handling the command).
+            res.board_errors = ["%s: %s" % (dev.handle.link.name, text)
+                                for t, level, text in list(dev.handle.link.logs)
+                                if t >= since and level == "E"]
         if res.outcome is None:
             res.outcome = PASS if res.checks.ok and not res.shape_diffs else FAIL
             if res.outcome == FAIL and not res.reason:
@@ -717,11 +732,12 @@ class Runner:
         handle.link.control("time", epoch=epoch)
         failure = dlms_failure(expected)
         if failure is not None:
-            index, _result = failure
-            handle.link.control("fault_dlms", count=1)
-            if index:
-                res.notes.append("RTDS fails item %d (%d before it succeed); the fault is "
-                                 "injected on the first item" % (index, index))
+            # The item RTDS fails, after the ones it executed (break on error does the rest).
+            index = failure[0]
+            reply = handle.link.control("fault_dlms", count=1, after=index)
+            if index and not (isinstance(reply, dict) and reply.get("after") == index):
+                res.notes.append("RTDS fails item %d; this firmware can only fail the first "
+                                 "item (CONTROL fault_dlms has no 'after')" % index)
         raw = rewrap(cmd, party, dcc.acb, handle.eui, handle.ka_public)
         res.command = raw
         res.checks.add("re-wrapped command keeps header and payload",
@@ -752,6 +768,7 @@ class Runner:
         key = (handle.eui, cmd.counter)
         with hub._cond:
             hub._responses.pop(key, None)
+        sent = time.time()
         hub.put(handle.eui, raw)
         # CONTROL frames are handled after the HAN frame before them: when this reply is in,
         # the device has dealt with the command, and a rejection is in its security log.
@@ -760,7 +777,8 @@ class Runner:
         if last and last.get("counter") == cmd.counter \
                 and last.get("originator") == bytes(cmd.originator).hex():
             rejected = last
-        deadline = time.monotonic() + (0.2 if rejected else self.response_timeout)
+        crashed = any(t >= sent and level == "E" for t, level, _ in list(handle.link.logs))
+        deadline = time.monotonic() + (0.2 if rejected or crashed else self.response_timeout)
         with hub._cond:
             while key not in hub._responses:
                 left = deadline - time.monotonic()
@@ -771,9 +789,13 @@ class Runner:
 
     def _no_response_detail(self, handle, rejected, since):
         parts = []
+        errors = [text for t, level, text in list(handle.link.logs)
+                  if t >= since and level == "E"]
         if rejected:
             parts.append("the device rejected the command: %s" % (
                 rejected.get("text") or rejected.get("event")))
+        elif errors:
+            parts.append("no response; the board logged: %s" % errors[-1])
         else:
             parts.append("no response within %.1f s" % self.response_timeout)
         for a in self._device_alerts(handle, since):
@@ -966,6 +988,15 @@ def verify(raw, cra, handle, parties, checks, command=None, recipient=None):
                        "Z(recipient KA, device KA)")
     if msg.signature is None and msg.mac is None:
         checks.add("protected", False, "neither signed nor MACed")
+    if cra == envelope.CRA_ALERT and bytes(msg.content[:1]) == b"\x0f":
+        # gbcs-notes 4.5: a DLMS alert's invoke id carries its own originator counter.
+        try:
+            dn = access.DataNotification.from_bytes(bytes(msg.content))
+            checks.add("alert invoke id = counter",
+                       dn.invoke_id & access.INVOKE_ID_MASK == msg.counter & access.INVOKE_ID_MASK,
+                       "%08x, counter %d" % (dn.invoke_id, msg.counter))
+        except ValueError as exc:
+            checks.add("DLMS payload decodes", False, str(exc))
     if command is not None and bytes(command.content[:1]) == b"\xd9":
         try:
             got = access.decode_apdu(bytes(msg.content))

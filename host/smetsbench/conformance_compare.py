@@ -690,6 +690,25 @@ def payload_node(msg, decrypt_dlms=None, decrypt_gbz=None, name="payload"):
     return leaf(name, "bytes", content, content.hex(), exact=True)
 
 
+def other_info_node(info, name="other-information"):
+    """Other-information (gbcs-notes 1.3): message code, then optionally a supplementary remote
+    party id and counter (echoed: exact), a supplementary originator counter (the device's own
+    counter: a value) and a remote party certificate (exact)."""
+    info = bytes(info)
+    parts = [("message-code", info[:2], True)]
+    if len(info) > 2:
+        parts.append(("supplementary-remote-party", info[2:10], True))
+    if len(info) > 10:
+        parts.append(("supplementary-remote-party-counter", info[10:18], True))
+    if len(info) == 26:
+        parts.append(("supplementary-originator-counter", info[18:26], False))
+    elif len(info) > 18:
+        parts.append(("remote-party-certificate", info[18:], True))
+    return container(name, "other-information", [
+        leaf(n, n, v, v.hex(), exact=exact, size=len(v), fixed_size=True)
+        for n, v, exact in parts])
+
+
 def header_node(msg, name="header"):
     """The grouping header: what a response must echo is exact; titles and time are values."""
     info = bytes(msg.other_info)
@@ -709,7 +728,8 @@ def header_node(msg, name="header"):
     return container(name, "general-signing", [
         leaf("cra", "cra", msg.cra, {1: "command", 2: "response", 3: "alert"}.get(msg.cra),
              exact=True),
-        leaf("counter", "counter", msg.counter, exact=True),
+        # A response echoes the command's counter; an alert has the device's own counter.
+        leaf("counter", "counter", msg.counter, exact=msg.cra != envelope.CRA_ALERT),
         leaf("originator", "system-title", bytes(msg.originator), bytes(msg.originator).hex(),
              exact=True),
         leaf("recipient", "system-title", bytes(msg.recipient), bytes(msg.recipient).hex(),
@@ -717,7 +737,7 @@ def header_node(msg, name="header"):
         date_time,
         leaf("message-code", "message-code", msg.message_code, "%04X" % msg.message_code,
              exact=True),
-        leaf("other-information", "other-information", info, info.hex(), exact=True),
+        other_info_node(info),
         leaf("protection", "protection", protection, exact=True),
         leaf("format", "payload-format", payload_format(msg.content), exact=True),
     ])
