@@ -659,8 +659,7 @@ class Runner:
             why = first.reason
             if first.board_errors:
                 why += "; " + first.board_errors[-1]
-            res.notes.insert(0, "bench error (%s); the board was restarted and the scenario "
-                                "replayed" % why)
+            res.notes.insert(0, "replayed on a restarted board after: %s" % why)
             res.duration_ms += first.duration_ms
         return res
 
