@@ -100,16 +100,25 @@ class _Logger:
         self.logger = Logger()
 
     def __enter__(self):
-        from esp_pylib.logger import EspLog
         from esptool.logger import log
 
-        self._saved = EspLog.instance
+        try:  # esptool >= 5.x on esp-pylib: the active logger is EspLog.instance
+            from esp_pylib.logger import EspLog
+
+            self._saved = EspLog.instance
+        except ImportError:
+            self._saved = None
         log.set_logger(self.logger)
         return self
 
     def __exit__(self, *exc):
-        from esp_pylib.logger import EspLog
+        try:
+            from esp_pylib.logger import EspLog
+        except ImportError:
+            from esptool.logger import EsptoolLogger, log
 
+            log.set_logger(EsptoolLogger())
+            return
         EspLog.instance = self._saved
 
 
