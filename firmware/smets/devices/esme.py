@@ -1,10 +1,14 @@
 """Electricity Smart Metering Equipment (ESME): a DLMS/COSEM meter behind the GBCS pipeline.
 
-Use cases are rows of USE_CASES (message code, allowed remote-party roles, criticality, whether
-the response carries the device date-time, and the request template the ACCESS-Request must
-match). The object model answers ACCESS requests generically, so a new use case on existing
-objects is a new row. Consumption runs on the device clock: the import registers advance with
-`power_w` while the load switch is connected.
+The object model and the use cases are data (`esme_model`, compiled into `esme_image`): every
+attribute is an A-XDR value in a `cosem.AttrStore`, and a use case is a row saying which remote
+parties may send it, whether it is critical, whether the response carries the device date-time
+and which ACCESS-Request specs it must carry. GET, SET and ACTION work generically on the store;
+the few hooks below give behaviour where it matters: registers, balances and the clock come from
+the device state (registers advance with `power_w` on the device clock), profiles and logs are
+read from fixed-size rings filled as the clock passes period boundaries, activation date-times
+schedule future-dated changes (GBCS 8F66 alerts when they take effect), Data protection objects
+encrypt what they return (GBCS payload encryption), and the load switch runs its scripts.
 """
 
 try:
@@ -15,46 +19,60 @@ except ImportError:  # CPython
         return x
 
 
-from smets.devices.gbcsdev import (
-    ROLE_ACB,
-    ROLE_NETWORK_OPERATOR,
-    ROLE_SUPPLIER,
-    GBCSDevice,
-    Reject,
-    UseCase,
-)
-from smets.dlms import access, axdr
-from smets.dlms.access import (
+import hashlib
+import sys
+
+from smets import cosem
+from smets.cosem import (
     ACTION,
     GET,
+    GET_WITH_SELECTION,
+    OTHER_REASON,
     SET,
-    AccessRequest,
-    AccessResponse,
-    DataNotification,
-    GetProtectedAttributes,
-    ProtectedAttributes,
-    ProtectionParameters,
-    RequestSpec,
-    ResponseSpec,
+    AttrStore,
+    COSEMError,
+    Ring,
+    dlen,
+    integer,
+    octets,
+    skip,
+    structure,
 )
-from smets.dlms.axdr import Data
+from smets.devices.gbcsdev import GBCSDevice, Reject, UseCase
 from smets.gbcs import crypto
 from smets.logbook import Logbook
 
 FIRMWARE_ID = b"\x00\x01\x00\x00"  # ECS52: four-byte firmware version identifier (0.1.0)
+MODEL_VERSION = const(3)  # esme_model.VERSION the hooks below are numbered for
 
+# Hooks (indices into esme_model.HOOKS): computed GETs, checked SETs, method behaviour.
+H_CLOCK = const(1)
+H_REGS = const(2)
+H_TOU = const(3)
+H_TOUB = const(4)
+H_PWR = const(5)
+H_PP = const(6)
+H_BAL = const(7)
+H_DCOUT = const(8)
+H_DCSTATE = const(9)
+H_LOG = const(10)
+H_MPAN = const(11)
+H_ACT = const(12)
+H_LS = const(13)
+H_DP = const(14)
+H_ADJ = const(15)
+H_ZERO = const(16)
+H_CLR = const(17)
+H_TOPUP = const(18)
+H_EC = const(19)
+H_PAS = const(20)
+H_ANY = const(21)
 
-def _obis(text):
-    return bytes(int(x) for x in text.split("-"))
-
-
-OBIS_FIRMWARE = _obis("0-0-0-2-1-255")
-OBIS_MPAN_IMPORT = _obis("0-0-94-44-34-11")
-OBIS_MPAN_EXPORT = _obis("1-0-0-0-2-255")
-OBIS_IMPORT_REGISTERS = _obis("0-0-94-44-34-10")
-OBIS_DATA_PROTECTION_IMPORT = _obis("0-0-43-2-8-255")
-OBIS_DISCONNECT_CONTROL = _obis("0-0-96-3-10-255")
-OBIS_DISCONNECT_SCRIPTS = _obis("0-0-10-0-106-255")
+# Use-case row flags (esme_model).
+_F_CRITICAL = const(1)
+_F_TIME = const(2)
+_F_OPTIONAL = const(4)
+_F_SCRIPT = const(8)
 
 # Disconnect control (IC 70) control_state.
 DISCONNECTED = const(0)
@@ -67,47 +85,41 @@ SCRIPT_OPEN = const(52)
 SCRIPT_ARM = const(54)
 
 EVENT_LOG_SIZE = const(100)
+HH_PROFILE_SIZE = const(96)  # two days of half-hours
+DAILY_LOG_SIZE = const(31)
+MAX_PENDING = const(32)  # future-dated activations waiting
+MAX_PROFILE_BYTES = const(3000)  # largest profile/log answer (the newest entries are kept)
+_HH = const(1800)
+_DAY = const(86400)
+_CATCH_UP = const(3456000)  # 40 days: clock jumps beyond are accrued without captures
+
 # Event log codes: GBCS codes where GBCS has one (8F32 Supply Armed), else codes from the
-# emulator's own range F0xx (documented here; GBCS Table 16.2 has no plain "supply enabled").
+# emulator's own range F0xx (GBCS Table 16.2 has no plain "supply enabled").
 EVENT_SUPPLY_ARMED = const(0x8F32)
 EVENT_SUPPLY_ENABLED = const(0xF001)
 EVENT_SUPPLY_DISABLED = const(0xF002)
 EVENT_SUPPLY_ENABLED_LOCALLY = const(0xF003)
 EVENT_MPAN_SET = const(0xF010)
 EVENT_EXPORT_MPAN_SET = const(0xF011)
-_UNITS_WH = const(30)
-_UNITS_VARH = const(32)
+EVENT_CREDIT_ADDED = const(0x810E)  # GBCS: credit added locally / remotely
 
-_RW = ROLE_SUPPLIER | ROLE_NETWORK_OPERATOR
+MSG_FUTURE_DATED_ALERT = const(0x00CC)
+ALERT_FUTURE_DATED_EXECUTED = const(0x8F66)
 
+# Prepayment: the emulator charges a flat unit rate (1e-5 currency units per kWh) while the
+# account is in prepayment mode; a UTRN top-up adds TOPUP_CREDIT (the UTRN's value is
+# encrypted for the meter's PTUT key, which the emulator does not model).
+UNIT_RATE = const(20000)
+TOPUP_CREDIT = const(1000000)
 
-def _t(kind, class_id, obis, index):
-    return (kind, class_id, obis, index)
-
-
-USE_CASES = {}
-for _uc in (
-    UseCase(0x0027, "ECS17b", _RW, response_time=True,
-            template=[_t(ACTION, 30, OBIS_DATA_PROTECTION_IMPORT, 1)]),
-    UseCase(0x0059, "ECS52", _RW, template=[_t(GET, 1, OBIS_FIRMWARE, 2)]),
-    UseCase(0x004E, "ECS40", _RW,
-            template=[_t(GET, 1, OBIS_MPAN_IMPORT, 2), _t(GET, 1, OBIS_MPAN_EXPORT, 2)]),
-    UseCase(0x004C, "ECS39a", ROLE_SUPPLIER, template=[_t(SET, 1, OBIS_MPAN_IMPORT, 2)]),
-    UseCase(0x004D, "ECS39b", ROLE_ACB, template=[_t(SET, 1, OBIS_MPAN_EXPORT, 2)]),
-    UseCase(0x0052, "ECS45", _RW, template=[_t(GET, 70, OBIS_DISCONNECT_CONTROL, 3)]),
-    UseCase(0x004F, "ECS42", ROLE_SUPPLIER, critical=True,
-            template=[_t(ACTION, 9, OBIS_DISCONNECT_SCRIPTS, 1)]),
-    UseCase(0x0050, "ECS43", ROLE_SUPPLIER, critical=True,
-            template=[_t(ACTION, 9, OBIS_DISCONNECT_SCRIPTS, 1)]),
-    UseCase(0x0051, "ECS44", ROLE_SUPPLIER, critical=True,
-            template=[_t(ACTION, 9, OBIS_DISCONNECT_SCRIPTS, 1)]),
-):
-    USE_CASES[_uc.code] = _uc
-
-# The script each load-switch use case must execute (any other id is a malformed command).
-_SCRIPT_OF = {0x004F: SCRIPT_CLOSE, 0x0050: SCRIPT_OPEN, 0x0051: SCRIPT_ARM}
-# Objects whose attributes Get-Protected-Attributes may return, per data protection object.
-_PROTECTED = {OBIS_DATA_PROTECTION_IMPORT: ((1, OBIS_IMPORT_REGISTERS, 2),)}
+_KEY_MPAN_IMPORT = b"\x00\x01\x00\x00\x5e\x2c\x22\x0b\x02"
+_KEY_MPAN_EXPORT = b"\x00\x01\x01\x00\x00\x00\x02\xff\x02"
+_KEY_DEVICE_ID = b"\x00\x01\x00\x00\x60\x01\x01\xff\x02"
+_KEY_FIRMWARE = b"\x00\x01\x00\x00\x00\x02\x01\xff\x02"
+_KEY_PAYMENT_MODE = b"\x00\x6f\x00\x00\x13\x00\x00\xff\x02"
+_KEY_EC_LIMIT = b"\x00\x70\x00\x00\x13\x0a\x01\xff\x09"
+_NULL = b"\x00"
+_MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
 
 
 class DataAccessError(Exception):
@@ -116,62 +128,211 @@ class DataAccessError(Exception):
         self.result = result
 
 
-def _mpan(value):
+class UseCases:
+    """The use-case table (bytes rows, see esme_model.build) behind a dict-like view."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def _at(self, p):
+        r = self.rows
+        code = (r[p] << 8) | r[p + 1]
+        flags = r[p + 3]
+        n = r[p + 4]
+        q = p + 5 + n
+        if flags & _F_SCRIPT:
+            q += 2
+        uc = UseCase(code, r[p + 5:p + 5 + n].decode(), r[p + 2], bool(flags & _F_CRITICAL),
+                     bool(flags & _F_TIME), p)
+        # Skip the template alternatives to find the next row.
+        alts = r[q]
+        q += 1
+        for _ in range(alts):
+            q += 1 + 2 * r[q]
+        return uc, q
+
+    def get(self, code):
+        p = 0
+        r = self.rows
+        while p < len(r):
+            uc, q = self._at(p)
+            if uc.code == code:
+                return uc
+            p = q
+        return None
+
+    def values(self):
+        out = []
+        p = 0
+        while p < len(self.rows):
+            uc, p = self._at(p)
+            out.append(uc)
+        return out
+
+
+def _mpan(v):
     # MPANs are 13 ASCII digits, or 26 for a twin-element meter (primary || secondary).
-    if value.tag != axdr.OCTET_STRING:
-        raise DataAccessError(access.TYPE_UNMATCHED)
-    v = bytes(value.value)
-    if len(v) not in (13, 26) or not all(0x30 <= c <= 0x39 for c in v):
-        raise DataAccessError(access.OTHER_REASON)
-    return v.decode()
+    p = dlen(v, 1)[1]
+    d = v[p:]
+    if len(d) not in (13, 26) or not all(0x30 <= c <= 0x39 for c in d):
+        raise DataAccessError(OTHER_REASON)
 
 
 class ESME(GBCSDevice):
     ROLE = "ESME"
-    USE_CASES = USE_CASES
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
+        if fresh:
+            for name in ("events", "hh", "daily", "attrs"):
+                store.remove(name)
+        self._load_model(fresh)
         state = None if fresh else store.load("esme")
         if state is None:
-            state = {
-                "import_ws": 0,
-                "reactive_vars": 0,
-                "power_w": 500,
-                "reactive_var": 50,
-                "mpan_import": "",
-                "mpan_export": "",
-                "control_state": CONNECTED,
-            }
-            if init:
-                for key in ("power_w", "reactive_var", "mpan_import", "mpan_export"):
-                    if key in init:
-                        state[key] = init[key]
-                if "import_wh" in init:
-                    state["import_ws"] = int(init["import_wh"]) * 3600
-                if "reactive_varh" in init:
-                    state["reactive_vars"] = int(init["reactive_varh"]) * 3600
-            store.save("esme", state)
-        state.pop("events", None)  # kept in their own record since 0.1
+            state = {"import_ws": 0, "reactive_vars": 0, "power_w": 500, "reactive_var": 50,
+                     "control_state": CONNECTED}
+            init = init or {}
+            for key in ("power_w", "reactive_var"):
+                if key in init:
+                    state[key] = init[key]
+            state["import_ws"] = int(init.get("import_wh", 0)) * 3600
+            state["reactive_vars"] = int(init.get("reactive_varh", 0)) * 3600
+            a = self.attrs
+            a.put(a.slot(_KEY_DEVICE_ID), octets(self.eui))
+            a.put(a.slot(_KEY_FIRMWARE), octets(FIRMWARE_ID))
+            for key, name in ((_KEY_MPAN_IMPORT, "mpan_import"),
+                              (_KEY_MPAN_EXPORT, "mpan_export")):
+                if init.get(name):
+                    a.put(a.slot(key), octets(init[name].encode()))
+            self._save_attrs()
+        for key, v in (("credit", 0), ("debit_ws", 0), ("ec_credit", 0), ("hh_ws", 0),
+                       ("hh_vars", 0), ("day_ws", 0), ("pending", [])):
+            state.setdefault(key, v)
         self.state = state
-        if fresh:
-            store.remove("events")
         self.events = Logbook(store, "events", ">IH", EVENT_LOG_SIZE)
+        self.hh = Ring(store, "hh", ">III", HH_PROFILE_SIZE)
+        self.daily = Ring(store, "daily", ">IIIi", DAILY_LOG_SIZE)
         # Consumption restarts from the stored registers at boot: a meter measures nothing
         # while it has no power.
         self._t = now
         self.dlms_faults = 0
+        self.dlms_fault_after = 0
 
-    # -- consumption -------------------------------------------------------------------------
+    # -- the object model --------------------------------------------------------------------
+    def _load_model(self, fresh):
+        global _MODEL
+        st = self.store
+        defaults = None
+        if _MODEL is None:
+            # The model (esme_image, generated from esme_model) is a few bytes constants,
+            # shared by every ESME of the process; the module itself is dropped again. The
+            # default values go to the store, for later fresh provisionings.
+            from smets.devices import esme_image as im
+
+            if im.VERSION != MODEL_VERSION:
+                raise ValueError("esme_image %d, firmware expects %d" % (im.VERSION,
+                                                                         MODEL_VERSION))
+            sig = hashlib.sha256(im.KEYS).digest()[:8]
+            _MODEL = (im.KEYS, im.HOOKS, UseCases(im.USE_CASES), im.ACTIVATIONS, sig)
+            defaults = AttrStore.from_bytes(im.KEYS, im.DEFAULTS)
+            del im
+            sys.modules.pop("smets.devices.esme_image", None)
+            pkg = sys.modules.get("smets.devices")
+            if pkg is not None and hasattr(pkg, "esme_image"):
+                delattr(pkg, "esme_image")
+            cosem.save_parts(st, "defaults", defaults.parts(sig))
+        self.keys, self.hooks, self.USE_CASES, self.acts, self.sig = _MODEL
+        # The attribute values: this model's (fingerprint = hash of its keys); another
+        # firmware's, kept where both models have the attribute; else the defaults.
+        attrs = None if fresh else AttrStore.load(st, "attrs", self.keys, self.sig)
+        if attrs is None:
+            attrs = defaults or AttrStore.load(st, "defaults", self.keys, self.sig)
+            if attrs is None:
+                _MODEL = None  # no usable saved defaults: take them from the image again
+                return self._load_model(fresh)
+            defaults = None
+            old = None if fresh else st.load_bytes("attrkeys")
+            if old and old != self.keys:
+                blob = st.load_bytes("attrs")
+                prev = AttrStore.from_bytes(old, blob, blob[:8]) if blob else None
+                if prev is not None:
+                    for i in range(len(prev)):
+                        k = attrs.slot(prev.key(i))
+                        if k >= 0:
+                            attrs.put(k, prev.get(i))
+            self.attrs = attrs
+            self._save_attrs()
+            if old != self.keys:
+                st.save_bytes("attrkeys", self.keys)
+        self.attrs = attrs
+
+    def _save_attrs(self):
+        cosem.save_parts(self.store, "attrs", self.attrs.parts(self.sig))
+
+    def _sibling(self, slot, attr):
+        """Slot of another attribute (or method, 0x80 | id) of the same object, or -1."""
+        return self.attrs.slot(self.attrs.key(slot)[:8] + bytes((attr,)))
+
+    def attribute(self, class_id, obis, attr):
+        """Current A-XDR value of an attribute (bench and tests), or None."""
+        s = self.attrs.slot(class_id.to_bytes(2, "big") + bytes(obis) + bytes((attr,)))
+        return None if s < 0 else self._get(s, None, 0, None)
+
+    # -- consumption and captures -------------------------------------------------------------
+    def _prepayment(self):
+        a = self.attrs
+        return a.get(a.slot(_KEY_PAYMENT_MODE))[3] == 2
+
+    def balance(self):
+        s = self.state
+        return s["credit"] - s["debit_ws"] * UNIT_RATE // 3600000
+
     def advance(self, now):
-        dt = now - self._t
-        if dt <= 0:
-            self._t = max(self._t, now) if dt == 0 else now
+        t = self._t
+        if now <= t:
+            self._t = max(t, now) if now == t else now
             return
+        s = self.state
+        on = s["control_state"] == CONNECTED
+        p = s["power_w"] if on else 0
+        q = s["reactive_var"] if on else 0
+        prepay = self._prepayment()
+        if now - t > _CATCH_UP:
+            # A long clock jump: accrue without captures up to a day boundary near the end.
+            skip_to = (now - _CATCH_UP) // _DAY * _DAY
+            if skip_to > t:
+                self._accrue(p * (skip_to - t), q * (skip_to - t), prepay)
+                s["hh_ws"] = s["hh_vars"] = s["day_ws"] = 0
+                t = skip_to
+        captured = False
+        while t < now:
+            nb = (t // _HH + 1) * _HH
+            end = min(nb, now)
+            self._accrue(p * (end - t), q * (end - t), prepay)
+            t = end
+            if end == nb:
+                captured = True
+                self.hh.append(nb, s["hh_ws"] // 3600, s["hh_vars"] // 3600)
+                s["hh_ws"] = s["hh_vars"] = 0
+                if nb % _DAY == 0:
+                    self.daily.append(nb, s["import_ws"] // 3600 & 0xFFFFFFFF,
+                                      s["day_ws"] // 3600, self.balance())
+                    s["day_ws"] = 0
         self._t = now
-        if self.state["control_state"] == CONNECTED:
-            self.state["import_ws"] += self.state["power_w"] * dt
-            self.state["reactive_vars"] += self.state["reactive_var"] * dt
+        if captured:
+            self.hh.save()
+            self.daily.save()
+            self._save()
+
+    def _accrue(self, e, r, prepay):
+        s = self.state
+        s["import_ws"] += e
+        s["reactive_vars"] += r
+        s["hh_ws"] += e
+        s["hh_vars"] += r
+        s["day_ws"] += e
+        if prepay:
+            s["debit_ws"] += e
 
     def _save(self):
         self.store.save("esme", self.state)
@@ -182,99 +343,266 @@ class ESME(GBCSDevice):
 
     # -- GBCS use cases ----------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
+        c = bytes(msg.content)
         try:
-            req = AccessRequest.from_bytes(msg.content)
-        except ValueError as exc:
+            invoke, specs = cosem.parse_request(c)
+        except (COSEMError, IndexError) as exc:
             raise Reject("bad_payload", str(exc))
-        got = [(s.kind, s.class_id, bytes(s.obis), s.index) for s in req.specs]
-        if got != uc.template:
-            raise Reject("bad_payload", "%s request does not match its template" % uc.name)
-        want_script = _SCRIPT_OF.get(uc.code)
-        if want_script is not None:
-            d = req.data[0]
-            if d.tag != axdr.LONG_UNSIGNED or d.value != want_script:
-                raise Reject("bad_payload", "%s must execute script %d" % (uc.name, want_script))
+        slots = []
+        words = bytearray()
+        for kind, key, sel, dpos in specs:
+            if kind == ACTION:
+                key = key[:8] + bytes((0x80 | key[8],))  # methods are keyed 0x80 | id
+            s = self.attrs.slot(key)
+            if s < 0:
+                raise Reject("bad_payload", "%s: no object %s" % (uc.name, key))
+            slots.append(s)
+            w = (kind << 13) | s
+            words.append(w >> 8)
+            words.append(w & 0xFF)
+        self._check_template(uc, words, specs, c)
         self.advance(ctx.now)
-        data, results = self._access(req, ctx)
-        self._save()
-        return AccessResponse(req.invoke_id, data, results).to_bytes()
-
-    def _access(self, req, ctx):
         data = []
-        results = []
+        results = bytearray()
         failed = False
-        for spec, value in zip(req.specs, req.data):
-            kind = access.response_kind(spec.kind)
+        self._dirty = False
+        for i in range(len(specs)):
+            kind, key, sel, dpos = specs[i]
+            results.append(kind if kind != GET_WITH_SELECTION else GET)
             if failed:
                 # Break on error (invoke-id bit 29): the rest is not executed (RTDS ERRORs).
-                data.append(Data.null())
-                results.append(ResponseSpec(kind, access.OTHER_REASON))
+                data.append(_NULL)
+                results.append(OTHER_REASON)
                 continue
             try:
-                if self.dlms_faults > 0:
+                if self.dlms_faults > 0 and i >= self.dlms_fault_after:
                     self.dlms_faults -= 1
-                    raise DataAccessError(access.HARDWARE_FAULT)
-                out = self._do(spec, value, ctx)
-                data.append(out if out is not None else Data.null())
-                results.append(ResponseSpec(kind, access.SUCCESS))
+                    raise DataAccessError(cosem.HARDWARE_FAULT)
+                data.append(self._do(kind, slots[i], c, sel, dpos, ctx) or _NULL)
+                results.append(0)
             except DataAccessError as exc:
                 failed = True
-                data.append(Data.null())
-                results.append(ResponseSpec(kind, exc.result))
-        return data, results
+                data.append(_NULL)
+                results.append(exc.result)
+        if self._dirty:
+            self._save_attrs()
+        self._save()
+        return cosem.response(invoke, data, results)
 
-    def _do(self, spec, value, ctx):
-        key = (spec.class_id, bytes(spec.obis))
-        if spec.kind == GET:
-            return self.get_attribute(key, spec.index, ctx)
-        if spec.kind == SET:
-            self.set_attribute(key, spec.index, value, ctx)
+    def _check_template(self, uc, words, specs, c):
+        r = self.USE_CASES.rows
+        p = uc.template
+        flags = r[p + 3]
+        q = p + 5 + r[p + 4]
+        if flags & _F_SCRIPT:
+            # The script the use case must run (ECS42 close 51, ECS43 open 52, ECS44 arm 54).
+            want = b"\x12" + r[q:q + 2]
+            q += 2
+            for kind, key, sel, dpos in specs:
+                if kind == ACTION and c[dpos:dpos + 3] != want:
+                    raise Reject("bad_payload", "%s must run script %d" % (
+                        uc.name, (want[1] << 8) | want[2]))
+        n = len(words)
+        for _ in range(r[q]):
+            k = r[q + 1]
+            tpl = r[q + 2:q + 2 + 2 * k]
+            q += 2 + 2 * k
+            if flags & _F_OPTIONAL:
+                # Optional items: the request's specs are an ordered, non-empty subset.
+                j = 0
+                for i in range(0, len(tpl), 2):
+                    if j < n and tpl[i:i + 2] == words[j:j + 2]:
+                        j += 2
+                if n and j == n:
+                    return
+            elif tpl == words:
+                return
+        raise Reject("bad_payload", "%s request does not match its template" % uc.name)
+
+    def _do(self, kind, slot, c, sel, dpos, ctx):
+        if kind == GET:
+            return self._get(slot, None, 0, ctx)
+        if kind == GET_WITH_SELECTION:
+            if c[sel] != 1:
+                raise DataAccessError(OTHER_REASON)  # GBCS uses range descriptors only
+            return self._get(slot, c, sel + 1, ctx)
+        if kind == SET:
+            self._set(slot, c[dpos:skip(c, dpos)], ctx)
             return None
-        if spec.kind == ACTION:
-            return self.invoke(key, spec.index, value, ctx)
-        raise DataAccessError(access.OBJECT_UNAVAILABLE)
+        if kind == ACTION:
+            return self._action(slot, c, dpos, ctx)
+        raise DataAccessError(cosem.OBJECT_UNAVAILABLE)
 
-    # -- COSEM object model ------------------------------------------------------------------
-    def get_attribute(self, key, attr, ctx):
+    # -- GET ----------------------------------------------------------------------------------
+    def _get(self, slot, buf, p, ctx):
+        h = self.hooks[slot]
+        if h == 0 or h > H_LOG:
+            return self.attrs.get(slot)
         s = self.state
-        if key == (1, OBIS_FIRMWARE) and attr == 2:
-            return Data.octet(FIRMWARE_ID)
-        if key == (1, OBIS_MPAN_IMPORT) and attr == 2:
-            return Data.octet(s["mpan_import"].encode())
-        if key == (1, OBIS_MPAN_EXPORT) and attr == 2:
-            return Data.octet(s["mpan_export"].encode())
-        if key == (70, OBIS_DISCONNECT_CONTROL):
-            if attr == 2:
-                return Data.boolean(s["control_state"] == CONNECTED)
-            if attr == 3:
-                return Data.enum(s["control_state"])
-        if key == (1, OBIS_IMPORT_REGISTERS) and attr == 2:
-            return Data.structure([
-                Data.uint32(s["import_ws"] // 3600 & 0xFFFFFFFF),
-                Data.structure([Data.int8(0), Data.enum(_UNITS_WH)]),
-                Data.uint32(s["reactive_vars"] // 3600 & 0xFFFFFFFF),
-                Data.structure([Data.int8(0), Data.enum(_UNITS_VARH)]),
-            ])
-        raise DataAccessError(access.OBJECT_UNDEFINED)
+        if h == H_LOG:
+            return self._profile(slot, buf, p)
+        if h == H_CLOCK:
+            return octets(cosem.date_time(self._t))
+        if h == H_BAL:
+            return integer(cosem.DOUBLE_LONG, self.balance())
+        if h == H_DCOUT:
+            return b"\x03\xff" if s["control_state"] == CONNECTED else b"\x03\x00"
+        if h == H_DCSTATE:
+            return integer(cosem.ENUM, s["control_state"])
+        wh = s["import_ws"] // 3600 & 0xFFFFFFFF
+        u32 = cosem.DOUBLE_LONG_UNSIGNED
+        if h == H_REGS:
+            return structure((integer(u32, wh), b"\x02\x02\x0f\x00\x16\x1e",
+                              integer(u32, s["reactive_vars"] // 3600 & 0xFFFFFFFF),
+                              b"\x02\x02\x0f\x00\x16\x20"))
+        if h == H_TOU or h == H_TOUB:
+            # Every unit so far was charged at the first rate (single-rate consumption model).
+            n = 48 if h == H_TOU else 64
+            return b"\x02\x01\x01" + cosem.elen(n) + integer(u32, wh) + integer(u32, 0) * (n - 1)
+        if h == H_PWR:
+            on = s["control_state"] == CONNECTED
+            return structure((integer(u32, s["power_w"] if on else 0), b"\x02\x02\x0f\x00\x16\x1b",
+                              integer(u32, s["reactive_var"] if on else 0)))
+        if h == H_PP:
+            i32 = cosem.DOUBLE_LONG
+            return structure((integer(i32, self.balance()), integer(i32, s["ec_credit"]))
+                             + (b"\x05\x00\x00\x00\x00",) * 4)
+        return self.attrs.get(slot)
 
-    def set_attribute(self, key, attr, value, ctx):
-        if key == (1, OBIS_MPAN_IMPORT) and attr == 2:
-            self.state["mpan_import"] = _mpan(value)
-            self._event(ctx.now, EVENT_MPAN_SET)
-            return
-        if key == (1, OBIS_MPAN_EXPORT) and attr == 2:
-            self.state["mpan_export"] = _mpan(value)
-            self._event(ctx.now, EVENT_EXPORT_MPAN_SET)
-            return
-        raise DataAccessError(access.READ_WRITE_DENIED)
+    def _profile(self, slot, buf, p):
+        """A profile buffer / log as a compact-array, entries within the selected range."""
+        d = self.attrs.get(slot)
+        end = cosem.skip_type(d, 1)
+        td = d[1:end]
+        ops = d[end:]
+        ring = (None, self.events, self.security_log, self.hh, self.daily)[d[0]]
+        lo = 0
+        hi = 0xFFFFFFFFFF
+        if buf is not None and buf[p] != cosem.NULL:
+            lo, hi = _range(buf, p)
+        size = 0
+        for i in range(0, len(ops), 2):
+            size += (ops[i] >> 4) * ops[i + 1]
+        picked = []
+        if ring is not None:
+            for i in range(len(ring)):
+                e = ring.entry(i)
+                if lo <= e[0] <= hi:
+                    picked.append(i)
+        if size:
+            picked = picked[max(0, len(picked) - MAX_PROFILE_BYTES // size):]
+        out = bytearray()
+        for i in picked:
+            e = ring.entry(i)
+            for k in range(0, len(ops), 2):
+                w = ops[k] >> 4
+                f = ops[k] & 15
+                if f == 15:
+                    out += bytes(w * ops[k + 1])
+                    continue
+                v = e[f] - cosem.EPOCH_2000 if f == 0 else e[f]
+                out += ((v & ((1 << (8 * w)) - 1)).to_bytes(w, "big")) * ops[k + 1]
+        return b"\x13" + td + cosem.elen(len(out)) + out
 
-    def invoke(self, key, method, params, ctx):
-        if key == (9, OBIS_DISCONNECT_SCRIPTS) and method == 1:
-            self._load_switch(params.value, ctx.now)
+    # -- SET ----------------------------------------------------------------------------------
+    def _set(self, slot, v, ctx):
+        a = self.attrs
+        h = self.hooks[slot]
+        if h != H_ANY:
+            r = cosem.shape(a.get(slot), 0, v, 0)
+            if r is None or r[1] != len(v):
+                raise DataAccessError(cosem.TYPE_UNMATCHED)
+        if h == H_MPAN:
+            _mpan(v)
+            self._event(ctx.now, EVENT_MPAN_SET if a.key(slot) == _KEY_MPAN_IMPORT
+                        else EVENT_EXPORT_MPAN_SET)
+        elif h == H_ACT:
+            self._activation(slot, v[2:], ctx)
+        a.put(slot, v)
+        self._dirty = True
+
+    def _activation(self, slot, dt, ctx):
+        """An activation date-time was set (GBCS 6.1 of the notes): NOW applies the passive
+        values at once, NEVER cancels a pending change, a future time schedules it."""
+        pending = self.state["pending"]
+        for e in [e for e in pending if e[1] == slot]:
+            pending.remove(e)
+        if dt == cosem.NEVER_DT:
+            return
+        t = cosem.unix_time(dt)
+        if t is None or t <= ctx.now:
+            self._activate(slot)
+            return
+        if len(pending) >= MAX_PENDING:
+            pending.pop(0)
+        msg = ctx.msg
+        pending.append([t, slot, msg.message_code, msg.counter,
+                        "".join("%02x" % b for b in msg.originator)])
+
+    def _activate(self, slot):
+        acts = self.acts
+        a = self.attrs
+        p = 0
+        while p < len(acts):
+            n = acts[p + 2]
+            if (acts[p] << 8) | acts[p + 1] == slot:
+                for k in range(p + 3, p + 3 + 4 * n, 4):
+                    a.put((acts[k + 2] << 8) | acts[k + 3], a.get((acts[k] << 8) | acts[k + 1]))
+                self._dirty = True
+                return
+            p += 3 + 4 * n
+
+    # -- ACTION -------------------------------------------------------------------------------
+    def _action(self, slot, c, p, ctx):
+        h = self.hooks[slot]
+        if h == 0:
             return None
-        if key[0] == 30 and method == 1 and key[1] in _PROTECTED:
-            return self._get_protected(key[1], params, ctx)
-        raise DataAccessError(access.OBJECT_UNAVAILABLE)
+        if h == H_DP:
+            return self._get_protected(slot, c, p, ctx)
+        s = self.state
+        if h == H_LS:
+            if c[p] != cosem.LONG_UNSIGNED:
+                raise DataAccessError(cosem.TYPE_UNMATCHED)
+            self._load_switch((c[p + 1] << 8) | c[p + 2], ctx.now)
+        elif h == H_ADJ:
+            if c[p] != cosem.DOUBLE_LONG:
+                raise DataAccessError(cosem.TYPE_UNMATCHED)
+            s["credit"] += cosem.value_int(c, p)
+            self._event(ctx.now, EVENT_CREDIT_ADDED)
+        elif h == H_TOPUP:
+            n, q = dlen(c, p + 1)
+            if c[p] != cosem.OCTET_STRING or n != 20 or not all(0x30 <= x <= 0x39
+                                                                   for x in c[q:q + n]):
+                raise DataAccessError(OTHER_REASON)
+            s["credit"] += TOPUP_CREDIT
+            self._event(ctx.now, EVENT_CREDIT_ADDED)
+        elif h == H_EC:
+            v = self.attrs.get(self.attrs.slot(_KEY_EC_LIMIT))
+            s["ec_credit"] = cosem.value_int(v)
+        elif h == H_ZERO:
+            t = self._sibling(slot, 2)
+            if t >= 0:
+                if self.hooks[t] == H_BAL:
+                    s["credit"] = s["debit_ws"] = 0
+                elif self.hooks[t] == 0:
+                    v = self.attrs.get(t)
+                    if v[0] < 0x1C and cosem.SIZES[v[0]]:
+                        self.attrs.put(t, v[:1] + bytes(len(v) - 1))
+                        self._dirty = True
+            elif (self.attrs.key(slot)[1]) == 112:
+                s["ec_credit"] = 0
+        elif h == H_CLR:
+            t = self._sibling(slot, 2)
+            d = self.attrs.get(t)
+            if d[0] == 1:
+                self.events.clear()
+        elif h == H_PAS:
+            src = self._sibling(slot, 6)
+            dst = self._sibling(slot, 5)
+            if src >= 0 and dst >= 0:
+                self.attrs.put(dst, self.attrs.get(src))
+                self._dirty = True
+        return None
 
     def _load_switch(self, script, now):
         s = self.state
@@ -288,7 +616,7 @@ class ESME(GBCSDevice):
             if before == DISCONNECTED:
                 s["control_state"] = READY_FOR_RECONNECTION
         else:
-            raise DataAccessError(access.OTHER_REASON)
+            raise DataAccessError(OTHER_REASON)
         after = s["control_state"]
         if after != before:
             self._event(now, EVENT_SUPPLY_ARMED if after == READY_FOR_RECONNECTION else
@@ -304,51 +632,91 @@ class ESME(GBCSDevice):
             return True
         return False
 
-    def _get_protected(self, obis, params, ctx):
-        """Data protection get_protected_attributes (IC 30 m1), GBCS payload encryption."""
+    def _get_protected(self, slot, c, p, ctx):
+        """Data protection get_protected_attributes (IC 30 m1): the listed attributes,
+        encrypted for the requester (GBCS payload encryption)."""
         try:
-            gpa = GetProtectedAttributes.from_data(params)
-        except ValueError as exc:
-            raise Reject("bad_payload", str(exc))
-        allowed = _PROTECTED[obis]
+            return self._protected(slot, c, p, ctx)
+        except IndexError:
+            raise Reject("bad_payload", "get_protected_attributes parameters truncated")
+
+    def _protected(self, slot, c, p, ctx):
+        allowed = self.attrs.get(slot)
+        if c[p:p + 3] != b"\x02\x02\x01":
+            raise Reject("bad_payload", "get_protected_attributes parameters")
+        n, p = dlen(c, p + 3)
         values = []
-        for g in gpa.requests:
-            if (g.class_id, bytes(g.obis), g.attribute) not in allowed:
-                raise DataAccessError(access.OBJECT_UNAVAILABLE)
-            values.append(self.get_attribute((g.class_id, bytes(g.obis)), g.attribute, ctx))
-        if len(gpa.protection) != 1:
-            raise DataAccessError(access.OTHER_REASON)
-        req_p = gpa.protection[0]
+        for _ in range(n):
+            # structure{class, logical name, attribute, data index, access selection}
+            if c[p:p + 3] != b"\x02\x05\x12" or c[p + 18:p + 21] != b"\x02\x02\x16":
+                raise Reject("bad_payload", "get_protected_attributes request")
+            key = c[p + 3:p + 5] + c[p + 7:p + 13] + c[p + 14:p + 15]
+            i = allowed.find(key)
+            while i > 0 and i % 9:
+                i = allowed.find(key, i + 1)
+            if i < 0:
+                raise DataAccessError(cosem.OBJECT_UNAVAILABLE)
+            sel = c[p + 21]
+            values.append(self._get(self.attrs.slot(key), c if sel else None, p + 22, ctx))
+            p = skip(c, p + 22)
+        if c[p:p + 2] != b"\x01\x01":
+            raise DataAccessError(OTHER_REASON)
+        q = p + 2
+        end = skip(c, q)
         msg = ctx.msg
-        # The requested protection must name this command (GBCS 7.2.x: transaction id = 04 ||
-        # originator counter) and this device; anything else is a malformed command.
-        if bytes(req_p.transaction_id) != b"\x04" + msg.counter.to_bytes(8, "big") or \
-                bytes(req_p.recipient) != self.eui:
+        # The requested protection must name this command (transaction id = 04 || originator
+        # counter) and this device; anything else is a malformed command.
+        if c[q:q + 8] != b"\x02\x02\x16\x02\x02\x05\x09\x09" or c[q + 17:q + 19] != b"\x09\x08" \
+                or c[q + 27:q + 29] != b"\x09\x08" \
+                or c[q + 8:q + 17] != b"\x04" + msg.counter.to_bytes(8, "big") \
+                or c[q + 29:q + 37] != self.eui:
             raise Reject("bad_payload", "protection parameters do not match the command")
-        # The protection the device applies: the requested one, titles from this device.
-        resp_p = ProtectionParameters(
-            req_p.transaction_id, self.eui, msg.originator, req_p.protection_type,
-            req_p.other_information, req_p.key_info_type, req_p.key_parameters,
-            req_p.key_ciphered_data,
-        )
-        plaintext = axdr.encode(Data.structure(values))
-        originator, counter, recipient = self.eui, msg.counter, msg.originator
+        recipient = msg.originator
         if len(msg.other_info) >= 10:
             recipient = bytes(msg.other_info[2:10])
-        protected = crypto.protect_payload(ctx.z(), originator, counter, recipient, plaintext)
-        return ProtectedAttributes([resp_p], protected).to_data()
+        protected = crypto.protect_payload(ctx.z(), self.eui, msg.counter, recipient,
+                                           structure(values))
+        # The protection the device applies: the requested one, titles from this device.
+        return b"".join((b"\x02\x02\x01\x01", c[q:q + 19], self.eui, b"\x09\x08",
+                         msg.originator, c[q + 37:end], octets(protected)))
 
     # -- alerts / time -----------------------------------------------------------------------
     def alert_content(self, counter, alert_code, now, fields):
-        invoke = access.BREAK_ON_ERROR | (counter & access.INVOKE_ID_MASK)
-        return DataNotification.alert(invoke, alert_code, self.date_time(now), fields).to_bytes()
+        invoke = (0x20000000 | (counter & 0xFFFFFF)).to_bytes(4, "big")
+        return b"".join((b"\x0f", invoke, b"\x00\x02", cosem.elen(2 + len(fields)),
+                         integer(cosem.LONG_UNSIGNED, alert_code),
+                         octets(cosem.date_time(now))) + tuple(fields))
 
     def date_time(self, now):
-        return axdr.date_time_bytes(now)
+        return cosem.date_time(now)
 
     def device_tick(self, now):
         self.advance(now)
-        return []
+        pending = self.state["pending"]
+        out = []
+        if pending and min(e[0] for e in pending) <= now:
+            self._dirty = False
+            for e in sorted(pending, key=lambda e: e[0]):
+                if e[0] > now:
+                    break
+                pending.remove(e)
+                t, slot, code, counter, orig = e
+                self._activate(slot)
+                # GBCS 8F66: one alert per activation attribute, to the command's originator.
+                party = self.parties.get(bytes.fromhex(orig))
+                body = code.to_bytes(2, "big") + counter.to_bytes(8, "big") + self.attrs.key(slot)
+                out.append(self.alert(MSG_FUTURE_DATED_ALERT, ALERT_FUTURE_DATED_EXECUTED, t,
+                                      (octets(body),), recipient=party))
+            self._save_attrs()
+            self._save()
+        return out
+
+    def next_due(self, now):
+        due = GBCSDevice.next_due(self, now)
+        nb = (max(now, self._t) // _HH + 1) * _HH
+        for e in self.state["pending"]:
+            nb = min(nb, e[0])
+        return nb if due is None else min(due, nb)
 
     # -- bench -------------------------------------------------------------------------------
     def status(self, now):
@@ -359,7 +727,10 @@ class ESME(GBCSDevice):
         st["reactive_varh"] = s["reactive_vars"] // 3600
         st["power_w"] = s["power_w"]
         st["control_state"] = s["control_state"]
-        st["mpan_import"] = s["mpan_import"]
+        st["balance"] = self.balance()
+        st["pending"] = len(s["pending"])
+        v = self.attrs.get(self.attrs.slot(_KEY_MPAN_IMPORT))
+        st["mpan_import"] = bytes(v[2:]).decode()
         return st
 
     def control(self, op, req, now):
@@ -376,11 +747,34 @@ class ESME(GBCSDevice):
         if op == "button":
             return {"closed": self.press_button(now)}
         if op == "fault_dlms":
+            # The next `count` request items from position `after` fail with hardware-fault.
             self.dlms_faults = int(req.get("count", 1))
-            return {"dlms_faults": self.dlms_faults}
+            self.dlms_fault_after = int(req.get("after", 0))
+            return {"dlms_faults": self.dlms_faults, "after": self.dlms_fault_after}
         if op == "events":
             n = min(int(req.get("n", 10)), 50)
             return {"count": len(self.events),
                     "entries": [{"t": t, "code": c}
                                 for t, c in self.events.entries(max(0, len(self.events) - n))]}
+        if op == "attribute":
+            self.advance(now)
+            v = self.attribute(int(req["class"]), bytes(int(x) for x in req["obis"].split(".")),
+                               int(req["attr"]))
+            return None if v is None else "".join("%02x" % b for b in v)
         return GBCSDevice.control(self, op, req, now)
+
+
+def _range(b, p):
+    """(from, to) unix times of a range selection: structure{restricting object, from, to,
+    selected values} (selective access by range) or structure{from, to} (GBCS protected
+    reads); an unspecified bound is open."""
+    if b[p] != cosem.STRUCTURE:
+        raise DataAccessError(OTHER_REASON)
+    n, q = dlen(b, p + 1)
+    if n == 4:
+        q = skip(b, q)
+    elif n != 2:
+        raise DataAccessError(OTHER_REASON)
+    lo = cosem.bound_time(b, q)
+    hi = cosem.bound_time(b, skip(b, q))
+    return (0 if lo is None else lo), (0xFFFFFFFFFF if hi is None else hi)

@@ -1,0 +1,475 @@
+"""COSEM on A-XDR bytes: a compact attribute store and the byte-level DLMS the ESME needs.
+
+The board keeps every attribute value as its A-XDR encoding in one bytearray (`AttrStore`), so a
+value costs its own bytes on the heap, not a tree of Python objects, and answering a GET is a
+slice. Requests are parsed and responses built straight on bytes (`parse_request`, `response`);
+the Data/ACCESS codecs in `smets.dlms` stay the host's (and the tests') independent decoder and
+are not loaded on the board.
+
+Keys are 9 bytes: class id (2, BE) | logical name (6) | attribute id; methods use 0x80 | method
+id. A set must keep the attribute's A-XDR type and shape (`shape`), as a DLMS server checks the
+data type of a write (Green Book 9.3: type-unmatched otherwise).
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+import os
+import struct
+from array import array
+
+NULL = const(0x00)
+ARRAY = const(0x01)
+STRUCTURE = const(0x02)
+BOOLEAN = const(0x03)
+BIT_STRING = const(0x04)
+DOUBLE_LONG = const(0x05)
+DOUBLE_LONG_UNSIGNED = const(0x06)
+OCTET_STRING = const(0x09)
+VISIBLE_STRING = const(0x0A)
+UTF8_STRING = const(0x0C)
+INTEGER = const(0x0F)
+LONG = const(0x10)
+UNSIGNED = const(0x11)
+LONG_UNSIGNED = const(0x12)
+COMPACT_ARRAY = const(0x13)
+ENUM = const(0x16)
+
+GET = const(1)
+SET = const(2)
+ACTION = const(3)
+GET_WITH_SELECTION = const(4)
+
+# Data-Access-Result (Green Book).
+SUCCESS = const(0)
+HARDWARE_FAULT = const(1)
+READ_WRITE_DENIED = const(3)
+OBJECT_UNDEFINED = const(4)
+OBJECT_UNAVAILABLE = const(11)
+TYPE_UNMATCHED = const(12)
+OTHER_REASON = const(250)
+
+EPOCH_2000 = const(946684800)  # GBCS profile and log times count seconds from 2000-01-01 UTC
+NOW_DT = b"\x00" * 9 + b"\x80\x00\xff"  # GBCS "execute now" date-time
+NEVER_DT = b"\xff" * 9 + b"\x80\x00\xff"  # GBCS "never" (cancels a future-dated change)
+
+# Body size of fixed-size tags 0x00..0x1B (0 = variable).
+SIZES = (b"\x00\x00\x00\x01\x00\x04\x04\x00\x00\x00\x00\x00\x00\x01"
+         b"\x00\x01\x02\x01\x02\x00\x08\x08\x01\x04\x08\x0c\x05\x04")
+
+
+class COSEMError(ValueError):
+    """Bytes that are not the A-XDR / xDLMS this device accepts."""
+
+
+def dlen(b, p):
+    """A-XDR length at b[p]: (n, position after it)."""
+    n = b[p]
+    if n < 0x80:
+        return n, p + 1
+    k = n & 0x7F
+    if not 0 < k < 4:
+        raise COSEMError("bad length byte %02x" % n)
+    return int.from_bytes(b[p + 1:p + 1 + k], "big"), p + 1 + k
+
+
+def elen(n):
+    if n < 0x80:
+        return bytes((n,))
+    if n < 0x100:
+        return bytes((0x81, n))
+    return bytes((0x82, n >> 8, n & 0xFF))
+
+
+def skip(b, p):
+    """Position after the Data at b[p]."""
+    t = b[p]
+    p += 1
+    if t < 0x1C and SIZES[t]:
+        return p + SIZES[t]
+    if t == STRUCTURE or t == ARRAY:
+        n, p = dlen(b, p)
+        for _ in range(n):
+            p = skip(b, p)
+        return p
+    if t == OCTET_STRING or t == VISIBLE_STRING or t == UTF8_STRING:
+        n, p = dlen(b, p)
+        return p + n
+    if t == BIT_STRING:
+        n, p = dlen(b, p)
+        return p + ((n + 7) >> 3)
+    if t == NULL:
+        return p
+    if t == COMPACT_ARRAY:
+        p = skip_type(b, p)
+        n, p = dlen(b, p)
+        return p + n
+    raise COSEMError("unknown Data tag %02x" % t)
+
+
+def skip_type(b, p):
+    t = b[p]
+    if t == ARRAY:
+        return skip_type(b, p + 3)
+    if t == STRUCTURE:
+        n, p = dlen(b, p + 1)
+        for _ in range(n):
+            p = skip_type(b, p)
+        return p
+    return p + 1
+
+
+def shape(a, i, b, j):
+    """(end in a, end in b) if the Data at b[j] has the type and shape of the one at a[i], else
+    None. Arrays may change length (each element must look like a's first one); strings may
+    change length, except 12-byte octet-strings (date-times)."""
+    t = a[i]
+    if b[j] != t:
+        return None
+    i += 1
+    j += 1
+    if t == STRUCTURE or t == ARRAY:
+        n, i = dlen(a, i)
+        m, j = dlen(b, j)
+        if t == STRUCTURE and n != m:
+            return None
+        first = i
+        for k in range(m):
+            if t == STRUCTURE:
+                r = shape(a, i, b, j)
+                if r is None:
+                    return None
+                i, j = r
+            elif n:
+                r = shape(a, first, b, j)
+                if r is None:
+                    return None
+                j = r[1]
+            else:
+                j = skip(b, j)
+        if t == ARRAY:
+            for k in range(n):
+                i = skip(a, i)
+        return i, j
+    if t == OCTET_STRING or t == VISIBLE_STRING or t == UTF8_STRING or t == BIT_STRING:
+        n, i = dlen(a, i)
+        m, j = dlen(b, j)
+        if t == OCTET_STRING and n == 12 and m != 12:
+            return None
+        if t == BIT_STRING:
+            n = (n + 7) >> 3
+            m = (m + 7) >> 3
+        return i + n, j + m
+    return skip(a, i - 1), skip(b, j - 1)
+
+
+def integer(tag, v):
+    """Tagged big-endian integer (two's complement for the signed tags)."""
+    n = SIZES[tag]
+    return bytes((tag,)) + (v & ((1 << (8 * n)) - 1)).to_bytes(n, "big")
+
+
+def value_int(b, p=0):
+    """The integer at b[p] (signed tags sign-extended)."""
+    t = b[p]
+    n = SIZES[t]
+    v = int.from_bytes(b[p + 1:p + 1 + n], "big")
+    if t in (DOUBLE_LONG, INTEGER, LONG, 0x14) and v >> (8 * n - 1):
+        v -= 1 << (8 * n)
+    return v
+
+
+def octets(v):
+    return bytes((OCTET_STRING,)) + elen(len(v)) + bytes(v)
+
+
+def structure(items):
+    return bytes((STRUCTURE,)) + elen(len(items)) + b"".join(items)
+
+
+# -- date-time (GBCS: octet-string(12), UTC, deviation 8000 "not specified") ---------------------
+
+
+def _civil(z):
+    # Proleptic Gregorian date of day z since 1970-01-01 (H. Hinnant's civil_from_days).
+    z += 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + (3 if mp < 10 else -9)
+    return yoe + era * 400 + (m <= 2), m, d
+
+
+def _days(y, m, d):
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def date_time(now):
+    """12-byte COSEM date-time of the unix time `now`."""
+    days = now // 86400
+    s = now - days * 86400
+    y, m, d = _civil(days)
+    return bytes((y >> 8, y & 0xFF, m, d, 0xFF, s // 3600, s // 60 % 60, s % 60, 0, 0x80, 0, 0xFF))
+
+
+def unix_time(dt):
+    """Unix time of a 12-byte date-time, or None when it is not a point in time (wildcards,
+    NOW, NEVER). A specified deviation (minutes, local = UTC + deviation) is taken off."""
+    y = (dt[0] << 8) | dt[1]
+    if y == 0xFFFF or not (1 <= dt[2] <= 12 and 1 <= dt[3] <= 31 and dt[5] < 24 and dt[6] < 60
+                           and dt[7] < 60):
+        return None
+    t = _days(y, dt[2], dt[3]) * 86400 + dt[5] * 3600 + dt[6] * 60 + dt[7]
+    dev = (dt[9] << 8) | dt[10]
+    if dev != 0x8000:
+        t -= (dev - 0x10000 if dev & 0x8000 else dev) * 60
+    return t
+
+
+def bound_time(b, p):
+    """Unix time of a selective-access bound: double-long-unsigned seconds since 2000 (GBCS range
+    descriptors) or an octet-string(12) date-time; None if neither."""
+    t = b[p]
+    if t == DOUBLE_LONG_UNSIGNED:
+        return int.from_bytes(b[p + 1:p + 5], "big") + EPOCH_2000
+    if t == OCTET_STRING and b[p + 1] == 12:
+        return unix_time(b[p + 2:p + 14])
+    return None
+
+
+# -- ACCESS request / response (GBCS 4.1 of the notes: the xDLMS subset RTDS uses) ---------------
+
+
+def parse_request(c):
+    """(invoke id bytes, [(kind, key(9), selection start or 0, data start)]) of an
+    ACCESS-Request; COSEMError when the bytes are not one."""
+    try:
+        if c[0] != 0xD9:
+            raise COSEMError("not an ACCESS-Request")
+        invoke = bytes(c[1:5])
+        n, p = dlen(c, 5)
+        p += n  # date-time
+        n, p = dlen(c, p)
+        specs = []
+        for _ in range(n):
+            kind = c[p]
+            if not 1 <= kind <= 4:
+                raise COSEMError("request spec %d" % kind)
+            key = bytes(c[p + 1:p + 10])
+            if len(key) != 9:
+                raise COSEMError("request spec truncated")
+            p += 10
+            sel = 0
+            if kind == GET_WITH_SELECTION:
+                sel = p  # selector byte, then its parameters
+                p = skip(c, p + 1)
+            specs.append([kind, key, sel, 0])
+        m, p = dlen(c, p)
+        if m != n:
+            raise COSEMError("%d data for %d specs" % (m, n))
+        for s in specs:
+            s[3] = p
+            p = skip(c, p)
+        if p != len(c):
+            raise COSEMError("%d bytes after the request" % (len(c) - p))
+        return invoke, specs
+    except IndexError:
+        raise COSEMError("ACCESS-Request truncated")
+
+
+def response(invoke, data, results):
+    """ACCESS-Response: invoke id, no date-time, no request specs, data list and results
+    (pairs kind, result)."""
+    n = len(data)
+    return b"".join((b"\xda", invoke, b"\x00\x00", elen(n), b"".join(data), elen(n),
+                     bytes(results)))
+
+
+# -- the attribute store ----------------------------------------------------------------------
+
+
+class AttrStore:
+    """Attribute values in slot order: value i is vals[offs[i]:offs[i + 1]].
+
+    `vals` keeps SPARE bytes of room beyond the values, so a set that changes a value's length
+    moves the following values in place (memoryview moves are memmove) instead of allocating
+    a new, larger buffer: on a board a large contiguous block is what a fragmented heap lacks.
+    """
+
+    SPARE = 512
+
+    def __init__(self, keys, vals, offs):
+        self.keys = keys
+        self.vals = vals
+        self.offs = offs
+
+    @staticmethod
+    def from_values(keys, values):
+        offs = array("H", [0])
+        for v in values:
+            offs.append(offs[-1] + len(v))
+        vals = bytearray(offs[-1] + AttrStore.SPARE)
+        vals[:offs[-1]] = b"".join(values)
+        return AttrStore(keys, vals, offs)
+
+    def __len__(self):
+        return len(self.offs) - 1
+
+    def slot(self, key):
+        """Slot of a 9-byte key, or -1."""
+        keys = self.keys
+        i = keys.find(key)
+        while i > 0 and i % 9:
+            i = keys.find(key, i + 1)
+        return i // 9 if i >= 0 else -1
+
+    def key(self, i):
+        return self.keys[9 * i:9 * i + 9]
+
+    def get(self, i):
+        return bytes(memoryview(self.vals)[self.offs[i]:self.offs[i + 1]])
+
+    def put(self, i, v):
+        offs = self.offs
+        a = offs[i]
+        b = offs[i + 1]
+        end = offs[-1]
+        d = len(v) - (b - a)
+        if end + d > len(self.vals):
+            grown = bytearray(end + d + self.SPARE)
+            grown[:end] = memoryview(self.vals)[:end]
+            self.vals = grown
+        mv = memoryview(self.vals)
+        if d:
+            mv[b + d:end + d] = mv[b:end]
+            for k in range(i + 1, len(offs)):
+                offs[k] += d
+        mv[a:a + len(v)] = v
+
+    def parts(self, sig=b""):
+        """The saved form as buffers to write one after the other (no joined copy): `sig`
+        (the model's fingerprint), count and offsets (big-endian 16-bit), the values."""
+        offs = self.offs
+        n = len(offs)
+        return (sig, struct.pack(">%dH" % (n + 1), n - 1, *offs),
+                memoryview(self.vals)[:offs[-1]])
+
+    def to_bytes(self):
+        return b"".join(bytes(p) for p in self.parts())
+
+    @staticmethod
+    def from_bytes(keys, blob, sig=b""):
+        """The store saved by `parts`, or None if it does not fit `keys` and `sig`."""
+        k = len(sig)
+        if len(blob) < k + 4 or blob[:k] != sig:
+            return None
+        n = (blob[k] << 8) | blob[k + 1]
+        start = k + 2 + 2 * (n + 1)
+        if n * 9 != len(keys) or len(blob) < start:
+            return None
+        offs = array("H", struct.unpack_from(">%dH" % (n + 1), blob, k + 2))
+        if offs[-1] != len(blob) - start:
+            return None
+        vals = bytearray(offs[-1] + AttrStore.SPARE)
+        vals[:offs[-1]] = memoryview(blob)[start:]
+        return AttrStore(keys, vals, offs)
+
+    @staticmethod
+    def load(store, name, keys, sig=b""):
+        """The store saved in record `name` (read straight into its buffer), or None when
+        there is none or it does not fit `keys` and `sig`."""
+        try:
+            f = open(store.path(name), "rb")
+        except OSError:
+            return None
+        with f:
+            k = len(sig)
+            head = f.read(k + 2)
+            if len(head) != k + 2 or head[:k] != sig:
+                return None
+            n = (head[k] << 8) | head[k + 1]
+            if n * 9 != len(keys):
+                return None
+            raw = f.read(2 * (n + 1))
+            if len(raw) != 2 * (n + 1):
+                return None
+            offs = array("H", struct.unpack(">%dH" % (n + 1), raw))
+            vals = bytearray(offs[-1] + AttrStore.SPARE)
+            if f.readinto(memoryview(vals)[:offs[-1]]) != offs[-1] or f.read(1):
+                return None
+        return AttrStore(keys, vals, offs)
+
+
+def save_parts(store, name, parts):
+    """Write a record of several buffers atomically, as Store.save_bytes does (new file, then
+    rename), without joining them into one large block first."""
+    path = store.path(name)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        for p in parts:
+            f.write(p)
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        # FAT cannot rename over an existing file; the .tmp copy covers the gap.
+        os.remove(path)
+        os.rename(tmp, path)
+    sync = getattr(os, "sync", None)
+    if sync:
+        sync()
+    store.writes += 1
+
+
+class Ring:
+    """A bounded log of fixed-size `struct` records, oldest overwritten (as logbook.Logbook,
+    whose file layout it shares); appends do not write: call `save`."""
+
+    def __init__(self, store, name, fmt, size):
+        self.store = store
+        self.name = name
+        self.fmt = fmt
+        self.size = size
+        self.rec = struct.calcsize(fmt)
+        self.buf = bytearray(4 + size * self.rec)
+        data = store.load_bytes(name) if store else None
+        if data is not None and len(data) == len(self.buf):
+            self.buf[:] = data
+
+    def __len__(self):
+        return min(self.size, (self.buf[0] << 8) | self.buf[1])
+
+    def append(self, *fields):
+        b = self.buf
+        slot = ((b[2] << 8) | b[3]) % self.size
+        struct.pack_into(self.fmt, b, 4 + slot * self.rec, *fields)
+        n = min(self.size, len(self) + 1)
+        slot = (slot + 1) % self.size
+        b[0] = n >> 8
+        b[1] = n & 0xFF
+        b[2] = slot >> 8
+        b[3] = slot & 0xFF
+
+    def entry(self, i):
+        """The i-th entry, oldest first."""
+        b = self.buf
+        slot = (((b[2] << 8) | b[3]) - len(self) + i) % self.size
+        return struct.unpack_from(self.fmt, b, 4 + slot * self.rec)
+
+    def clear(self):
+        for i in range(4):
+            self.buf[i] = 0
+
+    def save(self):
+        save_parts(self.store, self.name, (self.buf,))
