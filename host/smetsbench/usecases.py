@@ -172,3 +172,114 @@ def get(name):
         return USE_CASES[name]
     except KeyError:
         raise KeyError("unknown use case %s (known: %s)" % (name, ", ".join(USE_CASES))) from None
+
+
+# -- every other ESME use case, built from the firmware's own tables ------------------------------
+# The ESME model (smets.devices.esme_model, compiled into esme_image) lists for each message code
+# the request specs its ACCESS-Request must carry, the roles that may send it and whether it is
+# critical. Rows for the codes not written out above are generated from it: a GET carries no
+# data, a SET the attribute's default value (an activation date-time: NEVER, i.e. a
+# cancellation), an ACTION the parameter its method takes; Data protection reads ask for every
+# attribute the object protects, encrypted for the sender.
+
+_ROLE_ORDER = (("supplier", 0x01), ("network_operator", 0x02), ("acb", 0x04),
+               ("load_controller", 0x40))
+_EVERYTHING = Data.structure([
+    Data.structure([Data.uint16(1), Data.octet(_obis("0-0-94-44-100-255")), Data.int8(2),
+                    Data.uint16(0)]),
+    Data.uint32(0), Data.uint32(0xFFFFFFFF), Data.array([])])
+
+
+def _model_specs(image, p, n):
+    """[(kind, class, OBIS, index, hook, default Data or raw bytes)] of a template."""
+    from smets.cosem import AttrStore
+
+    store = AttrStore.from_bytes(image.KEYS, image.DEFAULTS)
+    out = []
+    for i in range(n):
+        word = (image.USE_CASES[p + 2 * i] << 8) | image.USE_CASES[p + 2 * i + 1]
+        slot = word & 0x1FFF
+        key = store.key(slot)
+        raw = store.get(slot)
+        hook = image.HOOKS[slot]
+        plain = raw and not key[8] & 0x80 and hook != 10  # 10: "log", profile descriptors
+        value = axdr.from_bytes(raw) if plain else raw
+        out.append((word >> 13, (key[0] << 8) | key[1], bytes(key[2:8]), key[8] & 0x7F,
+                    hook, value))
+    return out
+
+
+def _model_build(specs, script):
+    from smets.devices import esme_model
+
+    hooks = esme_model.HOOKS
+
+    def build(counter, party, device_eui, **_):
+        rs, data = [], []
+        for kind, cls, obis, index, hook, value in specs:
+            name = hooks[hook]
+            if kind == access.GET:
+                rs.append(RequestSpec.get(cls, obis, index))
+                data.append(Data.null())
+            elif kind == access.GET_WITH_SELECTION:
+                rs.append(RequestSpec.get_with_selection(cls, obis, index, 1, _EVERYTHING))
+                data.append(Data.null())
+            elif kind == access.SET:
+                rs.append(RequestSpec.set(cls, obis, index))
+                data.append(Data.octet(b"1312345678333") if name == "mpan" else value)
+            else:
+                rs.append(RequestSpec.action(cls, obis, index))
+                if name == "dp":
+                    gets = [ProtectedGet((value[k] << 8) | value[k + 1], value[k + 2:k + 8],
+                                         value[k + 8]) for k in range(0, len(value), 9)]
+                    prot = ProtectionParameters(b"\x04" + counter.to_bytes(8, "big"),
+                                                party.eui, bytes(device_eui))
+                    data.append(GetProtectedAttributes(gets, [prot]).to_data())
+                elif script is not None:
+                    data.append(Data.uint16(script))
+                elif cls == 9:
+                    data.append(Data.uint16(273))
+                elif name == "topup":
+                    data.append(Data.octet(b"73946144332040217315"))
+                elif name == "adj":
+                    data.append(Data.int32(100000))
+                else:
+                    data.append(Data.int8(0))
+        return _request(counter, rs, data)
+    return build
+
+
+def _model_rows():
+    from smets.devices import esme_image
+
+    try:
+        from .conformance_codes import MESSAGE_CODES
+    except ImportError:  # pragma: no cover - the table ships with the conformance runner
+        MESSAGE_CODES = {}
+    rows = esme_image.USE_CASES
+    p = 0
+    while p < len(rows):
+        code = (rows[p] << 8) | rows[p + 1]
+        roles, flags, n = rows[p + 2], rows[p + 3], rows[p + 4]
+        name = rows[p + 5:p + 5 + n].decode()
+        p += 5 + n
+        script = None
+        if flags & 8:
+            script = (rows[p] << 8) | rows[p + 1]
+            p += 2
+        alts = rows[p]
+        p += 1
+        first = p
+        for _ in range(alts):
+            p += 1 + 2 * rows[p]
+        if name in USE_CASES:
+            continue
+        specs = _model_specs(esme_image, first + 1, rows[first])
+        originator = [r for r, bit in _ROLE_ORDER if roles & bit][0]
+        title = MESSAGE_CODES.get(code, (name,))[0]
+        yield UseCase(name, code, title, _model_build(specs, script), critical=bool(flags & 1),
+                      originator=originator, encrypted=any(s[1] == 30 for s in specs))
+
+
+for _uc in _model_rows():
+    USE_CASES[_uc.name] = _uc
