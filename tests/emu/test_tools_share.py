@@ -85,6 +85,14 @@ def test_mpremote_over_rfc2217(shared):
         board.power_cut()  # back to the firmware
 
 
+def test_status_of_a_share_that_is_not_running():
+    from smetsbench.tools.status import board_status
+
+    row = board_status("rfc2217://127.0.0.1:9")  # discard port: nothing listens
+    assert row["state"] == "unreachable"
+    assert "is `smetsbench share` running there" in row["problems"][0]
+
+
 def test_sharing_a_missing_or_busy_port_is_clear(shared):
     board, server = shared
     with pytest.raises(ToolError, match="no such port /dev/ttyUSB-absent"):

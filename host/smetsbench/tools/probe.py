@@ -57,13 +57,17 @@ def open_link(port, baudrate=115200, name=None, open_timeout=2.0):
         text = str(exc)
         if "busy" in text:
             raise ToolError(busy_message(port)) from None
-        raise ToolError("cannot open %s: %s" % (port, text)) from None
+        raise ToolError(_open_error(port, text)) from None
     except (serial.SerialException, OSError, ValueError) as exc:
         # Network URLs fail in their own ways: refused, reset, a server that turns us away.
-        if str(port).startswith("rfc2217://"):
-            raise ToolError("cannot use %s: %s (is `smetsbench share` running there, and is "
-                            "no one else connected to it?)" % (port, exc)) from None
-        raise ToolError("cannot open %s: %s" % (port, exc)) from None
+        raise ToolError(_open_error(port, exc)) from None
+
+
+def _open_error(port, why):
+    if str(port).startswith("rfc2217://"):
+        return ("cannot use %s: %s (is `smetsbench share` running there, and is no one else "
+                "connected to it?)" % (port, why))
+    return "cannot open %s: %s" % (port, why)
 
 
 def busy_message(port):

@@ -4,7 +4,8 @@
     for row in bench_status("lab"):
         print(row["name"], row["state"], row.get("problems"))
 
-A row's state is "ok", or what is wrong: "missing" (no such port), "busy", "no firmware"
+A row's state is "ok", or what is wrong: "missing" (no such port), "busy", "unreachable"
+(the port or rfc2217 server cannot be opened), "no firmware"
 (MicroPython without the smets firmware, or silence), "old firmware", "unprovisioned", or
 "mismatch" (the board's role, EUI or certificates are not what the bench issued for it).
 """
@@ -23,6 +24,8 @@ def _state_of_error(text):
         return "missing"
     if "busy" in lowered:
         return "busy"
+    if "cannot open" in lowered or "cannot use" in lowered:
+        return "unreachable"
     if "older than" in lowered:
         return "old firmware"
     return "no firmware"
