@@ -586,21 +586,25 @@ class Runner:
         return self.bench
 
     def device(self, role, eui):
-        """The device for a device type, started (or adopted) on first use, answering as
-        `eui` (re-addressed on the hub when another EUI of the same type is needed)."""
+        """The device for a device type, started (or adopted) on first use as `eui`."""
         dev = self.devices.get(role)
-        bench = self._bench()
         if dev is None:
+            bench = self._bench()
             if role in self.boards:
                 handle = bench.add_board(role, self.boards[role], eui=eui.hex())
             else:
                 handle = bench.add_virtual(role, eui=eui.hex())
             dev = self.devices[role] = _Device(role, handle)
-        elif dev.handle.eui != eui:
-            bench.hub.detach(dev.handle.eui)
-            dev.handle.eui = bytes(eui)
-            bench.hub.attach(dev.handle.link, eui, role)
         return dev
+
+    def _address(self, dev, eui):
+        """Let the hub route `eui` to this device (e.g. the RTDS second ESME, …a6); the
+        provisioning that follows gives the device that EUI."""
+        if dev.handle.eui != eui:
+            hub = self.bench.hub
+            hub.detach(dev.handle.eui)
+            dev.handle.eui = bytes(eui)
+            hub.attach(dev.handle.link, eui, dev.role)
 
     def _restart(self, role):
         """Restart the device of a device type: a virtual board is replaced by a new process,
@@ -713,6 +717,7 @@ class Runner:
         if sc.response is None:
             return res.not_emulated("no RTDS RESPONSE for this COMMAND: nothing to compare with")
         expected = sc.message(sc.response)
+        self._address(dev, bytes(cmd.recipient))
         handle = dev.handle
         bench = self.bench
         # A fresh device for every scenario: RTDS counters restart in every folder, and the
