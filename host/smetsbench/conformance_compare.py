@@ -506,7 +506,7 @@ def _zcl_records(cmd, general, payload):
                 recs.append(container("[%d]" % len(recs), "write-status", kids))
             return [container("records", "write-attributes-response", recs)]
         if general and cmd == 0x0B and len(b) == 2:  # Default Response
-            return [leaf("command", "zcl-command", b[0], "%02x" % b[0], exact=True),
+            return [leaf("response-to", "zcl-command", b[0], "%02x" % b[0], exact=True),
                     leaf("status", "zcl-status", b[1], _ZCL_STATUS.get(b[1], "%02x" % b[1]),
                          exact=True)]
     except GBZError:

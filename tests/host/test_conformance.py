@@ -291,3 +291,18 @@ def test_real_party_objects_are_used_for_signing(ks):
     for p in by_eui.values():
         assert isinstance(p, RemoteParty)
         assert p.ds_key is not None or p.ka_key is not None
+
+
+def test_encrypted_gbz_components_are_decrypted_with_the_keystore():
+    runner = conf.Runner(RTDS)  # starts no board until a scenario needs one
+    for rel, records in (("4.1.1_GCS13a/GCS13a_4.1.1_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX",
+                          4),
+                         ("4.14_GCS16b/GCS16b_4.14_URP_SUCCESS_RESPONSE_GBCS.HEX", None)):
+        msg = _msg(rel)
+        node = conf.cmp.message_node(msg, *runner._decrypters(msg, runner._rtds_ka(msg)))
+        comp = node.children[1].child("components").children[0]
+        assert comp.child("ciphertext").ignore
+        assert comp.child("decrypted") is None, comp.child("decrypted")
+        if records:
+            assert len(comp.child("records").children) == records
+    assert runner.bench is None
