@@ -19,7 +19,6 @@ except ImportError:  # CPython
         return x
 
 
-import hashlib
 import sys
 
 from smets import cosem
@@ -29,7 +28,6 @@ from smets.cosem import (
     GET_WITH_SELECTION,
     OTHER_REASON,
     SET,
-    AttrStore,
     COSEMError,
     Ring,
     dlen,
@@ -186,7 +184,7 @@ class ESME(GBCSDevice):
         if fresh:
             for name in ("events", "hh", "daily", "attrs"):
                 store.remove(name)
-        self._load_model(fresh)
+        _call("load_model", self, fresh)
         state = None if fresh else store.load("esme")
         if state is None:
             state = {"import_ws": 0, "reactive_vars": 0, "power_w": 500, "reactive_var": 50,
@@ -219,53 +217,6 @@ class ESME(GBCSDevice):
         self.dlms_fault_after = 0
 
     # -- the object model --------------------------------------------------------------------
-    def _load_model(self, fresh):
-        global _MODEL
-        st = self.store
-        defaults = None
-        if _MODEL is None:
-            # The model (esme_image, generated from esme_model) is a few bytes constants,
-            # shared by every ESME of the process; the module itself is dropped again. The
-            # default values go to the store, for later fresh provisionings.
-            from smets.devices import esme_image as im
-
-            if im.VERSION != MODEL_VERSION:
-                raise ValueError("esme_image %d, firmware expects %d" % (im.VERSION,
-                                                                         MODEL_VERSION))
-            sig = hashlib.sha256(im.KEYS).digest()[:8]
-            _MODEL = (im.KEYS, im.HOOKS, UseCases(im.USE_CASES), im.ACTIVATIONS, sig)
-            defaults = AttrStore.from_bytes(im.KEYS, im.DEFAULTS)
-            del im
-            sys.modules.pop("smets.devices.esme_image", None)
-            pkg = sys.modules.get("smets.devices")
-            if pkg is not None and hasattr(pkg, "esme_image"):
-                delattr(pkg, "esme_image")
-            cosem.save_parts(st, "defaults", defaults.parts(sig))
-        self.keys, self.hooks, self.USE_CASES, self.acts, self.sig = _MODEL
-        # The attribute values: this model's (fingerprint = hash of its keys); another
-        # firmware's, kept where both models have the attribute; else the defaults.
-        attrs = None if fresh else AttrStore.load(st, "attrs", self.keys, self.sig)
-        if attrs is None:
-            attrs = defaults or AttrStore.load(st, "defaults", self.keys, self.sig)
-            if attrs is None:
-                _MODEL = None  # no usable saved defaults: take them from the image again
-                return self._load_model(fresh)
-            defaults = None
-            old = None if fresh else st.load_bytes("attrkeys")
-            if old and old != self.keys:
-                blob = st.load_bytes("attrs")
-                prev = AttrStore.from_bytes(old, blob, blob[:8]) if blob else None
-                if prev is not None:
-                    for i in range(len(prev)):
-                        k = attrs.slot(prev.key(i))
-                        if k >= 0:
-                            attrs.put(k, prev.get(i))
-            self.attrs = attrs
-            self._save_attrs()
-            if old != self.keys:
-                st.save_bytes("attrkeys", self.keys)
-        self.attrs = attrs
-
     def _save_attrs(self):
         cosem.save_parts(self.store, "attrs", self.attrs.parts(self.sig))
 
@@ -440,7 +391,7 @@ class ESME(GBCSDevice):
             return self.attrs.get(slot)
         s = self.state
         if h == H_LOG:
-            return self._profile(slot, buf, p)
+            return _call("profile", self, slot, buf, p)
         if h == H_CLOCK:
             return octets(cosem.date_time(self._t))
         if h == H_BAL:
@@ -469,41 +420,6 @@ class ESME(GBCSDevice):
                              + (b"\x05\x00\x00\x00\x00",) * 4)
         return self.attrs.get(slot)
 
-    def _profile(self, slot, buf, p):
-        """A profile buffer / log as a compact-array, entries within the selected range."""
-        d = self.attrs.get(slot)
-        end = cosem.skip_type(d, 1)
-        td = d[1:end]
-        ops = d[end:]
-        ring = (None, self.events, self.security_log, self.hh, self.daily)[d[0]]
-        lo = 0
-        hi = 0xFFFFFFFFFF
-        if buf is not None and buf[p] != cosem.NULL:
-            lo, hi = _range(buf, p)
-        size = 0
-        for i in range(0, len(ops), 2):
-            size += (ops[i] >> 4) * ops[i + 1]
-        picked = []
-        if ring is not None:
-            for i in range(len(ring)):
-                e = ring.entry(i)
-                if lo <= e[0] <= hi:
-                    picked.append(i)
-        if size:
-            picked = picked[max(0, len(picked) - MAX_PROFILE_BYTES // size):]
-        out = bytearray()
-        for i in picked:
-            e = ring.entry(i)
-            for k in range(0, len(ops), 2):
-                w = ops[k] >> 4
-                f = ops[k] & 15
-                if f == 15:
-                    out += bytes(w * ops[k + 1])
-                    continue
-                v = e[f] - cosem.EPOCH_2000 if f == 0 else e[f]
-                out += ((v & ((1 << (8 * w)) - 1)).to_bytes(w, "big")) * ops[k + 1]
-        return b"\x13" + td + cosem.elen(len(out)) + out
-
     # -- SET ----------------------------------------------------------------------------------
     def _set(self, slot, v, ctx):
         a = self.attrs
@@ -517,40 +433,9 @@ class ESME(GBCSDevice):
             self._event(ctx.now, EVENT_MPAN_SET if a.key(slot) == _KEY_MPAN_IMPORT
                         else EVENT_EXPORT_MPAN_SET)
         elif h == H_ACT:
-            self._activation(slot, v[2:], ctx)
+            _call("activation", self, slot, v[2:], ctx)
         a.put(slot, v)
         self._dirty = True
-
-    def _activation(self, slot, dt, ctx):
-        """An activation date-time was set (GBCS 6.1 of the notes): NOW applies the passive
-        values at once, NEVER cancels a pending change, a future time schedules it."""
-        pending = self.state["pending"]
-        for e in [e for e in pending if e[1] == slot]:
-            pending.remove(e)
-        if dt == cosem.NEVER_DT:
-            return
-        t = cosem.unix_time(dt)
-        if t is None or t <= ctx.now:
-            self._activate(slot)
-            return
-        if len(pending) >= MAX_PENDING:
-            pending.pop(0)
-        msg = ctx.msg
-        pending.append([t, slot, msg.message_code, msg.counter,
-                        "".join("%02x" % b for b in msg.originator)])
-
-    def _activate(self, slot):
-        acts = self.acts
-        a = self.attrs
-        p = 0
-        while p < len(acts):
-            n = acts[p + 2]
-            if (acts[p] << 8) | acts[p + 1] == slot:
-                for k in range(p + 3, p + 3 + 4 * n, 4):
-                    a.put((acts[k + 2] << 8) | acts[k + 3], a.get((acts[k] << 8) | acts[k + 1]))
-                self._dirty = True
-                return
-            p += 3 + 4 * n
 
     # -- ACTION -------------------------------------------------------------------------------
     def _action(self, slot, c, p, ctx):
@@ -559,49 +444,12 @@ class ESME(GBCSDevice):
             return None
         if h == H_DP:
             return self._get_protected(slot, c, p, ctx)
-        s = self.state
         if h == H_LS:
             if c[p] != cosem.LONG_UNSIGNED:
                 raise DataAccessError(cosem.TYPE_UNMATCHED)
             self._load_switch((c[p + 1] << 8) | c[p + 2], ctx.now)
-        elif h == H_ADJ:
-            if c[p] != cosem.DOUBLE_LONG:
-                raise DataAccessError(cosem.TYPE_UNMATCHED)
-            s["credit"] += cosem.value_int(c, p)
-            self._event(ctx.now, EVENT_CREDIT_ADDED)
-        elif h == H_TOPUP:
-            n, q = dlen(c, p + 1)
-            if c[p] != cosem.OCTET_STRING or n != 20 or not all(0x30 <= x <= 0x39
-                                                                   for x in c[q:q + n]):
-                raise DataAccessError(OTHER_REASON)
-            s["credit"] += TOPUP_CREDIT
-            self._event(ctx.now, EVENT_CREDIT_ADDED)
-        elif h == H_EC:
-            v = self.attrs.get(self.attrs.slot(_KEY_EC_LIMIT))
-            s["ec_credit"] = cosem.value_int(v)
-        elif h == H_ZERO:
-            t = self._sibling(slot, 2)
-            if t >= 0:
-                if self.hooks[t] == H_BAL:
-                    s["credit"] = s["debit_ws"] = 0
-                elif self.hooks[t] == 0:
-                    v = self.attrs.get(t)
-                    if v[0] < 0x1C and cosem.SIZES[v[0]]:
-                        self.attrs.put(t, v[:1] + bytes(len(v) - 1))
-                        self._dirty = True
-            elif (self.attrs.key(slot)[1]) == 112:
-                s["ec_credit"] = 0
-        elif h == H_CLR:
-            t = self._sibling(slot, 2)
-            d = self.attrs.get(t)
-            if d[0] == 1:
-                self.events.clear()
-        elif h == H_PAS:
-            src = self._sibling(slot, 6)
-            dst = self._sibling(slot, 5)
-            if src >= 0 and dst >= 0:
-                self.attrs.put(dst, self.attrs.get(src))
-                self._dirty = True
+        else:
+            _call("method", self, h, slot, c, p, ctx)
         return None
 
     def _load_switch(self, script, now):
@@ -693,23 +541,9 @@ class ESME(GBCSDevice):
     def device_tick(self, now):
         self.advance(now)
         pending = self.state["pending"]
-        out = []
         if pending and min(e[0] for e in pending) <= now:
-            self._dirty = False
-            for e in sorted(pending, key=lambda e: e[0]):
-                if e[0] > now:
-                    break
-                pending.remove(e)
-                t, slot, code, counter, orig = e
-                self._activate(slot)
-                # GBCS 8F66: one alert per activation attribute, to the command's originator.
-                party = self.parties.get(bytes.fromhex(orig))
-                body = code.to_bytes(2, "big") + counter.to_bytes(8, "big") + self.attrs.key(slot)
-                out.append(self.alert(MSG_FUTURE_DATED_ALERT, ALERT_FUTURE_DATED_EXECUTED, t,
-                                      (octets(body),), recipient=party))
-            self._save_attrs()
-            self._save()
-        return out
+            return _call("due", self, now)
+        return []
 
     def next_due(self, now):
         due = GBCSDevice.next_due(self, now)
@@ -734,47 +568,28 @@ class ESME(GBCSDevice):
         return st
 
     def control(self, op, req, now):
-        if op == "set_load":
-            self.advance(now)
-            for key in ("power_w", "reactive_var"):
-                if key in req:
-                    v = req[key]
-                    if not isinstance(v, int) or v < 0:
-                        raise ValueError("%s must be a non-negative integer" % key)
-                    self.state[key] = v
-            self._save()
-            return {"power_w": self.state["power_w"], "reactive_var": self.state["reactive_var"]}
-        if op == "button":
-            return {"closed": self.press_button(now)}
-        if op == "fault_dlms":
-            # The next `count` request items from position `after` fail with hardware-fault.
-            self.dlms_faults = int(req.get("count", 1))
-            self.dlms_fault_after = int(req.get("after", 0))
-            return {"dlms_faults": self.dlms_faults, "after": self.dlms_fault_after}
-        if op == "events":
-            n = min(int(req.get("n", 10)), 50)
-            return {"count": len(self.events),
-                    "entries": [{"t": t, "code": c}
-                                for t, c in self.events.entries(max(0, len(self.events) - n))]}
-        if op == "attribute":
-            self.advance(now)
-            v = self.attribute(int(req["class"]), bytes(int(x) for x in req["obis"].split(".")),
-                               int(req["attr"]))
-            return None if v is None else "".join("%02x" % b for b in v)
+        if op in ("set_load", "button", "fault_dlms", "events", "attribute"):
+            return _call("control", self, op, req, now)
         return GBCSDevice.control(self, op, req, now)
 
 
-def _range(b, p):
-    """(from, to) unix times of a range selection: structure{restricting object, from, to,
-    selected values} (selective access by range) or structure{from, to} (GBCS protected
-    reads); an unspecified bound is open."""
-    if b[p] != cosem.STRUCTURE:
-        raise DataAccessError(OTHER_REASON)
-    n, q = dlen(b, p + 1)
-    if n == 4:
-        q = skip(b, q)
-    elif n != 2:
-        raise DataAccessError(OTHER_REASON)
-    lo = cosem.bound_time(b, q)
-    hi = cosem.bound_time(b, skip(b, q))
-    return (0 if lo is None else lo), (0xFFFFFFFFFF if hi is None else hi)
+def unload(name):
+    """Forget a module of this package so that its code can be collected (sys.modules and the
+    package both hold it). On a board only: CPython has heap to spare, and re-imports cost."""
+    if sys.implementation.name != "micropython":
+        return
+    sys.modules.pop("smets.devices." + name, None)
+    pkg = sys.modules.get("smets.devices")
+    if pkg is not None and hasattr(pkg, name):
+        delattr(pkg, name)
+
+
+def _call(name, *args):
+    """Run a function of esme_ext, the ESME's rarely used code, and drop the module again."""
+    from smets.devices import esme_ext
+
+    try:
+        return getattr(esme_ext, name)(*args)
+    finally:
+        esme_ext = None
+        unload("esme_ext")

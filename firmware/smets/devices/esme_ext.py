@@ -1,0 +1,255 @@
+"""The ESME's rarely used code, imported for one call and dropped again on a board.
+
+Boot (loading the model), profiles and logs, future-dated activation, prepayment methods and
+the bench's CONTROL operations run seldom; keeping their code out of the resident `esme`
+module leaves that much more heap for the meter's own work. Functions take the ESME.
+"""
+
+import hashlib
+
+from smets import cosem
+from smets.cosem import OTHER_REASON, AttrStore, dlen
+from smets.devices import esme as E
+
+
+def load_model(dev, fresh):
+    """The shared model tables and this device's attribute values."""
+    st = dev.store
+    defaults = None
+    if E._MODEL is None:
+        # The model (esme_image, generated from esme_model) is a few bytes constants, shared
+        # by every ESME of the process; the module itself is dropped again. The default
+        # values go to the store, for later fresh provisionings.
+        from smets.devices import esme_image as im
+
+        if im.VERSION != E.MODEL_VERSION:
+            raise ValueError("esme_image %d, firmware expects %d" % (im.VERSION,
+                                                                     E.MODEL_VERSION))
+        sig = hashlib.sha256(im.KEYS).digest()[:8]
+        E._MODEL = (im.KEYS, im.HOOKS, E.UseCases(im.USE_CASES), im.ACTIVATIONS, sig)
+        defaults = AttrStore.from_bytes(im.KEYS, im.DEFAULTS)
+        del im
+        E.unload("esme_image")
+        cosem.save_parts(st, "defaults", defaults.parts(sig))
+    dev.keys, dev.hooks, dev.USE_CASES, dev.acts, dev.sig = E._MODEL
+    # The attribute values: this model's (fingerprint = hash of its keys); another firmware's,
+    # kept where both models have the attribute; else the defaults.
+    attrs = None if fresh else AttrStore.load(st, "attrs", dev.keys, dev.sig)
+    if attrs is None:
+        attrs = defaults or AttrStore.load(st, "defaults", dev.keys, dev.sig)
+        if attrs is None:
+            E._MODEL = None  # no usable saved defaults: take them from the image again
+            return load_model(dev, fresh)
+        defaults = None
+        old = None if fresh else st.load_bytes("attrkeys")
+        if old and old != dev.keys:
+            blob = st.load_bytes("attrs")
+            prev = AttrStore.from_bytes(old, blob, blob[:8]) if blob else None
+            if prev is not None:
+                for i in range(len(prev)):
+                    k = attrs.slot(prev.key(i))
+                    if k >= 0:
+                        attrs.put(k, prev.get(i))
+        dev.attrs = attrs
+        dev._save_attrs()
+        if old != dev.keys:
+            st.save_bytes("attrkeys", dev.keys)
+    dev.attrs = attrs
+    return None
+
+
+# -- profiles and logs ---------------------------------------------------------------------------
+
+
+def profile(dev, slot, buf, p):
+    """A profile buffer / log as a compact-array, entries within the selected range."""
+    d = dev.attrs.get(slot)
+    end = cosem.skip_type(d, 1)
+    td = d[1:end]
+    ops = d[end:]
+    ring = (None, dev.events, dev.security_log, dev.hh, dev.daily)[d[0]]
+    lo = 0
+    hi = 0xFFFFFFFFFF
+    if buf is not None and buf[p] != cosem.NULL:
+        lo, hi = _range(buf, p)
+    size = 0
+    for i in range(0, len(ops), 2):
+        size += (ops[i] >> 4) * ops[i + 1]
+    picked = []
+    if ring is not None:
+        for i in range(len(ring)):
+            if lo <= ring.entry(i)[0] <= hi:
+                picked.append(i)
+    if size:
+        picked = picked[max(0, len(picked) - E.MAX_PROFILE_BYTES // size):]
+    out = bytearray()
+    for i in picked:
+        e = ring.entry(i)
+        for k in range(0, len(ops), 2):
+            w = ops[k] >> 4
+            f = ops[k] & 15
+            if f == 15:
+                out += bytes(w * ops[k + 1])
+                continue
+            v = e[f] - cosem.EPOCH_2000 if f == 0 else e[f]
+            out += ((v & ((1 << (8 * w)) - 1)).to_bytes(w, "big")) * ops[k + 1]
+    return b"\x13" + td + cosem.elen(len(out)) + out
+
+
+def _range(b, p):
+    """(from, to) unix times of a range selection: structure{restricting object, from, to,
+    selected values} (selective access by range) or structure{from, to} (GBCS protected
+    reads); an unspecified bound is open."""
+    if b[p] != cosem.STRUCTURE:
+        raise E.DataAccessError(OTHER_REASON)
+    n, q = dlen(b, p + 1)
+    if n == 4:
+        q = cosem.skip(b, q)
+    elif n != 2:
+        raise E.DataAccessError(OTHER_REASON)
+    lo = cosem.bound_time(b, q)
+    hi = cosem.bound_time(b, cosem.skip(b, q))
+    return (0 if lo is None else lo), (0xFFFFFFFFFF if hi is None else hi)
+
+
+# -- future-dated activation ---------------------------------------------------------------------
+
+
+def activation(dev, slot, dt, ctx):
+    """An activation date-time was set (GBCS notes 6.1): NOW applies the passive values at
+    once, NEVER cancels a pending change, a future time schedules it."""
+    pending = dev.state["pending"]
+    for e in [e for e in pending if e[1] == slot]:
+        pending.remove(e)
+    if dt == cosem.NEVER_DT:
+        return
+    t = cosem.unix_time(dt)
+    if t is None or t <= ctx.now:
+        activate(dev, slot)
+        return
+    if len(pending) >= E.MAX_PENDING:
+        pending.pop(0)
+    msg = ctx.msg
+    pending.append([t, slot, msg.message_code, msg.counter,
+                    "".join("%02x" % b for b in msg.originator)])
+
+
+def activate(dev, slot):
+    """Copy the passive values an activation attribute governs to their active attributes."""
+    acts = dev.acts
+    a = dev.attrs
+    p = 0
+    while p < len(acts):
+        n = acts[p + 2]
+        if (acts[p] << 8) | acts[p + 1] == slot:
+            for k in range(p + 3, p + 3 + 4 * n, 4):
+                a.put((acts[k + 2] << 8) | acts[k + 3], a.get((acts[k] << 8) | acts[k + 1]))
+            dev._dirty = True
+            return
+        p += 3 + 4 * n
+
+
+def due(dev, now):
+    """Changes whose activation time has come: applied, each with its 8F66 alert (GBCS:
+    one per activation attribute, to the command's originator, signed by the device)."""
+    pending = dev.state["pending"]
+    out = []
+    dev._dirty = False
+    for e in sorted(pending, key=lambda e: e[0]):
+        if e[0] > now:
+            break
+        pending.remove(e)
+        t, slot, code, counter, orig = e
+        activate(dev, slot)
+        party = dev.parties.get(bytes.fromhex(orig))
+        body = code.to_bytes(2, "big") + counter.to_bytes(8, "big") + dev.attrs.key(slot)
+        out.append(dev.alert(E.MSG_FUTURE_DATED_ALERT, E.ALERT_FUTURE_DATED_EXECUTED, t,
+                             (cosem.octets(body),), recipient=party))
+    dev._save_attrs()
+    dev._save()
+    return out
+
+
+# -- methods with a behaviour beyond "accepted" ------------------------------------------------
+
+
+def method(dev, h, slot, c, p, ctx):
+    s = dev.state
+    a = dev.attrs
+    if h == E.H_ADJ:
+        # Account (IC 112) m1: adjust the credit by a signed amount (ECS04a).
+        if c[p] != cosem.DOUBLE_LONG:
+            raise E.DataAccessError(cosem.TYPE_UNMATCHED)
+        s["credit"] += cosem.value_int(c, p)
+        dev._event(ctx.now, E.EVENT_CREDIT_ADDED)
+    elif h == E.H_TOPUP:
+        # Token gateway (IC 115) m1: a 20-digit UTRN (CS01a).
+        n, q = dlen(c, p + 1)
+        if c[p] != cosem.OCTET_STRING or n != 20 or not all(0x30 <= x <= 0x39
+                                                               for x in c[q:q + n]):
+            raise E.DataAccessError(OTHER_REASON)
+        s["credit"] += E.TOPUP_CREDIT
+        dev._event(ctx.now, E.EVENT_CREDIT_ADDED)
+    elif h == E.H_EC:
+        # Emergency credit (ECS09): the emergency credit limit becomes available.
+        s["ec_credit"] = cosem.value_int(a.get(a.slot(E._KEY_EC_LIMIT)))
+    elif h == E.H_ZERO:
+        # reset: register, demand register, credit (ECS04b, ECS28b, ECS29e, ECS57).
+        t = dev._sibling(slot, 2)
+        if t >= 0:
+            if dev.hooks[t] == E.H_BAL:
+                s["credit"] = s["debit_ws"] = 0
+            elif dev.hooks[t] == 0:
+                v = a.get(t)
+                if v[0] < 0x1C and cosem.SIZES[v[0]]:
+                    a.put(t, v[:1] + bytes(len(v) - 1))
+                    dev._dirty = True
+        elif a.key(slot)[1] == 112:
+            s["ec_credit"] = 0
+    elif h == E.H_CLR:
+        # Profile generic m1 reset: clear the log (ECS15a/c).
+        if a.get(dev._sibling(slot, 2))[0] == 1:
+            dev.events.clear()
+    elif h == E.H_PAS:
+        # Charge (IC 113) m2: activate the passive unit charge (ECS07).
+        src = dev._sibling(slot, 6)
+        dst = dev._sibling(slot, 5)
+        if src >= 0 and dst >= 0:
+            a.put(dst, a.get(src))
+            dev._dirty = True
+
+
+# -- bench CONTROL operations ---------------------------------------------------------------------
+
+
+def control(dev, op, req, now):
+    s = dev.state
+    if op == "set_load":
+        dev.advance(now)
+        for key in ("power_w", "reactive_var"):
+            if key in req:
+                v = req[key]
+                if not isinstance(v, int) or v < 0:
+                    raise ValueError("%s must be a non-negative integer" % key)
+                s[key] = v
+        dev._save()
+        return {"power_w": s["power_w"], "reactive_var": s["reactive_var"]}
+    if op == "button":
+        return {"closed": dev.press_button(now)}
+    if op == "fault_dlms":
+        # The next `count` request items from position `after` fail with hardware-fault.
+        dev.dlms_faults = int(req.get("count", 1))
+        dev.dlms_fault_after = int(req.get("after", 0))
+        return {"dlms_faults": dev.dlms_faults, "after": dev.dlms_fault_after}
+    if op == "events":
+        n = min(int(req.get("n", 10)), 50)
+        return {"count": len(dev.events),
+                "entries": [{"t": t, "code": c}
+                            for t, c in dev.events.entries(max(0, len(dev.events) - n))]}
+    if op == "attribute":
+        # One attribute's A-XDR value: {"class": 3, "obis": "1.0.2.8.0.255", "attr": 2}.
+        dev.advance(now)
+        v = dev.attribute(int(req["class"]), bytes(int(x) for x in req["obis"].split(".")),
+                          int(req["attr"]))
+        return None if v is None else "".join("%02x" % b for b in v)
+    raise ValueError("unknown CONTROL op %r" % (op,))
