@@ -90,6 +90,7 @@ MAX_PROFILE_BYTES = const(3000)  # largest profile/log answer (the newest entrie
 _HH = const(1800)
 _DAY = const(86400)
 _CATCH_UP = const(3456000)  # 40 days: clock jumps beyond are accrued without captures
+_SAVE_EVERY = const(300)  # seconds of device time a read may leave the state unsaved
 
 # Event log codes: GBCS codes where GBCS has one (8F32 Supply Armed), else codes from the
 # emulator's own range F0xx (GBCS Table 16.2 has no plain "supply enabled").
@@ -213,6 +214,7 @@ class ESME(GBCSDevice):
         # Consumption restarts from the stored registers at boot: a meter measures nothing
         # while it has no power.
         self._t = now
+        self._saved = now
         self.dlms_faults = 0
         self.dlms_fault_after = 0
 
@@ -287,6 +289,7 @@ class ESME(GBCSDevice):
 
     def _save(self):
         self.store.save("esme", self.state)
+        self._saved = self._t
 
     def _event(self, now, code):
         self.events.append(now & 0xFFFFFFFF, code)
@@ -337,7 +340,11 @@ class ESME(GBCSDevice):
                 results.append(exc.result)
         if self._dirty:
             self._save_attrs()
-        self._save()
+        # The state (registers, credit, switch) goes to flash after anything that may change
+        # it; a read only saves when the registers have run on for a while since the last save.
+        if any(s[0] != GET and s[0] != GET_WITH_SELECTION for s in specs) \
+                or ctx.now - self._saved >= _SAVE_EVERY:
+            self._save()
         return cosem.response(invoke, data, results)
 
     def _check_template(self, uc, words, specs, c):
