@@ -350,3 +350,31 @@ def test_values_survive_a_firmware_with_another_model():
         assert store.load_bytes("attrkeys") == dev2.keys
     finally:
         fx.cleanup(store)
+
+
+def test_billing_calendar_captures_the_billing_data_log_and_pushes_ecs68():
+    first_of_december = 1701388800  # 2023-12-01T00:00:00Z; the default calendar is monthly
+    dev, store = _device(init={"power_w": 1000}, now=first_of_december - 7200)
+    try:
+        out = dev.device_tick(first_of_december + 60)
+        assert len(out) == 1
+        alert = envelope.decode(out[0])
+        assert alert.message_code == 0x0061 and alert.cra == envelope.CRA_ALERT
+        assert crypto.verify_message_signature(alert, fx.pub("device_ds"))
+        body = DataNotification.from_bytes(alert.content).body.value
+        assert body[0].value == 0x8F0A and body[1].value == cosem.date_time(first_of_december)
+        pa = ProtectedAttributes.from_data(Data.structure(body[2:]))
+        p = pa.protection[0]
+        assert p.counter == alert.counter and p.recipient == fx.PARTY_EUIS["supplier"]
+        z = p256.ecdh(fx.KEYS["supplier_ka"], fx.pub("device_ka"))
+        plain = crypto.unprotect_payload(z, fx.DEVICE_EUI, alert.counter,
+                                         fx.PARTY_EUIS["supplier"], pa.protected_attributes)
+        entries = axdr.from_bytes(plain).value[0].value[1]
+        assert len(entries) == 1 and entries[0].value[1].value == 2000  # Wh at billing time
+        # ECS20c reads both billing logs (encrypted); nothing more is pushed.
+        assert dev.device_tick(first_of_december + 120) == []
+        log = _protected_read(dev, 0x0030, "0-0-43-2-2-255", (7, "0-0-98-1-0-255"), None,
+                              first_of_december + 120)
+        assert log.value[1][0].value[0].value == first_of_december - cosem.EPOCH_2000
+    finally:
+        fx.cleanup(store)

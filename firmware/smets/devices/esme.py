@@ -85,6 +85,7 @@ SCRIPT_ARM = const(54)
 EVENT_LOG_SIZE = const(100)
 HH_PROFILE_SIZE = const(96)  # two days of half-hours
 DAILY_LOG_SIZE = const(31)
+BILLING_LOG_SIZE = const(13)
 MAX_PENDING = const(32)  # future-dated activations waiting
 MAX_PROFILE_BYTES = const(3000)  # largest profile/log answer (the newest entries are kept)
 _HH = const(1800)
@@ -103,6 +104,8 @@ EVENT_EXPORT_MPAN_SET = const(0xF011)
 EVENT_CREDIT_ADDED = const(0x810E)  # GBCS: credit added locally / remotely
 
 MSG_FUTURE_DATED_ALERT = const(0x00CC)
+MSG_BILLING_DATA_LOG_ALERT = const(0x0061)  # ECS68
+ALERT_BILLING_DATA_LOG = const(0x8F0A)
 ALERT_FUTURE_DATED_EXECUTED = const(0x8F66)
 
 # Prepayment: the emulator charges a flat unit rate (1e-5 currency units per kWh) while the
@@ -117,6 +120,8 @@ _KEY_DEVICE_ID = b"\x00\x01\x00\x00\x60\x01\x01\xff\x02"
 _KEY_FIRMWARE = b"\x00\x01\x00\x00\x00\x02\x01\xff\x02"
 _KEY_PAYMENT_MODE = b"\x00\x6f\x00\x00\x13\x00\x00\xff\x02"
 _KEY_EC_LIMIT = b"\x00\x70\x00\x00\x13\x0a\x01\xff\x09"
+_KEY_BILLING_CALENDAR = b"\x00\x16\x00\x00\x0f\x00\x00\xff\x04"
+_KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
 _NULL = b"\x00"
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
 
@@ -183,7 +188,7 @@ class ESME(GBCSDevice):
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
         if fresh:
-            for name in ("events", "hh", "daily", "attrs"):
+            for name in ("events", "hh", "daily", "bills", "attrs"):
                 store.remove(name)
         _call("load_model", self, fresh)
         state = None if fresh else store.load("esme")
@@ -211,6 +216,9 @@ class ESME(GBCSDevice):
         self.events = Logbook(store, "events", ">IH", EVENT_LOG_SIZE)
         self.hh = Ring(store, "hh", ">III", HH_PROFILE_SIZE)
         self.daily = Ring(store, "daily", ">IIIi", DAILY_LOG_SIZE)
+        self.bills = Ring(store, "bills", ">IIi", BILLING_LOG_SIZE)
+        self.to_push = []  # billing times whose ECS68 alert is due
+        self._bill_slot = self.attrs.slot(_KEY_BILLING_CALENDAR)
         # Consumption restarts from the stored registers at boot: a meter measures nothing
         # while it has no power.
         self._t = now
@@ -268,14 +276,40 @@ class ESME(GBCSDevice):
                 self.hh.append(nb, s["hh_ws"] // 3600, s["hh_vars"] // 3600)
                 s["hh_ws"] = s["hh_vars"] = 0
                 if nb % _DAY == 0:
-                    self.daily.append(nb, s["import_ws"] // 3600 & 0xFFFFFFFF,
-                                      s["day_ws"] // 3600, self.balance())
+                    wh = s["import_ws"] // 3600 & 0xFFFFFFFF
+                    self.daily.append(nb, wh, s["day_ws"] // 3600, self.balance())
                     s["day_ws"] = 0
+                    if self._billing_day(nb):
+                        # Billing calendar: a billing data log entry, pushed to the supplier
+                        # (ECS68 alert, sent by the next device tick).
+                        self.bills.append(nb, wh, self.balance())
+                        self.bills.save()
+                        self.to_push.append(nb)
         self._t = now
         if captured:
             self.hh.save()
             self.daily.save()
             self._save()
+
+    def _billing_day(self, t):
+        """Whether the billing calendar (0-0:15.0.0 execution_time) has an entry at midnight
+        of `t`'s day (date fields FF are wildcards; GBCS billing runs at 00:00)."""
+        y, m, d = cosem._civil(t // _DAY)
+        dow = (t // _DAY + 3) % 7 + 1
+        v = self.attrs.get(self._bill_slot)
+        n, p = dlen(v, 1)
+        for _ in range(n):
+            # structure{octet-string(4) time, octet-string(5) date}
+            tm = v[p + 4:p + 8]
+            dt = v[p + 10:p + 15]
+            p = skip(v, p)
+            if tm[0] not in (0, 0xFF) or tm[1] not in (0, 0xFF):
+                continue
+            yy = (dt[0] << 8) | dt[1]
+            if yy in (0xFFFF, y) and dt[2] in (0xFF, m) and dt[3] in (0xFF, d) \
+                    and dt[4] in (0xFF, dow):
+                return True
+        return False
 
     def _accrue(self, e, r, prepay):
         s = self.state
@@ -537,6 +571,8 @@ class ESME(GBCSDevice):
 
     # -- alerts / time -----------------------------------------------------------------------
     def alert_content(self, counter, alert_code, now, fields):
+        if callable(fields):
+            fields = fields(counter)  # fields that depend on the alert's own counter
         invoke = (0x20000000 | (counter & 0xFFFFFF)).to_bytes(4, "big")
         return b"".join((b"\x0f", invoke, b"\x00\x02", cosem.elen(2 + len(fields)),
                          integer(cosem.LONG_UNSIGNED, alert_code),
@@ -547,10 +583,15 @@ class ESME(GBCSDevice):
 
     def device_tick(self, now):
         self.advance(now)
+        out = []
         pending = self.state["pending"]
         if pending and min(e[0] for e in pending) <= now:
-            return _call("due", self, now)
-        return []
+            out = _call("due", self, now)
+        while self.to_push:
+            alert = _call("billing_alert", self, self.to_push.pop(0))
+            if alert:
+                out.append(alert)
+        return out
 
     def next_due(self, now):
         due = GBCSDevice.next_due(self, now)

@@ -10,6 +10,7 @@ import hashlib
 from smets import cosem
 from smets.cosem import OTHER_REASON, AttrStore, dlen
 from smets.devices import esme as E
+from smets.gbcs import crypto
 
 
 def load_model(dev, fresh):
@@ -67,7 +68,7 @@ def profile(dev, slot, buf, p):
     end = cosem.skip_type(d, 1)
     td = d[1:end]
     ops = d[end:]
-    ring = (None, dev.events, dev.security_log, dev.hh, dev.daily)[d[0]]
+    ring = (None, dev.events, dev.security_log, dev.hh, dev.daily, dev.bills)[d[0]]
     lo = 0
     hi = 0xFFFFFFFFFF
     if buf is not None and buf[p] != cosem.NULL:
@@ -168,6 +169,29 @@ def due(dev, now):
     dev._save_attrs()
     dev._save()
     return out
+
+
+def billing_alert(dev, t):
+    """ECS68: the billing data log entry of billing time `t`, encrypted for the supplier with
+    the alert's own counter (GBCS notes 2.3), in a signed 8F0A alert."""
+    party = dev._party_by_role("supplier")
+    if party is None or party.ka is None:
+        return None
+    at = cosem.integer(cosem.DOUBLE_LONG_UNSIGNED, t - cosem.EPOCH_2000)
+    log = profile(dev, dev.attrs.slot(E._KEY_BILLING_LOG), b"\x02\x02" + at + at, 0)
+
+    def fields(counter):
+        # protection parameters: authenticated and encrypted, transaction id 04 || counter,
+        # device -> supplier, agreed key C(0e, 2s); then the ciphered entry.
+        prot = b"".join((b"\x01\x01\x02\x02\x16\x02\x02\x05\x09\x09\x04",
+                         counter.to_bytes(8, "big"), b"\x09\x08", dev.eui, b"\x09\x08",
+                         party.eui, b"\x09\x00\x02\x02\x16\x02\x02\x02\x09\x01\x02\x09\x00"))
+        ct = crypto.protect_payload(dev.zcache.z(party.ka), dev.eui, counter, party.eui,
+                                    cosem.structure((log,)))
+        return (prot, cosem.octets(ct))
+
+    return dev.alert(E.MSG_BILLING_DATA_LOG_ALERT, E.ALERT_BILLING_DATA_LOG, t, fields,
+                     recipient=party)
 
 
 # -- methods with a behaviour beyond "accepted" ------------------------------------------------

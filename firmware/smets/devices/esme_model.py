@@ -25,8 +25,9 @@ access, then <obis>/<attr or method>.
 
 Types and shapes follow GBCS as seen in the DCC RTDS 4.5.0 responses; the default values are
 the emulator's own. Profile hook data ('log'): ring (0 none, 1 event log, 2 security log,
-3 half-hour profile, 4 daily log) | compact-array type description | pairs (width << 4 | field
-or 0xF for zeros, count) building each entry from the ring's record (field 0 is the time).
+3 half-hour profile, 4 daily log, 5 billing data log) | compact-array type description | pairs
+(width << 4 | field or 0xF for zeros, count) building each entry from the ring's record
+(field 0 is the time).
 """
 
 import struct
@@ -93,8 +94,8 @@ TEXT = (
 7 98.1.9 2:log r040207060601003006010008060100080601000806010008 06 400141014101 4f2f4f20
 7 98.1.8 2:log r04020706050505050505 400143014f05
 7 98.1.10 2:log r0402020606 40014f01
-7 98.1.0 2:log r00020706060100300601000806010008060100080601000806
-7 98.1.1 2:log r00020706050505050505
+7 98.1.0 2:log r050207060601003006010008060100080601000806010008 06 400141014101 4f2f4f20
+7 98.1.1 2:log r05020706050505050505 400142014f05
 7 98.1.2 2:log r00020d06060100300601000806010008060100080601000806050505050505
 7 98.1.4 2:log r0002020606
 7 98.1.5 2:log r0002020606
