@@ -28,6 +28,21 @@ from . import paths
 DEFAULT_HEAP = "256K"
 
 
+def _die_with_parent():
+    """In the board process before exec: get SIGKILL when the host process dies (Linux), so a
+    crashed or killed bench never leaves boards running."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the host died before the prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass  # not Linux: the board still exits when its pty hangs up
+
+
 class VirtualBoardError(RuntimeError):
     """A virtual board could not be started or has failed."""
 
@@ -206,6 +221,8 @@ class VirtualBoard:
         self._supervisor = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
+        self._first = None
+        self._start_error = None
         self._console = None
 
     # -- life cycle -------------------------------------------------------------------------
@@ -226,16 +243,23 @@ class VirtualBoard:
         tty.setraw(self._public_slave)
         os.set_blocking(self._public_master, False)
         self.port = os.ttyname(self._public_slave)
-        device_master = self._spawn()
-        self._bridge = _Bridge(device_master, self._public_master, self._public_slave, self.name)
-        if self.console_log:
-            self._console = open(self.console_log, "ab")
-            self._bridge.taps.append(self._log_console)
-        self._bridge.start()
+        # Board processes are started by the supervisor thread, which lives as long as the
+        # board: PR_SET_PDEATHSIG ties a child to the thread that forked it.
+        self._first = threading.Event()
         self._supervisor = threading.Thread(
             target=self._supervise, name=self.name + "-supervisor", daemon=True
         )
         self._supervisor.start()
+        if not self._first.wait(30):
+            raise VirtualBoardError("the board process did not start")
+        if self._start_error is not None:
+            raise VirtualBoardError("cannot start %s: %s" % (self._command(), self._start_error))
+        self._bridge = _Bridge(self._device_master, self._public_master, self._public_slave,
+                               self.name)
+        if self.console_log:
+            self._console = open(self.console_log, "ab")
+            self._bridge.taps.append(self._log_console)
+        self._bridge.start()
         return self.port
 
     def _command(self):
@@ -264,6 +288,7 @@ class VirtualBoard:
             close_fds=True,
             env=env,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         os.close(slave)
         old = self._device_master
@@ -279,6 +304,14 @@ class VirtualBoard:
     def _supervise(self):
         # A MicroPython process that exits is a board that reset (soft reset from the REPL,
         # machine.reset(), sys.exit, a crash): restart it like the ESP32 would reboot.
+        try:
+            with self._lock:
+                self._spawn()
+        except OSError as exc:
+            self._start_error = exc
+            return
+        finally:
+            self._first.set()
         while not self._stopping.is_set():
             proc = self.process
             try:
@@ -307,8 +340,11 @@ class VirtualBoard:
         self.power_cut()
 
     def stop(self, timeout=2.0):
-        self._stopping.set()
-        proc = self.process
+        # Under the supervisor's lock: a board rebooting right now must not get a new process
+        # after this one is gone (that process would outlive the bench).
+        with self._lock:
+            self._stopping.set()
+            proc = self.process
         if proc and proc.poll() is None:
             proc.terminate()
             try:
@@ -318,6 +354,9 @@ class VirtualBoard:
                 proc.wait()
         if self._supervisor:
             self._supervisor.join(timeout)
+        if self.process is not proc and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         if self._bridge:
             self._bridge.stop()
             self._bridge.join(timeout)

@@ -15,6 +15,10 @@ from smets.runtime import hal
 
 _IDLE_MS = 1000
 _QUIET_MS = 100
+_HANGUP = select.POLLHUP | select.POLLERR
+# Wake-ups with nothing to read in a row before the port counts as hung up (one can be a
+# spurious wake-up; a dead pty gives them back to back).
+_MAX_SILENT_WAKEUPS = 50
 
 
 def _ticks_ms():
@@ -85,6 +89,7 @@ def run(board_path="board.json"):
     store = Store(board.get("state_dir") or "state")
     port = hal.open_port(board)
     node = None
+    hung_up = False
     try:
         node = Node(board, store, mono(), cpu_timer=_cpu_timer())
         io = _open_io(board, node)
@@ -96,14 +101,25 @@ def run(board_path="board.json"):
         wait = node.tick(mono())
         last_rx = mono()
         busy = False
+        silent_wakeups = 0
         while not node.interrupted and not node.reboot_requested:
             timeout = _IDLE_MS if wait is None else min(wait, _IDLE_MS)
             if io_wait is not None:
                 timeout = min(timeout, io_wait)
-            if poller.poll(timeout):
+            events = poller.poll(timeout)
+            if events:
                 last_rx = mono()
                 busy = True
                 data = port.read()
+                # The far end of the port is gone (the host of a virtual board died): poll
+                # keeps reporting it ready with nothing to read. Stop instead of spinning.
+                if events[0][1] & _HANGUP or not data:
+                    silent_wakeups += 1
+                    if events[0][1] & _HANGUP or silent_wakeups > _MAX_SILENT_WAKEUPS:
+                        hung_up = True
+                        break
+                else:
+                    silent_wakeups = 0
                 while data:
                     _receive(node, data, mono())
                     if node.interrupted:
@@ -137,6 +153,8 @@ def run(board_path="board.json"):
         port.close()
     if node.reboot_requested:
         _reboot()
+    if hung_up:
+        sys.exit(0)
     # Ctrl-C on the link: fall through to the REPL (mpremote works from here).
     sys.stdout.write("\r\nsmets: stopped, REPL\r\n")
 

@@ -1,0 +1,71 @@
+"""Virtual boards never outlive the bench, and a board whose cable is pulled stops."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from smetsbench.virtual import VirtualBoard, find_micropython
+
+pytestmark = pytest.mark.skipif(find_micropython() is None, reason="needs the unix port")
+
+
+def _gone(pid, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().split()[2] == "Z":  # exited, waiting to be reaped
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_board_dies_with_a_host_that_crashes(tmp_path):
+    script = textwrap.dedent("""
+        import os
+        from smetsbench.virtual import VirtualBoard
+        vb = VirtualBoard(%r)
+        vb.start()
+        print(vb.process.pid, flush=True)
+        os._exit(1)  # the host dies without stopping its board
+    """ % str(tmp_path / "board"))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    pid = int(out.stdout.split()[0])
+    assert _gone(pid), "board process %d outlived its host" % pid
+
+
+def test_board_stops_when_its_port_hangs_up(tmp_path):
+    vb = VirtualBoard(tmp_path / "board")
+    vb.start()
+    try:
+        time.sleep(0.3)
+        proc = vb.process
+        vb._stopping.set()
+        vb._bridge.stop()
+        vb._bridge.join(1)
+        os.close(vb._device_master)
+        vb._device_master = None
+        assert proc.wait(timeout=5) == 0
+    finally:
+        vb.stop()
+
+
+def test_stop_during_a_reboot_leaves_no_process(tmp_path):
+    vb = VirtualBoard(tmp_path / "board")
+    vb.start()
+    pids = {vb.process.pid}
+    for _ in range(5):
+        vb.power_cut()  # the supervisor restarts it...
+        time.sleep(0.02)
+        pids.add(vb.process.pid)
+    vb.stop()  # ...while we stop it
+    time.sleep(0.3)
+    pids.add(vb.process.pid)
+    assert all(_gone(p, 2.0) for p in pids)
