@@ -521,6 +521,25 @@ def _alert_key(msg):
     return msg.message_code, code, ref
 
 
+def _match_alerts(wanted, got):
+    """For each expected alert (Message) the received alert (Received) it is compared with, or
+    None: first the ones naming the same command and attribute, then the same alert code,
+    then the same message code, so one missing alert does not shift the others."""
+    matches = [None] * len(wanted)
+    free = list(got)
+    keys = [_alert_key(m) for m in wanted]
+    for level in (3, 2, 1):
+        for i, key in enumerate(keys):
+            if matches[i] is not None:
+                continue
+            for a in free:
+                if _alert_key(a.msg)[:level] == key[:level]:
+                    matches[i] = a
+                    free.remove(a)
+                    break
+    return matches
+
+
 class _Device:
     """A device under test: its handle on the bench and what its firmware implements."""
 
@@ -652,14 +671,14 @@ class Runner:
     def run(self, scenario):
         """Replay one scenario. After a bench error (a board that stops answering or fails a
         CONTROL request, e.g. out of memory) or a failure during which the board logged an
-        error, the board is restarted and the scenario replayed once; the restart is kept in
-        `restarts` and in the result's notes, so it stays visible."""
+        error, the board is restarted, wiped and provisioned, and the scenario replayed once;
+        the restart is kept in `restarts` and in the result's notes, so it stays visible."""
         res = self._attempt(scenario)
         if (res.error or res.outcome == FAIL and res.board_errors) \
                 and self._restart(scenario.device_type):
             self.restarts.append((scenario.id, "; ".join([res.reason] + res.board_errors[-1:])))
             first = res
-            res = self._attempt(scenario)
+            res = self._attempt(scenario, wipe=True)
             why = first.reason
             if first.board_errors:
                 why += "; " + first.board_errors[-1]
@@ -667,12 +686,12 @@ class Runner:
             res.duration_ms += first.duration_ms
         return res
 
-    def _attempt(self, scenario):
+    def _attempt(self, scenario, wipe=False):
         res = ScenarioResult(scenario)
         t0 = time.perf_counter()
         since = time.time()
         try:
-            self._run(scenario, res)
+            self._run(scenario, res, wipe)
         except Exception as exc:  # a bench or board failure is this scenario's failure
             res.outcome = FAIL
             res.reason = res.reason or "bench error: %s: %s" % (type(exc).__name__,
@@ -691,7 +710,7 @@ class Runner:
         res.duration_ms = (time.perf_counter() - t0) * 1000
         return res
 
-    def _run(self, sc, res):
+    def _run(self, sc, res, wipe=False):
         if sc.problem:
             return res.fail("RTDS file unreadable: %s" % sc.problem)
         if sc.kind == "alert":
@@ -729,6 +748,10 @@ class Runner:
         dcc = DCC(list(trusted.values()))
         identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
                                    bench.hub.eui, dcc)
+        if wipe:
+            # Replaying after a restart: nothing of the old device left when the new one is
+            # built (provisioning otherwise holds both at once, a heap peak on small boards).
+            handle.link.control("wipe")
         handle.link.control("provision", identity=identity,
                             init=self.device_init.get(role) or {},
                             timeout=self.provision_timeout)
@@ -872,22 +895,13 @@ class Runner:
             if len(got) >= len(wanted):
                 break
             time.sleep(0.02)
-        unused = list(got)
-        for path, exp in zip(sc.alerts, wanted):
-            key = _alert_key(exp)
-            match = None
-            for level in (3, 2, 1):
-                for a in unused:
-                    if _alert_key(a.msg)[:level] == key[:level]:
-                        match = a
-                        break
-                if match is not None:
-                    break
+        matches = _match_alerts(wanted, got)
+        unused = [a for a in got if not any(a is m for m in matches)]
+        for path, exp, match in zip(sc.alerts, wanted, matches):
             name = path.name[: -len(_HEX_SUFFIX)]
             if not res.checks.add("alert %s received" % name, match is not None,
                                   "message code %04X" % exp.message_code):
                 continue
-            unused.remove(match)
             res.alerts.append(match.raw)
             checks = Checks()
             msg = verify(match.raw, envelope.CRA_ALERT, handle, self.parties, checks,

@@ -45,9 +45,23 @@ pytestmark = [pytest.mark.rtds,
 _RESULTS = {}
 
 
+def _option(config, name, default):
+    try:
+        return config.getoption(name)
+    except ValueError:  # the smetsbench pytest plugin is not loaded
+        return default
+
+
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory):
-    with conf.Runner(RTDS, work_dir=tmp_path_factory.mktemp("conformance")) as r:
+def runner(request, tmp_path_factory):
+    """The replay runs on virtual boards, or on the real boards given to the smetsbench
+    pytest plugin (--board esme=/dev/ttyUSB0); --smets-heap sizes the virtual boards."""
+    boards = {}
+    for spec in _option(request.config, "--board", None) or []:
+        role, _, url = spec.partition("=")
+        boards[role.upper()] = url
+    with conf.Runner(RTDS, boards=boards, heap=_option(request.config, "--smets-heap", "256K"),
+                     work_dir=tmp_path_factory.mktemp("conformance")) as r:
         yield r
 
 

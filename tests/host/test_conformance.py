@@ -306,3 +306,21 @@ def test_encrypted_gbz_components_are_decrypted_with_the_keystore():
         if records:
             assert len(comp.child("records").children) == records
     assert runner.bench is None
+
+
+def test_alerts_are_matched_by_the_command_attribute_they_report():
+    class Received:
+        def __init__(self, msg):
+            self.msg = msg
+
+    mode = _msg("1.6_ECS03/ECS03_1.6_8F66_FUTURE_DATED_TWIN_SUCCESS_ALERT_PAYMENT_MODE_GBCS.HEX")
+    threshold = _msg(
+        "1.6_ECS03/ECS03_1.6_8F66_FUTURE_DATED_TWIN_SUCCESS_ALERT_DISABLEMENT_THRESHOLD_GBCS.HEX")
+    only_threshold = Received(threshold)
+    # One alert missing must not shift the other onto the wrong expectation.
+    assert conf._match_alerts([mode, threshold], [only_threshold]) == [None, only_threshold]
+    a, b = Received(threshold), Received(mode)
+    assert conf._match_alerts([mode, threshold], [a, b]) == [b, a]
+    other = Received(_msg("1.6_ECS02/ECS02_1.6_8F66_FUTURE_DATED_TWIN_SUCCESS_ALERT_PAYMENT_MODE_"
+                          "GBCS.HEX"))
+    assert conf._match_alerts([mode], [other]) == [other]  # same alert code: compared
