@@ -177,7 +177,7 @@ def test_board_without_firmware_old_firmware_missing_and_busy(tmp_path, lab):
             provision(bare.port, "ESME", lab)
         assert "MicroPython answers but the smets firmware is not running" in str(err.value)
         assert "smetsbench deploy --port %s" % bare.port in str(err.value)
-        assert board_status(bare.port)["state"] == "no firmware"
+        assert board_status(bare.port, timeout=1.0)["state"] == "no firmware"
         # An older firmware (sources with an older version) is refused by provision.
         files = build.image_files(compiled=False)
         node = files["lib/smets/node.py"].decode()
@@ -193,7 +193,7 @@ def test_board_without_firmware_old_firmware_missing_and_busy(tmp_path, lab):
             provision(bare.port, "ESME", lab)
         assert "runs smets firmware 0.0.1, older than %s" % FIRMWARE_VERSION in str(err.value)
         assert "smetsbench deploy" in str(err.value)
-        assert board_status(bare.port)["state"] == "old firmware"
+        assert board_status(bare.port, timeout=5.0)["state"] == "old firmware"
         link = open_link(bare.port)
         try:
             with pytest.raises(ToolError, match="is busy"):
