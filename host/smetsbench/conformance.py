@@ -546,6 +546,7 @@ class _Device:
     def __init__(self, role, handle):
         self.role = role
         self.handle = handle
+        self.fresh = None  # (eui, dcc) it was provisioned with and has not been used since
         self.use_cases = {int(k, 16): v for k, v in handle.link.control("use_cases").items()}
         st = handle.status()
         self.info = {"firmware": st.get("firmware"), "implementation": st.get("implementation"),
@@ -604,16 +605,21 @@ class Runner:
                                response_timeout=self.response_timeout)
         return self.bench
 
-    def device(self, role, eui):
-        """The device for a device type, started (or adopted) on first use as `eui`."""
+    def device(self, role, eui, dcc=None):
+        """The device for a device type, started (or adopted) on first use as `eui`, then
+        provisioned with `dcc`'s parties and the RTDS device world."""
         dev = self.devices.get(role)
         if dev is None:
             bench = self._bench()
+            if dcc is not None:
+                bench.dcc = dcc
+            init = self.device_init.get(role)
             if role in self.boards:
-                handle = bench.add_board(role, self.boards[role], eui=eui.hex())
+                handle = bench.add_board(role, self.boards[role], eui=eui.hex(), init=init)
             else:
-                handle = bench.add_virtual(role, eui=eui.hex())
+                handle = bench.add_virtual(role, eui=eui.hex(), init=init)
             dev = self.devices[role] = _Device(role, handle)
+            dev.fresh = (bytes(eui), dcc)
         return dev
 
     def _address(self, dev, eui):
@@ -626,8 +632,9 @@ class Runner:
             hub.attach(dev.handle.link, eui, dev.role)
 
     def _restart(self, role):
-        """Restart the device of a device type: a virtual board is replaced by a new process,
-        a real board is reset (CONTROL reset) and adopted again. True if there was one."""
+        """Restart the device of a device type: a virtual board is replaced by a new process
+        (same flash: the firmware keeps its cached tables), a real board is reset (CONTROL
+        reset) and adopted again. True if there was one."""
         dev = self.devices.pop(role, None)
         if dev is None:
             return False
@@ -671,14 +678,14 @@ class Runner:
     def run(self, scenario):
         """Replay one scenario. After a bench error (a board that stops answering or fails a
         CONTROL request, e.g. out of memory) or a failure during which the board logged an
-        error, the board is restarted, wiped and provisioned, and the scenario replayed once;
-        the restart is kept in `restarts` and in the result's notes, so it stays visible."""
+        error, the board is restarted and the scenario replayed once; the restart is kept in
+        `restarts` and in the result's notes, so it stays visible."""
         res = self._attempt(scenario)
         if (res.error or res.outcome == FAIL and res.board_errors) \
                 and self._restart(scenario.device_type):
             self.restarts.append((scenario.id, "; ".join([res.reason] + res.board_errors[-1:])))
             first = res
-            res = self._attempt(scenario, wipe=True)
+            res = self._attempt(scenario)
             why = first.reason
             if first.board_errors:
                 why += "; " + first.board_errors[-1]
@@ -686,12 +693,12 @@ class Runner:
             res.duration_ms += first.duration_ms
         return res
 
-    def _attempt(self, scenario, wipe=False):
+    def _attempt(self, scenario):
         res = ScenarioResult(scenario)
         t0 = time.perf_counter()
         since = time.time()
         try:
-            self._run(scenario, res, wipe)
+            self._run(scenario, res)
         except Exception as exc:  # a bench or board failure is this scenario's failure
             res.outcome = FAIL
             res.reason = res.reason or "bench error: %s: %s" % (type(exc).__name__,
@@ -707,10 +714,12 @@ class Runner:
             res.outcome = PASS if res.checks.ok and not res.shape_diffs else FAIL
             if res.outcome == FAIL and not res.reason:
                 res.reason = _fail_reason(res)
+            elif res.outcome == PASS and res.board_errors:
+                res.notes.append("the board logged: %s" % res.board_errors[-1])
         res.duration_ms = (time.perf_counter() - t0) * 1000
         return res
 
-    def _run(self, sc, res, wipe=False):
+    def _run(self, sc, res):
         if sc.problem:
             return res.fail("RTDS file unreadable: %s" % sc.problem)
         if sc.kind == "alert":
@@ -722,10 +731,7 @@ class Runner:
         if role not in self.emulated_types:
             return res.not_emulated("device type %s is not emulated" % role)
         cmd = sc.message(sc.command)
-        dev = self.device(role, bytes(cmd.recipient))
-        if cmd.message_code not in dev.use_cases:
-            return res.not_emulated("message code %04X (%s) is not implemented by the %s" % (
-                cmd.message_code, sc.use_case, role))
+        recipient = bytes(cmd.recipient)
         party = self.parties.get(bytes(cmd.originator))
         if party is None:
             return res.not_emulated("originator %s has no private key in the keystore: the "
@@ -733,28 +739,31 @@ class Runner:
         if cmd.signature is not None and party.ds_key is None:
             return res.not_emulated("originator %s has no signing key in the keystore"
                                     % cmd.originator.hex())
-        if sc.response is None:
-            return res.not_emulated("no RTDS RESPONSE for this COMMAND: nothing to compare with")
-        expected = sc.message(sc.response)
-        self._address(dev, bytes(cmd.recipient))
-        handle = dev.handle
-        bench = self.bench
-        # A fresh device for every scenario: RTDS counters restart in every folder, and the
-        # outcome must not depend on which scenarios ran before.
         # The parties a device trusts by default, with this command's originator in its role
         # (a keystore may hold two parties of one role). No more: a board's heap is small.
         trusted = {r: p for r, p in self.default_parties.items() if r in DEVICE_TRUSTS}
         trusted[party.role] = party
         dcc = DCC(list(trusted.values()))
-        identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
-                                   bench.hub.eui, dcc)
-        if wipe:
-            # Replaying after a restart: nothing of the old device left when the new one is
-            # built (provisioning otherwise holds both at once, a heap peak on small boards).
-            handle.link.control("wipe")
-        handle.link.control("provision", identity=identity,
-                            init=self.device_init.get(role) or {},
-                            timeout=self.provision_timeout)
+        dev = self.device(role, recipient, dcc)
+        if cmd.message_code not in dev.use_cases:
+            return res.not_emulated("message code %04X (%s) is not implemented by the %s" % (
+                cmd.message_code, sc.use_case, role))
+        if sc.response is None:
+            return res.not_emulated("no RTDS RESPONSE for this COMMAND: nothing to compare with")
+        expected = sc.message(sc.response)
+        self._address(dev, recipient)
+        handle = dev.handle
+        # A freshly provisioned device for every scenario: RTDS counters restart in every
+        # folder, and the outcome must not depend on which scenarios ran before. A board just
+        # started for this scenario already is (provisioning twice in a row costs a small
+        # board a heap peak: old and new device model side by side).
+        fresh, dev.fresh = dev.fresh, None
+        if fresh is None or fresh[0] != recipient or fresh[1] is not dcc:
+            identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
+                                       self.bench.hub.eui, dcc)
+            handle.link.control("provision", identity=identity,
+                                init=self.device_init.get(role) or {},
+                                timeout=self.provision_timeout)
         epoch = message_time(expected) or RTDS_EPOCH
         handle.link.control("time", epoch=epoch)
         failure = dlms_failure(expected)
