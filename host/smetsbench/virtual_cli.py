@@ -92,12 +92,12 @@ def _main(args):
 
     old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        print(vb.port, flush=True)
-        if args.port_file:
+        if args.port_file:  # before the port is printed: a reader of either finds both
             tmp = args.port_file + ".tmp"
             with open(tmp, "w") as f:
                 f.write(vb.port + "\n")
             os.replace(tmp, args.port_file)
+        print(vb.port, flush=True)
         info("virtual %s board in %s on %s (%s); Ctrl-C to stop"
              % (args.role, vb.directory, vb.port, vb.runtime))
         while not stop.wait(0.5):
