@@ -301,31 +301,52 @@ def response(invoke, data, results):
 
 
 class AttrStore:
-    """Attribute values in slot order: value i is vals[offs[i]:offs[i + 1]].
+    """Attribute values in slot order, held in segments of SEG slots: slot i is in segment
+    i // SEG, at segs[s][o[k]:o[k + 1]] with o = offs[s], k = i % SEG.
 
-    `vals` keeps SPARE bytes of room beyond the values, so a set that changes a value's length
-    moves the following values in place (memoryview moves are memmove) instead of allocating
-    a new, larger buffer: on a board a large contiguous block is what a fragmented heap lacks.
+    A set that changes a value's length moves the rest of its segment in place (memoryview
+    moves are memmove) within SPARE bytes of room, and only a full segment is reallocated: on a
+    board the small blocks a fragmented heap still has, never one block for every value.
+    Saved form (`parts`): count (2, BE), the slots' start offsets and the end in one run of
+    values (2 each, BE), the values.
     """
 
-    SPARE = 512
+    SEG = 24
+    SPARE = 64
 
-    def __init__(self, keys, vals, offs):
+    def __init__(self, keys, segs, offs):
         self.keys = keys
-        self.vals = vals
+        self.segs = segs
         self.offs = offs
 
     @staticmethod
+    def _build(keys, n, offsets, fill):
+        """Segments sized from `offsets` (n + 1 global offsets), filled by fill(buf, a, b)."""
+        segs = []
+        offs = []
+        for s in range(0, n, AttrStore.SEG):
+            e = min(n, s + AttrStore.SEG)
+            base = offsets[s]
+            used = offsets[e] - base
+            buf = bytearray(used + AttrStore.SPARE)
+            fill(memoryview(buf)[:used], base, offsets[e])
+            segs.append(buf)
+            offs.append(array("H", [offsets[i] - base for i in range(s, e + 1)]))
+        return AttrStore(keys, segs, offs)
+
+    @staticmethod
     def from_values(keys, values):
-        offs = array("H", [0])
+        offsets = [0]
         for v in values:
-            offs.append(offs[-1] + len(v))
-        vals = bytearray(offs[-1] + AttrStore.SPARE)
-        vals[:offs[-1]] = b"".join(values)
-        return AttrStore(keys, vals, offs)
+            offsets.append(offsets[-1] + len(v))
+        blob = b"".join(values)
+
+        def fill(mv, a, b):
+            mv[:] = blob[a:b]
+        return AttrStore._build(keys, len(values), offsets, fill)
 
     def __len__(self):
-        return len(self.offs) - 1
+        return len(self.keys) // 9
 
     def slot(self, key):
         """Slot of a 9-byte key, or -1."""
@@ -339,32 +360,44 @@ class AttrStore:
         return self.keys[9 * i:9 * i + 9]
 
     def get(self, i):
-        return bytes(memoryview(self.vals)[self.offs[i]:self.offs[i + 1]])
+        s = i // self.SEG
+        o = self.offs[s]
+        k = i - s * self.SEG
+        return bytes(memoryview(self.segs[s])[o[k]:o[k + 1]])
 
     def put(self, i, v):
-        offs = self.offs
-        a = offs[i]
-        b = offs[i + 1]
-        end = offs[-1]
+        s = i // self.SEG
+        o = self.offs[s]
+        k = i - s * self.SEG
+        a = o[k]
+        b = o[k + 1]
+        end = o[-1]
         d = len(v) - (b - a)
-        if end + d > len(self.vals):
+        buf = self.segs[s]
+        if end + d > len(buf):
             grown = bytearray(end + d + self.SPARE)
-            grown[:end] = memoryview(self.vals)[:end]
-            self.vals = grown
-        mv = memoryview(self.vals)
+            grown[:end] = memoryview(buf)[:end]
+            self.segs[s] = buf = grown
+        mv = memoryview(buf)
         if d:
             mv[b + d:end + d] = mv[b:end]
-            for k in range(i + 1, len(offs)):
-                offs[k] += d
+            for j in range(k + 1, len(o)):
+                o[j] += d
         mv[a:a + len(v)] = v
 
     def parts(self, sig=b""):
-        """The saved form as buffers to write one after the other (no joined copy): `sig`
-        (the model's fingerprint), count and offsets (big-endian 16-bit), the values."""
-        offs = self.offs
-        n = len(offs)
-        return (sig, struct.pack(">%dH" % (n + 1), n - 1, *offs),
-                memoryview(self.vals)[:offs[-1]])
+        """The saved form as buffers to write one after the other (no joined copy), after
+        `sig` (the model's fingerprint)."""
+        n = len(self)
+        offsets = [0]
+        for o in self.offs:
+            base = offsets[-1]
+            for j in range(1, len(o)):
+                offsets.append(base + o[j])
+        out = [sig, struct.pack(">%dH" % (n + 2), n, *offsets)]
+        for s in range(len(self.segs)):
+            out.append(memoryview(self.segs[s])[:self.offs[s][-1]])
+        return out
 
     def to_bytes(self):
         return b"".join(bytes(p) for p in self.parts())
@@ -379,16 +412,19 @@ class AttrStore:
         start = k + 2 + 2 * (n + 1)
         if n * 9 != len(keys) or len(blob) < start:
             return None
-        offs = array("H", struct.unpack_from(">%dH" % (n + 1), blob, k + 2))
-        if offs[-1] != len(blob) - start:
+        offsets = struct.unpack_from(">%dH" % (n + 1), blob, k + 2)
+        if offsets[-1] != len(blob) - start or any(
+                offsets[i] > offsets[i + 1] for i in range(n)):
             return None
-        vals = bytearray(offs[-1] + AttrStore.SPARE)
-        vals[:offs[-1]] = memoryview(blob)[start:]
-        return AttrStore(keys, vals, offs)
+        src = memoryview(blob)
+
+        def fill(mv, a, b):
+            mv[:] = src[start + a:start + b]
+        return AttrStore._build(keys, n, offsets, fill)
 
     @staticmethod
     def load(store, name, keys, sig=b""):
-        """The store saved in record `name` (read straight into its buffer), or None when
+        """The store saved in record `name` (read straight into its segments), or None when
         there is none or it does not fit `keys` and `sig`."""
         try:
             f = open(store.path(name), "rb")
@@ -405,11 +441,18 @@ class AttrStore:
             raw = f.read(2 * (n + 1))
             if len(raw) != 2 * (n + 1):
                 return None
-            offs = array("H", struct.unpack(">%dH" % (n + 1), raw))
-            vals = bytearray(offs[-1] + AttrStore.SPARE)
-            if f.readinto(memoryview(vals)[:offs[-1]]) != offs[-1] or f.read(1):
+            offsets = struct.unpack(">%dH" % (n + 1), raw)
+            if any(offsets[i] > offsets[i + 1] for i in range(n)):
                 return None
-        return AttrStore(keys, vals, offs)
+            ok = [True]
+
+            def fill(mv, a, b):
+                if f.readinto(mv) != b - a:
+                    ok[0] = False
+            st = AttrStore._build(keys, n, offsets, fill)
+            if not ok[0] or f.read(1):
+                return None
+        return st
 
 
 def save_parts(store, name, parts):
