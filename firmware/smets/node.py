@@ -280,10 +280,22 @@ class Node:
             raise ValueError("provision needs identity with role in %s" % ", ".join(ROLES))
         old = self.identity
         self.identity = identity
+        # Drop the old device model first: building the new one beside it would need the heap
+        # of two devices at once.
+        self.device = None
+        gc.collect()
         try:
             self._start_device(mono_ms, fresh=True, init=req.get("init"))
         except Exception:
+            # Keep the board working as it was (its stored state is untouched until here).
             self.identity = old
+            self.device = None
+            gc.collect()
+            if old:
+                try:
+                    self._start_device(mono_ms)
+                except Exception as exc:  # noqa: BLE001
+                    self.log("E", "old identity cannot start again: %s" % _exc_text(exc))
             raise
         self.store.save("identity", identity)
         self.log("I", "provisioned as %s %s" % (identity["role"], identity.get("eui")))

@@ -801,9 +801,7 @@ class Runner:
     def _exchange(self, handle, raw, cmd):
         """Send a command; (Received or None, security-log entry if the device rejected it)."""
         hub = self.bench.hub
-        key = (handle.eui, cmd.counter)
-        with hub._cond:
-            hub._responses.pop(key, None)
+        hub.forget_response(handle.eui, cmd.counter)
         sent = time.time()
         hub.put(handle.eui, raw)
         # CONTROL frames are handled after the HAN frame before them: when this reply is in,
@@ -814,14 +812,8 @@ class Runner:
                 and last.get("originator") == bytes(cmd.originator).hex():
             rejected = last
         crashed = any(t >= sent and level == "E" for t, level, _ in list(handle.link.logs))
-        deadline = time.monotonic() + (0.2 if rejected or crashed else self.response_timeout)
-        with hub._cond:
-            while key not in hub._responses:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None, rejected
-                hub._cond.wait(left)
-            return hub._responses.pop(key), rejected
+        timeout = 0.2 if rejected or crashed else self.response_timeout
+        return hub.take_response(handle.eui, cmd.counter, timeout), rejected
 
     def _no_response_detail(self, handle, rejected, since):
         parts = []

@@ -126,18 +126,30 @@ class CommsHub:
 
         Returns a Received; raises NoResponse when nothing comes back in time (which is the
         right outcome for a command the device must discard)."""
-        msg = envelope.decode(message)
-        key = (bytes(eui), msg.counter)
-        with self._cond:
-            self._responses.pop(key, None)
+        counter = envelope.decode(message).counter
+        self.forget_response(eui, counter)
         self.put(eui, message)
+        rec = self.take_response(eui, counter, timeout)
+        if rec is None:
+            raise NoResponse("no response from %s to counter %d within %.1f s" % (
+                bytes(eui).hex(), counter, timeout))
+        return rec
+
+    def forget_response(self, eui, counter):
+        """Drop a stored response to (device, counter), e.g. before sending that command."""
+        with self._cond:
+            self._responses.pop((bytes(eui), counter), None)
+
+    def take_response(self, eui, counter, timeout=0.0):
+        """The response of `eui` to the command with originator counter `counter` (a Received),
+        waiting up to `timeout` seconds for it; None if there is none."""
+        key = (bytes(eui), counter)
         deadline = time.monotonic() + timeout
         with self._cond:
             while key not in self._responses:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise NoResponse("no response from %s to counter %d within %.1f s" % (
-                        bytes(eui).hex(), msg.counter, timeout))
+                    return None
                 self._cond.wait(left)
             return self._responses.pop(key)
 

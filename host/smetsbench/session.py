@@ -253,8 +253,7 @@ class Bench:
         # device has finished with the command, so "no response" needs no timeout.
         log_after = device.link.control("security_log", n=1)
         res.rtt_ms = (time.perf_counter() - t0) * 1000
-        with self.hub._cond:
-            got = self.hub._responses.pop((device.eui, cmd.counter), None)
+        got = self.hub.take_response(device.eui, cmd.counter)
         res.checks.add("no response", got is None,
                        "device answered a command it must discard" if got else "")
         entries = log_after["entries"]
