@@ -389,12 +389,21 @@ class AttrStore:
         """The saved form as buffers to write one after the other (no joined copy), after
         `sig` (the model's fingerprint)."""
         n = len(self)
-        offsets = [0]
+        head = bytearray(2 * (n + 2))  # count, then the global offsets (no list of ints)
+        head[0] = n >> 8
+        head[1] = n & 0xFF
+        p = 2
+        base = 0
         for o in self.offs:
-            base = offsets[-1]
-            for j in range(1, len(o)):
-                offsets.append(base + o[j])
-        out = [sig, struct.pack(">%dH" % (n + 2), n, *offsets)]
+            for j in range(len(o) - 1):
+                v = base + o[j]
+                head[p] = v >> 8
+                head[p + 1] = v & 0xFF
+                p += 2
+            base += o[-1]
+        head[p] = base >> 8
+        head[p + 1] = base & 0xFF
+        out = [sig, head]
         for s in range(len(self.segs)):
             out.append(memoryview(self.segs[s])[:self.offs[s][-1]])
         return out
