@@ -9,6 +9,7 @@ Runs on virtual boards (the MicroPython unix port, `-X heapsize=`), through the 
 Prints a table; budgets from DESIGN.md are shown beside the figures.
 """
 
+import logging
 import statistics
 import sys
 import time
@@ -84,15 +85,22 @@ def minimum_heap(runtime="auto", lo_kb=64, hi_kb=512):
         except Exception:
             return False
 
-    if not passes(hi_kb):
-        return None
-    while hi_kb - lo_kb > 8:
-        mid = (lo_kb + hi_kb) // 2
-        if passes(mid):
-            hi_kb = mid
-        else:
-            lo_kb = mid
-    return hi_kb
+    # Boards too small for the device report MemoryErrors: expected here, so not logged.
+    board_log = logging.getLogger("smetsbench.link")
+    level = board_log.level
+    board_log.setLevel(logging.CRITICAL)
+    try:
+        if not passes(hi_kb):
+            return None
+        while hi_kb - lo_kb > 8:
+            mid = (lo_kb + hi_kb) // 2
+            if passes(mid):
+                hi_kb = mid
+            else:
+                lo_kb = mid
+        return hi_kb
+    finally:
+        board_log.setLevel(level)
 
 
 def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
