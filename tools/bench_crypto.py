@@ -30,7 +30,7 @@ def _root():
 
 sys.path.insert(0, _root() + "/firmware")
 
-from smets.gbcs import crypto, envelope, gcm, kdf, p256
+from smets.gbcs import crypto, envelope, gcm, kdf, p256  # noqa: E402 (path set above)
 
 try:
     _ticks = time.ticks_us

@@ -139,7 +139,7 @@ def shape(a, i, b, j):
         if t == STRUCTURE and n != m:
             return None
         first = i
-        for k in range(m):
+        for _k in range(m):
             if t == STRUCTURE:
                 r = shape(a, i, b, j)
                 if r is None:
@@ -153,7 +153,7 @@ def shape(a, i, b, j):
             else:
                 j = skip(b, j)
         if t == ARRAY:
-            for k in range(n):
+            for _k in range(n):
                 i = skip(a, i)
         return i, j
     if t == OCTET_STRING or t == VISIBLE_STRING or t == UTF8_STRING or t == BIT_STRING:
@@ -482,46 +482,3 @@ def save_parts(store, name, parts):
     if sync:
         sync()
     store.writes += 1
-
-
-class Ring:
-    """A bounded log of fixed-size `struct` records, oldest overwritten (as logbook.Logbook,
-    whose file layout it shares); appends do not write: call `save`."""
-
-    def __init__(self, store, name, fmt, size):
-        self.store = store
-        self.name = name
-        self.fmt = fmt
-        self.size = size
-        self.rec = struct.calcsize(fmt)
-        self.buf = bytearray(4 + size * self.rec)
-        data = store.load_bytes(name) if store else None
-        if data is not None and len(data) == len(self.buf):
-            self.buf[:] = data
-
-    def __len__(self):
-        return min(self.size, (self.buf[0] << 8) | self.buf[1])
-
-    def append(self, *fields):
-        b = self.buf
-        slot = ((b[2] << 8) | b[3]) % self.size
-        struct.pack_into(self.fmt, b, 4 + slot * self.rec, *fields)
-        n = min(self.size, len(self) + 1)
-        slot = (slot + 1) % self.size
-        b[0] = n >> 8
-        b[1] = n & 0xFF
-        b[2] = slot >> 8
-        b[3] = slot & 0xFF
-
-    def entry(self, i):
-        """The i-th entry, oldest first."""
-        b = self.buf
-        slot = (((b[2] << 8) | b[3]) - len(self) + i) % self.size
-        return struct.unpack_from(self.fmt, b, 4 + slot * self.rec)
-
-    def clear(self):
-        for i in range(4):
-            self.buf[i] = 0
-
-    def save(self):
-        save_parts(self.store, self.name, (self.buf,))

@@ -12,11 +12,14 @@ import struct
 
 
 class Logbook:
-    def __init__(self, store, name, fmt, size):
+    def __init__(self, store, name, fmt, size, autosave=True):
+        """`autosave` False: appends only change RAM; the owner calls `save` (e.g. profiles
+        captured in bulk by a clock tick are saved once)."""
         self.store = store
         self.name = name
         self.fmt = fmt
         self.size = size
+        self.autosave = autosave
         self.rec = struct.calcsize(fmt)
         self.buf = bytearray(4 + size * self.rec)
         data = store.load_bytes(name)
@@ -42,6 +45,10 @@ class Logbook:
         self.buf[1] = count & 0xFF
         self.buf[2] = slot >> 8
         self.buf[3] = slot & 0xFF
+        if self.autosave:
+            self.save()
+
+    def save(self):
         self.store.save_bytes(self.name, self.buf)
 
     def entry(self, i):
@@ -62,4 +69,5 @@ class Logbook:
     def clear(self):
         for i in range(4):
             self.buf[i] = 0
-        self.store.save_bytes(self.name, self.buf)
+        if self.autosave:
+            self.save()

@@ -73,7 +73,7 @@ def decrypt_protected(prot, z, msg):
     return axdr.from_bytes(plain)
 
 
-def _decode(raw, checks):
+def decode_checked(raw, checks):
     """The Message, or None with a failed "envelope" check."""
     try:
         msg = envelope.decode(raw)
@@ -87,7 +87,7 @@ def _decode(raw, checks):
 def check_response(raw, command, party, device_ka, device_ds, critical):
     """Checks, decoded JSON (or None) and the Message of a response to `command` (a Message)."""
     checks = Checks()
-    msg = _decode(raw, checks)
+    msg = decode_checked(raw, checks)
     if msg is None:
         return checks, None, None
     checks.add("CRA response", msg.cra == envelope.CRA_RESPONSE, "CRA %d" % msg.cra)
@@ -121,7 +121,7 @@ def check_response(raw, command, party, device_ka, device_ds, critical):
 def check_alert(raw, device_eui, device_ka, device_ds, parties):
     """Checks, decoded JSON and Message of a device alert (signed or MACed to its recipient)."""
     checks = Checks()
-    msg = _decode(raw, checks)
+    msg = decode_checked(raw, checks)
     if msg is None:
         return checks, None, None
     checks.add("CRA alert", msg.cra == envelope.CRA_ALERT)

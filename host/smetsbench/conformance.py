@@ -52,6 +52,7 @@ from pathlib import Path
 from smets.dlms import access, axdr
 from smets.gbcs import envelope
 
+from . import checker
 from . import conformance_codes as codes
 from . import conformance_compare as cmp
 from . import gbcscrypto as gc
@@ -102,7 +103,8 @@ SMKI_ROLES = {
 }
 
 _HEX_SUFFIX = "_GBCS.HEX"
-_KIND_RE = re.compile(r"^(?P<stem>.+)_(?P<kind>PRECOMMAND|COMMAND|RESPONSE)_GBCS\.HEX$", re.IGNORECASE)
+_KIND_RE = re.compile(r"^(?P<stem>.+)_(?P<kind>PRECOMMAND|COMMAND|RESPONSE)_GBCS\.HEX$",
+                      re.IGNORECASE)
 _ALERT_RE = re.compile(r"^(?P<left>.+?)_ALERT(?:_(?P<part>.+?))?_GBCS\.HEX$", re.IGNORECASE)
 _ALERT_TOKEN_RE = re.compile(r"^([0-9A-Fa-f]{4}|NA)$")
 
@@ -978,12 +980,9 @@ def verify(raw, cra, handle, parties, checks, command=None, recipient=None):
 
     A response must echo the command's counter and message code and swap its titles; it is
     signed by the device (DS key) or MACed with Z = ECDH(recipient party KA, device KA)."""
-    try:
-        msg = envelope.decode(raw)
-    except envelope.GBCSFormatError as exc:
-        checks.add("envelope", False, str(exc))
+    msg = checker.decode_checked(raw, checks)
+    if msg is None:
         return None
-    checks.add("envelope", True)
     checks.add("CRA flag", msg.cra == cra, "%d, expected %d" % (msg.cra, cra))
     checks.add("originator is the device", bytes(msg.originator) == handle.eui,
                msg.originator.hex())

@@ -933,7 +933,7 @@ class Keystore(Mapping):
     def remote_parties(self):
         """{eui: role code} from the organisation certificates (consistent entries only)."""
         out = {}
-        for (eui, usage), entry in sorted(self._entries.items()):
+        for (eui, _usage), entry in sorted(self._entries.items()):
             if entry.profile == "org" and entry.consistent and entry.role is not None:
                 out.setdefault(eui, entry.role)
         return out

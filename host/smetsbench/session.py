@@ -20,9 +20,8 @@ from pathlib import Path
 from smets.dlms import access
 from smets.gbcs import envelope
 
-from . import checker
+from . import checker, usecases
 from . import gbcscrypto as gc
-from . import usecases
 from .hub import CommsHub, NoResponse
 from .parties import DCC
 from .transport import BoardLink
@@ -235,7 +234,8 @@ class Bench:
             values = list(resp.data)
             if uc.encrypted:
                 z = gc.ecdh(party.ka_key, device.ka_public)
-                values = [checker.decrypt_protected(access.ProtectedAttributes.from_data(d), z, msg)
+                values = [checker.decrypt_protected(access.ProtectedAttributes.from_data(d), z,
+                                                    msg)
                           for d in resp.data if d.tag != 0]
             res.values = values
             uc.expect(res.checks, resp, values, params)

@@ -14,7 +14,6 @@ import threading
 import time
 
 import serial
-
 from smets import link
 
 log = logging.getLogger("smetsbench.link")

@@ -103,7 +103,8 @@ class _Bridge(threading.Thread):
         # open (otherwise reads fail with EIO between clients, like an unplugged cable).
         self.public_slave_fd = public_slave_fd
         self._stop_r, self._stop_w = os.pipe()
-        self.taps = []  # callables (direction, data); direction "rx" = host->board, "tx" = board->host
+        # callables (direction, data); direction "rx" = host->board, "tx" = board->host
+        self.taps = []
         self.drop_to_board = False
         self.bytes_to_board = 0
         self.bytes_from_board = 0

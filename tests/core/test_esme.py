@@ -1,7 +1,6 @@
 """ESME device model: use cases, security outcomes and persistence (sans-IO, no board)."""
 
 import gbcs_fixtures as fx
-
 from smets.devices.esme import ESME
 from smets.dlms import access, axdr
 from smets.dlms.access import (

@@ -1,7 +1,6 @@
 """Logbook: bounded binary logs that overwrite the oldest entry and survive restarts."""
 
 import gbcs_fixtures as fx
-
 from smets.logbook import Logbook
 
 

@@ -8,7 +8,6 @@ lower it; CI then catches any scenario that stops passing even if someone marks 
 import shutil
 
 import pytest
-
 from smets.gbcs import envelope
 from smetsbench import cli
 from smetsbench import conformance as conf

@@ -6,7 +6,6 @@ import sys
 import time
 
 import pytest
-
 from smetsbench import demo
 from smetsbench.session import Bench
 from smetsbench.transport import BoardError, BoardLink

@@ -6,7 +6,6 @@ import pty
 import tty
 
 import pytest
-
 from smets.node import FIRMWARE_VERSION
 from smetsbench import build, cli, paths
 from smetsbench.tools.deploy import deploy

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from smetsbench import paths
 from smetsbench.tools.benchinit import bench_init
 from smetsbench.tools.provision import provision

@@ -5,7 +5,6 @@ import subprocess
 import time
 
 import pytest
-
 from smets.node import FIRMWARE_VERSION
 from smetsbench import build, cli, pki
 from smetsbench.pytest_plugin import attach_board

@@ -7,7 +7,6 @@ import sys
 import time
 
 import pytest
-
 from smetsbench.session import Bench
 from smetsbench.tools.errors import ToolError
 from smetsbench.tools.probe import open_link

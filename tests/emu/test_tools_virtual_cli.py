@@ -7,7 +7,6 @@ import sys
 import time
 
 import pytest
-
 from smetsbench.tools.benchinit import bench_init
 from smetsbench.tools.probe import open_link
 from smetsbench.virtual import find_micropython

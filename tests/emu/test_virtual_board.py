@@ -7,7 +7,6 @@ import textwrap
 import time
 
 import pytest
-
 from smetsbench.virtual import VirtualBoard, find_micropython
 
 pytestmark = pytest.mark.skipif(find_micropython() is None, reason="needs the unix port")

@@ -11,7 +11,6 @@ when a bench file is given), which resets its registers and security log.
 import time
 
 import pytest
-
 from smets.node import FIRMWARE_VERSION
 from smetsbench import demo
 from smetsbench.tools.deploy import deploy

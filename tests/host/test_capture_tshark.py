@@ -9,7 +9,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from smets.gbcs import envelope
 from smets.han import ApsFrame
 from smets.zcl import tunnel

@@ -4,7 +4,6 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from smets.dlms import access
 from smets.gbcs import envelope
 from smetsbench import cli

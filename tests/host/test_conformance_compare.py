@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from smets.dlms import access, axdr
 from smets.dlms.axdr import Data
 from smets.gbcs import envelope

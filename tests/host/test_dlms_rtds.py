@@ -81,7 +81,7 @@ def _all_data(apdu):
 def test_every_dlms_message_round_trips(messages):
     failures = []
     kinds = {}
-    for folder, name, msg in messages:
+    for _folder, name, msg in messages:
         try:
             apdu = access.decode_apdu(msg.content)
             again = apdu.to_bytes()
@@ -180,7 +180,7 @@ def test_get_protected_attributes(messages):
 
 def test_truncations_raise_only_dlms_error(messages):
     seen = set()
-    for _, name, msg in messages:
+    for _, _name, msg in messages:
         code = msg.message_code, msg.content[0]
         if code in seen:
             continue

@@ -3,7 +3,6 @@ message it can build decodes back to the same fields."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from smets.gbcs import envelope
 from smets.gbcs.envelope import GBCSFormatError
 

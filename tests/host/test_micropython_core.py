@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from smetsbench.virtual import find_micropython
 
 ROOT = Path(__file__).resolve().parents[2]

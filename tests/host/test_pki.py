@@ -386,7 +386,7 @@ def test_device_profile_matches_rtds(bench, rtds):
     certs = _rtds_certs(rtds, "device")
     assert len(certs) == 400
     dca_shape = name_shape(bench.device_ca.certificate.subject)
-    for eui, usage, cert in certs:
+    for eui, _usage, cert in certs:
         assert ext_shape(cert) == ext_shape(ours), eui
         assert name_shape(cert.subject) == name_shape(ours.subject) == []
         assert name_shape(cert.issuer) == dca_shape  # a single PrintableString CN
@@ -411,7 +411,7 @@ def test_org_profile_matches_rtds(bench, rtds):
     assert len(certs) >= 15
     oca_shape = name_shape(bench.org_ca.certificate.subject)
     exact = 0
-    for eui, usage, cert in certs:
+    for eui, _usage, cert in certs:
         cert_eui = pki.eui_from_certificate(cert).hex()
         role = pki.role_of(cert)
         has_cn = bool(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME))

@@ -5,7 +5,6 @@ import subprocess
 
 import pytest
 from cryptography import x509
-
 from smetsbench import cli, pki
 from smetsbench.parties import DEFAULT_EUIS, DEVICE_TRUSTS
 from smetsbench.tools import benchdir

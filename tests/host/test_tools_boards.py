@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from smets.runtime import board_io
 from smetsbench import paths
 from smetsbench.tools import boarddefs

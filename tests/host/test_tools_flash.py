@@ -6,7 +6,6 @@ import tty
 
 import pytest
 import serial
-
 from smetsbench import cli
 from smetsbench.tools.errors import ToolError
 from smetsbench.tools.flash import flash, image_chip

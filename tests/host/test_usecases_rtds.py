@@ -4,11 +4,9 @@ accepts the real RTDS responses to them (real device MACs, signatures and encryp
 from pathlib import Path
 
 import pytest
-
 from smets.gbcs import envelope
-from smetsbench import checker
+from smetsbench import checker, usecases
 from smetsbench import gbcscrypto as gc
-from smetsbench import usecases
 from smetsbench.parties import DCC
 from smetsbench.paths import rtds_dir
 

@@ -29,7 +29,6 @@ from smets.cosem import (
     OTHER_REASON,
     SET,
     COSEMError,
-    Ring,
     dlen,
     integer,
     octets,
@@ -214,9 +213,9 @@ class ESME(GBCSDevice):
             state.setdefault(key, v)
         self.state = state
         self.events = Logbook(store, "events", ">IH", EVENT_LOG_SIZE)
-        self.hh = Ring(store, "hh", ">III", HH_PROFILE_SIZE)
-        self.daily = Ring(store, "daily", ">IIIi", DAILY_LOG_SIZE)
-        self.bills = Ring(store, "bills", ">IIi", BILLING_LOG_SIZE)
+        self.hh = Logbook(store, "hh", ">III", HH_PROFILE_SIZE, autosave=False)
+        self.daily = Logbook(store, "daily", ">IIIi", DAILY_LOG_SIZE, autosave=False)
+        self.bills = Logbook(store, "bills", ">IIi", BILLING_LOG_SIZE, autosave=False)
         self.to_push = []  # billing times whose ECS68 alert is due
         self._bill_slot = self.attrs.slot(_KEY_BILLING_CALENDAR)
         # Consumption restarts from the stored registers at boot: a meter measures nothing
@@ -338,7 +337,7 @@ class ESME(GBCSDevice):
             raise Reject("bad_payload", str(exc))
         slots = []
         words = bytearray()
-        for kind, key, sel, dpos in specs:
+        for kind, key, _sel, _dpos in specs:
             if kind == ACTION:
                 key = key[:8] + bytes((0x80 | key[8],))  # methods are keyed 0x80 | id
             s = self.attrs.slot(key)
@@ -390,7 +389,7 @@ class ESME(GBCSDevice):
             # The script the use case must run (ECS42 close 51, ECS43 open 52, ECS44 arm 54).
             want = b"\x12" + r[q:q + 2]
             q += 2
-            for kind, key, sel, dpos in specs:
+            for kind, _key, _sel, dpos in specs:
                 if kind == ACTION and c[dpos:dpos + 3] != want:
                     raise Reject("bad_payload", "%s must run script %d" % (
                         uc.name, (want[1] << 8) | want[2]))

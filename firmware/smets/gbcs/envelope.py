@@ -124,7 +124,7 @@ class Message:
 
     @property
     def signed_bytes(self):
-        """What the originator signs: General Signing bytes after the DF tag to the end of content."""
+        """What the originator signs: the General Signing bytes after DF, to the end of content."""
         return self.raw[self._gs_start + 1 : self._content_end]
 
     @property

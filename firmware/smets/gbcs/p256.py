@@ -170,7 +170,7 @@ def _batch_affine(points, p=P):
     """Affine (x, y) of Jacobian points (none at infinity) with one inversion."""
     acc = []
     c = 1
-    for X, Y, Z in points:
+    for _X, _Y, Z in points:
         if not Z:
             raise P256Error("unexpected point at infinity")
         c = c * Z % p
@@ -329,7 +329,7 @@ class Table:
 
     @property
     def buffer(self):
-        """The serialised table as a memoryview (write it to flash without a copy; do not modify)."""
+        """The serialised table as a memoryview (write it to flash without a copy; read-only)."""
         return self._mv
 
     def to_bytes(self):

@@ -10,8 +10,8 @@ import select
 import sys
 
 from smets.node import Node
-from smets.store import Store
 from smets.runtime import hal
+from smets.store import Store
 
 _IDLE_MS = 1000
 _QUIET_MS = 100
