@@ -23,6 +23,8 @@ import os
 import struct
 from array import array
 
+from smets.store import sync
+
 NULL = const(0x00)
 ARRAY = const(0x01)
 STRUCTURE = const(0x02)
@@ -478,7 +480,5 @@ def save_parts(store, name, parts):
         # FAT cannot rename over an existing file; the .tmp copy covers the gap.
         os.remove(path)
         os.rename(tmp, path)
-    sync = getattr(os, "sync", None)
-    if sync:
-        sync()
+    sync()
     store.writes += 1

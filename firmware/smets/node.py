@@ -17,6 +17,10 @@ import sys
 from smets import link
 from smets.han import ApsFrame, HANError
 
+# Collect before reporting the heap only where a heap is reported (MicroPython): a full
+# collection of a large CPython process (an in-process fleet) costs milliseconds.
+_COLLECT = sys.implementation.name == "micropython"
+
 FIRMWARE_VERSION = "0.1.0"
 
 # Device models by role, imported on first use so a board only loads its own role's code.
@@ -243,7 +247,8 @@ class Node:
         return self._op_status(req, mono_ms)
 
     def _op_status(self, req, mono_ms):
-        gc.collect()
+        if _COLLECT:
+            gc.collect()
         status = {
             "firmware": FIRMWARE_VERSION,
             "implementation": sys.implementation.name,
@@ -283,14 +288,16 @@ class Node:
         # Drop the old device model first: building the new one beside it would need the heap
         # of two devices at once.
         self.device = None
-        gc.collect()
+        if _COLLECT:
+            gc.collect()
         try:
             self._start_device(mono_ms, fresh=True, init=req.get("init"))
         except Exception:
             # Keep the board working as it was (its stored state is untouched until here).
             self.identity = old
             self.device = None
-            gc.collect()
+            if _COLLECT:
+                gc.collect()
             if old:
                 try:
                     self._start_device(mono_ms)

@@ -9,6 +9,9 @@ reported, and the device carries on from the ``.tmp`` copy or the default instea
 
 import json
 import os
+import sys
+
+_MICROPYTHON = sys.implementation.name == "micropython"
 
 
 class StoreError(ValueError):
@@ -30,11 +33,17 @@ def _remove(path):
         pass
 
 
-def _sync():
-    sync = getattr(os, "sync", None)
-    if sync:
+def sync():
+    # MicroPython: flush the flash filesystem's caches (littlefs/FAT) so a power cut finds the
+    # rename on flash. CPython (virtual boards' fallback, in-process fleets): a "power cut" is
+    # a killed process, which the rename already survives; os.sync would flush every
+    # filesystem of the host on each write.
+    if not _MICROPYTHON:
+        return
+    flush = getattr(os, "sync", None)
+    if flush:
         try:
-            sync()
+            flush()
         except OSError:
             pass
 
@@ -108,7 +117,7 @@ class Store:
             # FAT cannot rename over an existing file; the .tmp copy covers the gap.
             _remove(path)
             os.rename(tmp, path)
-        _sync()
+        sync()
         self.writes += 1
 
     def load_bytes(self, name):

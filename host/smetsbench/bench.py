@@ -103,6 +103,56 @@ def minimum_heap(runtime="auto", lo_kb=64, hi_kb=512):
         board_log.setLevel(level)
 
 
+def fleet(n=1000, use_cases=("ECS52", "ECS17b", "ECS43"), out=print):
+    """Drive `n` in-process ESMEs from one process; returns a dict of figures."""
+    import resource
+
+    t0 = time.perf_counter()
+    with Bench() as bench:
+        devices = []
+        for i in range(n):
+            devices.append(bench.add_inprocess("ESME", eui="00db1234%08x" % (0x56780000 + i),
+                                               init={"mpan_import": "1312345678111"}))
+            if out and (i + 1) % 100 == 0:
+                out("  %d devices up (%.1f s)" % (i + 1, time.perf_counter() - t0))
+        setup_s = time.perf_counter() - t0
+        rss_setup = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        per_uc = {}
+        failed = 0
+        for name in use_cases:
+            t1 = time.perf_counter()
+            for dev in devices:
+                if not bench.run(dev, name).passed:
+                    failed += 1
+            per_uc[name] = time.perf_counter() - t1
+    return {
+        "devices": n,
+        "setup_s": setup_s,
+        "per_use_case_s": per_uc,
+        "failed": failed,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "rss_after_setup_mb": rss_setup / 1024.0,
+    }
+
+
+def main_fleet(n, out=print):
+    out("smetsbench bench --fleet: %d ESMEs in this process (firmware cores in-process, same "
+        "link frames, checked with cryptography)" % n)
+    f = fleet(n, out=out)
+    out("")
+    out("%-22s %10s %14s %16s" % ("step", "total s", "per device ms", "commands / s"))
+    out("-" * 66)
+    out("%-22s %10.1f %14.1f %16s" % ("start + provision", f["setup_s"],
+                                      f["setup_s"] * 1000.0 / n, "-"))
+    for name, secs in f["per_use_case_s"].items():
+        out("%-22s %10.1f %14.2f %16.0f" % (name + " to every device", secs, secs * 1000.0 / n,
+                                            n / secs if secs else 0))
+    out("-" * 66)
+    out("peak RSS %.0f MB (%.0f MB after set-up); %d failed exchanges" % (
+        f["max_rss_mb"], f["rss_after_setup_mb"], f["failed"]))
+    return 1 if f["failed"] else 0
+
+
 def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
     t0 = time.time()
     rows, heap_info = measure_commands(rounds, heap, runtime)
@@ -141,7 +191,10 @@ def register(sub):
     b.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"))
     b.add_argument("--no-heap-search", action="store_true",
                    help="skip the search for the smallest working heap")
-    b.set_defaults(func=lambda a: main(a.rounds, a.heap, a.runtime, not a.no_heap_search))
+    b.add_argument("--fleet", type=int, metavar="N",
+                   help="instead: drive N in-process ESMEs from this one process")
+    b.set_defaults(func=lambda a: main_fleet(a.fleet) if a.fleet else
+                   main(a.rounds, a.heap, a.runtime, not a.no_heap_search))
 
 
 if __name__ == "__main__":

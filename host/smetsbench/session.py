@@ -127,6 +127,7 @@ class Bench:
         self.devices = []
         self.boards = []
         self.links = []
+        self._ticker = None
 
     # -- devices ------------------------------------------------------------------------------
     def add_virtual(self, role, eui=None, init=None, heap=None):
@@ -138,9 +139,31 @@ class Bench:
         self.boards.append(board)
         return self.add_board(role, port, eui=eui, init=init, board=board)
 
+    def add_inprocess(self, role, eui=None, init=None):
+        """A device whose firmware core runs in this process (no pty, no MicroPython): for
+        fleets of hundreds of meters. Same frames, same device code, same checks."""
+        from .inprocess import InProcessLink, Ticker
+
+        eui = eui or DEFAULT_EUIS[role]
+        link = InProcessLink(self.work_dir / ("%s-%s" % (role.lower(), eui)),
+                             name="%s-%s" % (role.lower(), eui[-4:]))
+        if self._ticker is None:
+            self._ticker = Ticker()
+            self._ticker.start()
+        handle = self._adopt(role, link, eui, init)
+        link.tick()  # the device asks the hub for its GBCS tunnel at once
+        self.hub.wait_tunnel(handle.eui, timeout=10.0)
+        self._ticker.links.append(link)
+        return handle
+
     def add_board(self, role, url, eui=None, init=None, board=None, baudrate=115200):
         eui = eui or DEFAULT_EUIS[role]
         link = BoardLink(url, baudrate=baudrate, name=board.name if board else url)
+        handle = self._adopt(role, link, eui, init, board)
+        self.hub.wait_tunnel(handle.eui, timeout=10.0)
+        return handle
+
+    def _adopt(self, role, link, eui, init, board=None):
         self.links.append(link)
         link.control("status", timeout=10.0)  # the firmware is up and answering
         handle = DeviceHandle(role, eui, gc.generate_private_key(), gc.generate_private_key(),
@@ -148,7 +171,6 @@ class Bench:
         self.hub.attach(link, handle.eui, role)
         self.provision(handle, init)
         self.devices.append(handle)
-        self.hub.wait_tunnel(handle.eui, timeout=10.0)
         return handle
 
     def provision(self, handle, init=None):
@@ -293,6 +315,9 @@ class Bench:
 
     # -- teardown ---------------------------------------------------------------------------
     def close(self):
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
         for link in self.links:
             link.close()
         for board in self.boards:

@@ -48,6 +48,12 @@ class FrameRecord:
 
 class BoardLink:
     def __init__(self, url, baudrate=115200, name=None, on_han=None, open_timeout=3.0):
+        self._init_state(url, name, on_han)
+        self.baudrate = baudrate
+        self.serial = _open(url, baudrate, open_timeout)
+        self._start_reader()
+
+    def _init_state(self, url, name, on_han):
         self.url = url
         self.name = name or url
         self.on_han = on_han
@@ -64,9 +70,6 @@ class BoardLink:
         self.interrupts_seen = 0
         self._console = bytearray()  # recent bytes the board sent outside frames
         self._in_frame = False
-        self.baudrate = baudrate
-        self.serial = _open(url, baudrate, open_timeout)
-        self._start_reader()
 
     def _start_reader(self):
         self._closed.clear()
@@ -98,14 +101,17 @@ class BoardLink:
             self._seq = (self._seq + 1) & 0xFF
             self.history.append(FrameRecord(">", ftype, seq, payload))
             try:
-                self.serial.write(link.encode(ftype, seq, payload))
-                self.serial.flush()
+                self._write(link.encode(ftype, seq, payload))
             except (serial.SerialException, OSError) as exc:
                 kind = {link.HAN: "HAN frame", link.CONTROL: "CONTROL " + _op(payload)}.get(
                     ftype, "frame")
                 raise BoardError("%s: cannot send %s: port %s failed (%s); is the board still "
                                  "connected and powered?" % (self.name, kind, self.url, exc)
                                  ) from exc
+
+    def _write(self, data):
+        self.serial.write(data)
+        self.serial.flush()
 
     def send_han(self, payload):
         self._send(link.HAN, payload)
@@ -158,17 +164,21 @@ class BoardLink:
                 return
             if not data:
                 continue
-            self._keep_console(data)
-            self.decoder.feed(data)
-            while True:
-                event = self.decoder.next_event()
-                if event is None:
-                    break
-                if event is link.INTERRUPT:
-                    # A raw Ctrl-C from the board side: only seen if it prints one. Count it.
-                    self.interrupts_seen += 1
-                    continue
-                self._dispatch(event)
+            self._received(data)
+
+    def _received(self, data):
+        """Bytes from the board: frames dispatched, the rest kept as console text."""
+        self._keep_console(data)
+        self.decoder.feed(data)
+        while True:
+            event = self.decoder.next_event()
+            if event is None:
+                break
+            if event is link.INTERRUPT:
+                # A raw Ctrl-C from the board side: only seen if it prints one. Count it.
+                self.interrupts_seen += 1
+                continue
+            self._dispatch(event)
 
     def _dispatch(self, frame):
         self.history.append(FrameRecord("<", frame.type, frame.seq, frame.payload))

@@ -1,0 +1,34 @@
+"""In-process boards: the firmware core inside the host, for fleets. Same frames, same checks."""
+
+from smets import link
+from smetsbench import demo
+from smetsbench.session import Bench
+
+
+def test_an_inprocess_esme_passes_the_demo_script(tmp_path):
+    with Bench(work_dir=tmp_path) as bench:
+        esme = bench.add_inprocess("ESME", init={"mpan_import": "1312345678111",
+                                                 "power_w": 500})
+        results = demo.run_script(bench, esme, out=lambda *a: None)
+        assert [r.report() for r in results if not r.passed] == []
+        # It spoke the serial link's frames, both ways.
+        kinds = {(rec.direction, rec.type) for rec in esme.link.history}
+        assert {(">", link.HAN), ("<", link.HAN), (">", link.CONTROL),
+                ("<", link.CONTROL)} <= kinds
+
+
+def test_a_fleet_keeps_each_meter_to_itself(tmp_path):
+    with Bench(work_dir=tmp_path) as bench:
+        fleet = [bench.add_inprocess("ESME", eui="00db1234%08x" % (0x56780000 + i),
+                                     init={"mpan_import": "1312345678111"})
+                 for i in range(25)]
+        assert len({d.eui for d in fleet}) == 25
+        for i, dev in enumerate(fleet):
+            res = bench.run(dev, "ECS39a", mpan="13123456%05d" % i)
+            assert res.passed, res.report()
+        for i, dev in enumerate(fleet):
+            res = bench.run(dev, "ECS40", mpan="13123456%05d" % i)
+            assert res.passed, res.report()
+        # A command for one meter is refused by another (recipient check), with its alert.
+        res = bench.run(fleet[3], "ECS52", scenario="BAD_MAC", tamper="bad_mac")
+        assert res.passed, res.report()
