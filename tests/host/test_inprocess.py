@@ -29,6 +29,6 @@ def test_a_fleet_keeps_each_meter_to_itself(tmp_path):
         for i, dev in enumerate(fleet):
             res = bench.run(dev, "ECS40", mpan="13123456%05d" % i)
             assert res.passed, res.report()
-        # A command for one meter is refused by another (recipient check), with its alert.
+        # Security checks run per meter too: a tampered command is refused, with its alert.
         res = bench.run(fleet[3], "ECS52", scenario="BAD_MAC", tamper="bad_mac")
         assert res.passed, res.report()
