@@ -233,7 +233,8 @@ class VirtualBoard:
         if self.install_firmware:
             copy_firmware(self.directory, self.firmware_dir, compiled=self.compiled)
         board_json = self.directory / "board.json"
-        src = paths.boards_dir() / (self.board + ".json")
+        src = Path(self.board) if str(self.board).endswith(".json") else \
+            paths.boards_dir() / (self.board + ".json")
         if not src.exists():
             raise VirtualBoardError("no board definition %s" % src)
         _copy_if_changed(src, board_json)

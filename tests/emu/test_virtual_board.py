@@ -68,3 +68,25 @@ def test_stop_during_a_reboot_leaves_no_process(tmp_path):
     time.sleep(0.3)
     pids.add(vb.process.pid)
     assert all(_gone(p, 2.0) for p in pids)
+
+
+def test_bytewise_stdio_like_an_esp32_answers(tmp_path):
+    # The ESP32 has no termios: its stdin gives one blocking byte at a time. A board definition
+    # can force that read path on the unix port, so it is tested without hardware.
+    import json
+
+    from smetsbench import paths
+    from smetsbench.session import Bench
+
+    board = json.loads((paths.boards_dir() / "virtual.json").read_text())
+    board["link"]["bytewise"] = True
+    path = tmp_path / "bytewise.json"
+    path.write_text(json.dumps(board))
+    with Bench(work_dir=tmp_path / "boards") as bench:
+        vb = VirtualBoard(tmp_path / "boards" / "esme", board=str(path))
+        port = vb.start()
+        bench.boards.append(vb)
+        esme = bench.add_board("ESME", port, board=vb, init={"mpan_import": "1312345678111"})
+        for name in ("ECS52", "ECS17b", "ECS43"):
+            res = bench.run(esme, name)
+            assert res.passed, res.report()

@@ -7,6 +7,7 @@ b""), `write(data)` and `close()`. `open_port(board)` picks one from the board d
 import sys
 
 _IS_MICROPYTHON = sys.implementation.name == "micropython"
+_BYTEWISE_MAX = 256
 
 
 class StdioPort:
@@ -14,7 +15,9 @@ class StdioPort:
     KeyboardInterrupt (the link decoder reports it instead) and, on the unix port, the tty is
     switched to non-blocking reads so a read returns what has arrived."""
 
-    def __init__(self):
+    def __init__(self, bytewise=False):
+        """`bytewise`: read as a board without termios does (the ESP32), even where termios
+        exists, so the unix port can test that path."""
         self._termios_saved = None
         self.poll_obj = sys.stdin
         if _IS_MICROPYTHON:
@@ -24,7 +27,10 @@ class StdioPort:
             self._out = sys.stdout.buffer
             self._in = sys.stdin.buffer
             self._chunked = False
+            self._ready = None
             try:
+                if bytewise:
+                    raise ImportError("byte-wise reads requested")
                 import termios
 
                 attrs = termios.tcgetattr(0)
@@ -35,7 +41,12 @@ class StdioPort:
                 termios.tcsetattr(0, termios.TCSANOW, attrs)
                 self._chunked = True
             except (ImportError, OSError, AttributeError):
-                pass  # ESP32: no termios; read byte by byte while poll says data is waiting
+                # ESP32: no termios and a blocking read(1): read byte by byte only while a
+                # zero-timeout poll says a byte is waiting.
+                import select
+
+                self._ready = select.poll()
+                self._ready.register(sys.stdin, select.POLLIN)
         else:
             import os
 
@@ -52,7 +63,14 @@ class StdioPort:
                 return b""
         if self._chunked:
             return self._in.read(512) or b""
-        return self._in.read(1) or b""
+        out = bytearray()
+        # Bounded, so a sender that never pauses cannot keep the loop from answering.
+        while len(out) < _BYTEWISE_MAX and self._ready.poll(0):
+            b = self._in.read(1)
+            if not b:
+                break
+            out += b
+        return bytes(out)
 
     def write(self, data):
         if self._out is None:
@@ -108,4 +126,4 @@ def open_port(board):
     cfg = board.get("link") or {}
     if cfg.get("port", "stdio") == "uart":
         return UartPort(cfg)
-    return StdioPort()
+    return StdioPort(bytewise=bool(cfg.get("bytewise")))
