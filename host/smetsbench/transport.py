@@ -68,6 +68,7 @@ class BoardLink:
         self._closed = threading.Event()
         self.error = None
         self.interrupts_seen = 0
+        self.bad_replies = 0
         self._console = bytearray()  # recent bytes the board sent outside frames
         self._in_frame = False
 
@@ -178,18 +179,26 @@ class BoardLink:
                 # A raw Ctrl-C from the board side: only seen if it prints one. Count it.
                 self.interrupts_seen += 1
                 continue
-            self._dispatch(event)
+            try:
+                self._dispatch(event)
+            except Exception as exc:  # noqa: BLE001 - one bad frame must not end the link
+                self.error = "frame handling failed: %s: %s" % (type(exc).__name__, exc)
+                log.exception("%s: %s", self.name, self.error)
 
     def _dispatch(self, frame):
         self.history.append(FrameRecord("<", frame.type, frame.seq, frame.payload))
         if frame.type == link.CONTROL:
             try:
                 reply = json.loads(frame.payload)
-            except ValueError:
+                req_id = reply.get("id")
+                hash(req_id)
+            except (ValueError, AttributeError, TypeError):
+                # Not a reply object with a usable id: count it and keep the link alive.
+                self.bad_replies += 1
                 log.warning("%s: unreadable CONTROL reply %r", self.name, frame.payload[:80])
                 return
             with self._lock:
-                waiter = self._pending.get(reply.get("id"))
+                waiter = self._pending.get(req_id)
             if waiter:
                 waiter[1] = reply
                 waiter[0].set()

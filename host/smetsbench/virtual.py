@@ -28,19 +28,21 @@ from . import paths
 DEFAULT_HEAP = "256K"
 
 
-def _die_with_parent():
-    """In the board process before exec: get SIGKILL when the host process dies (Linux), so a
-    crashed or killed bench never leaves boards running."""
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the host died before the prctl took effect
-            os._exit(1)
-    except (OSError, AttributeError):
-        pass  # not Linux: the board still exits when its pty hangs up
+# Run as `python -c _DIE_WITH_PARENT <parent pid> <program> <args...>`: ask Linux to SIGKILL the
+# board when the thread that started it (a board's supervisor) ends, then exec the board. A
+# crashed or killed bench never leaves boards running. Done in a shim rather than preexec_fn:
+# nothing may run between fork and exec in a multi-threaded host.
+_DIE_WITH_PARENT = """
+import os, sys
+try:
+    import ctypes, signal
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass  # not Linux: the board still exits when its pty hangs up
+if os.getppid() != int(sys.argv[1]):
+    os._exit(1)  # the host died before the prctl took effect
+os.execv(sys.argv[2], sys.argv[2:])
+"""
 
 
 class VirtualBoardError(RuntimeError):
@@ -103,6 +105,7 @@ class _Bridge(threading.Thread):
         # open (otherwise reads fail with EIO between clients, like an unplugged cable).
         self.public_slave_fd = public_slave_fd
         self._stop_r, self._stop_w = os.pipe()
+        self._retired = []
         # callables (direction, data); direction "rx" = host->board, "tx" = board->host
         self.taps = []
         self.drop_to_board = False
@@ -123,6 +126,11 @@ class _Bridge(threading.Thread):
             if self._stop_r in ready:
                 if os.read(self._stop_r, 1) == b"s":
                     return
+                while len(self._retired) > 0:  # not waiting on them any more
+                    try:
+                        os.close(self._retired.pop())
+                    except OSError:
+                        pass
                 continue  # woken to notice a new device fd
             for fd in ready:
                 try:
@@ -173,11 +181,23 @@ class _Bridge(threading.Thread):
                 time.sleep(0.001)
 
     def replace_device(self, fd):
+        """Switch to a new device fd; the bridge closes the old one once it no longer waits
+        on it (closing it here could hand its number to another file under select)."""
+        self._retired.append(self.device_fd)
         self.device_fd = fd
         os.write(self._stop_w, b"w")
 
     def stop(self):
         os.write(self._stop_w, b"s")
+
+    def close(self):
+        """After the thread has ended: release the wake-up pipe and retired fds."""
+        for fd in self._retired + [self._stop_r, self._stop_w]:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._retired = []
 
 
 class VirtualBoard:
@@ -281,8 +301,11 @@ class VirtualBoard:
         env = dict(os.environ)
         env["SMETS_BOARD_DIR"] = str(self.directory)
         env.pop("MICROPYPATH", None)
+        cmd = self._command()
+        if sys.platform.startswith("linux"):
+            cmd = [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid())] + cmd
         self.process = subprocess.Popen(
-            self._command(),
+            cmd,
             cwd=self.directory,
             stdin=slave,
             stdout=slave,
@@ -290,16 +313,15 @@ class VirtualBoard:
             close_fds=True,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
         )
         os.close(slave)
         old = self._device_master
         self._device_master = master
-        if old is not None and self._bridge is not None:
-            self._bridge.replace_device(master)
-            time.sleep(0.01)
         if old is not None:
-            os.close(old)
+            if self._bridge is not None:
+                self._bridge.replace_device(master)  # the bridge closes the old fd
+            else:
+                os.close(old)
         self.boots += 1
         return master
 
@@ -362,6 +384,8 @@ class VirtualBoard:
         if self._bridge:
             self._bridge.stop()
             self._bridge.join(timeout)
+            self._bridge.close()
+            self._bridge = None  # stop() may be called again (it is idempotent)
         for fd in (self._device_master, self._public_master, self._public_slave):
             if fd is not None:
                 try:

@@ -90,3 +90,23 @@ def test_bytewise_stdio_like_an_esp32_answers(tmp_path):
         for name in ("ECS52", "ECS17b", "ECS43"):
             res = bench.run(esme, name)
             assert res.passed, res.report()
+
+
+def test_stopped_boards_release_their_file_descriptors(tmp_path):
+    def open_fds():
+        return len(os.listdir("/proc/self/fd"))
+
+    warm = VirtualBoard(tmp_path / "warm")
+    warm.start()
+    warm.power_cut()  # exercise a reboot (a replaced device fd) too
+    time.sleep(0.3)
+    warm.stop()
+    before = open_fds()
+    for i in range(3):
+        vb = VirtualBoard(tmp_path / ("b%d" % i))
+        vb.start()
+        vb.power_cut()
+        time.sleep(0.3)
+        vb.stop()
+        vb.stop()  # idempotent
+    assert open_fds() == before
