@@ -20,6 +20,7 @@ log = logging.getLogger("smetsbench.hub")
 
 CHF_EUI = bytes.fromhex("00db1234567890a2")  # the RTDS Communications Hub
 _MAX_INCOMING = 1500
+MAX_UNCLAIMED = 1000
 
 
 class HubError(RuntimeError):
@@ -65,12 +66,15 @@ class CommsHub:
         self._tunnels = {}
         self._next_tunnel = 1
         self._cond = threading.Condition()
-        self._responses = {}  # (device eui, counter) -> Received
+        # (device eui, counter) -> Received, oldest first; a response nobody takes (it came
+        # after its command timed out) is dropped once MAX_UNCLAIMED newer ones are stored.
+        self._responses = collections.OrderedDict()
         self.alerts = collections.deque(maxlen=1000)
         self.unmatched = collections.deque(maxlen=100)
         self.taps = []  # callables(direction, ApsFrame, device eui) ; direction "up"/"down"
         self._zcl_seq = 0
         self._aps_counter = 0
+        self._seq_lock = threading.Lock()
         self.errors = collections.Counter()
 
     # -- devices ------------------------------------------------------------------------------
@@ -101,16 +105,20 @@ class CommsHub:
 
     # -- sending ------------------------------------------------------------------------------
     def _send_zcl(self, dev, cluster, zcl):
-        self._aps_counter = (self._aps_counter + 1) & 0xFF
-        aps = ApsFrame(self.eui, dev.eui, cluster, zcl.to_bytes(), counter=self._aps_counter)
+        with self._seq_lock:
+            self._aps_counter = (self._aps_counter + 1) & 0xFF
+            counter = self._aps_counter
+        aps = ApsFrame(self.eui, dev.eui, cluster, zcl.to_bytes(), counter=counter)
         self._tap("down", aps, dev.eui)
         dev.tx += 1
         dev.link.send_han(aps.to_bytes())
 
     def _zcl(self, command, payload):
-        self._zcl_seq = (self._zcl_seq + 1) & 0xFF
+        with self._seq_lock:
+            self._zcl_seq = (self._zcl_seq + 1) & 0xFF
+            seq = self._zcl_seq
         return ZCLFrame(command, payload, frame_type=TYPE_CLUSTER, server_to_client=True,
-                        disable_default_response=True, seq=self._zcl_seq)
+                        disable_default_response=True, seq=seq)
 
     def put(self, eui, message, tunnel_timeout=10.0):
         """Send one GBCS message to a device through its tunnel (GBCS PUT)."""
@@ -257,6 +265,9 @@ class CommsHub:
         with self._cond:
             if rec.msg is not None and rec.msg.cra == envelope.CRA_RESPONSE:
                 self._responses[(dev.eui, rec.msg.counter)] = rec
+                while len(self._responses) > MAX_UNCLAIMED:
+                    self._responses.popitem(last=False)
+                    self.errors["unclaimed_responses_dropped"] += 1
             elif rec.msg is not None and rec.msg.cra == envelope.CRA_ALERT:
                 self.alerts.append(rec)
             else:

@@ -240,11 +240,14 @@ class RFC2217Server:
         self.stop()
 
 
-def share(port, tcp_port=4000, host="0.0.0.0", baudrate=115200, out=None):
+def share(port, tcp_port=4000, host="127.0.0.1", baudrate=115200, out=None):
     """Serve `port` over RFC 2217 until interrupted."""
     server = RFC2217Server(port, tcp_port, host, baudrate).start()
     if out:
         out("sharing %s as %s (Ctrl-C to stop)" % (port, server.url))
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            out("warning: RFC 2217 has no authentication: anyone who can reach %s:%d gets "
+                "this board, its REPL and its keys" % (host, server.tcp_port))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -261,8 +264,9 @@ def register(sub):
     )
     p.add_argument("port", help="the local port to share, e.g. /dev/ttyUSB0")
     p.add_argument("--tcp-port", type=int, default=4000, help="TCP port (default 4000)")
-    p.add_argument("--bind", default="0.0.0.0",
-                   help="address to listen on (default all; 127.0.0.1 for this PC only)")
+    p.add_argument("--bind", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1, this PC only; 0.0.0.0 to "
+                        "serve the lab network: there is no authentication)")
     p.add_argument("--baud", type=int, default=115200, help="initial baud rate (default 115200)")
     p.set_defaults(func=_main)
 
