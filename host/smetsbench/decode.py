@@ -107,24 +107,52 @@ def _decrypt(apdu, msg, ks, checks, out):
             checks.add("payload decryption", False, str(exc))
 
 
-def main(files, keystore=None):
+def _unchecked(out):
+    """What could not be checked for lack of a key (a list of names)."""
+    if out is None:
+        return []
+    names = [k for k in ("mac_check", "signature_check") if out.get(k)]
+    decrypted = out.get("decrypted") or {}
+    names += ["payload %s" % i for i, v in decrypted.items() if v == "no key"]
+    return names
+
+
+def main(files, keystore=None, strict=False):
+    """Print one JSON record per file; exit 1 if a check failed (or, with `strict`, could not be
+    made for lack of a key), 2 if the keystore or an input is unusable."""
+    if keystore and not Path(keystore).is_dir():
+        print("smetsbench decode: keystore %s is not a directory" % keystore, file=sys.stderr)
+        return 2
     ks = gc.KeyStore(keystore) if keystore else None
     paths = []
     for f in files:
         p = Path(f)
+        if not p.exists():
+            print("smetsbench decode: no such file or directory: %s" % p, file=sys.stderr)
+            return 2
         paths.extend(sorted(p.glob("*_GBCS.HEX")) if p.is_dir() else [p])
-    failed = 0
+    failed = unchecked = 0
     for p in paths:
-        raw = read_hex(p)
+        try:
+            raw = read_hex(p)
+        except (ValueError, OSError) as exc:
+            failed += 1
+            print(json.dumps({"file": str(p), "ok": False,
+                              "checks": ["FAIL read: %s" % exc]}, indent=1))
+            continue
         checks, out = verify(raw, ks if ks is not None else _NoKeys(),
                              precommand="_PRECOMMAND_" in p.name)
+        missing = _unchecked(out)
         if not checks.ok:
             failed += 1
-        print(json.dumps({"file": str(p), "ok": checks.ok,
+        elif missing:
+            unchecked += 1
+        print(json.dumps({"file": str(p), "ok": checks.ok, "unchecked": missing,
                           "checks": [repr(c) for c in checks], "message": out}, indent=1))
-    if len(paths) > 1:
-        print("%d files, %d failed" % (len(paths), failed), file=sys.stderr)
-    return 1 if failed else 0
+    print("%d files, %d failed, %d not fully checked (no key%s)" % (
+        len(paths), failed, unchecked, "" if keystore else ": give --keystore"),
+        file=sys.stderr)
+    return 1 if failed or (strict and unchecked) else 0
 
 
 class _NoKeys:
@@ -139,4 +167,6 @@ def register(sub):
     c = sub.add_parser("decode", help="decode GBCS hex files to JSON and check MACs/signatures")
     c.add_argument("files", nargs="+", help="*_GBCS.HEX files or folders of them")
     c.add_argument("--keystore", metavar="DIR", help="keys to check MACs/signatures and decrypt")
-    c.set_defaults(func=lambda a: main(a.files, keystore=a.keystore))
+    c.add_argument("--strict", action="store_true",
+                   help="fail when a MAC, signature or encrypted part cannot be checked")
+    c.set_defaults(func=lambda a: main(a.files, keystore=a.keystore, strict=a.strict))

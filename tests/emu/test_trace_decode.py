@@ -1,0 +1,50 @@
+"""`demo --trace` writes a run anyone can re-check: `decode` verifies every file with the
+trace's keystore (cryptography, not the firmware), and exactly the tampered commands fail."""
+
+import json
+
+from smetsbench import decode, demo
+
+
+def _records(text):
+    dec = json.JSONDecoder()
+    i, out = 0, []
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            return out
+        obj, i = dec.raw_decode(text, i)
+        out.append(obj)
+
+
+def test_trace_rechecks_with_its_keystore(tmp_path, capsys):
+    trace = tmp_path / "trace"
+    assert demo.main(trace_dir=str(trace), work_dir=str(tmp_path / "boards")) == 0
+    capsys.readouterr()
+    rc = decode.main([str(trace)], keystore=str(trace / "keystore"))
+    records = _records(capsys.readouterr().out)
+    assert rc == 1  # the tampered commands
+    failed = sorted(r["file"].rsplit("/", 1)[1] for r in records if not r["ok"])
+    assert [name.split("_")[2] for name in failed] == ["BAD", "BAD", "MALFORMED"]
+    assert any("BAD_MAC_COMMAND" in f for f in failed)
+    assert any("BAD_SIGNATURE_COMMAND" in f for f in failed)
+    # Everything else was checked: responses' MACs or device signatures, and alerts.
+    ok = [r for r in records if r["ok"]]
+    assert len(ok) == len(records) - 3
+    responses = [r for r in ok if "_RESPONSE_" in r["file"]]
+    assert responses and all(any("MAC" in c or "signature" in c for c in r["checks"])
+                             for r in responses)
+    alerts = [r for r in ok if "_ALERT_" in r["file"]]
+    assert len(alerts) == 7 and all(r["unchecked"] == [] for r in alerts)
+    # Only the command sent to a meter that does not exist cannot have its MAC checked.
+    assert [r["file"] for r in ok if r["unchecked"]] == [
+        r["file"] for r in ok if "WRONG_RECIPIENT_COMMAND" in r["file"]]
+
+
+def test_decode_reports_unusable_input(tmp_path, capsys):
+    assert decode.main([str(tmp_path / "missing")]) == 2
+    bad = tmp_path / "X_COMMAND_GBCS.HEX"
+    bad.write_text("not hex\n")
+    assert decode.main([str(bad)]) == 1
+    assert decode.main([str(tmp_path)], keystore=str(tmp_path / "nokeys")) == 2
