@@ -186,9 +186,13 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
 
 def register(sub):
     b = sub.add_parser("bench", help="measure device CPU per command, round trips and heap")
-    b.add_argument("--rounds", type=int, default=50)
-    b.add_argument("--heap", default="256K")
-    b.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"))
+    b.add_argument("--rounds", type=int, default=50,
+                   help="commands per use case after warm-up (default 50)")
+    b.add_argument("--heap", default="256K",
+                   help="MicroPython heap of the board, as -X heapsize= (default 256K)")
+    b.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"),
+                   help="run the firmware on the MicroPython unix port (auto: when installed) "
+                        "or under CPython")
     b.add_argument("--no-heap-search", action="store_true",
                    help="skip the search for the smallest working heap")
     b.add_argument("--fleet", type=int, metavar="N",

@@ -183,7 +183,9 @@ def register(sub):
                    help="remote-party keys to use (e.g. ../shared/rtds/keystore); default: fresh")
     d.add_argument("--pcap", metavar="FILE", help="capture the HAN traffic to a pcap file")
     d.add_argument("--heap", default="256K", help="MicroPython heap of the virtual board")
-    d.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"))
+    d.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"),
+                   help="run the firmware on the MicroPython unix port (auto: when installed) "
+                        "or under CPython")
     d.add_argument("--dir", help="keep the virtual board's directory here (default: temporary)")
     d.set_defaults(func=lambda a: main(
         trace_dir=a.trace, keystore=a.keystore, heap=a.heap, runtime=a.runtime, work_dir=a.dir,
