@@ -196,18 +196,33 @@ def _escape(body):
     return body
 
 
-def _unescape(raw):
-    """Undo the escapes of a frame without raw control bytes; None if an escape is bad."""
-    for escaped, plain in _UNESCAPES:
-        raw = raw.replace(escaped, plain)
-    # The bytes put in are never escape codes, so no new pair formed. Every 0x7D left must now
-    # start "7D 5D"; such pairs cannot overlap, so the counts tell.
-    n = raw.count(b"\x7d")
-    if n:
-        if raw.count(b"\x7d\x5d") != n:
+def _unescape(raw, end=None):
+    """Undo the escapes of `raw[:end]`, a frame without raw control bytes; None if an escape
+    is bad.
+
+    One pass into one buffer: a frame carrying DER certificates (CS02b, 4 KB) has hundreds of
+    escapes of six kinds, and a `replace` per kind would need a 4 KB copy each."""
+    if end is None:
+        end = len(raw)
+    n = raw.count(b"\x7d", 0, end)
+    if not n:
+        return memoryview(raw)[:end]
+    out = bytearray(end - n)
+    src = memoryview(raw)
+    i = raw.find(b"\x7d", 0, end)
+    p = 0
+    q = 0
+    while i >= 0:
+        if i + 1 >= end or raw[i + 1] not in _ESCAPED_CODES:
             return None
-        raw = raw.replace(b"\x7d\x5d", b"\x7d")
-    return raw
+        out[q:q + i - p] = src[p:i]
+        q += i - p
+        out[q] = raw[i + 1] ^ 0x20
+        q += 1
+        p = i + 2
+        i = raw.find(b"\x7d", p, end)
+    out[q:] = src[p:end]
+    return out
 
 
 def _bad_escape_offset(raw):
@@ -283,33 +298,40 @@ class Frame:
         return "Frame(%s, seq=%d, %r)" % (name, self.seq, self.payload)
 
 
-def _parse(raw, max_frame):
-    """Check the escaped bytes between two flags: a Frame, or (counter name, message)."""
-    if len(raw) > 2 * max_frame:
-        return "oversize", "frame longer than %d bytes in 7e %s 7e" % (max_frame, _hexs(raw))
-    body = raw
-    if b"\x7d" in raw:
-        body = _unescape(raw)
+def _parse(raw, max_frame, size=None):
+    """Check the escaped bytes between two flags, `raw[:size]` (the decoder hands its buffer,
+    not a copy): a Frame, or (counter name, message)."""
+    if size is None:
+        size = len(raw)
+    if size > 2 * max_frame:
+        return "oversize", "frame longer than %d bytes in 7e %s 7e" % (max_frame,
+                                                                       _hexs(raw[:size]))
+    if raw.find(b"\x7d", 0, size) >= 0:
+        body = _unescape(raw, size)
         if body is None:
+            raw = raw[:size]
             i = _bad_escape_offset(raw)
             return "bad_escape", "bad escape %s at offset %d in 7e %s 7e" % (
                 _hexs(raw[i : i + 2]),
                 i + 1,
                 _hexs(raw),
             )
+    else:
+        body = raw if size == len(raw) else memoryview(raw)[:size]
     n = len(body)
     if n < _OVERHEAD:
-        return "too_short", "frame too short (%d bytes) in 7e %s 7e" % (n, _hexs(raw))
+        return "too_short", "frame too short (%d bytes) in 7e %s 7e" % (n, _hexs(raw[:size]))
     if n > max_frame:
-        return "oversize", "frame longer than %d bytes in 7e %s 7e" % (max_frame, _hexs(raw))
+        return "oversize", "frame longer than %d bytes in 7e %s 7e" % (max_frame,
+                                                                       _hexs(raw[:size]))
     # Running the register on over the (inverted) crc itself leaves a constant: no slicing.
     if _crc_register(body, 0xFFFF) != _CRC_RESIDUE:
         return "bad_crc", "bad CRC %04x, expected %04x in 7e %s 7e" % (
             (body[-2] << 8) | body[-1],
-            crc16(body[:-2]),
-            _hexs(raw),
+            crc16(bytes(body[:-2])),
+            _hexs(raw[:size]),
         )
-    return Frame(body[0], body[1], bytes(body[2:-2]))
+    return Frame(body[0], body[1], bytes(memoryview(body)[2:-2]))
 
 
 class LinkStats:
@@ -375,11 +397,14 @@ class Decoder:
 
     `feed` copies its argument; call `next_event` until it returns None after each `feed` so
     that unread input does not pile up. Apart from unread input, the decoder holds one partial
-    frame in a buffer that grows (doubling) up to 2 * max_frame bytes and is then reused, so a
-    frame arriving in small UART reads costs no reallocation in the steady state.
+    frame in a buffer that grows (doubling up to 4 KB, then in 1 KB steps) up to 2 * max_frame
+    bytes and is then reused, so a frame arriving in small UART reads costs no reallocation in
+    the steady state.
     """
 
-    def __init__(self, max_frame=MAX_FRAME):
+    def __init__(self, max_frame=MAX_FRAME, reserve=0):
+        """`reserve`: bytes of frame buffer to allocate now rather than when a frame needs
+        them (a board reserves at boot, before its heap fragments)."""
         if max_frame < _OVERHEAD:
             raise LinkError("max_frame %d below the %d-byte minimum" % (max_frame, _OVERHEAD))
         self.max_frame = max_frame
@@ -387,7 +412,8 @@ class Decoder:
         self._data = b""  # input not yet read by next_event, from self._pos
         self._pos = 0
         self._state = _HUNT
-        self._buf = b""  # escaped bytes of the current frame from earlier input: _buf[:_n]
+        # escaped bytes of the current frame from earlier input: _buf[:_n]
+        self._buf = bytearray(min(reserve, 2 * max_frame)) if reserve else b""
         self._n = 0
 
     @property
@@ -435,7 +461,12 @@ class Decoder:
         need = n + stop - start
         buf = self._buf
         if need > len(buf):
-            grown = bytearray(min(max(need, 2 * len(buf), 64), 2 * self.max_frame))
+            # Doubling while small; past 4 KB in 1 KB steps: a 4.7 KB frame (CS02b with its
+            # certificates) must not need an 8 KB block on a fragmented 256 KB heap.
+            size = max(need, min(2 * len(buf), 4096), 64)
+            if size > 4096:
+                size = (size + 1023) & ~1023
+            grown = bytearray(min(size, 2 * self.max_frame))
             grown[:n] = buf[:n]
             self._buf = buf = grown
         buf[n:need] = data[start:stop]
@@ -503,19 +534,21 @@ class Decoder:
                     self._append(data, pos, end)
                 pos = end
                 break
+            size = None
             if self._n:
                 if self._n + flag - pos > 2 * self.max_frame:
                     raw = self._partial(data, pos, flag)  # _parse counts it oversize
                 else:
                     self._append(data, pos, flag)
-                    raw = self._buf[: self._n]
+                    raw = self._buf  # parsed in place: no copy of a frame of up to 8 KB
+                    size = self._n
                 self._n = 0
             else:
                 raw = data[pos:flag]
             pos = flag + 1
-            if not raw:
+            if not (raw if size is None else size):
                 continue  # flags back to back
-            result = _parse(raw, self.max_frame)
+            result = _parse(raw, self.max_frame, size)
             if isinstance(result, Frame):
                 stats.frames += 1
                 self._state = _HUNT

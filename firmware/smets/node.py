@@ -73,7 +73,9 @@ class Node:
         self._timer = cpu_timer
         self.cpu = {}
         self.store = store
-        self.decoder = link.Decoder(max_frame=max_frame)
+        # The frame buffer a largest frame needs (max_frame plus a quarter for escapes: a CS02b
+        # command with its certificates), taken at boot while the heap is whole.
+        self.decoder = link.Decoder(max_frame=max_frame, reserve=max_frame + max_frame // 4)
         self.clock = Clock(epoch if epoch is not None else _now_epoch_default(), mono_ms)
         self._out = []
         self._seq = 0
@@ -137,17 +139,21 @@ class Node:
 
     def _frame(self, frame, mono_ms):
         if frame.type == link.HAN:
-            self._han(frame.payload, mono_ms)
+            self._han(frame, mono_ms)
         elif frame.type == link.CONTROL:
-            self._control(frame.payload, mono_ms)
+            self._control(frame, mono_ms)
         else:
             self.counters["unknown_frames"] += 1
 
     # -- HAN ----------------------------------------------------------------------------------
-    def _han(self, payload, mono_ms):
+    def _han(self, frame, mono_ms):
         self.counters["han_in"] += 1
+        # Each layer's parse copies the payload: let go of the link frame's once the APS frame
+        # holds it, so a 4 KB GBCS command (CS02b) is not in RAM five times on a small heap.
+        payload, frame.payload = frame.payload, b""
         try:
             aps = ApsFrame.from_bytes(payload)
+            payload = None
         except HANError as exc:
             self.counters["han_errors"] += 1
             self.log("W", "bad HAN frame: %s" % exc)
@@ -165,7 +171,7 @@ class Node:
             # The device model must answer every input itself; reaching here is a bug. Keep the
             # board up, count it and tell the host with the traceback.
             self.counters["han_errors"] += 1
-            self.log("E", "device error: %s" % _exc_text(exc))
+            self.log("E", "device error: %s" % _exc_text(exc, True))
             return
         self._send_han(out)
 
@@ -204,7 +210,7 @@ class Node:
             out = self.device.tick(now)
         except Exception as exc:
             self.counters["han_errors"] += 1
-            self.log("E", "device tick error: %s" % _exc_text(exc))
+            self.log("E", "device tick error: %s" % _exc_text(exc, True))
             return 1000
         self._send_han(out)
         due = self.device.next_due(now)
@@ -213,11 +219,15 @@ class Node:
         return self.clock.ms_until(due, mono_ms)
 
     # -- CONTROL ------------------------------------------------------------------------------
-    def _control(self, payload, mono_ms):
+    def _control(self, frame, mono_ms):
         self.counters["control"] += 1
         req_id = None
+        # The request's JSON text is not needed once parsed (a provisioning request is a few
+        # KB, and the device it builds needs the room).
+        payload, frame.payload = frame.payload, b""
         try:
             req = json.loads(payload)
+            payload = None
             if not isinstance(req, dict):
                 raise ValueError("CONTROL request must be a JSON object")
             req_id = req.get("id")
@@ -304,7 +314,7 @@ class Node:
                 except Exception as exc:  # noqa: BLE001
                     self.log("E", "old identity cannot start again: %s" % _exc_text(exc))
             raise
-        self.store.save("identity", identity)
+        self.store.dump("identity", identity)  # streamed: no copy of its JSON text in RAM
         self.log("I", "provisioned as %s %s" % (identity["role"], identity.get("eui")))
         return self._op_status(req, mono_ms)
 
@@ -373,5 +383,19 @@ class Node:
         )
 
 
-def _exc_text(exc):
-    return "%s: %s" % (type(exc).__name__, exc)
+def _exc_text(exc, trace=False):
+    """The exception; with `trace`, its traceback where MicroPython can give one (on one line:
+    the log is line-oriented)."""
+    text = "%s: %s" % (type(exc).__name__, exc)
+    pe = getattr(sys, "print_exception", None)
+    if trace and pe is not None:
+        try:
+            import io
+
+            buf = io.StringIO()
+            pe(exc, buf)
+            text += " | " + " | ".join(
+                ln.strip() for ln in buf.getvalue().split("\n")[1:-2] if ln.strip())
+        except MemoryError:
+            pass
+    return text

@@ -104,10 +104,23 @@ class Store:
             raise StoreError("cannot save %s: %s" % (name, exc))
         self._write_bytes(self.path(name), data)
 
-    def _write_bytes(self, path, data):
+    def dump(self, name, value):
+        """Like `save`, but the JSON goes straight to the file: no string of the whole record
+        in RAM (records of a few KB on a small, fragmented heap)."""
+        path = self.path(name)
+        try:
+            self._write_bytes(path, None, value)
+        except (TypeError, ValueError) as exc:
+            _remove(path + ".tmp")
+            raise StoreError("cannot save %s: %s" % (name, exc))
+
+    def _write_bytes(self, path, data, value=None):
         tmp = path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
+        with open(tmp, "w" if data is None else "wb") as f:
+            if data is None:
+                json.dump(value, f)
+            else:
+                f.write(data)
             flush = getattr(f, "flush", None)
             if flush:
                 flush()
