@@ -55,6 +55,7 @@ from smets.gbcs import envelope
 from . import checker
 from . import conformance_codes as codes
 from . import conformance_compare as cmp
+from . import conformance_pki as cpki
 from . import gbcscrypto as gc
 from .checker import Checks
 from .parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS, RemoteParty
@@ -101,6 +102,21 @@ SMKI_ROLES = {
     "06": "wan_provider",
     "08": "load_controller",
 }
+
+# Security credential use cases whose responses show trust anchors beyond the remote parties a
+# bench device trusts: for these the device also trusts the load controller and holds the
+# suppliers' prepayment keys (CS02a / CS02f list them), and the RTDS root (CS02b / CS02g check
+# certification paths with it). Other scenarios keep the smaller provisioning record.
+DETAILS_CODES = (0x0008, 0x011B)
+DETAILS_ROLES = DEVICE_TRUSTS + ("load_controller",)
+# Device failures an RTDS ASN.1 response reports as a bare response code, injected like the
+# DLMS ones: CS02c key pair generation / request production failed, CS02d certificate
+# storage / private key change failed, CS02e certificate retrieval failure.
+ASN1_FAILURES = {0x000A: (2, 3), 0x000B: (6, 7), 0x000C: (3,)}
+# Use cases whose command carries the device's own certificate, and those that need the device
+# to hold its certificates (CONTROL "certificates").
+DEVICE_CERTIFICATE_COMMANDS = (0x000B,)
+DEVICE_CERTIFICATE_CODES = (0x000A, 0x000B, 0x000C)
 
 _HEX_SUFFIX = "_GBCS.HEX"
 _KIND_RE = re.compile(r"^(?P<stem>.+)_(?P<kind>PRECOMMAND|COMMAND|RESPONSE)_GBCS\.HEX$",
@@ -441,16 +457,17 @@ class Summary:
 # ------------------------------------------------------------------------------- replay
 
 
-def rewrap(msg, party, acb, device_eui, device_ka_public):
+def rewrap(msg, party, acb, device_eui, device_ka_public, content=None):
     """An RTDS command re-protected for a device's own keys.
 
     Header fields and payload are kept (the General Signing bytes are identical whenever the
-    device has the RTDS recipient EUI); the originator signs when RTDS signed; the ACB MACs when
-    RTDS MACed, Z = ECDH(ACB KA key, device KA key), KDF with the originator's title and
-    counter (GBCS 4.3.3)."""
+    device has the RTDS recipient EUI), unless `content` replaces the payload; the originator
+    signs when RTDS signed; the ACB MACs when RTDS MACed, Z = ECDH(ACB KA key, device KA key),
+    KDF with the originator's title and counter (GBCS 4.3.3)."""
     gs = envelope.encode_general_signing(
         msg.cra, msg.counter, bytes(msg.originator), bytes(device_eui), bytes(msg.other_info),
-        bytes(msg.content), bytes(msg.date_time) if msg.date_time else None)
+        bytes(msg.content if content is None else content),
+        bytes(msg.date_time) if msg.date_time else None)
     signature = gc.sign_general_signing(party.ds_key, gs) if msg.signature is not None else None
     apdu = envelope.with_signature(gs, signature)
     if msg.mac is None:
@@ -463,7 +480,12 @@ def rewrap(msg, party, acb, device_eui, device_ka_public):
 
 def dlms_failure(msg):
     """(index of the first failed item, its result) when a DLMS response reports an execution
-    failure, else None."""
+    failure (or an ASN.1 response a device failure, ASN1_FAILURES), else None."""
+    if msg.message_code in ASN1_FAILURES:
+        c = bytes(msg.content)
+        if len(c) == 3 and c[:2] == b"\x02\x01" and c[2] in ASN1_FAILURES[msg.message_code]:
+            return 0, c[2]
+        return None
     if msg.content[:1] != b"\xda":
         return None
     try:
@@ -542,6 +564,26 @@ def _match_alerts(wanted, got):
     return matches
 
 
+class TrustedParties(DCC):
+    """The parties a replayed device trusts, with the trust anchors of an RTDS meter that are
+    not remote parties of the bench: the root (recovered from the RTDS, conformance_pki) and
+    each supplier's prepayment key agreement key (keystore `<eui>-pp-ka.pem`)."""
+
+    def __init__(self, parties, keystore=None, root=None):
+        super().__init__(parties)
+        self.keystore = keystore
+        self.root = root
+
+    def trust_list(self):
+        trust = DCC.trust_list(self)
+        for entry in trust.values():
+            if self.keystore is not None and self.keystore.has_public(entry["eui"], "pp-ka"):
+                entry["pp"] = self.keystore.public(entry["eui"], "pp-ka").hex()
+        if self.root is not None:
+            trust["root"] = {"eui": "0000000000000000", "ca": self.root.hex()}
+        return trust
+
+
 class _Device:
     """A device under test: its handle on the bench and what its firmware implements."""
 
@@ -582,6 +624,7 @@ class Runner:
         self.bench = None
         self.devices = {}
         self._scenarios = None
+        self._root = None  # the RTDS root key (conformance_pki), False when none is found
 
     # -- set-up -------------------------------------------------------------------------------
     @property
@@ -606,6 +649,44 @@ class Runner:
                                work_dir=self.work_dir, heap=self.heap, runtime=self.runtime,
                                response_timeout=self.response_timeout)
         return self.bench
+
+    def _trusted(self, by_role, message_code):
+        """The parties (and trust anchors) a device replaying `message_code` trusts."""
+        root = None
+        if message_code in cpki.PATH_CODES:
+            if self._root is None:
+                found = cpki.rtds_root_key(self.scenarios(), lambda path: envelope.decode(
+                    read_hex(path)))
+                self._root = found[0] if found else False
+            root = self._root or None
+        return TrustedParties(list(by_role.values()),
+                              self.ks if message_code in DETAILS_CODES else None, root)
+
+    def _device_certificates(self, handle, eui):
+        """The RTDS device certificates of `eui` re-issued for the device's own keys, stored
+        on the device (CONTROL certificates) as its own."""
+        import base64
+
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        put = {}
+        for usage, key in (("ka", handle.ka_public), ("ds", handle.ds_public)):
+            if self.ks.has_public(eui, usage):
+                der = gc.load_certificate(self.ks._file(eui, usage, "pem")).public_bytes(
+                    Encoding.DER)
+                put[usage] = base64.b64encode(cpki.reissue(der, key)).decode()
+        if put:
+            handle.link.control("certificates", put=put)
+
+    def _device_payload(self, cmd, handle):
+        """A command payload that is the device's own certificate (CS02d), re-issued for the
+        key of its key usage (a keyAgreement certificate gets the KA key, any other the DS
+        key)."""
+        from smets.gbcs import cert as certs
+
+        c = certs.parse(bytes(cmd.content))
+        key = handle.ka_public if c.key_usage == certs.KU_KEY_AGREEMENT else handle.ds_public
+        return cpki.reissue(bytes(cmd.content), key)
 
     def device(self, role, eui, dcc=None):
         """The device for a device type, started (or adopted) on first use as `eui`, then
@@ -743,9 +824,10 @@ class Runner:
                                     % cmd.originator.hex())
         # The parties a device trusts by default, with this command's originator in its role
         # (a keystore may hold two parties of one role). No more: a board's heap is small.
-        trusted = {r: p for r, p in self.default_parties.items() if r in DEVICE_TRUSTS}
+        roles = DETAILS_ROLES if cmd.message_code in DETAILS_CODES else DEVICE_TRUSTS
+        trusted = {r: p for r, p in self.default_parties.items() if r in roles}
         trusted[party.role] = party
-        dcc = DCC(list(trusted.values()))
+        dcc = self._trusted(trusted, cmd.message_code)
         dev = self.device(role, recipient, dcc)
         if cmd.message_code not in dev.use_cases:
             return res.not_emulated("message code %04X (%s) is not implemented by the %s" % (
@@ -766,6 +848,8 @@ class Runner:
             handle.link.control("provision", identity=identity,
                                 init=self.device_init.get(role) or {},
                                 timeout=self.provision_timeout)
+        if cmd.message_code in DEVICE_CERTIFICATE_CODES:
+            self._device_certificates(handle, recipient)
         epoch = message_time(expected) or RTDS_EPOCH
         handle.link.control("time", epoch=epoch)
         failure = dlms_failure(expected)
@@ -776,10 +860,22 @@ class Runner:
             if index and not (isinstance(reply, dict) and reply.get("after") == index):
                 res.notes.append("RTDS fails item %d; this firmware can only fail the first "
                                  "item (CONTROL fault_dlms has no 'after')" % index)
-        raw = rewrap(cmd, party, dcc.acb, handle.eui, handle.ka_public)
+        content = None
+        if cmd.message_code in DEVICE_CERTIFICATE_COMMANDS:
+            content = self._device_payload(cmd, handle)
+            res.notes.append("the device certificate in the command is re-issued for the "
+                             "device's own key")
+        raw = rewrap(cmd, party, dcc.acb, handle.eui, handle.ka_public, content)
         res.command = raw
-        res.checks.add("re-wrapped command keeps header and payload",
-                       envelope.decode(raw).general_signing == cmd.general_signing)
+        if content is None:
+            res.checks.add("re-wrapped command keeps header and payload",
+                           envelope.decode(raw).general_signing == cmd.general_signing)
+        else:
+            got_cmd = envelope.decode(raw)
+            res.checks.add("re-wrapped command keeps the header", all(
+                bytes(getattr(got_cmd, f) or b"") == bytes(getattr(cmd, f) or b"")
+                for f in ("originator", "recipient", "other_info", "date_time"))
+                and got_cmd.counter == cmd.counter)
         since = time.time()
         t0 = time.perf_counter()
         rec, rejected = self._exchange(handle, raw, cmd)

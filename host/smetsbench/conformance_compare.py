@@ -25,7 +25,8 @@ Values that must be equal although they are leaves ("exact" nodes):
   originator counter and COSEM attribute descriptor of the command they report on;
 - GBZ profile, component count, cluster ids, ZCL frame control and command ids, attribute ids,
   DER INTEGER / ENUMERATED / BOOLEAN values (in GBCS ASN.1 payloads they are results, codes
-  and counters).
+  and counters), except the remote parties' current sequence numbers of a CS02a / CS02f
+  response (device state, like register values).
 - An octet-string that holds a date-time in the RTDS must be a 12-byte string from the device.
 - Array lengths are values (log and profile buffers hold what the meter recorded); elements the
   device sends beyond the RTDS count are still checked against the shape of the RTDS elements.
@@ -655,6 +656,23 @@ def der_node(content, name="payload"):
     return container(name, "asn1", [_der_node(tag, body, "value")])
 
 
+# DER INTEGERs that are device state, not codes: the "current seq number" of each remote party
+# a CS02a / CS02f response details (GBCS section 12: the sequence number of the role's trust
+# anchor update, 0 on a freshly provisioned device; the RTDS meters answer 0 or 1 by history).
+_DER_STATE = {0x0008: 2, 0x011B: 2}
+
+
+def _der_state_values(node, message_code):
+    index = _DER_STATE.get(message_code)
+    top = node.children[0] if node.children else None
+    if index is None or top is None or top.children is None:
+        return
+    for details in top.children:
+        kids = details.children or []
+        if len(kids) > index and kids[index].type == "INTEGER":
+            kids[index].exact = False
+
+
 # ------------------------------------------------------------------------------- GBCS messages
 
 
@@ -683,7 +701,10 @@ def payload_node(msg, decrypt_dlms=None, decrypt_gbz=None, name="payload"):
             return gbz_node(content, alert=msg.cra == envelope.CRA_ALERT, decrypt=decrypt_gbz,
                             name=name)
         if fmt == "ASN.1":
-            return der_node(content, name)
+            node = der_node(content, name)
+            if msg.cra == envelope.CRA_RESPONSE:
+                _der_state_values(node, msg.message_code)
+            return node
     except ValueError as exc:
         return leaf(name, "undecodable %s" % fmt, content, "%s: %s" % (type(exc).__name__, exc),
                     exact=True)

@@ -267,6 +267,9 @@ def _model_rows():
         if flags & 8:
             script = (rows[p] << 8) | rows[p + 1]
             p += 2
+        if flags & 16:
+            p += 2  # an ASN.1 use case (CS02x): signature-only roles, no ACCESS specs
+            continue
         alts = rows[p]
         p += 1
         first = p

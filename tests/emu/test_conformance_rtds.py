@@ -22,8 +22,8 @@ HEAP = "256K"
 BUDGET_HEAP = "256K"
 MEMORY_HUNGRY = ["ECS01a", "ECS01b", "ECS08", "ECS46c"]
 
-# Passing scenarios on ../shared/rtds (RTDS 4.5.0, ESME with the 93 use cases of esme_model).
-MIN_PASSING = 223
+# Passing scenarios on ../shared/rtds (RTDS 4.5.0, ESME with the use cases of esme_model).
+MIN_PASSING = 249
 
 # Scenarios the emulator is known to fail, with why. strict: a fix turns them into XPASS,
 # which fails until the entry is removed here (and MIN_PASSING raised).
@@ -36,9 +36,6 @@ KNOWN_FAILURES = {
     "RTDS-4.5.0/4.4.3_ECS20c/ECS20c_4.4.3_TWIN_SUCCESS": _TWIN,
     "RTDS-4.5.0/4.6.1_ECS21a/ECS21a_4.6.1_TWIN_SUCCESS": _TWIN,
     "RTDS-4.5.0/4.8.1_ECS22b/ECS22b_4.8.1_TWIN_SUCCESS": _TWIN,
-    "RTDS-4.5.0/4.14_ECS21b/ECS21b_4.14_URP_SUCCESS":
-        "unknown remote party: the firmware does not take the key agreement certificate from "
-        "the command, and the response's supplementary originator counter is the device's own",
     "RTDS-4.5.0/7.14_ECS61d/ECS61d_7.14_SUCCESS":
         "RTDS ECS61a and ECS61d disagree on the ALCS schedule's exec_specdays bit-string length "
         "(4 vs 3 bits) for the same attribute; the emulator follows ECS61a",

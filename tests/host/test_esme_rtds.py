@@ -41,8 +41,6 @@ EXPECTED_DIFFERENCES = {
     "ECS20c_4.4.3_TWIN_SUCCESS": _TWIN,
     "ECS21a_4.6.1_TWIN_SUCCESS": _TWIN,
     "ECS22b_4.8.1_TWIN_SUCCESS": _TWIN,
-    "ECS21b_4.14_URP": "unknown remote party: the key agreement certificate in the command "
-                       "(X.509 DER) is not parsed by the firmware",
     "ECS61d_7.14_SUCCESS": "RTDS ECS61a and ECS61d disagree on the ALCS schedule's bit-strings "
                            "(4 vs 3 bits) for the same object",
 }

@@ -40,7 +40,7 @@ from smets.gbcs import crypto
 from smets.logbook import Logbook
 
 FIRMWARE_ID = b"\x00\x01\x00\x00"  # ECS52: four-byte firmware version identifier (0.1.0)
-MODEL_VERSION = const(3)  # esme_model.VERSION the hooks below are numbered for
+MODEL_VERSION = const(4)  # esme_model.VERSION the hooks below are numbered for
 
 # Hooks (indices into esme_model.HOOKS): computed GETs, checked SETs, method behaviour.
 H_CLOCK = const(1)
@@ -70,6 +70,8 @@ _F_CRITICAL = const(1)
 _F_TIME = const(2)
 _F_OPTIONAL = const(4)
 _F_SCRIPT = const(8)
+_F_ASN1 = const(16)
+_F_SIGNED = const(32)
 
 # Disconnect control (IC 70) control_state.
 DISCONNECTED = const(0)
@@ -122,6 +124,7 @@ _KEY_EC_LIMIT = b"\x00\x70\x00\x00\x13\x0a\x01\xff\x09"
 _KEY_BILLING_CALENDAR = b"\x00\x16\x00\x00\x0f\x00\x00\xff\x04"
 _KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
 _NULL = b"\x00"
+_CS02A = (0x0008, 0x000A, 0x000B, 0x000C, 0x011B)  # esme_cs02a; other CS02 codes: esme_cs02b
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
 
 
@@ -145,8 +148,12 @@ class UseCases:
         q = p + 5 + n
         if flags & _F_SCRIPT:
             q += 2
+        sig_roles = 0
+        if flags & _F_ASN1:
+            sig_roles = r[q]
+            q += 1
         uc = UseCase(code, r[p + 5:p + 5 + n].decode(), r[p + 2], bool(flags & _F_CRITICAL),
-                     bool(flags & _F_TIME), p)
+                     bool(flags & _F_TIME), p, sig_roles, bool(flags & _F_SIGNED))
         # Skip the template alternatives to find the next row.
         alts = r[q]
         q += 1
@@ -330,6 +337,16 @@ class ESME(GBCSDevice):
 
     # -- GBCS use cases ----------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
+        if self.USE_CASES.rows[uc.template + 3] & _F_ASN1:
+            # Security credentials (CS02x): ASN.1 payloads, rarely sent; their code is loaded
+            # for the call.
+            if msg.message_code in _CS02A:
+                return _call("execute", self, uc, msg, ctx, module="esme_cs02a")
+            content, changes = _call("execute", self, uc, msg, ctx, module="esme_cs02b")
+            if changes:
+                # Replaced trust anchors, written once the CS02b code has left the heap.
+                _call("commit", self, changes)
+            return content
         c = bytes(msg.content)
         try:
             invoke, specs = cosem.parse_request(c)
@@ -562,14 +579,21 @@ class ESME(GBCSDevice):
         recipient = msg.originator
         if len(msg.other_info) >= 10:
             recipient = bytes(msg.other_info[2:10])
-        protected = crypto.protect_payload(ctx.z(), self.eui, msg.counter, recipient,
-                                           structure(values))
+        if len(msg.other_info) > 26:
+            # An unknown remote party: its key agreement certificate is in the command, and
+            # the encryption uses a fresh counter of the device's own (GBCS notes 1.3).
+            z, counter = _call("urp", self, ctx, module="esme_cs02a")
+        else:
+            z, counter = ctx.z(), msg.counter
+        protected = crypto.protect_payload(z, self.eui, counter, recipient, structure(values))
         # The protection the device applies: the requested one, titles from this device.
         return b"".join((b"\x02\x02\x01\x01", c[q:q + 19], self.eui, b"\x09\x08",
                          msg.originator, c[q + 37:end], octets(protected)))
 
     # -- alerts / time -----------------------------------------------------------------------
     def alert_content(self, counter, alert_code, now, fields):
+        if isinstance(fields, bytes):
+            return fields  # a complete payload (ASN.1 alerts of the CS02 use cases)
         if callable(fields):
             fields = fields(counter)  # fields that depend on the alert's own counter
         invoke = (0x20000000 | (counter & 0xFFFFFF)).to_bytes(4, "big")
@@ -620,23 +644,28 @@ class ESME(GBCSDevice):
         return GBCSDevice.control(self, op, req, now)
 
 
-def unload(name):
-    """Forget a module of this package so that its code can be collected (sys.modules and the
+def unload(name, package="smets.devices"):
+    """Forget a module of a package so that its code can be collected (sys.modules and the
     package both hold it). On a board only: CPython has heap to spare, and re-imports cost."""
     if sys.implementation.name != "micropython":
         return
-    sys.modules.pop("smets.devices." + name, None)
-    pkg = sys.modules.get("smets.devices")
+    sys.modules.pop(package + "." + name, None)
+    pkg = sys.modules.get(package)
     if pkg is not None and hasattr(pkg, name):
         delattr(pkg, name)
 
 
-def _call(name, *args):
-    """Run a function of esme_ext, the ESME's rarely used code, and drop the module again."""
-    from smets.devices import esme_ext
-
+def _call(name, *args, module="esme_ext"):
+    """Run a function of the ESME's rarely used code (esme_ext; esme_cs02a / esme_cs02b, the
+    security credentials, with esme_cs02 and the DER codec and certificate parser they
+    import) and drop the modules again."""
+    mod = __import__("smets.devices." + module, None, None, (name,))
     try:
-        return getattr(esme_ext, name)(*args)
+        return getattr(mod, name)(*args)
     finally:
-        esme_ext = None
-        unload("esme_ext")
+        mod = None
+        unload(module)
+        if module.startswith("esme_cs02"):
+            unload("esme_cs02")
+            unload("cert", "smets.gbcs")
+            unload("asn1", "smets.gbcs")

@@ -161,6 +161,11 @@ def due(dev, now):
             break
         pending.remove(e)
         t, slot, code, counter, orig = e
+        if slot < 0:
+            alert = credentials_due(dev, e)
+            if alert:
+                out.append(alert)
+            continue
         activate(dev, slot)
         party = dev.parties.get(bytes.fromhex(orig))
         body = code.to_bytes(2, "big") + counter.to_bytes(8, "big") + dev.attrs.key(slot)
@@ -169,6 +174,60 @@ def due(dev, now):
     dev._save_attrs()
     dev._save()
     return out
+
+
+# -- security credentials (CS02b / CS02g; the rest is in esme_cs02*) ---------------------------
+
+
+def commit(dev, changes):
+    """Write the trust anchor changes of an update (esme_cs02b.evaluate): anchors
+    [[role, field, entity id, key]], then sequence numbers [[role, value, floor?]] (a floor
+    also becomes the last accepted counter of the role's party). One record, written and
+    renamed at once, then the device's parties are rebuilt from it."""
+    trust = dict(dev.trust)
+
+    def entry(name):
+        e = dict(trust.get(name) or {})
+        trust[name] = e
+        return e
+
+    for name, field, eui, key in changes["anchors"]:
+        e = entry(name)
+        e["eui"] = eui
+        e[field] = key
+    for name, value, floor in changes["seq"]:
+        e = entry(name)
+        e["seq"] = value
+        if floor and e.get("eui"):
+            dev.counters[e["eui"]] = value
+    dev.store.dump("trust", trust)
+    dev.load_parties(trust)
+    dev.log("I", "trust anchors updated (mode %d)" % changes["mode"])
+
+
+def credentials_due(dev, e):
+    """A future-dated CS02b / CS02g at its time: its changes committed and its outcome (found
+    when it arrived) in an 8F66 (every replacement done) or 8F67 alert, message code 0x00CB /
+    0x0124, to the command's originator, signed: SEQUENCE {alert code, execution date-time,
+    outcome}."""
+    t, slot, _code, _counter, orig = e
+    name = "cs02g" if slot == -2 else "cs02b"
+    rec = dev.store.load(name)
+    dev.store.remove(name)
+    party = dev.parties.get(bytes.fromhex(orig))
+    if not rec or party is None:
+        dev.log("W", "pending %s of %s dropped" % (name, orig))
+        return None
+    if rec["plan"]:
+        commit(dev, rec["plan"])
+    code = 0x8F66 if rec["ok"] else 0x8F67
+    y, m, d = cosem._civil(t // 86400)
+    s = t % 86400
+    when = ("%04d%02d%02d%02d%02d%02dZ" % (y, m, d, s // 3600, s // 60 % 60, s % 60)).encode()
+    body = b"\x02\x03\x00" + code.to_bytes(2, "big") + b"\x18\x0f" + when \
+        + bytes.fromhex(rec["outcome"])
+    return dev.alert(0x0124 if slot == -2 else 0x00CB, code, t,
+                     b"\x30" + cosem.elen(len(body)) + body, recipient=party)
 
 
 def billing_alert(dev, t):

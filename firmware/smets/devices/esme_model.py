@@ -11,17 +11,19 @@ A-B:C.D.E.255, or all six groups):
                                               activation date-time) copies src to dst
   p <obis> <obis>/<attr> ...                  Data protection object (class 30) whose
                                               get_protected_attributes returns these
-  u <code> <name> <roles> <flags> <specs> [| <specs>]   a use case; '+' continues the line
+  u <code> <name> <roles>[/<roles>] <flags> <specs> [| <specs>]   a use case; '+' continues
 
 Values: n (null), b0/b1, u8: u16: u32: u64: i8: i16: i32: i64: e: (enum) with a decimal,
 x<hex> and '<text>' (octet-string), v'<text>' (visible-string), U'<text>' (utf8-string),
 B<bits>:<hex> (bit-string; no hex: zeros), S(...) / A(...) (structure / array; k*<value>
 repeats), r<hex> (raw bytes, for hook data), ~ (the NEVER date-time). Roles: S supplier,
 N network operator, A access control broker, W WAN provider, T transitional CoS, R recovery,
-L load controller. Flags: C critical (signed), T response carries the device date-time (GBCS
-notes 7.3), O optional items (the request's specs are an ordered subset of the template), #<n>
-the script id an action must carry. Specs: g get, s set, a action, r get with selective
-access, then <obis>/<attr or method>.
+L load controller; after a '/': the roles that may send it signed without the ACB's MAC.
+Flags: C critical (signed), T response carries the device date-time (GBCS notes 7.3), O
+optional items (the request's specs are an ordered subset of the template), #<n> the script id
+an action must carry, D an ASN.1 payload answered by esme_cs02 (specs '-'), G the response is
+signed even when the command is not critical. Specs: g get, s set, a action, r get with
+selective access, then <obis>/<attr or method>.
 
 Types and shapes follow GBCS as seen in the DCC RTDS 4.5.0 responses; the default values are
 the emulator's own. Profile hook data ('log'): ring (0 none, 1 event log, 2 security log,
@@ -33,7 +35,7 @@ the emulator's own. Profile hook data ('log'): ring (0 none, 1 event log, 2 secu
 import struct
 from array import array
 
-VERSION = 3
+VERSION = 4
 HOOKS = ("", "clock", "regs", "tou", "toub", "pwr", "pp", "bal", "dcout", "dcstate", "log",
          "mpan", "act", "ls", "dp", "adj", "zero", "clr", "topup", "ec", "pas", "any")
 ROLE_LETTERS = "SNAWTRL"  # bit i = gbcsdev role bit 1 << i
@@ -41,6 +43,8 @@ FLAG_CRITICAL = 1
 FLAG_TIME = 2
 FLAG_OPTIONAL = 4
 FLAG_SCRIPT = 8
+FLAG_ASN1 = 16
+FLAG_SIGNED = 32
 
 # Several string constants rather than one: a board loads each into its own heap block.
 TEXT = (
@@ -554,6 +558,20 @@ u 011C ECS61d SNA - g94.44.0.11/2 g94.44.0.12/2 g94.44.0.13/2 g94.44.0.14/2 g94.
 + g11.0.3/2 g12.0.2/2
 u 011D ECS61e SN - g94.44.0.21/2 g94.44.0.22/2 g94.44.0.23/2 g94.44.0.24/2 g94.44.0.25/2
 + g94.44.0.31/2 g94.44.0.32/2 g94.44.0.33/2 g94.44.0.34/2 g94.44.0.35/2
+# -- security credentials (GBCS section 12; ASN.1 payloads, esme_cs02) ----------------------
+u 0008 CS02a AT/T D -
+u 011B CS02f AST/ST D -
+u 000A CS02c S CD -
+u 000B CS02d S CD -
+u 000C CS02e SN CD -
+u 0102 CS02bSbyS S CTDG -
+u 0103 CS02bNbyN N CTDG -
+u 0104 CS02bAbyA A TDG -
+u 0106 CS02bTbyT T CTDG -
+u 0107 CS02bSbyT T CTDG -
+u 0108 CS02bRecovery R/R CTDG -
+u 0125 CS02gLbyL L CTDG -
+u 0126 CS02gLbyS S CTDG -
 """,
 )
 
@@ -674,9 +692,10 @@ def build(text=TEXT):
 
     keys: 9 bytes per slot; hooks: one byte per slot (index into HOOKS); values: the slots'
     default A-XDR values in `cosem.AttrStore.to_bytes` form. Use-case rows: code(2) roles(1)
-    flags(1) name length(1) name [script id(2)] alternatives(1) {count(1) specs(2 each:
-    kind << 13 | slot)}. Activation rules: slot(2) count(1) {source slot(2) destination
-    slot(2)}. Two passes over TEXT, a line at a time: the board builds this at first boot.
+    flags(1) name length(1) name [script id(2)] [ASN.1 use cases: signature-only roles(1)]
+    alternatives(1) {count(1) specs(2 each: kind << 13 | slot)}. Activation rules: slot(2)
+    count(1) {source slot(2) destination slot(2)}. Two passes over TEXT, a line at a time:
+    the board builds this at first boot.
     """
     classes = {}
     keys = bytearray()
@@ -748,19 +767,25 @@ def build(text=TEXT):
                 acts.extend(slot(src).to_bytes(2, "big") + slot(dst).to_bytes(2, "big"))
         elif head == "u":
             code, name, roles, flags, specs = rest.split(" ", 4)
-            r = 0
-            for ch in roles:
-                r |= 1 << ROLE_LETTERS.index(ch)
+            roles, _, sig_only = roles.partition("/")
+            r = _roles(roles)
             f = 0
             flags, _, num = flags.partition("#")
             for ch in flags:
-                f |= {"C": FLAG_CRITICAL, "T": FLAG_TIME, "O": FLAG_OPTIONAL, "-": 0}[ch]
+                f |= {"C": FLAG_CRITICAL, "T": FLAG_TIME, "O": FLAG_OPTIONAL, "D": FLAG_ASN1,
+                      "G": FLAG_SIGNED, "-": 0}[ch]
             if num:
                 f |= FLAG_SCRIPT
             ucs.extend(int(code, 16).to_bytes(2, "big") + bytes((r, f, len(name))))
             ucs.extend(name.encode())
             if num:
                 ucs.extend(int(num).to_bytes(2, "big"))
+            if f & FLAG_ASN1:
+                # No ACCESS specs to check; the roles that need no MAC instead.
+                ucs.extend(bytes((_roles(sig_only), 0)))
+                continue
+            if sig_only:
+                raise ValueError("%s: signature-only roles need an ASN.1 use case" % name)
             alts = specs.split("|")
             ucs.append(len(alts))
             for alt in alts:
@@ -772,6 +797,13 @@ def build(text=TEXT):
     n = len(offs) - 1
     blob = struct.pack(">%dH" % (n + 2), n, *offs) + vals
     return bytes(keys), bytes(hooks), blob, bytes(ucs), bytes(acts)
+
+
+def _roles(letters):
+    r = 0
+    for ch in letters:
+        r |= 1 << ROLE_LETTERS.index(ch)
+    return r
 
 
 def image_source():

@@ -101,17 +101,26 @@ class Reject(Exception):
 
 
 class UseCase:
-    """One row of a device's use-case table."""
+    """One row of a device's use-case table.
 
-    __slots__ = ("code", "name", "roles", "critical", "response_time", "template")
+    `sig_roles`: roles that may send the command signed but without the ACB's MAC (GBCS lets
+    some security-credential commands, e.g. CS02b from the Recovery party, reach the device
+    without the ACB); `signed`: the response is signed by the device even when the command is
+    not critical (CS02b responses)."""
 
-    def __init__(self, code, name, roles, critical=False, response_time=False, template=None):
+    __slots__ = ("code", "name", "roles", "critical", "response_time", "template", "sig_roles",
+                 "signed")
+
+    def __init__(self, code, name, roles, critical=False, response_time=False, template=None,
+                 sig_roles=0, signed=False):
         self.code = code
         self.name = name
         self.roles = roles
         self.critical = critical
         self.response_time = response_time  # response header carries the device date-time
         self.template = template
+        self.sig_roles = sig_roles
+        self.signed = signed
 
 
 class Party:
@@ -129,7 +138,7 @@ class Party:
 class Context:
     """What a use case's handler may need beyond the message: time, keys, response options."""
 
-    __slots__ = ("device", "msg", "party", "now", "uc", "alerts")
+    __slots__ = ("device", "msg", "party", "now", "uc", "alerts", "other_info")
 
     def __init__(self, device, msg, party, now, uc):
         self.device = device
@@ -138,6 +147,7 @@ class Context:
         self.now = now
         self.uc = uc
         self.alerts = []
+        self.other_info = None  # the response's other-information, when not the echo
 
     def z(self):
         """ECDH secret between this device's KA key and the originator's KA key."""
@@ -157,24 +167,19 @@ class GBCSDevice:
         self.store = store
         self._log = log
         self.eui = bytes.fromhex(identity["eui"])
-        self.ka_key = int(identity["ka_key"], 16)
-        self.ds_key = int(identity["ds_key"], 16)
         self.hub_eui = bytes.fromhex(identity.get("hub_eui") or "0000000000000000")
-        self.parties = {}
-        for role in identity.get("parties", {}):
-            p = identity["parties"][role]
-            party = Party(
-                role,
-                bytes.fromhex(p["eui"]),
-                bytes.fromhex(p["ka"]) if p.get("ka") else None,
-                bytes.fromhex(p["ds"]) if p.get("ds") else None,
-            )
-            self.parties[party.eui] = party
-        self.acb = self._party_by_role("acb")
-        self.zcache = crypto.ZCache(self.ka_key)
         if fresh:
-            store.remove("security")
-            store.remove("zcache")
+            for name in ("security", "zcache", "keys", "trust"):
+                store.remove(name)
+        # The security credential use cases (CS02x) replace the device's own key pairs
+        # ("keys") and the remote parties' trust anchors ("trust"); the identity the board was
+        # provisioned with holds the originals.
+        keys = store.load("keys") or {}
+        self.ka_key = int(keys.get("ka") or identity["ka_key"], 16)
+        self.ds_key = int(keys.get("ds") or identity["ds_key"], 16)
+        trust = store.load("trust")
+        self.load_parties(identity.get("parties", {}) if trust is None else trust)
+        self.zcache = crypto.ZCache(self.ka_key)
         for k, z in (store.load("zcache") or {}).items():
             self.zcache.put(bytes.fromhex(k), bytes.fromhex(z))
         self._zcache_saved = len(self.zcache)
@@ -228,6 +233,26 @@ class GBCSDevice:
             out.append({"t": t, "event": FAILURES[failure][0], "alert": alert or None,
                         "originator": _hex(originator), "counter": counter, "code": code})
         return out
+
+    def load_parties(self, entries):
+        """Trust the remote parties of {role: {"eui", "ka", "ds"}} (hex; other fields and roles
+        without keys, e.g. the root, are for the CS02 use cases). A party that holds two roles
+        (a supplier in the load controller's cells) keeps the keys of the first role in
+        ROLE_BITS order and is authorised for both."""
+        self.trust = entries  # kept (not copied) for the CS02 use cases
+        self.parties = {}
+        for role in sorted(entries, key=lambda r: ROLE_BITS.get(r, 0x100)):
+            p = entries[role]
+            if not (p.get("ka") or p.get("ds")):
+                continue
+            eui = bytes.fromhex(p["eui"])
+            party = self.parties.get(eui)
+            if party is not None:
+                party.bit |= ROLE_BITS.get(role, 0)
+                continue
+            self.parties[eui] = Party(role, eui, bytes.fromhex(p["ka"]) if p.get("ka") else None,
+                                      bytes.fromhex(p["ds"]) if p.get("ds") else None)
+        self.acb = self._party_by_role("acb")
 
     def _party_by_role(self, role):
         for p in self.parties.values():
@@ -286,17 +311,20 @@ class GBCSDevice:
         if uc is None:
             raise Reject("unknown_code", "%04X" % msg.message_code)
         if msg.mac is None:
-            raise Reject("bad_mac", "command has no MAC")
-        if self.acb is None or self.acb.ka is None:
-            raise Reject("bad_mac", "no ACB key agreement key provisioned")
-        if not crypto.verify_message_mac(msg, self.zcache.z(self.acb.ka)):
-            raise Reject("bad_mac", "MAC %s" % _hex(msg.mac))
+            # Without the ACB's MAC only the originator's signature can authenticate it.
+            if not (party.bit & uc.sig_roles):
+                raise Reject("bad_mac", "command has no MAC")
+        else:
+            if self.acb is None or self.acb.ka is None:
+                raise Reject("bad_mac", "no ACB key agreement key provisioned")
+            if not crypto.verify_message_mac(msg, self.zcache.z(self.acb.ka)):
+                raise Reject("bad_mac", "MAC %s" % _hex(msg.mac))
         last = self.counters.get(_hex(msg.originator), -1)
         if msg.counter <= last:
             raise Reject("replay", "counter %d <= %d" % (msg.counter, last))
         if not (party.bit & uc.roles):
             raise Reject("not_authorised", "%s may not send %s" % (party.role, uc.name))
-        if uc.critical:
+        if uc.critical or msg.mac is None:
             if msg.signature is None:
                 raise Reject("no_signature", uc.name)
             if party.ds is None or not crypto.verify_message_signature(msg, self._ds_table(party)):
@@ -324,13 +352,15 @@ class GBCSDevice:
 
     def _respond(self, msg, ctx, content):
         uc = ctx.uc
-        other_info = self.response_other_info(msg)
+        other_info = ctx.other_info
+        if other_info is None:
+            other_info = self.response_other_info(msg)
         date_time = self.date_time(ctx.now) if uc.response_time else None
         gs = envelope.encode_general_signing(
             envelope.CRA_RESPONSE, msg.counter, self.eui, msg.originator, other_info, content,
             date_time,
         )
-        if uc.critical:
+        if uc.critical or uc.signed or msg.mac is None:
             # GBCS 4.3.2: a response to a critical command is signed by the device, no MAC.
             return envelope.with_signature(gs, crypto.sign_apdu(self.ds_key, gs))
         return crypto.add_mac(ctx.z(), envelope.with_signature(gs))
@@ -399,6 +429,9 @@ class GBCSDevice:
             self.stats["zcl_errors"] += 1
             self.log("W", "bad ZCL frame from %s: %s" % (_hex(aps.src_eui), exc))
             return out
+        # The ZCL frame holds its own copy: a large GBCS message should not stay in RAM once
+        # per layer while the device works on it (CS02b commands approach 4 KB).
+        aps.payload = b""
         if aps.cluster == tunnel.CLUSTER and zcl.frame_type == 1 and zcl.server_to_client:
             out = self._tunnel_frame(aps, zcl, now)
         else:
@@ -429,6 +462,7 @@ class GBCSDevice:
             return out
         if zcl.command == tunnel.TRANSFER_DATA_S2C:
             tunnel_id, data = tunnel.parse_transfer_data(zcl.payload)
+            zcl.payload = b""
             if self.tunnel_id is not None and tunnel_id != self.tunnel_id:
                 return [self._aps(tunnel.CLUSTER, self._zcl(
                     tunnel.TRANSFER_DATA_ERROR_C2S,
@@ -442,6 +476,7 @@ class GBCSDevice:
                 self.stats["zcl_errors"] += 1
                 self.log("W", "bad GBCS tunnel data: %s" % exc)
                 return out
+            data = None
             if message is None:
                 return out
             self._tunnel_prefix = command is not None
