@@ -144,18 +144,21 @@ def read_time(data):
     """(unix time, rest) of a UTCTime or GeneralizedTime 'YYYY[YY]MMDDHHMMSSZ'."""
     (tag, body), rest = read(data)
     text = bytes(body)
-    if tag == UTC_TIME and len(text) == 13:
+    if not (tag == UTC_TIME and len(text) == 13 or tag == GENERALIZED_TIME and len(text) == 15):
+        raise ASN1Error("not a UTC / generalized time: %s" % _hex(data))
+    # Every character but the final Z a digit, before int() sees any (it would take ' 1', '+1').
+    if text[-1:] != b"Z" or not all(0x30 <= c <= 0x39 for c in text[:-1]):
+        raise ASN1Error("bad time %r" % text)
+    if tag == UTC_TIME:
         year = int(text[:2])
         year += 1900 if year >= 50 else 2000
         text = text[2:]
-    elif tag == GENERALIZED_TIME and len(text) == 15:
+    else:
         year = int(text[:4])
         text = text[4:]
-    else:
-        raise ASN1Error("not a UTC / generalized time: %s" % _hex(data))
-    if text[-1:] != b"Z" or not all(0x30 <= c <= 0x39 for c in text[:-1]):
-        raise ASN1Error("bad time %r" % bytes(body))
     month, day, hh, mm, ss = (int(text[i:i + 2]) for i in range(0, 10, 2))
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hh < 24 and mm < 60 and ss < 60):
+        raise ASN1Error("bad time %r" % bytes(body))
     return _unix(year, month, day) + hh * 3600 + mm * 60 + ss, rest
 
 
