@@ -293,6 +293,10 @@ class Node:
         identity = req.get("identity")
         if not isinstance(identity, dict) or identity.get("role") not in ROLES:
             raise ValueError("provision needs identity with role in %s" % ", ".join(ROLES))
+        init = req.get("init")
+        # Everything is checked before anything is replaced: a refused provisioning leaves the
+        # board's identity, counters and registers as they were.
+        self._device_class(identity["role"]).validate(identity, init)
         old = self.identity
         self.identity = identity
         # Drop the old device model first: building the new one beside it would need the heap
@@ -301,7 +305,7 @@ class Node:
         if _COLLECT:
             gc.collect()
         try:
-            self._start_device(mono_ms, fresh=True, init=req.get("init"))
+            self._start_device(mono_ms, fresh=True, init=init)
         except Exception:
             # Keep the board working as it was (its stored state is untouched until here).
             self.identity = old
@@ -362,6 +366,8 @@ class Node:
         count = req.get("count", 1)
         if kind not in ("drop_han", "corrupt_han"):
             raise ValueError("unknown fault %r" % (kind,))
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError("fault count must be a non-negative integer, got %r" % (count,))
         self.faults[kind] = count
         return self.faults
 
@@ -373,11 +379,12 @@ class Node:
         self.interrupted = True
         return {"repl": True}
 
-    def _start_device(self, mono_ms, fresh=False, init=None):
-        role = self.identity["role"]
+    def _device_class(self, role):
         module, cls = ROLES[role]
-        mod = __import__(module, None, None, (cls,))
-        self.device = getattr(mod, cls)(
+        return getattr(__import__(module, None, None, (cls,)), cls)
+
+    def _start_device(self, mono_ms, fresh=False, init=None):
+        self.device = self._device_class(self.identity["role"])(
             self.identity, self.store, self.clock.now(mono_ms), log=self.log, fresh=fresh,
             init=init,
         )

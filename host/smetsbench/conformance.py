@@ -1201,8 +1201,14 @@ def register(sub):
     c.add_argument("--min-pass", type=int, metavar="N",
                    help="exit non-zero if fewer than N scenarios pass")
     c.add_argument("-q", "--quiet", action="store_true", help="print only failures and summary")
-    c.add_argument("--timeout", type=float, default=5.0, help="response timeout, seconds")
-    c.add_argument("--heap", default="256K", help="MicroPython heap of virtual boards")
-    c.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"))
+    c.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                   help="seconds to wait for each response (default: %(default)s)")
+    c.add_argument("--heap", default="256K", metavar="SIZE",
+                   help="MicroPython heap of virtual boards, as -X heapsize= takes it "
+                        "(default: %(default)s, the budget of a role)")
+    c.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"),
+                   help="what runs virtual boards: the MicroPython unix port, or CPython "
+                        "where no port exists for this machine (default: auto, the port "
+                        "when installed)")
     c.add_argument("--dir", help="keep the virtual boards' directories here")
     c.set_defaults(func=main)

@@ -32,3 +32,26 @@ def test_a_fleet_keeps_each_meter_to_itself(tmp_path):
         # Security checks run per meter too: a tampered command is refused, with its alert.
         res = bench.run(fleet[3], "ECS52", scenario="BAD_MAC", tamper="bad_mac")
         assert res.passed, res.report()
+
+
+def test_a_refused_provisioning_leaves_the_meter_as_it_was(tmp_path):
+    import pytest
+    from smetsbench.session import device_identity
+    from smetsbench.transport import BoardError
+
+    with Bench(work_dir=tmp_path) as bench:
+        esme = bench.add_inprocess("ESME", init={"mpan_import": "1312345678111"})
+        assert bench.run(esme, "ECS39a", mpan="1312345678222").passed
+        assert bench.run(esme, "ECS52").passed
+        identity = device_identity(esme.role, esme.eui, esme.ka_key, esme.ds_key,
+                                   bench.hub.eui, bench.dcc)
+        with pytest.raises(BoardError, match="mpan_import must be 13 digits"):
+            esme.link.control("provision", identity=identity, init={"mpan_import": "12"})
+        bad = dict(identity, ka_key="00")
+        with pytest.raises(BoardError, match="ka_key"):
+            esme.link.control("provision", identity=bad)
+        # Registers, counters and the security log are the ones from before.
+        assert bench.run(esme, "ECS40", mpan="1312345678222").passed
+        res = bench.run(esme, "ECS52", scenario="REPLAY", tamper="replay")
+        assert res.passed, res.report()
+        assert esme.link.control("status")["device"]["security_log"] == 1

@@ -191,6 +191,20 @@ def _mpan(v):
 class ESME(GBCSDevice):
     ROLE = "ESME"
 
+    @classmethod
+    def validate(cls, identity, init=None):
+        GBCSDevice.validate(identity, init)
+        init = init or {}
+        for key in ("power_w", "reactive_var", "import_wh", "reactive_varh"):
+            v = init.get(key, 0)
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << 31:
+                raise ValueError("init %s must be a non-negative integer, got %r" % (key, v))
+        for key in ("mpan_import", "mpan_export"):
+            v = init.get(key)
+            if v and not (isinstance(v, str) and len(v) in (13, 26) and v.isdigit()):
+                raise ValueError("init %s must be 13 digits (26 for a twin element), got %r"
+                                 % (key, v))
+
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
         if fresh:
@@ -252,7 +266,9 @@ class ESME(GBCSDevice):
 
     def balance(self):
         s = self.state
-        return s["credit"] - s["debit_ws"] * UNIT_RATE // 3600000
+        b = s["credit"] - s["debit_ws"] * UNIT_RATE // 3600000
+        # Held in a double-long (and the daily log's int32): clamped, never wrapped.
+        return -0x80000000 if b < -0x80000000 else 0x7FFFFFFF if b > 0x7FFFFFFF else b
 
     def advance(self, now):
         t = self._t
@@ -270,20 +286,23 @@ class ESME(GBCSDevice):
             if skip_to > t:
                 self._accrue(p * (skip_to - t), q * (skip_to - t), prepay)
                 s["hh_ws"] = s["hh_vars"] = s["day_ws"] = 0
-                t = skip_to
+                t = self._t = skip_to
         captured = False
         while t < now:
             nb = (t // _HH + 1) * _HH
             end = min(nb, now)
             self._accrue(p * (end - t), q * (end - t), prepay)
-            t = end
+            # Accrued up to here: a capture below that fails must not accrue it again.
+            t = self._t = end
             if end == nb:
                 captured = True
-                self.hh.append(nb, s["hh_ws"] // 3600, s["hh_vars"] // 3600)
+                self.hh.append(nb, s["hh_ws"] // 3600 & 0xFFFFFFFF,
+                               s["hh_vars"] // 3600 & 0xFFFFFFFF)
                 s["hh_ws"] = s["hh_vars"] = 0
                 if nb % _DAY == 0:
                     wh = s["import_ws"] // 3600 & 0xFFFFFFFF
-                    self.daily.append(nb, wh, s["day_ws"] // 3600, self.balance())
+                    self.daily.append(nb, wh, s["day_ws"] // 3600 & 0xFFFFFFFF,
+                                      self.balance())
                     s["day_ws"] = 0
                     if self._billing_day(nb):
                         # Billing calendar: a billing data log entry, pushed to the supplier

@@ -267,9 +267,10 @@ def method(dev, h, slot, c, p, ctx):
         dev._event(ctx.now, E.EVENT_CREDIT_ADDED)
     elif h == E.H_TOPUP:
         # Token gateway (IC 115) m1: a 20-digit UTRN (CS01a).
+        if c[p] != cosem.OCTET_STRING:
+            raise E.DataAccessError(cosem.TYPE_UNMATCHED)
         n, q = dlen(c, p + 1)
-        if c[p] != cosem.OCTET_STRING or n != 20 or not all(0x30 <= x <= 0x39
-                                                               for x in c[q:q + n]):
+        if n != 20 or not all(0x30 <= x <= 0x39 for x in c[q:q + n]):
             raise E.DataAccessError(OTHER_REASON)
         s["credit"] += E.TOPUP_CREDIT
         dev._event(ctx.now, E.EVENT_CREDIT_ADDED)

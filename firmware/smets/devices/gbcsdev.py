@@ -25,6 +25,7 @@ except ImportError:  # CPython
 
 
 import hashlib
+import struct
 
 from smets.gbcs import crypto, envelope, p256
 from smets.gbcs.envelope import GBCSFormatError
@@ -89,6 +90,10 @@ SECURITY_LOG_SIZE = const(100)
 _TUNNEL_RETRY_S = const(10)
 _FIRST_ALERT_COUNTER = const(0x7D0)
 _MAX_OUTBOX = const(16)
+# What a use case's handler raises on a payload it cannot use (MicroPython's struct raises
+# ValueError; CPython's struct.error is its own class).
+_PAYLOAD_ERRORS = (ValueError, IndexError, KeyError, TypeError,
+                   getattr(struct, "error", ValueError))
 
 
 class Reject(Exception):
@@ -162,6 +167,32 @@ class GBCSDevice:
     ROLE = None
     USE_CASES = {}
     ALERT_RECIPIENT = "supplier"
+
+    @classmethod
+    def validate(cls, identity, init=None):
+        """Raise ValueError unless a device can start from `identity` and `init`: called before
+        a provisioning replaces anything, so that a bad request leaves the old state alone."""
+        try:
+            if len(bytes.fromhex(identity["eui"])) != 8:
+                raise ValueError("eui must be 8 bytes")
+            if len(bytes.fromhex(identity.get("hub_eui") or "0000000000000000")) != 8:
+                raise ValueError("hub_eui must be 8 bytes")
+            for name in ("ka_key", "ds_key"):
+                k = int(identity[name], 16)
+                if not 0 < k < p256.N:
+                    raise ValueError("%s is not a P-256 private key" % name)
+            parties = identity.get("parties", {})
+            for role in parties:
+                p = parties[role]
+                if len(bytes.fromhex(p["eui"])) != 8:
+                    raise ValueError("party %s: eui must be 8 bytes" % role)
+                for key in ("ka", "ds"):
+                    if p.get(key) and len(bytes.fromhex(p[key])) != 64:
+                        raise ValueError("party %s: %s must be a 64-byte X||Y key" % (role, key))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError("bad identity: %s %s" % (type(exc).__name__, exc))
+        if init is not None and not isinstance(init, dict):
+            raise ValueError("init must be an object")
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         self.store = store
@@ -273,28 +304,27 @@ class GBCSDevice:
                 raise Reject("malformed", str(exc))
             self.last_code = msg.message_code
             party, uc = self._check(msg)
+            # The counter of an authenticated command is used up before the command runs: a
+            # power cut while it runs, or before its response leaves, must not let it run twice.
+            self.counters[_hex(msg.originator)] = msg.counter
+            self._save_security()
             ctx = Context(self, msg, party, now, uc)
             try:
                 content = self.execute(uc, msg, ctx)
             except Reject:
                 raise
-            except ValueError as exc:
-                # Codec errors of the payload (AXDRError, DLMSError, ZCLError...).
+            except _PAYLOAD_ERRORS as exc:
+                # Codec errors of the payload (AXDRError, DLMSError, ZCLError, ASN1Error...)
+                # and a payload too short or of the wrong types for its use case.
                 raise Reject("bad_payload", "%s: %s" % (type(exc).__name__, exc))
         except Reject as rej:
             self.stats["rejected"] += 1
             code = self._security_event(now, rej.failure, msg, rej.detail)
-            out = []
-            if code is not None:
-                out.append(self.alert(MSG_GENERIC_CRITICAL_ALERT, code, now))
-            self._save_security()
             self.last_outcome = rej.failure
-            return out
-        # Accept: the counter is consumed before the response leaves (a reboot after this
-        # point must not let the same command run twice).
-        self.counters[_hex(msg.originator)] = msg.counter
+            if code is None:
+                return []
+            return [self.alert(MSG_GENERIC_CRITICAL_ALERT, code, now)]
         self.stats["accepted"] += 1
-        self._save_security()
         response = self._respond(msg, ctx, content)
         self.last_outcome = "accepted"
         return [response] + ctx.alerts
@@ -376,6 +406,8 @@ class GBCSDevice:
         party = recipient or self._party_by_role(self.ALERT_RECIPIENT)
         self.alert_counter += 1
         counter = self.alert_counter
+        # Saved before the alert exists: after a reboot no alert may reuse its counter.
+        self._save_security()
         content = self.alert_content(counter, alert_code, now, fields)
         target = party.eui if party else b"\x00" * 8
         gs = envelope.encode_general_signing(
@@ -448,6 +480,19 @@ class GBCSDevice:
         return None
 
     def _tunnel_frame(self, aps, zcl, now):
+        if any(self.hub_eui) and aps.src_eui != self.hub_eui:
+            # Only the CHF this device is paired with serves its tunnel.
+            self.stats["zcl_errors"] += 1
+            self.log("W", "tunnel frame from %s, not the hub: dropped" % _hex(aps.src_eui))
+            return []
+        try:
+            return self._tunnel_command(aps, zcl, now)
+        except ZCLError as exc:
+            self.stats["zcl_errors"] += 1
+            self.log("W", "bad tunnel frame from %s: %s" % (_hex(aps.src_eui), exc))
+            return []
+
+    def _tunnel_command(self, aps, zcl, now):
         out = []
         if zcl.command == tunnel.REQUEST_TUNNEL_RESPONSE:
             resp = tunnel.parse_request_tunnel_response(zcl.payload)
@@ -486,7 +531,12 @@ class GBCSDevice:
                 out.extend(self._send_gbcs(reply))
             return out
         if zcl.command == tunnel.TUNNEL_CLOSURE_NOTIFICATION:
-            self.tunnel_id = None
+            closed = tunnel.parse_tunnel_closure(zcl.payload)
+            if closed == self.tunnel_id:
+                self.tunnel_id = None
+            else:
+                self.log("W", "closure of tunnel %d, not ours (%s): ignored"
+                         % (closed, self.tunnel_id))
             return out
         if zcl.wants_default_response():
             out.append(aps.reply(aps.cluster, zcl.default_response(UNSUP_COMMAND).to_bytes()))

@@ -98,7 +98,7 @@ def run(board_path="board.json"):
         poller = select.poll()
         poller.register(port.poll_obj, select.POLLIN)
         port.write(node.take_output())
-        wait = node.tick(mono())
+        wait = _tick(node, mono())
         last_rx = mono()
         busy = False
         silent_wakeups = 0
@@ -133,7 +133,7 @@ def run(board_path="board.json"):
                 if mono() - last_rx > _QUIET_MS:
                     # A quiet line: a host that died mid-frame must not hide a later Ctrl-C.
                     _idle(node, mono())
-            wait = node.tick(mono())
+            wait = _tick(node, mono())
             if io is not None:
                 han = node.counters["han_in"] + node.counters["han_out"]
                 if han != han_seen:
@@ -152,7 +152,7 @@ def run(board_path="board.json"):
                 port.write(out)
         port.close()
     if node.reboot_requested:
-        _reboot()
+        reboot()
     if hung_up:
         sys.exit(0)
     # Ctrl-C on the link: fall through to the REPL (mpremote works from here).
@@ -203,18 +203,42 @@ def _receive(node, data, mono_ms):
     try:
         node.receive(data, mono_ms)
     except MemoryError:
+        _survived(node, None, "handling a frame (dropped)")
+    except Exception as exc:  # noqa: BLE001 - the board must stay up and say why
+        _survived(node, exc, "handling a frame")
+
+
+def _tick(node, mono_ms):
+    """Run the device clock (ms until the next tick), surviving like `_receive`."""
+    try:
+        return node.tick(mono_ms)
+    except MemoryError:
+        _survived(node, None, "on the device clock")
+    except Exception as exc:  # noqa: BLE001
+        _survived(node, exc, "on the device clock")
+    return 1000  # try again soon rather than never
+
+
+def _survived(node, exc, where):
+    """Count and log an error the main loop caught (exc None: out of memory)."""
+    if exc is None:
         gc.collect()
         node.counters["memory_errors"] = node.counters.get("memory_errors", 0) + 1
-        node.log("E", "out of memory handling a frame (dropped)")
-    except Exception as exc:  # noqa: BLE001 - the board must stay up and say why
+        node.log("E", "out of memory %s" % where)
+    else:
         node.counters["crashes"] = node.counters.get("crashes", 0) + 1
-        node.log("E", "internal error: %s: %s" % (type(exc).__name__, exc))
+        node.log("E", "internal error %s: %s: %s" % (where, type(exc).__name__, exc))
 
 
-def _reboot():
+def reboot(soft=False):
+    """Start the board again: a reset (CONTROL reset), or with `soft` a soft reset (the app
+    started again from the REPL after a Ctrl-C: a fresh heap and the code now on flash, as at
+    boot, rather than a second app beside the remains of the first)."""
     try:
         import machine
 
+        if soft:
+            machine.soft_reset()
         machine.reset()
     except (ImportError, AttributeError):
         pass

@@ -112,6 +112,17 @@ def parse_transfer_data_error(payload):
     return _u16(payload, 0), payload[2]
 
 
+def tunnel_closure(tunnel_id):
+    return _le16(tunnel_id)
+
+
+def parse_tunnel_closure(payload):
+    """The tunnel id of a TunnelClosureNotification."""
+    if len(payload) < 2:
+        raise ZCLError("TunnelClosureNotification needs 2 bytes, got %d" % len(payload))
+    return _u16(payload, 0)
+
+
 def gbcs_put(message):
     return bytes((GBCS_PUT,)) + bytes(message)
 
