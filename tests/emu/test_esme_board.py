@@ -96,7 +96,10 @@ def test_ctrl_c_gives_the_repl_to_mpremote_and_main_restarts(bench, esme):
         esme.link.reopen()
     st = esme.link.control("status", timeout=10)
     assert st["role"] == "ESME"
-    assert bench.run(esme, "ECS52").passed
+    assert "device" in st, esme.link.control("logs")
+    bench.hub.wait_tunnel(esme.eui)
+    res = bench.run(esme, "ECS52")
+    assert res.passed, res.report()
 
 
 def test_a_board_that_vanishes_gives_a_clear_error(tmp_path):
