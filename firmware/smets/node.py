@@ -112,11 +112,18 @@ class Node:
         self._seq = (self._seq + 1) & 0xFF
 
     def take_output(self):
-        if not self._out:
-            return b""
-        data = b"".join(self._out)
-        self._out = []
-        return data
+        """Every frame to send, as one bytes object (hosts; a board uses take_frames)."""
+        return b"".join(self.take_frames())
+
+    def take_frames(self):
+        """The encoded frames to send, in order, as a list: a board writes them one by one
+        rather than joining them (a burst of alerts would need one large block)."""
+        out, self._out = self._out, []
+        return out
+
+    def requeue(self, frames):
+        """Put frames taken but not sent back in front of the queue."""
+        self._out = frames + self._out
 
     def log(self, level, text):
         line = "%s %s" % (level, text)

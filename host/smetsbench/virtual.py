@@ -94,6 +94,10 @@ def _write_if_changed(dst, data):
     return 1
 
 
+# Bytes a bridge holds for one side before it drops the oldest (a side that stopped reading).
+_BRIDGE_BUFFER = 256 * 1024
+
+
 class _Bridge(threading.Thread):
     """Copies bytes between the device pty and the public pty; optional taps and faults."""
 
@@ -114,11 +118,21 @@ class _Bridge(threading.Thread):
         self.lost_from_board = 0
 
     def run(self):
+        # Never blocks on a write: bytes for each side wait in a buffer until that side can
+        # take them, and both sides are read meanwhile. (A blocking write to a board busy
+        # writing its own output, while nobody drains that output, is a deadlock.)
+        to_board = bytearray()
+        to_host = bytearray()
+        host_stalled = None  # since when the public side has taken nothing
+        device = self.device_fd
         while True:
-            # The device fd changes when the board reboots: rebuild the set every time.
-            fds = [self.device_fd, self.public_fd, self._stop_r]
+            if self.device_fd != device:
+                device = self.device_fd
+                to_board = bytearray()  # a board that reset lost its UART input
+            fds = [device, self.public_fd, self._stop_r]
+            wfds = ([device] if to_board else []) + ([self.public_fd] if to_host else [])
             try:
-                ready, _, _ = select.select(fds, [], [])
+                ready, writable, _ = select.select(fds, wfds, [], 0.5 if to_host else None)
             except (OSError, ValueError):
                 # A device fd closed under us by a reboot: pick up the new one.
                 time.sleep(0.005)
@@ -132,7 +146,23 @@ class _Bridge(threading.Thread):
                     except OSError:
                         pass
                 continue  # woken to notice a new device fd
+            if device in writable and to_board:
+                del to_board[:self._send(device, to_board)]
+            if self.public_fd in writable and to_host:
+                n = self._send(self.public_fd, to_host)
+                del to_host[:n]
+                host_stalled = None if n else host_stalled
+            if to_host:
+                now = time.monotonic()
+                host_stalled = host_stalled or now
+                if now - host_stalled > 1.0 or len(to_host) > _BRIDGE_BUFFER:
+                    # Nobody reads the public port: a UART would lose these bytes too.
+                    self.lost_from_board += len(to_host)
+                    to_host = bytearray()
+                    host_stalled = None
             for fd in ready:
+                if fd == self._stop_r:
+                    continue
                 try:
                     data = os.read(fd, 4096)
                 except OSError as exc:
@@ -144,15 +174,18 @@ class _Bridge(threading.Thread):
                 if not data:
                     time.sleep(0.01)
                     continue
-                if fd == self.device_fd:
+                if fd == device:
                     self.bytes_from_board += len(data)
                     self._tap("tx", data)
-                    self._write(self.public_fd, data, from_board=True)
+                    to_host += data
                 elif fd == self.public_fd:
                     self.bytes_to_board += len(data)
                     self._tap("rx", data)
                     if not self.drop_to_board:
-                        self._write(self.device_fd, data, from_board=False)
+                        to_board += data
+                        if len(to_board) > _BRIDGE_BUFFER:
+                            # A board that stopped reading: its UART would overrun too.
+                            del to_board[:len(to_board) - _BRIDGE_BUFFER]
 
     def _tap(self, direction, data):
         for tap in self.taps:
@@ -161,24 +194,15 @@ class _Bridge(threading.Thread):
             except Exception:  # a broken tap must not take the board down
                 pass
 
-    def _write(self, fd, data, from_board):
-        view = memoryview(data)
-        deadline = time.monotonic() + 1.0
-        while view:
-            try:
-                n = os.write(fd, view)
-            except BlockingIOError:
-                n = 0
-            except OSError:
-                return
-            view = view[n:]
-            if view and time.monotonic() > deadline:
-                # Nobody reads the public port: a UART would lose these bytes too.
-                if from_board:
-                    self.lost_from_board += len(view)
-                return
-            if view:
-                time.sleep(0.001)
+    @staticmethod
+    def _send(fd, buf):
+        """Write what `fd` takes now of `buf`; the number of bytes written."""
+        try:
+            return os.write(fd, buf)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            return len(buf)  # the other side is gone: these bytes have nowhere to go
 
     def replace_device(self, fd):
         """Switch to a new device fd; the bridge closes the old one once it no longer waits
@@ -315,6 +339,7 @@ class VirtualBoard:
             start_new_session=True,
         )
         os.close(slave)
+        os.set_blocking(master, False)  # the bridge must never block on the board
         old = self._device_master
         self._device_master = master
         if old is not None:

@@ -74,7 +74,7 @@ def verify_message_signature(msg, pub_or_table):
     """True if the Message is signed and the signature verifies (64-byte key or p256.Table)."""
     if msg.signature is None:
         return False
-    digest = hashlib.sha256(msg.signed_bytes).digest()
+    digest = hashlib.sha256(msg.signed_view()).digest()
     return p256.verify(pub_or_table, digest, msg.signature)
 
 

@@ -127,6 +127,11 @@ class Message:
         """What the originator signs: the General Signing bytes after DF, to the end of content."""
         return self.raw[self._gs_start + 1 : self._content_end]
 
+    def signed_view(self):
+        """`signed_bytes` without a copy (a memoryview): a 4 KB command need not be in RAM
+        twice to be hashed."""
+        return memoryview(self.raw)[self._gs_start + 1 : self._content_end]
+
     @property
     def general_signing(self):
         """The General Signing APDU (DF ... content), i.e. the RTDS PRECOMMAND."""

@@ -97,60 +97,63 @@ def run(board_path="board.json"):
         io_wait = None
         poller = select.poll()
         poller.register(port.poll_obj, select.POLLIN)
-        port.write(node.take_output())
+        _flush(node, port)
         wait = _tick(node, mono())
         last_rx = mono()
         busy = False
         silent_wakeups = 0
         while not node.interrupted and not node.reboot_requested:
-            timeout = _IDLE_MS if wait is None else min(wait, _IDLE_MS)
-            if io_wait is not None:
-                timeout = min(timeout, io_wait)
-            events = poller.poll(timeout)
-            if events:
-                last_rx = mono()
-                busy = True
-                data = port.read()
-                # The far end of the port is gone (the host of a virtual board died): poll
-                # keeps reporting it ready with nothing to read. Stop instead of spinning.
-                if events[0][1] & _HANGUP or not data:
-                    silent_wakeups += 1
-                    if events[0][1] & _HANGUP or silent_wakeups > _MAX_SILENT_WAKEUPS:
-                        hung_up = True
-                        break
-                else:
-                    silent_wakeups = 0
-                while data:
-                    _receive(node, data, mono())
-                    if node.interrupted:
-                        break
+            try:
+                timeout = _IDLE_MS if wait is None else min(wait, _IDLE_MS)
+                if io_wait is not None:
+                    timeout = min(timeout, io_wait)
+                events = poller.poll(timeout)
+                if events:
+                    last_rx = mono()
+                    busy = True
                     data = port.read()
-            else:
-                if busy:
-                    # Idle: collect now rather than in the middle of the next command.
-                    gc.collect()
-                    busy = False
-                if mono() - last_rx > _QUIET_MS:
-                    # A quiet line: a host that died mid-frame must not hide a later Ctrl-C.
-                    _idle(node, mono())
-            wait = _tick(node, mono())
-            if io is not None:
-                han = node.counters["han_in"] + node.counters["han_out"]
-                if han != han_seen:
-                    han_seen = han
-                    io.activity(mono())
-                pressed, io_wait = io.poll(mono())
-                if pressed:
-                    _button(node, mono())
-            out = node.take_output()
-            if out:
-                port.write(out)
+                    # The far end of the port is gone (the host of a virtual board died): poll
+                    # keeps reporting it ready with nothing to read. Stop instead of spinning.
+                    if events[0][1] & _HANGUP or not data:
+                        silent_wakeups += 1
+                        if events[0][1] & _HANGUP or silent_wakeups > _MAX_SILENT_WAKEUPS:
+                            hung_up = True
+                            break
+                    else:
+                        silent_wakeups = 0
+                    while data:
+                        _receive(node, data, mono())
+                        if node.interrupted:
+                            break
+                        data = port.read()
+                else:
+                    if busy:
+                        # Idle: collect now rather than in the middle of the next command.
+                        gc.collect()
+                        busy = False
+                    if mono() - last_rx > _QUIET_MS:
+                        # A quiet line: a host that died mid-frame must not hide a later Ctrl-C.
+                        _idle(node, mono())
+                wait = _tick(node, mono())
+                if io is not None:
+                    han = node.counters["han_in"] + node.counters["han_out"]
+                    if han != han_seen:
+                        han_seen = han
+                        io.activity(mono())
+                    pressed, io_wait = io.poll(mono())
+                    if pressed:
+                        _button(node, mono())
+                _flush(node, port)
+            except MemoryError:
+                # Outside the guarded frame and clock handling (reading the port, writing
+                # frames): wait for the heap to free up rather than end the app.
+                _survived(node, None, "in the main loop")
     finally:
-        if node is not None:
-            out = node.take_output()
-            if out:
-                port.write(out)
-        port.close()
+        try:
+            if node is not None:
+                _flush(node, port)
+        finally:
+            port.close()
     if node.reboot_requested:
         reboot()
     if hung_up:
@@ -196,6 +199,18 @@ def _idle(node, mono_ms):
         node.decoder.idle()
     except ValueError as exc:  # LinkError: still unread (failing again); try next time
         node.log("E", "link idle: %s" % exc)
+
+
+def _flush(node, port):
+    """Write the node's frames to the port, one at a time (those not written when the heap
+    runs out go back to the front of the queue)."""
+    frames = node.take_frames()
+    for i in range(len(frames)):
+        try:
+            port.write(frames[i])
+        except MemoryError:
+            node.requeue(frames[i:])
+            raise
 
 
 def _receive(node, data, mono_ms):
