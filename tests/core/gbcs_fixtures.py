@@ -101,3 +101,13 @@ def get_request(counter, *descriptors):
 
 def obis(text):
     return bytes(int(x) for x in text.split("-"))
+
+
+def rand_bytes(n, seed):
+    """Deterministic bytes, the same on CPython and MicroPython."""
+    out = bytearray(n)
+    x = seed
+    for i in range(n):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        out[i] = (x >> 16) & 0xFF
+    return bytes(out)

@@ -4,6 +4,7 @@ on the MicroPython unix port; the Hypothesis tests run on CPython only (skipped 
 Known encodings are X.690 DER by hand; times were checked with Python's datetime.
 """
 
+from gbcs_fixtures import rand_bytes as _rand
 from smets.gbcs import asn1
 from smets.gbcs.asn1 import ASN1Error
 
@@ -31,16 +32,6 @@ def _rejects(fn, *args):
     except ASN1Error:
         return True
     raise AssertionError("%r%r did not raise ASN1Error" % (fn, args))
-
-
-def _rand(n, seed):
-    """Deterministic bytes, the same on CPython and MicroPython."""
-    out = bytearray(n)
-    x = seed
-    for i in range(n):
-        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        out[i] = (x >> 16) & 0xFF
-    return bytes(out)
 
 
 def _read_all(data):

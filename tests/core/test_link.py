@@ -1,5 +1,6 @@
 """Serial link framer (smets.link). Runs under pytest and on the MicroPython unix port."""
 
+from gbcs_fixtures import rand_bytes as _rand
 from smets import link
 from smets.link import (
     CONTROL,
@@ -23,16 +24,6 @@ def _raises(exc, fn, *args):
     except exc:
         return True
     raise AssertionError("%r did not raise %s" % (fn, exc.__name__))
-
-
-def _rand(n, seed):
-    """Deterministic bytes, the same on CPython and MicroPython."""
-    out = bytearray(n)
-    x = seed
-    for i in range(n):
-        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        out[i] = (x >> 16) & 0xFF
-    return bytes(out)
 
 
 def _crc_bitwise(data, crc=0xFFFF):

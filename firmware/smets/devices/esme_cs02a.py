@@ -98,15 +98,23 @@ def _usage_name(usage):
     return "ds" if usage == DS else "ka" if usage == KA else None
 
 
+def _asked_usage(dev, content, fault_code):
+    """(key name, None) for the key usage a CS02c / CS02e command asks for, or (None, response
+    code): 1 invalid key usage, `fault_code` when the bench injects an execution failure."""
+    name = _usage_name(asn1.read_bits(_whole(content))[0])
+    if name is None:
+        return None, asn1.integer(1)
+    if _fault(dev):
+        return None, asn1.integer(fault_code)
+    return name, None
+
+
 def provide_certificate(dev, content):
     """CS02e: the device's certificate for the key usage asked for, or a response code
     (1 invalid key usage, 2 no certificate held, 3 retrieval failure)."""
-    usage, _ = asn1.read_bits(_whole(content))
-    name = _usage_name(usage)
-    if name is None:
-        return asn1.integer(1)
-    if _fault(dev):
-        return asn1.integer(3)
+    name, refused = _asked_usage(dev, content, 3)
+    if refused:
+        return refused
     der = dev.store.load_bytes("cert-" + name)
     return der if der else asn1.integer(2)
 
@@ -153,17 +161,14 @@ def issue(dev, content):
     """CS02c: a new key pair for the usage asked for (pending until CS02d certifies it) and a
     PKCS#10 certification request; response codes 1 invalid key usage, 2 key pair generation
     failed."""
-    usage, _ = asn1.read_bits(_whole(content))
-    name = _usage_name(usage)
-    if name is None:
-        return asn1.integer(1)
-    if _fault(dev):
-        return asn1.integer(2)
+    name, refused = _asked_usage(dev, content, 2)
+    if refused:
+        return refused
     d = p256.generate_private_key()
     keys = dev.store.load("keys") or {}
     keys[name + "_new"] = "%064x" % d
     dev.store.save("keys", keys)
-    return certification_request(dev, d, usage)
+    return certification_request(dev, d, DS if name == "ds" else KA)
 
 
 def certification_request(dev, d, usage):
