@@ -29,6 +29,9 @@ ROLES = {
 }
 
 _LOG_KEEP = 32
+_OUT_LOG_LIMIT = 64  # queued frames beyond which LOG lines are not sent
+# Store records of a device's security a failed provisioning puts back as they were.
+_KEPT_RECORDS = ("security", "keys", "trust", "seclog")
 _CERT_NAME_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz-"
 _CPU_KEEP = 200
 _EPOCH_2000 = 946684800
@@ -94,7 +97,18 @@ class Node:
         self.faults = {}
         self.device = None
         self.identity = store.load("identity")
-        if self.identity:
+        cut = store.load("provisioning")
+        if cut:
+            # Power was cut while a provisioning replaced the state: finish it (the old state
+            # may be partly gone, and the host asked for this identity).
+            self.log("W", "finishing a provisioning cut short by a reset")
+            try:
+                self._provision(cut["identity"], cut.get("init"), mono_ms, None)
+            except Exception as exc:  # noqa: BLE001 - fall back to what is on flash
+                self.log("E", "cannot finish the provisioning: %s" % _exc_text(exc))
+                store.remove("provisioning")
+                self.identity = store.load("identity")
+        if self.identity and self.device is None:
             try:
                 self._start_device(mono_ms)
             except Exception as exc:  # a bad identity must not brick the board
@@ -112,25 +126,24 @@ class Node:
         self._seq = (self._seq + 1) & 0xFF
 
     def take_output(self):
-        """Every frame to send, as one bytes object (hosts; a board uses take_frames)."""
-        return b"".join(self.take_frames())
-
-    def take_frames(self):
-        """The encoded frames to send, in order, as a list: a board writes them one by one
-        rather than joining them (a burst of alerts would need one large block)."""
+        """Every frame to send, as one bytes object (hosts; a board uses outbox)."""
         out, self._out = self._out, []
-        return out
+        return b"".join(out)
 
-    def requeue(self, frames):
-        """Put frames taken but not sent back in front of the queue."""
-        self._out = frames + self._out
+    def outbox(self):
+        """The queue of encoded frames to send, oldest first; a board writes them one by one
+        and pops each once written (a burst of alerts joined would need one large block)."""
+        return self._out
 
     def log(self, level, text):
         line = "%s %s" % (level, text)
         self.logs.append(line)
         if len(self.logs) > _LOG_KEEP:
             self.logs.pop(0)
-        self.send(link.LOG, (level + text).encode())
+        if len(self._out) < _OUT_LOG_LIMIT:
+            # A port that takes nothing (or a heap that cannot send) must not fill the heap
+            # with LOG frames; the lines stay in `logs` (CONTROL logs).
+            self.send(link.LOG, (level + text).encode())
 
     def receive(self, data, mono_ms):
         """Feed bytes from the port; handles every complete frame."""
@@ -304,6 +317,20 @@ class Node:
         # Everything is checked before anything is replaced: a refused provisioning leaves the
         # board's identity, counters and registers as they were.
         self._device_class(identity["role"]).validate(identity, init)
+        # What the old identity needs to go on safely if the new one cannot start: its replay
+        # counters, replaced keys and trust anchors, security log.
+        kept = {}
+        if self.identity:
+            for name in _KEPT_RECORDS:
+                data = self.store.load_bytes(name)
+                if data is not None:
+                    kept[name] = data
+        # A reset from here on finishes this provisioning at boot.
+        self.store.dump("provisioning", {"identity": identity, "init": init})
+        self._provision(identity, init, mono_ms, kept)
+        return self._op_status(req, mono_ms)
+
+    def _provision(self, identity, init, mono_ms, kept):
         old = self.identity
         self.identity = identity
         # Drop the old device model first: building the new one beside it would need the heap
@@ -314,11 +341,18 @@ class Node:
         try:
             self._start_device(mono_ms, fresh=True, init=init)
         except Exception:
-            # Keep the board working as it was (its stored state is untouched until here).
+            # Keep the board working as it was, with the records the new device replaced.
             self.identity = old
             self.device = None
             if _COLLECT:
                 gc.collect()
+            if kept is not None:
+                for name in _KEPT_RECORDS:
+                    if name in kept:
+                        self.store.save_bytes(name, kept[name])
+                    else:
+                        self.store.remove(name)
+                self.store.remove("provisioning")
             if old:
                 try:
                     self._start_device(mono_ms)
@@ -326,8 +360,8 @@ class Node:
                     self.log("E", "old identity cannot start again: %s" % _exc_text(exc))
             raise
         self.store.dump("identity", identity)  # streamed: no copy of its JSON text in RAM
+        self.store.remove("provisioning")
         self.log("I", "provisioned as %s %s" % (identity["role"], identity.get("eui")))
-        return self._op_status(req, mono_ms)
 
     def _op_wipe(self, req, mono_ms):
         self.store.wipe()

@@ -94,7 +94,8 @@ def _write_if_changed(dst, data):
     return 1
 
 
-# Bytes a bridge holds for one side before it drops the oldest (a side that stopped reading).
+# Bytes a bridge holds for one side: beyond, it drops the oldest to the board and all of a
+# stalled host's (a side that stopped reading).
 _BRIDGE_BUFFER = 256 * 1024
 
 
@@ -300,12 +301,15 @@ class VirtualBoard:
             raise VirtualBoardError("the board process did not start")
         if self._start_error is not None:
             raise VirtualBoardError("cannot start %s: %s" % (self._command(), self._start_error))
-        self._bridge = _Bridge(self._device_master, self._public_master, self._public_slave,
-                               self.name)
-        if self.console_log:
-            self._console = open(self.console_log, "ab")
-            self._bridge.taps.append(self._log_console)
-        self._bridge.start()
+        with self._lock:
+            # Under the supervisor's lock: a board process that exits at once is replaced by
+            # a new one, whose fd the bridge must be given (not the closed one).
+            self._bridge = _Bridge(self._device_master, self._public_master,
+                                   self._public_slave, self.name)
+            if self.console_log:
+                self._console = open(self.console_log, "ab")
+                self._bridge.taps.append(self._log_console)
+            self._bridge.start()
         return self.port
 
     def _command(self):

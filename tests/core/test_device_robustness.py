@@ -162,8 +162,9 @@ def test_validate_refuses_what_a_device_cannot_start_from():
         bad.update(change)
         _raises(ValueError, ESME.validate, bad)
     bad = dict(good)
-    bad["parties"] = {"supplier": {"eui": good["parties"]["supplier"]["eui"], "ka": "00"}}
-    _raises(ValueError, ESME.validate, bad)
+    for key in ("00", "01" * 64):  # too short; 64 bytes but not a point on P-256
+        bad["parties"] = {"supplier": {"eui": good["parties"]["supplier"]["eui"], "ka": key}}
+        _raises(ValueError, ESME.validate, bad)
     for init in ({"mpan_import": "12"}, {"mpan_export": "131234567811x"},
                  {"power_w": -1}, {"import_wh": "5"}, {"power_w": True}, []):
         _raises(ValueError, ESME.validate, good, init)
@@ -178,5 +179,48 @@ def test_balance_is_clamped_to_a_double_long():
         assert dev.balance() == 0x7FFFFFFF
         dev.advance(NOW + 2 * 86400)  # daily captures log the clamped balance
         assert dev.daily.entries(len(dev.daily) - 1)[0][3] == 0x7FFFFFFF
+    finally:
+        fx.cleanup(store)
+
+
+def _cs02b(control):
+    """A supplier CS02b (update supplier trust anchors) with no replacements."""
+    from smets.gbcs import asn1
+
+    content = asn1.sequence(control, asn1.sequence(), asn1.sequence())
+    return fx.command("supplier", 0x0102, content, critical=True)[0]
+
+
+def test_trust_anchor_updates_never_lower_replay_counters():
+    from smets.gbcs import asn1
+
+    dev, store = _device()
+    try:
+        c = fx.next_counter("network_operator")
+        req = fx.get_request(c, (1, OBIS_FW, 2))
+        no_cmd = fx.command("network_operator", 0x0059, req.to_bytes(), counter=c)[0]
+        dev.handle_gbcs(no_cmd, NOW)
+        assert dev.last_outcome == "accepted"
+        # The supplier names a floor of 0 for the network operator's counters ([6]) and for
+        # its own ([4]), replacing no anchor: no counter may go down.
+        others = asn1.encode(asn1.CONTEXT_CONSTRUCTED | 6,
+                             asn1.sequence(asn1.integer(3), asn1.integer(0)))
+        dev.handle_gbcs(_cs02b(asn1.sequence(asn1.integer(2), asn1.integer(1, asn1.CONTEXT | 3),
+                                             others)), NOW)
+        assert dev.last_outcome == "accepted"
+        dev.handle_gbcs(no_cmd, NOW)
+        assert dev.last_outcome == "replay"
+        raw = _cs02b(asn1.sequence(asn1.integer(2), asn1.integer(2, asn1.CONTEXT | 3),
+                                   asn1.integer(0, asn1.CONTEXT | 4)))
+        dev.handle_gbcs(raw, NOW)
+        assert dev.last_outcome == "accepted"
+        assert dev.trust["supplier"]["seq"] == 2
+        dev.handle_gbcs(raw, NOW)
+        assert dev.last_outcome == "replay"
+        # What was committed is on flash.
+        dev2, _ = _device(store, fresh=False)
+        assert dev2.counters == dev.counters
+        dev2.handle_gbcs(no_cmd, NOW)
+        assert dev2.last_outcome == "replay"
     finally:
         fx.cleanup(store)

@@ -55,3 +55,50 @@ def test_a_refused_provisioning_leaves_the_meter_as_it_was(tmp_path):
         res = bench.run(esme, "ECS52", scenario="REPLAY", tamper="replay")
         assert res.passed, res.report()
         assert esme.link.control("status")["device"]["security_log"] == 1
+
+
+def test_a_provisioning_that_fails_midway_puts_the_old_security_back(tmp_path, monkeypatch):
+    import pytest
+    from smets.devices import esme as esme_mod
+    from smetsbench.session import device_identity
+    from smetsbench.transport import BoardError
+
+    with Bench(work_dir=tmp_path) as bench:
+        esme = bench.add_inprocess("ESME", init={"mpan_import": "1312345678111"})
+        assert bench.run(esme, "ECS52").passed
+        identity = device_identity(esme.role, esme.eui, esme.ka_key, esme.ds_key,
+                                   bench.hub.eui, bench.dcc)
+        real_init = esme_mod.ESME.__init__
+
+        def runs_out_of_memory(self, *args, **kw):
+            real_init(self, *args, **kw)  # the new device has wiped the old records by now
+            if kw.get("fresh"):
+                raise MemoryError("building the new device")
+
+        monkeypatch.setattr(esme_mod.ESME, "__init__", runs_out_of_memory)
+        with pytest.raises(BoardError, match="MemoryError"):
+            esme.link.control("provision", identity=identity, init={})
+        monkeypatch.setattr(esme_mod.ESME, "__init__", real_init)
+        assert "provisioning" not in esme.link.node.store.names()
+        res = bench.run(esme, "ECS52", scenario="REPLAY", tamper="replay")
+        assert res.passed, res.report()
+        assert esme.link.control("status")["device"]["security_log"] == 1
+
+
+def test_a_provisioning_cut_by_a_reset_is_finished_at_boot(tmp_path):
+    from smets.node import Node
+    from smets.store import Store
+    from smetsbench.session import device_identity
+
+    with Bench(work_dir=tmp_path) as bench:
+        esme = bench.add_inprocess("ESME", init={"mpan_import": "1312345678111"})
+        identity = device_identity(esme.role, esme.eui, esme.ka_key, esme.ds_key,
+                                   bench.hub.eui, bench.dcc)
+        store = Store(str(tmp_path / "cut"))
+        store.save("identity", dict(identity, eui="00db1234567890ff"))
+        store.save("provisioning", {"identity": identity, "init": {"power_w": 7}})
+        node = Node({"name": "t"}, store, 0)
+        assert node.identity["eui"] == identity["eui"] and node.device is not None
+        assert store.load("identity")["eui"] == identity["eui"]
+        assert store.load("provisioning") is None
+        assert node.device.state["power_w"] == 7

@@ -230,5 +230,8 @@ def urp(dev, ctx):
         raise Reject("bad_payload", str(exc))
     dev.alert_counter += 1
     counter = dev.alert_counter
+    # On flash before it is used: after a reboot the same counter (the GCM IV of this key)
+    # must never encrypt again.
+    dev._save_security()
     ctx.other_info = bytes(info[:18]) + counter.to_bytes(8, "big")
     return z, counter

@@ -83,7 +83,8 @@ def update(dev, ctx, content, code):
             dev.store.remove(name)
         else:
             outcome, ok, plan = evaluate(dev, code, ctx.party, content, when)
-            dev.store.dump(name, {"plan": plan, "outcome": _hex(outcome), "ok": ok})
+            dev.store.dump(name, {"plan": plan, "outcome": _hex(outcome), "ok": ok,
+                                  "counter": msg.counter})
             pending.append([when, slot, code, msg.counter, _hex(msg.originator)])
         dev._save()
         return asn1.sequence(asn1.null()), None

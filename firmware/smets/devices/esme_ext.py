@@ -181,10 +181,13 @@ def due(dev, now):
 
 def commit(dev, changes):
     """Write the trust anchor changes of an update (esme_cs02b.evaluate): anchors
-    [[role, field, entity id, key]], then sequence numbers [[role, value, floor?]] (a floor
-    also becomes the last accepted counter of the role's party). One record, written and
-    renamed at once, then the device's parties are rebuilt from it."""
+    [[role, field, entity id, key]], then sequence numbers [[role, value, floor?]]. Sequence
+    numbers and originator counters only ever go up, except that a floor for a role whose
+    anchor this update gave to another entity starts that new party's counters at the floor.
+    One record, written and renamed at once, then the device's parties are rebuilt from it and
+    the counters saved."""
     trust = dict(dev.trust)
+    replaced = []
 
     def entry(name):
         e = dict(trust.get(name) or {})
@@ -193,15 +196,20 @@ def commit(dev, changes):
 
     for name, field, eui, key in changes["anchors"]:
         e = entry(name)
+        if e.get("eui") != eui:
+            replaced.append(name)
         e["eui"] = eui
         e[field] = key
     for name, value, floor in changes["seq"]:
         e = entry(name)
-        e["seq"] = value
+        new_party = floor and name in replaced
+        e["seq"] = value if new_party else max(e.get("seq", 0), value)
         if floor and e.get("eui"):
-            dev.counters[e["eui"]] = value
+            last = dev.counters.get(e["eui"], -1)
+            dev.counters[e["eui"]] = value if new_party else max(last, value)
     dev.store.dump("trust", trust)
     dev.load_parties(trust)
+    dev._save_security()
     dev.log("I", "trust anchors updated (mode %d)" % changes["mode"])
 
 
@@ -210,24 +218,29 @@ def credentials_due(dev, e):
     when it arrived) in an 8F66 (every replacement done) or 8F67 alert, message code 0x00CB /
     0x0124, to the command's originator, signed: SEQUENCE {alert code, execution date-time,
     outcome}."""
-    t, slot, _code, _counter, orig = e
+    t, slot, _code, counter, orig = e
     name = "cs02g" if slot == -2 else "cs02b"
     rec = dev.store.load(name)
-    dev.store.remove(name)
     party = dev.parties.get(bytes.fromhex(orig))
-    if not rec or party is None:
-        dev.log("W", "pending %s of %s dropped" % (name, orig))
+    if not rec or rec.get("counter") != counter or party is None:
+        # No record, or the record of another command (a power cut between writing the two).
+        dev.log("W", "pending %s of %s (counter %d) dropped" % (name, orig, counter))
+        dev._save()
         return None
     if rec["plan"]:
-        commit(dev, rec["plan"])
+        commit(dev, rec["plan"])  # committing twice (a power cut below) changes nothing more
     code = 0x8F66 if rec["ok"] else 0x8F67
     y, m, d = cosem._civil(t // 86400)
     s = t % 86400
     when = ("%04d%02d%02d%02d%02d%02dZ" % (y, m, d, s // 3600, s // 60 % 60, s % 60)).encode()
     body = b"\x02\x03\x00" + code.to_bytes(2, "big") + b"\x18\x0f" + when \
         + bytes.fromhex(rec["outcome"])
-    return dev.alert(0x0124 if slot == -2 else 0x00CB, code, t,
-                     b"\x30" + cosem.elen(len(body)) + body, recipient=party)
+    alert = dev.alert(0x0124 if slot == -2 else 0x00CB, code, t,
+                      b"\x30" + cosem.elen(len(body)) + body, recipient=party)
+    # Done: the pending entry leaves the saved state, then the record goes.
+    dev._save()
+    dev.store.remove(name)
+    return alert
 
 
 def billing_alert(dev, t):

@@ -187,8 +187,11 @@ class GBCSDevice:
                 if len(bytes.fromhex(p["eui"])) != 8:
                     raise ValueError("party %s: eui must be 8 bytes" % role)
                 for key in ("ka", "ds"):
-                    if p.get(key) and len(bytes.fromhex(p[key])) != 64:
-                        raise ValueError("party %s: %s must be a 64-byte X||Y key" % (role, key))
+                    if p.get(key):
+                        try:
+                            p256.decode_point(bytes.fromhex(p[key]))
+                        except p256.P256Error as exc:
+                            raise ValueError("party %s: %s key: %s" % (role, key, exc))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError("bad identity: %s %s" % (type(exc).__name__, exc))
         if init is not None and not isinstance(init, dict):
@@ -347,7 +350,11 @@ class GBCSDevice:
         else:
             if self.acb is None or self.acb.ka is None:
                 raise Reject("bad_mac", "no ACB key agreement key provisioned")
-            if not crypto.verify_message_mac(msg, self.zcache.z(self.acb.ka)):
+            try:
+                z = self.zcache.z(self.acb.ka)
+            except p256.P256Error as exc:  # a trust anchor that is no key: nothing verifies
+                raise Reject("bad_mac", "ACB key agreement key: %s" % exc)
+            if not crypto.verify_message_mac(msg, z):
                 raise Reject("bad_mac", "MAC %s" % _hex(msg.mac))
         last = self.counters.get(_hex(msg.originator), -1)
         if msg.counter <= last:
@@ -357,7 +364,13 @@ class GBCSDevice:
         if uc.critical or msg.mac is None:
             if msg.signature is None:
                 raise Reject("no_signature", uc.name)
-            if party.ds is None or not crypto.verify_message_signature(msg, self._ds_table(party)):
+            try:
+                good = party.ds is not None and crypto.verify_message_signature(
+                    msg, self._ds_table(party))
+            except p256.P256Error as exc:
+                raise Reject("bad_signature", "%s: %s signing key: %s" % (uc.name, party.role,
+                                                                          exc))
+            if not good:
                 raise Reject("bad_signature", uc.name)
         return party, uc
 

@@ -202,15 +202,12 @@ def _idle(node, mono_ms):
 
 
 def _flush(node, port):
-    """Write the node's frames to the port, one at a time (those not written when the heap
-    runs out go back to the front of the queue)."""
-    frames = node.take_frames()
-    for i in range(len(frames)):
-        try:
-            port.write(frames[i])
-        except MemoryError:
-            node.requeue(frames[i:])
-            raise
+    """Write the node's frames to the port, one at a time, each leaving the queue once written
+    (nothing is allocated here: out of memory, the rest waits for the next turn)."""
+    out = node.outbox()
+    while out:
+        port.write(out[0])
+        out.pop(0)
 
 
 def _receive(node, data, mono_ms):
