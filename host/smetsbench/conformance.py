@@ -584,6 +584,22 @@ class TrustedParties(DCC):
         return trust
 
 
+def use_cases(link, page=40):
+    """{message code: use case name} a board's firmware implements (CONTROL use_cases, a page
+    at a time: the whole table as one reply needs more heap than a board may have free)."""
+    out = {}
+    start = 0
+    while True:
+        reply = link.control("use_cases", start=start, n=page)
+        if not isinstance(reply, dict) or "use_cases" not in reply:
+            # Firmware without paging: the whole table at once.
+            return {int(k, 16): v for k, v in reply.items()}
+        out.update((int(k, 16), v) for k, v in reply["use_cases"].items())
+        start += page
+        if start >= reply["total"]:
+            return out
+
+
 class _Device:
     """A device under test: its handle on the bench and what its firmware implements."""
 
@@ -591,7 +607,7 @@ class _Device:
         self.role = role
         self.handle = handle
         self.fresh = None  # (eui, dcc) it was provisioned with and has not been used since
-        self.use_cases = {int(k, 16): v for k, v in handle.link.control("use_cases").items()}
+        self.use_cases = use_cases(handle.link)
         st = handle.status()
         self.info = {"firmware": st.get("firmware"), "implementation": st.get("implementation"),
                      "board": st.get("board"), "port": handle.link.url,

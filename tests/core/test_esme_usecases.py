@@ -71,6 +71,19 @@ def test_use_case_table_lists_many_esme_codes():
         uc = dev.USE_CASES.get(0x0019)
         assert uc.critical and uc.response_time and uc.roles == 1
         assert dev.USE_CASES.get(0x7777) is None
+        # Paged, for a small heap: the pages make up the whole table.
+        paged = {}
+        start = 0
+        while True:
+            page = dev.control("use_cases", {"start": start, "n": 30}, NOW)
+            assert len(page["use_cases"]) <= 30 and page["total"] == len(codes)
+            paged.update(page["use_cases"])
+            start += 30
+            if start >= page["total"]:
+                break
+        assert paged == codes
+        assert [uc.code for uc in dev.USE_CASES.values()] == [c for c, _ in
+                                                              dev.USE_CASES.names()]
     finally:
         fx.cleanup(store)
 

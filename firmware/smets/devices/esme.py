@@ -140,43 +140,60 @@ class UseCases:
     def __init__(self, rows):
         self.rows = rows
 
+    def _next(self, p):
+        """Where the row after the one at p starts."""
+        r = self.rows
+        flags = r[p + 3]
+        q = p + 5 + r[p + 4]
+        if flags & _F_SCRIPT:
+            q += 2
+        if flags & _F_ASN1:
+            q += 1
+        # Skip the template alternatives.
+        alts = r[q]
+        q += 1
+        for _ in range(alts):
+            q += 1 + 2 * r[q]
+        return q
+
     def _at(self, p):
         r = self.rows
-        code = (r[p] << 8) | r[p + 1]
         flags = r[p + 3]
         n = r[p + 4]
         q = p + 5 + n
         if flags & _F_SCRIPT:
             q += 2
-        sig_roles = 0
-        if flags & _F_ASN1:
-            sig_roles = r[q]
-            q += 1
-        uc = UseCase(code, r[p + 5:p + 5 + n].decode(), r[p + 2], bool(flags & _F_CRITICAL),
-                     bool(flags & _F_TIME), p, sig_roles, bool(flags & _F_SIGNED))
-        # Skip the template alternatives to find the next row.
-        alts = r[q]
-        q += 1
-        for _ in range(alts):
-            q += 1 + 2 * r[q]
-        return uc, q
+        return UseCase((r[p] << 8) | r[p + 1], r[p + 5:p + 5 + n].decode(), r[p + 2],
+                       bool(flags & _F_CRITICAL), bool(flags & _F_TIME), p,
+                       r[q] if flags & _F_ASN1 else 0, bool(flags & _F_SIGNED))
 
     def get(self, code):
+        """The UseCase of a message code, or None (only that row becomes an object)."""
+        p = 0
+        r = self.rows
+        hi = code >> 8
+        lo = code & 0xFF
+        while p < len(r):
+            if r[p] == hi and r[p + 1] == lo:
+                return self._at(p)
+            p = self._next(p)
+        return None
+
+    def names(self):
+        """(code, name) of every row, without building UseCase objects."""
         p = 0
         r = self.rows
         while p < len(r):
-            uc, q = self._at(p)
-            if uc.code == code:
-                return uc
-            p = q
-        return None
+            n = r[p + 4]
+            yield (r[p] << 8) | r[p + 1], r[p + 5:p + 5 + n].decode()
+            p = self._next(p)
 
     def values(self):
         out = []
         p = 0
         while p < len(self.rows):
-            uc, p = self._at(p)
-            out.append(uc)
+            out.append(self._at(p))
+            p = self._next(p)
         return out
 
 
@@ -358,7 +375,9 @@ class ESME(GBCSDevice):
     def execute(self, uc, msg, ctx):
         if self.USE_CASES.rows[uc.template + 3] & _F_ASN1:
             # Security credentials (CS02x): ASN.1 payloads, rarely sent; their code is loaded
-            # for the call.
+            # for the call, in room made by dropping the parties' verification tables (they
+            # load again from flash when next needed).
+            self.drop_tables()
             if msg.message_code in _CS02A:
                 return _call("execute", self, uc, msg, ctx, module="esme_cs02a")
             content, changes = _call("execute", self, uc, msg, ctx, module="esme_cs02b")

@@ -374,6 +374,12 @@ class GBCSDevice:
                 raise Reject("bad_signature", uc.name)
         return party, uc
 
+    def drop_tables(self):
+        """Let go of the parties' verification tables (2 KB each) for a while: a rarely used
+        piece of code needs the heap; each loads again from flash on its next use."""
+        for p in self.parties.values():
+            p._table = None
+
     def _ds_table(self, party):
         """Fixed-base table for a trusted signing key, cached on flash (GBCS verify fast path)."""
         if party._table is None:
@@ -590,7 +596,23 @@ class GBCSDevice:
 
     def control(self, op, req, now):
         if op == "use_cases":
-            return {"%04X" % uc.code: uc.name for uc in self.USE_CASES.values()}
+            # {code hex: name}; with "start" (and "n"), one page of the table:
+            # {"use_cases": {...}, "total": rows}, for a heap too small for the whole reply.
+            table = self.USE_CASES
+            if hasattr(table, "names"):
+                rows = table.names()
+            else:
+                rows = ((uc.code, uc.name) for uc in table.values())
+            start = req.get("start")
+            first = 0 if start is None else int(start)
+            last = first + int(req.get("n", 40)) if start is not None else 1 << 30
+            out = {}
+            total = 0
+            for code, name in rows:
+                if first <= total < last:
+                    out["%04X" % code] = name
+                total += 1
+            return out if start is None else {"use_cases": out, "total": total}
         if op == "security_log":
             # Paged: a board has no room for a 100-entry JSON reply in one go.
             n = min(int(req.get("n", 5)), 20)
