@@ -20,6 +20,8 @@ except ImportError:  # CPython
         return x
 
 
+from smets.gbcs.envelope import hexs  # noqa: E402
+
 BOOLEAN = const(0x01)
 INTEGER = const(0x02)
 BIT_STRING = const(0x03)
@@ -43,9 +45,8 @@ class ASN1Error(ValueError):
     """DER bytes that do not decode, or a value that cannot be encoded."""
 
 
-def _hex(data, limit=24):
-    data = bytes(data[:limit])
-    return " ".join("%02x" % b for b in data) + (" ..." if len(data) >= limit else "")
+def _hex(data):
+    return hexs(data, 24)
 
 
 def _view(data):
