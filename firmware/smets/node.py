@@ -381,10 +381,19 @@ class Node:
             for name in self.store.names():
                 if name.startswith("cert-"):
                     self.store.remove(name)
+        put = {}
         for name, b64 in (req.get("put") or {}).items():
             if not name or len(name) > 40 or not all(c in _CERT_NAME_CHARS for c in name):
                 raise ValueError("bad certificate name %r" % (name,))
-            self.store.save_bytes("cert-" + name, binascii.a2b_base64(b64))
+            try:
+                der = binascii.a2b_base64(b64)
+            except (ValueError, TypeError):
+                der = b""
+            if not _is_der_sequence(der):
+                raise ValueError("certificate %s is not base64 of a DER SEQUENCE" % name)
+            put[name] = der
+        for name in put:  # all checked first: a bad one stores none
+            self.store.save_bytes("cert-" + name, put[name])
         held = {}
         for name in self.store.names():
             if name.startswith("cert-"):
@@ -413,8 +422,19 @@ class Node:
         return self.faults
 
     def _op_reset(self, req, mono_ms):
+        self.shutdown(mono_ms)
         self.reboot_requested = True
         return {"reset": True}
+
+    def shutdown(self, mono_ms):
+        """An orderly stop (reset, Ctrl-C to the REPL): the device writes what is only in RAM
+        (a power cut loses it, as on a meter without a hold-up capacitor)."""
+        if self.device is None:
+            return
+        try:
+            self.device.shutdown(self.clock.now(mono_ms))
+        except Exception as exc:  # noqa: BLE001 - stopping must not fail
+            self.log("E", "device shutdown: %s" % _exc_text(exc))
 
     def _op_repl(self, req, mono_ms):
         self.interrupted = True
@@ -429,6 +449,21 @@ class Node:
             self.identity, self.store, self.clock.now(mono_ms), log=self.log, fresh=fresh,
             init=init,
         )
+
+
+def _is_der_sequence(data):
+    """Whether `data` is exactly one DER SEQUENCE element (the outside of a certificate)."""
+    if len(data) < 2 or data[0] != 0x30:
+        return False
+    n = data[1]
+    head = 2
+    if n & 0x80:
+        k = n & 0x7F
+        if not 1 <= k <= 3 or len(data) < 2 + k:
+            return False
+        n = int.from_bytes(data[2:2 + k], "big")
+        head = 2 + k
+    return head + n == len(data)
 
 
 def _exc_text(exc, trace=False):

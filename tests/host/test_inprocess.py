@@ -102,3 +102,39 @@ def test_a_provisioning_cut_by_a_reset_is_finished_at_boot(tmp_path):
         assert store.load("identity")["eui"] == identity["eui"]
         assert store.load("provisioning") is None
         assert node.device.state["power_w"] == 7
+
+
+def test_certificates_refuses_what_is_not_a_der_certificate(tmp_path):
+    import base64
+
+    import pytest
+    from smetsbench.transport import BoardError
+
+    with Bench(work_dir=tmp_path) as bench:
+        esme = bench.add_inprocess("ESME")
+        good = base64.b64encode(b"\x30\x03\x02\x01\x05").decode()
+        for bad in ("!!!", base64.b64encode(b"\x04\x01\x00").decode(),
+                    base64.b64encode(b"\x30\x05\x02\x01").decode()):
+            with pytest.raises(BoardError, match="not base64 of a DER SEQUENCE"):
+                esme.link.control("certificates", put={"ok": good, "bad": bad})
+        assert "ok" not in esme.link.control("certificates")  # none stored from a bad request
+        assert "ok" in esme.link.control("certificates", put={"ok": good})
+
+
+def test_a_reset_keeps_the_registers_run_on_since_the_last_save(tmp_path):
+    from smets.node import Node
+    from smets.store import Store
+
+    with Bench(work_dir=tmp_path) as bench:
+        esme = bench.add_inprocess("ESME", init={"power_w": 3600})
+        node = esme.link.node
+        node.clock.set(1800000000, 0, 1)  # on a half-hour: nothing captured for 20 minutes
+        node.tick(0)
+        base = node.device.state["import_ws"]
+        node.tick(20 * 60 * 1000)
+        run_on = node.device.state["import_ws"]
+        assert run_on == base + 3600 * 20 * 60
+        assert node.store.load("esme")["import_ws"] < run_on  # only in RAM so far
+        node._op_reset({}, 20 * 60 * 1000)
+        after = Node({"name": "t"}, Store(node.store.root), 0, epoch=1800000000 + 20 * 60)
+        assert after.device.state["import_ws"] == run_on

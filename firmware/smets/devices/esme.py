@@ -654,6 +654,14 @@ class ESME(GBCSDevice):
                 out.append(alert)
         return out
 
+    def shutdown(self, now):
+        # Registers and profiles run on in RAM between saves: an orderly stop keeps them.
+        self.advance(now)
+        self._save()
+        for log in (self.hh, self.daily, self.bills):
+            log.save()
+        GBCSDevice.shutdown(self, now)
+
     def next_due(self, now):
         due = GBCSDevice.next_due(self, now)
         nb = (max(now, self._t) // _HH + 1) * _HH

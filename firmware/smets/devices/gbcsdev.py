@@ -577,6 +577,10 @@ class GBCSDevice:
         """Device-model time events: GBCS alerts to send. Override."""
         return []
 
+    def shutdown(self, now):
+        """An orderly stop (reset, Ctrl-C): write what is only in RAM. Override."""
+        self._save_security()
+
     def next_due(self, now):
         if self.tunnel_id is None and any(self.hub_eui):
             return (self._tunnel_asked or now) + _TUNNEL_RETRY_S

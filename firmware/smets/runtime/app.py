@@ -151,6 +151,8 @@ def run(board_path="board.json"):
     finally:
         try:
             if node is not None:
+                if not node.reboot_requested:  # CONTROL reset has done it
+                    node.shutdown(mono())  # Ctrl-C, a host gone: nothing only in RAM is lost
                 _flush(node, port)
         finally:
             port.close()
