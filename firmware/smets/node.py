@@ -402,10 +402,18 @@ class Node:
         return held
 
     def _op_cpu(self, req, mono_ms):
-        """Device CPU time per GBCS command handled: {"CODE:outcome": [us, ...]}."""
-        result = self.cpu
+        """Device CPU time per GBCS command handled: {"CODE:outcome": [us, ...]}; with `key`
+        only that entry (the whole table of a long run is too big a reply for a small heap),
+        with `reset` the entries returned are then cleared."""
+        key = req.get("key")
+        if key is None:
+            result = self.cpu
+            if req.get("reset"):
+                self.cpu = {}
+            return result
+        result = {key: self.cpu.get(key, [])}
         if req.get("reset"):
-            self.cpu = {}
+            self.cpu.pop(key, None)
         return result
 
     def _op_logs(self, req, mono_ms):

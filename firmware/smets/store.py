@@ -141,7 +141,9 @@ class Store:
             return f.read()
 
     def save_bytes(self, name, data):
-        self._write_bytes(self.path(name), bytes(data))
+        """Write bytes, a bytearray or a memoryview (not copied: a log of a few KB is written
+        from its own buffer)."""
+        self._write_bytes(self.path(name), data)
 
     def remove(self, name):
         path = self.path(name)
