@@ -130,7 +130,11 @@ def main(files, keystore=None, strict=False):
         if not p.exists():
             print("smetsbench decode: no such file or directory: %s" % p, file=sys.stderr)
             return 2
-        paths.extend(sorted(p.glob("*_GBCS.HEX")) if p.is_dir() else [p])
+        # A folder: every *_GBCS.HEX below it (an RTDS root holds one folder per use case).
+        paths.extend(sorted(p.rglob("*_GBCS.HEX")) if p.is_dir() else [p])
+    if not paths:
+        print("smetsbench decode: no *_GBCS.HEX files in %s" % " ".join(files), file=sys.stderr)
+        return 2
     failed = unchecked = 0
     for p in paths:
         try:

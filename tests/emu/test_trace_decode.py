@@ -48,3 +48,15 @@ def test_decode_reports_unusable_input(tmp_path, capsys):
     bad.write_text("not hex\n")
     assert decode.main([str(bad)]) == 1
     assert decode.main([str(tmp_path)], keystore=str(tmp_path / "nokeys")) == 2
+
+
+def test_decode_walks_folders_and_says_when_there_is_nothing(tmp_path, capsys):
+    nested = tmp_path / "RTDS" / "1.1_ECS01a"
+    nested.mkdir(parents=True)
+    (nested / "X_COMMAND_GBCS.HEX").write_text("not hex\n")
+    assert decode.main([str(tmp_path / "RTDS")]) == 1  # found below the folder given
+    assert "X_COMMAND_GBCS.HEX" in capsys.readouterr().out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert decode.main([str(empty)]) == 2
+    assert "no *_GBCS.HEX files" in capsys.readouterr().err
