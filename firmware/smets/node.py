@@ -103,7 +103,8 @@ class Node:
             # may be partly gone, and the host asked for this identity).
             self.log("W", "finishing a provisioning cut short by a reset")
             try:
-                self._provision(cut["identity"], cut.get("init"), mono_ms, None)
+                kept = [n for n in _KEPT_RECORDS if store.has("kept-" + n)]
+                self._provision(cut["identity"], cut.get("init"), mono_ms, kept)
             except Exception as exc:  # noqa: BLE001 - fall back to what is on flash
                 self.log("E", "cannot finish the provisioning: %s" % _exc_text(exc))
                 store.remove("provisioning")
@@ -317,16 +318,15 @@ class Node:
         # Everything is checked before anything is replaced: a refused provisioning leaves the
         # board's identity, counters and registers as they were.
         self._device_class(identity["role"]).validate(identity, init)
-        # What the old identity needs to go on safely if the new one cannot start: its replay
-        # counters, replaced keys and trust anchors, security log.
-        kept = {}
-        if self.identity:
-            for name in _KEPT_RECORDS:
-                data = self.store.load_bytes(name)
-                if data is not None:
-                    kept[name] = data
         # A reset from here on finishes this provisioning at boot.
         self.store.dump("provisioning", {"identity": identity, "init": init})
+        # What the old identity needs to go on safely if the new one cannot start (replay
+        # counters, replaced keys and trust anchors, security log) is set aside on flash.
+        kept = []
+        if self.identity:
+            for name in _KEPT_RECORDS:
+                if self.store.move(name, "kept-" + name):
+                    kept.append(name)
         self._provision(identity, init, mono_ms, kept)
         return self._op_status(req, mono_ms)
 
@@ -341,18 +341,15 @@ class Node:
         try:
             self._start_device(mono_ms, fresh=True, init=init)
         except Exception:
-            # Keep the board working as it was, with the records the new device replaced.
+            # Keep the board working as it was, with the records set aside put back.
             self.identity = old
             self.device = None
             if _COLLECT:
                 gc.collect()
-            if kept is not None:
-                for name in _KEPT_RECORDS:
-                    if name in kept:
-                        self.store.save_bytes(name, kept[name])
-                    else:
-                        self.store.remove(name)
-                self.store.remove("provisioning")
+            for name in _KEPT_RECORDS:
+                if not (name in kept and self.store.move("kept-" + name, name)):
+                    self.store.remove(name)  # the new device's
+            self.store.remove("provisioning")
             if old:
                 try:
                     self._start_device(mono_ms)
@@ -360,6 +357,8 @@ class Node:
                     self.log("E", "old identity cannot start again: %s" % _exc_text(exc))
             raise
         self.store.dump("identity", identity)  # streamed: no copy of its JSON text in RAM
+        for name in _KEPT_RECORDS:
+            self.store.remove("kept-" + name)
         self.store.remove("provisioning")
         self.log("I", "provisioned as %s %s" % (identity["role"], identity.get("eui")))
 

@@ -145,6 +145,21 @@ class Store:
         from its own buffer)."""
         self._write_bytes(self.path(name), data)
 
+    def has(self, name):
+        return _exists(self.path(name))
+
+    def move(self, name, new):
+        """Rename a record (replacing any record `new`); False if there is no record `name`.
+        Costs no RAM, whatever the record's size."""
+        src = self.path(name)
+        dst = self.path(new)
+        if not _exists(src):
+            return False
+        self.remove(new)
+        os.rename(src, dst)
+        sync()
+        return True
+
     def remove(self, name):
         path = self.path(name)
         for p in (path, path + ".tmp"):

@@ -81,3 +81,18 @@ def test_bad_names_rejected():
                 assert False, bad
     finally:
         _cleanup(s)
+
+
+def test_move_renames_a_record_over_another():
+    s = Store(_scratch())
+    try:
+        assert not s.move("security", "kept-security")
+        s.save("security", {"counters": {"a": 1}})
+        s.save_bytes("kept-security", b"old")
+        assert s.has("security")
+        assert s.move("security", "kept-security")
+        assert not s.has("security")
+        assert s.load("kept-security") == {"counters": {"a": 1}}
+        assert s.names() == ["kept-security"]
+    finally:
+        _cleanup(s)

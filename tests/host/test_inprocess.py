@@ -138,3 +138,21 @@ def test_a_reset_keeps_the_registers_run_on_since_the_last_save(tmp_path):
         node._op_reset({}, 20 * 60 * 1000)
         after = Node({"name": "t"}, Store(node.store.root), 0, epoch=1800000000 + 20 * 60)
         assert after.device.state["import_ws"] == run_on
+
+
+def test_a_provisioning_cut_after_setting_records_aside_is_finished_cleanly(tmp_path):
+    from smets.node import Node
+    from smets.store import Store
+    from smetsbench.session import device_identity
+
+    with Bench(work_dir=tmp_path) as bench:
+        esme = bench.add_inprocess("ESME")
+        identity = device_identity(esme.role, esme.eui, esme.ka_key, esme.ds_key,
+                                   bench.hub.eui, bench.dcc)
+        store = Store(str(tmp_path / "cut"))
+        store.save("identity", identity)
+        store.save("kept-security", {"counters": {"90b3d51f30010000": 99}})
+        store.save("provisioning", {"identity": identity, "init": {}})
+        node = Node({"name": "t"}, store, 0)
+        assert node.device is not None and node.device.counters == {}
+        assert not any(n.startswith("kept-") or n == "provisioning" for n in store.names())

@@ -216,8 +216,8 @@ def _receive(node, data, mono_ms):
     """Feed the node; a MemoryError or a bug in one frame must not take the board down."""
     try:
         node.receive(data, mono_ms)
-    except MemoryError:
-        _survived(node, None, "handling a frame (dropped)")
+    except MemoryError as exc:
+        _survived(node, None, "handling a frame (dropped)", exc)
     except Exception as exc:  # noqa: BLE001 - the board must stay up and say why
         _survived(node, exc, "handling a frame")
 
@@ -233,12 +233,18 @@ def _tick(node, mono_ms):
     return 1000  # try again soon rather than never
 
 
-def _survived(node, exc, where):
-    """Count and log an error the main loop caught (exc None: out of memory)."""
+def _survived(node, exc, where, memory_error=None):
+    """Count and log an error the main loop caught (exc None: out of memory, `memory_error`
+    the MemoryError when its traceback is worth logging)."""
     if exc is None:
         gc.collect()
         node.counters["memory_errors"] = node.counters.get("memory_errors", 0) + 1
-        node.log("E", "out of memory %s" % where)
+        trace = ""
+        if memory_error is not None:
+            from smets.node import _exc_text
+
+            trace = ": " + _exc_text(memory_error, True)
+        node.log("E", "out of memory %s%s" % (where, trace))
     else:
         node.counters["crashes"] = node.counters.get("crashes", 0) + 1
         node.log("E", "internal error %s: %s: %s" % (where, type(exc).__name__, exc))
