@@ -224,3 +224,26 @@ def test_trust_anchor_updates_never_lower_replay_counters():
         assert dev2.last_outcome == "replay"
     finally:
         fx.cleanup(store)
+
+
+def test_a_pending_credentials_update_runs_only_with_its_own_record():
+    from smets.devices import esme_ext
+
+    dev, store = _device()
+    try:
+        supplier = fx.PARTY_EUIS["supplier"].hex()
+        t = NOW + 60
+        # A power cut left the entry of command 7 beside the record of command 8.
+        dev.state["pending"] = [[t, -1, 0x0102, 7, supplier]]
+        store.save("cs02b", {"plan": None, "outcome": "3000", "ok": True, "counter": 8})
+        assert esme_ext.due(dev, t) == []
+        assert dev.state["pending"] == [] and store.load("cs02b") is None
+        assert _device(store, fresh=False)[0].state["pending"] == []
+        # Its own record: the 8F66 alert, then entry and record are gone.
+        dev.state["pending"] = [[t, -1, 0x0102, 9, supplier]]
+        store.save("cs02b", {"plan": None, "outcome": "3000", "ok": True, "counter": 9})
+        out = esme_ext.due(dev, t)
+        assert len(out) == 1 and envelope.decode(out[0]).cra == envelope.CRA_ALERT
+        assert dev.state["pending"] == [] and store.load("cs02b") is None
+    finally:
+        fx.cleanup(store)

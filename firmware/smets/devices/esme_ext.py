@@ -223,9 +223,11 @@ def credentials_due(dev, e):
     rec = dev.store.load(name)
     party = dev.parties.get(bytes.fromhex(orig))
     if not rec or rec.get("counter") != counter or party is None:
-        # No record, or the record of another command (a power cut between writing the two).
+        # No record, or the record of a later command whose own entry a power cut lost
+        # (the record is written first): neither can run.
         dev.log("W", "pending %s of %s (counter %d) dropped" % (name, orig, counter))
         dev._save()
+        dev.store.remove(name)
         return None
     if rec["plan"]:
         commit(dev, rec["plan"])  # committing twice (a power cut below) changes nothing more
