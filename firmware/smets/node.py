@@ -30,8 +30,6 @@ ROLES = {
 
 _LOG_KEEP = 32
 _OUT_LOG_LIMIT = 64  # queued frames beyond which LOG lines are not sent
-# Store records of a device's security a failed provisioning puts back as they were.
-_KEPT_RECORDS = ("security", "keys", "trust", "seclog")
 _CERT_NAME_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz-"
 _CPU_KEEP = 200
 _EPOCH_2000 = 946684800
@@ -103,7 +101,7 @@ class Node:
             # may be partly gone, and the host asked for this identity).
             self.log("W", "finishing a provisioning cut short by a reset")
             try:
-                kept = [n for n in _KEPT_RECORDS if store.has("kept-" + n)]
+                kept = [n[5:] for n in store.names() if n.startswith("kept-")]
                 self._provision(cut["identity"], cut.get("init"), mono_ms, kept)
             except Exception as exc:  # noqa: BLE001 - fall back to what is on flash
                 self.log("E", "cannot finish the provisioning: %s" % _exc_text(exc))
@@ -320,11 +318,11 @@ class Node:
         self._device_class(identity["role"]).validate(identity, init)
         # A reset from here on finishes this provisioning at boot.
         self.store.dump("provisioning", {"identity": identity, "init": init})
-        # What the old identity needs to go on safely if the new one cannot start (replay
-        # counters, replaced keys and trust anchors, security log) is set aside on flash.
+        # The old device's records (replay counters, keys, registers, logs) are set aside on
+        # flash (a rename: no RAM), to be put back if the new device cannot start.
         kept = []
-        if self.identity:
-            for name in _KEPT_RECORDS:
+        if self.identity and self.identity.get("role") in ROLES:
+            for name in self._device_class(self.identity["role"]).RECORDS:
                 if self.store.move(name, "kept-" + name):
                     kept.append(name)
         self._provision(identity, init, mono_ms, kept)
@@ -346,9 +344,11 @@ class Node:
             self.device = None
             if _COLLECT:
                 gc.collect()
-            for name in _KEPT_RECORDS:
-                if not (name in kept and self.store.move("kept-" + name, name)):
+            for name in self._device_class(identity["role"]).RECORDS:
+                if name not in kept:
                     self.store.remove(name)  # the new device's
+            for name in kept:
+                self.store.move("kept-" + name, name)
             self.store.remove("provisioning")
             if old:
                 try:
@@ -357,7 +357,7 @@ class Node:
                     self.log("E", "old identity cannot start again: %s" % _exc_text(exc))
             raise
         self.store.dump("identity", identity)  # streamed: no copy of its JSON text in RAM
-        for name in _KEPT_RECORDS:
+        for name in kept:
             self.store.remove("kept-" + name)
         self.store.remove("provisioning")
         self.log("I", "provisioned as %s %s" % (identity["role"], identity.get("eui")))

@@ -79,7 +79,10 @@ def test_a_provisioning_that_fails_midway_puts_the_old_security_back(tmp_path, m
         with pytest.raises(BoardError, match="MemoryError"):
             esme.link.control("provision", identity=identity, init={})
         monkeypatch.setattr(esme_mod.ESME, "__init__", real_init)
-        assert "provisioning" not in esme.link.node.store.names()
+        names = esme.link.node.store.names()
+        assert "provisioning" not in names and not any(n.startswith("kept-") for n in names)
+        # The old meter's registers are back too (the new device had written its own).
+        assert bench.run(esme, "ECS40", mpan="1312345678111").passed
         res = bench.run(esme, "ECS52", scenario="REPLAY", tamper="replay")
         assert res.passed, res.report()
         assert esme.link.control("status")["device"]["security_log"] == 1

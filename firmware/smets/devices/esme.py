@@ -207,6 +207,10 @@ def _mpan(v):
 
 class ESME(GBCSDevice):
     ROLE = "ESME"
+    # ... and the meter's: state and registers, attribute values, logs and profiles, pending
+    # security credential updates.
+    RECORDS = GBCSDevice.RECORDS + ("esme", "attrs", "attrkeys", "events", "hh", "daily",
+                                    "bills", "cs02b", "cs02g")
 
     @classmethod
     def validate(cls, identity, init=None):

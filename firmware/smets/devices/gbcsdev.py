@@ -167,6 +167,9 @@ class GBCSDevice:
     ROLE = None
     USE_CASES = {}
     ALERT_RECIPIENT = "supplier"
+    # Store records of this device's own state (set aside, and put back, by a provisioning
+    # that fails): replay counters, replaced keys and trust anchors, security log, ECDH cache.
+    RECORDS = ("security", "keys", "trust", "seclog", "zcache")
 
     @classmethod
     def validate(cls, identity, init=None):
