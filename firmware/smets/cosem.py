@@ -19,11 +19,8 @@ except ImportError:  # CPython
         return x
 
 
-import os
 import struct
 from array import array
-
-from smets.store import sync
 
 NULL = const(0x00)
 ARRAY = const(0x01)
@@ -464,21 +461,3 @@ class AttrStore:
             if not ok[0] or f.read(1):
                 return None
         return st
-
-
-def save_parts(store, name, parts):
-    """Write a record of several buffers atomically, as Store.save_bytes does (new file, then
-    rename), without joining them into one large block first."""
-    path = store.path(name)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        for p in parts:
-            f.write(p)
-    try:
-        os.rename(tmp, path)
-    except OSError:
-        # FAT cannot rename over an existing file; the .tmp copy covers the gap.
-        os.remove(path)
-        os.rename(tmp, path)
-    sync()
-    store.writes += 1

@@ -77,7 +77,7 @@ class Store:
         # A power cut between writing .tmp and renaming it leaves a complete .tmp behind.
         value = self._read_json(path + ".tmp")
         if value is not _MISSING:
-            self._write_bytes(path, json.dumps(value).encode())
+            self._write(path, (json.dumps(value).encode(),))
             return value
         return default
 
@@ -102,25 +102,28 @@ class Store:
             data = json.dumps(value).encode()
         except (TypeError, ValueError) as exc:
             raise StoreError("cannot save %s: %s" % (name, exc))
-        self._write_bytes(self.path(name), data)
+        self._write(self.path(name), (data,))
 
     def dump(self, name, value):
         """Like `save`, but the JSON goes straight to the file: no string of the whole record
         in RAM (records of a few KB on a small, fragmented heap)."""
         path = self.path(name)
         try:
-            self._write_bytes(path, None, value)
+            self._write(path, None, value)
         except (TypeError, ValueError) as exc:
             _remove(path + ".tmp")
             raise StoreError("cannot save %s: %s" % (name, exc))
 
-    def _write_bytes(self, path, data, value=None):
+    def _write(self, path, parts, value=None):
+        """Write a record atomically: `parts` (buffers, one after another), or with parts None
+        `value` as JSON text; to name.tmp, then renamed over name."""
         tmp = path + ".tmp"
-        with open(tmp, "w" if data is None else "wb") as f:
-            if data is None:
+        with open(tmp, "w" if parts is None else "wb") as f:
+            if parts is None:
                 json.dump(value, f)
             else:
-                f.write(data)
+                for part in parts:
+                    f.write(part)
             flush = getattr(f, "flush", None)
             if flush:
                 flush()
@@ -143,7 +146,11 @@ class Store:
     def save_bytes(self, name, data):
         """Write bytes, a bytearray or a memoryview (not copied: a log of a few KB is written
         from its own buffer)."""
-        self._write_bytes(self.path(name), data)
+        self._write(self.path(name), (data,))
+
+    def save_parts(self, name, parts):
+        """Write a record of several buffers, without joining them into one large block."""
+        self._write(self.path(name), parts)
 
     def has(self, name):
         return _exists(self.path(name))

@@ -355,7 +355,7 @@ def test_values_survive_a_firmware_with_another_model():
         keys = dev.keys[9:]
         old = cosem.AttrStore.from_values(keys, [dev.attrs.get(i)
                                                  for i in range(1, len(dev.attrs))])
-        cosem.save_parts(store, "attrs", old.parts(b"oldmodel"))
+        store.save_parts("attrs", old.parts(b"oldmodel"))
         store.save_bytes("attrkeys", keys)
         dev2 = ESME(fx.identity(), store, NOW)
         v = dev2.attribute(1, OB("0-0-94-44-34-11"), 2)

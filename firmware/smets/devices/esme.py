@@ -269,7 +269,7 @@ class ESME(GBCSDevice):
 
     # -- the object model --------------------------------------------------------------------
     def _save_attrs(self):
-        cosem.save_parts(self.store, "attrs", self.attrs.parts(self.sig))
+        self.store.save_parts("attrs", self.attrs.parts(self.sig))
 
     def _sibling(self, slot, attr):
         """Slot of another attribute (or method, 0x80 | id) of the same object, or -1."""

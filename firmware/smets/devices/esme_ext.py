@@ -31,7 +31,7 @@ def load_model(dev, fresh):
         defaults = AttrStore.from_bytes(im.KEYS, im.DEFAULTS)
         del im
         E.unload("esme_image")
-        cosem.save_parts(st, "defaults", defaults.parts(sig))
+        st.save_parts("defaults", defaults.parts(sig))
     dev.keys, dev.hooks, dev.USE_CASES, dev.acts, dev.sig = E._MODEL
     # The attribute values: this model's (fingerprint = hash of its keys); another firmware's,
     # kept where both models have the attribute; else the defaults.
