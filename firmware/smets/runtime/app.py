@@ -9,7 +9,7 @@ import json
 import select
 import sys
 
-from smets.node import Node
+from smets.node import Node, _exc_text
 from smets.runtime import hal
 from smets.store import Store
 
@@ -144,10 +144,10 @@ def run(board_path="board.json"):
                     if pressed:
                         _button(node, mono())
                 _flush(node, port)
-            except MemoryError:
+            except MemoryError as exc:
                 # Outside the guarded frame and clock handling (reading the port, writing
                 # frames): wait for the heap to free up rather than end the app.
-                _survived(node, None, "in the main loop")
+                _survived(node, exc, "in the main loop")
     finally:
         try:
             if node is not None:
@@ -216,35 +216,26 @@ def _receive(node, data, mono_ms):
     """Feed the node; a MemoryError or a bug in one frame must not take the board down."""
     try:
         node.receive(data, mono_ms)
-    except MemoryError as exc:
-        _survived(node, None, "handling a frame (dropped)", exc)
     except Exception as exc:  # noqa: BLE001 - the board must stay up and say why
-        _survived(node, exc, "handling a frame")
+        _survived(node, exc, "handling a frame (dropped)")
 
 
 def _tick(node, mono_ms):
     """Run the device clock (ms until the next tick), surviving like `_receive`."""
     try:
         return node.tick(mono_ms)
-    except MemoryError:
-        _survived(node, None, "on the device clock")
     except Exception as exc:  # noqa: BLE001
         _survived(node, exc, "on the device clock")
     return 1000  # try again soon rather than never
 
 
-def _survived(node, exc, where, memory_error=None):
-    """Count and log an error the main loop caught (exc None: out of memory, `memory_error`
-    the MemoryError when its traceback is worth logging)."""
-    if exc is None:
+def _survived(node, exc, where):
+    """Count and log an error the main loop caught: out of memory (with where it ran out) or a
+    bug."""
+    if isinstance(exc, MemoryError):
         gc.collect()
         node.counters["memory_errors"] = node.counters.get("memory_errors", 0) + 1
-        trace = ""
-        if memory_error is not None:
-            from smets.node import _exc_text
-
-            trace = ": " + _exc_text(memory_error, True)
-        node.log("E", "out of memory %s%s" % (where, trace))
+        node.log("E", "out of memory %s: %s" % (where, _exc_text(exc, True)))
     else:
         node.counters["crashes"] = node.counters.get("crashes", 0) + 1
         node.log("E", "internal error %s: %s: %s" % (where, type(exc).__name__, exc))
