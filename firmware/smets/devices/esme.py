@@ -228,9 +228,6 @@ class ESME(GBCSDevice):
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
-        if fresh:
-            for name in ("events", "hh", "daily", "bills", "attrs"):
-                store.remove(name)
         _call("load_model", self, fresh)
         state = None if fresh else store.load("esme")
         if state is None:

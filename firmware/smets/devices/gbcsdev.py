@@ -167,8 +167,9 @@ class GBCSDevice:
     ROLE = None
     USE_CASES = {}
     ALERT_RECIPIENT = "supplier"
-    # Store records of this device's own state (set aside, and put back, by a provisioning
-    # that fails): replay counters, replaced keys and trust anchors, security log, ECDH cache.
+    # Store records of this device's own state (removed for a fresh start; set aside, and put
+    # back, by a provisioning that fails): replay counters, replaced keys and trust anchors,
+    # security log, ECDH cache.
     RECORDS = ("security", "keys", "trust", "seclog", "zcache")
 
     @classmethod
@@ -206,7 +207,9 @@ class GBCSDevice:
         self.eui = bytes.fromhex(identity["eui"])
         self.hub_eui = bytes.fromhex(identity.get("hub_eui") or "0000000000000000")
         if fresh:
-            for name in ("security", "zcache", "keys", "trust"):
+            # A new identity starts from nothing the last one left (RECORDS of the device
+            # class: a subclass's own records too).
+            for name in self.RECORDS:
                 store.remove(name)
         # The security credential use cases (CS02x) replace the device's own key pairs
         # ("keys") and the remote parties' trust anchors ("trust"); the identity the board was
@@ -220,8 +223,6 @@ class GBCSDevice:
         for k, z in (store.load("zcache") or {}).items():
             self.zcache.put(bytes.fromhex(k), bytes.fromhex(z))
         self._zcache_saved = len(self.zcache)
-        if fresh:
-            store.remove("seclog")
         sec = store.load("security") or {}
         self.counters = sec.get("counters", {})  # originator title hex -> last accepted counter
         self.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
