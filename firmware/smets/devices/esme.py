@@ -140,14 +140,16 @@ class UseCases:
     def __init__(self, rows):
         self.rows = rows
 
+    def _past_name(self, p):
+        """Where the row at p goes on after its name (and script id)."""
+        q = p + 5 + self.rows[p + 4]
+        return q + 2 if self.rows[p + 3] & _F_SCRIPT else q
+
     def _next(self, p):
         """Where the row after the one at p starts."""
         r = self.rows
-        flags = r[p + 3]
-        q = p + 5 + r[p + 4]
-        if flags & _F_SCRIPT:
-            q += 2
-        if flags & _F_ASN1:
+        q = self._past_name(p)
+        if r[p + 3] & _F_ASN1:
             q += 1
         # Skip the template alternatives.
         alts = r[q]
@@ -159,13 +161,10 @@ class UseCases:
     def _at(self, p):
         r = self.rows
         flags = r[p + 3]
-        n = r[p + 4]
-        q = p + 5 + n
-        if flags & _F_SCRIPT:
-            q += 2
-        return UseCase((r[p] << 8) | r[p + 1], r[p + 5:p + 5 + n].decode(), r[p + 2],
+        return UseCase((r[p] << 8) | r[p + 1], r[p + 5:p + 5 + r[p + 4]].decode(), r[p + 2],
                        bool(flags & _F_CRITICAL), bool(flags & _F_TIME), p,
-                       r[q] if flags & _F_ASN1 else 0, bool(flags & _F_SIGNED))
+                       r[self._past_name(p)] if flags & _F_ASN1 else 0,
+                       bool(flags & _F_SIGNED))
 
     def get(self, code):
         """The UseCase of a message code, or None (only that row becomes an object)."""
