@@ -60,8 +60,6 @@ the emulator's choices (marked *):
   generation failed), CS02d 6 (certificate storage failed) and CS02e 3 (retrieval failure).
 """
 
-import binascii
-
 from smets.gbcs import asn1
 from smets.gbcs.asn1 import SEQUENCE, read_as
 from smets.gbcs.cert import KU_DIGITAL_SIGNATURE as DS
@@ -103,8 +101,6 @@ ZERO8 = bytes(8)
 _ROOT_EUI = "0000000000000000"
 
 
-def _hex(b):
-    return binascii.hexlify(b).decode()  # one allocation: outcomes run to a few hundred bytes
 
 
 def trust_of(dev):

@@ -15,11 +15,10 @@ from smets.devices.esme_cs02 import (
     _cell,
     _cell_id,
     _cell_id_bytes,
-    _hex,
     _role_code,
     _whole,
 )
-from smets.devices.gbcsdev import Reject
+from smets.devices.gbcsdev import Reject, _hex
 from smets.gbcs import asn1, cert
 from smets.gbcs.asn1 import SEQUENCE, read_as
 

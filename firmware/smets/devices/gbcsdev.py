@@ -24,6 +24,7 @@ except ImportError:  # CPython
         return x
 
 
+import binascii
 import hashlib
 import struct
 
@@ -160,7 +161,7 @@ class Context:
 
 
 def _hex(b):
-    return "".join("%02x" % x for x in b)
+    return binascii.hexlify(b).decode()  # one allocation (titles per command, outcomes)
 
 
 class GBCSDevice:
