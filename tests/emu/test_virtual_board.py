@@ -7,6 +7,7 @@ import textwrap
 import time
 
 import pytest
+from smetsbench.transport import BoardLink
 from smetsbench.virtual import VirtualBoard, find_micropython
 
 pytestmark = pytest.mark.skipif(find_micropython() is None, reason="needs the unix port")
@@ -44,7 +45,13 @@ def test_board_stops_when_its_port_hangs_up(tmp_path):
     vb = VirtualBoard(tmp_path / "board")
     vb.start()
     try:
-        time.sleep(0.3)
+        # The app must be up and owning its port (a slow boot would otherwise still be going
+        # when the supervisor, told to stop, takes the process down with it).
+        link = BoardLink(vb.port, name="hangup")
+        try:
+            link.control("status", timeout=30)
+        finally:
+            link.close()
         proc = vb.process
         vb._stopping.set()
         vb._bridge.stop()
