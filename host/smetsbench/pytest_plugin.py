@@ -270,7 +270,7 @@ def attach_board(bench, role, url, bench_dir=None, eui=None, init=None, spec=Non
     """Adopt the board on `url` into `bench` as its `role` device: check its firmware,
     provision it (with the bench directory's identity for it when there is one, else with
     fresh keys) and wait for its GBCS tunnel. Returns the DeviceHandle."""
-    from smetsbench import gbcscrypto as gc
+    from smetsbench.oracle import crypto as ocrypto
     from smetsbench.session import DEFAULT_EUIS, DeviceHandle
     from smetsbench.tools.errors import ToolError
     from smetsbench.tools.probe import firmware_status, open_link, restart
@@ -297,7 +297,8 @@ def attach_board(bench, role, url, bench_dir=None, eui=None, init=None, spec=Non
                 bench.tracer.device(handle)
         else:
             handle = DeviceHandle(role, eui or DEFAULT_EUIS.get(role, "00db1234567890b0"),
-                                  gc.generate_private_key(), gc.generate_private_key(), link,
+                                  ocrypto.generate_private_key(),
+                                  ocrypto.generate_private_key(), link,
                                   RealBoard(link, spec))
             bench.hub.attach(link, handle.eui, role)
             bench.provision(handle, init)

@@ -20,12 +20,13 @@ from pathlib import Path
 from smets.dlms import access
 from smets.gbcs import envelope
 
-from . import checker, usecases
-from . import gbcscrypto as gc
-from .hub import CommsHub, NoResponse
-from .parties import DCC
-from .transport import BoardLink
-from .virtual import VirtualBoard
+from smetsbench.boards.transport import BoardLink
+from smetsbench.boards.virtual import VirtualBoard
+from smetsbench.han.hub import CommsHub, NoResponse
+from smetsbench.oracle import checker
+from smetsbench.oracle import crypto as ocrypto
+from smetsbench.oracle.parties import DCC
+from smetsbench.usecases import library as usecases
 
 log = logging.getLogger("smetsbench.session")
 
@@ -53,8 +54,8 @@ def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc):
     return {
         "role": role,
         "eui": bytes(eui).hex(),
-        "ka_key": "%064x" % gc.private_key_int(ka_key),
-        "ds_key": "%064x" % gc.private_key_int(ds_key),
+        "ka_key": "%064x" % ocrypto.private_key_int(ka_key),
+        "ds_key": "%064x" % ocrypto.private_key_int(ds_key),
         "hub_eui": bytes(hub_eui).hex(),
         "parties": dcc.trust_list(),
     }
@@ -66,8 +67,8 @@ class DeviceHandle:
         self.eui = bytes.fromhex(eui) if isinstance(eui, str) else bytes(eui)
         self.ka_key = ka_key
         self.ds_key = ds_key
-        self.ka_public = gc.public_key_raw(ka_key)
-        self.ds_public = gc.public_key_raw(ds_key)
+        self.ka_public = ocrypto.public_key_raw(ka_key)
+        self.ds_public = ocrypto.public_key_raw(ds_key)
         self.link = link
         self.board = board
         self.last_commands = {}
@@ -142,7 +143,7 @@ class Bench:
     def add_inprocess(self, role, eui=None, init=None):
         """A device whose firmware core runs in this process (no pty, no MicroPython): for
         fleets of hundreds of meters. Same frames, same device code, same checks."""
-        from .inprocess import InProcessLink, Ticker
+        from smetsbench.boards.inprocess import InProcessLink, Ticker
 
         eui = eui or DEFAULT_EUIS[role]
         link = InProcessLink(self.work_dir / ("%s-%s" % (role.lower(), eui)),
@@ -166,8 +167,8 @@ class Bench:
     def _adopt(self, role, link, eui, init, board=None):
         self.links.append(link)
         link.control("status", timeout=10.0)  # the firmware is up and answering
-        handle = DeviceHandle(role, eui, gc.generate_private_key(), gc.generate_private_key(),
-                              link, board)
+        handle = DeviceHandle(role, eui, ocrypto.generate_private_key(),
+                              ocrypto.generate_private_key(), link, board)
         self.hub.attach(link, handle.eui, role)
         self.provision(handle, init)
         self.devices.append(handle)
@@ -229,9 +230,9 @@ class Bench:
         sig = bytearray(msg.signature)
         sig[5] ^= 0x01
         apdu = envelope.with_signature(msg.general_signing, bytes(sig))
-        z = gc.ecdh(self.dcc.acb.ka_key, device.ka_public)
-        mac = gc.message_mac(z, msg.originator, gc.MODE_COMMAND, msg.counter, msg.recipient,
-                             envelope.mac_aad_for(apdu))
+        z = ocrypto.ecdh(self.dcc.acb.ka_key, device.ka_public)
+        mac = ocrypto.message_mac(z, msg.originator, ocrypto.MODE_COMMAND, msg.counter,
+                                  msg.recipient, envelope.mac_aad_for(apdu))
         return envelope.wrap_ciphering(apdu, mac)
 
     def _send_checked(self, device, uc, party, raw, res, params):
@@ -255,7 +256,7 @@ class Bench:
             resp = access.decode_apdu(msg.content)
             values = list(resp.data)
             if uc.encrypted:
-                z = gc.ecdh(party.ka_key, device.ka_public)
+                z = ocrypto.ecdh(party.ka_key, device.ka_public)
                 values = [checker.decrypt_protected(access.ProtectedAttributes.from_data(d), z,
                                                     msg)
                           for d in resp.data if d.tag != 0]

@@ -263,9 +263,9 @@ def _bench():
         import datetime
         import tempfile
 
-        from smetsbench import pki
+        from smetsbench.oracle import pki
     except ImportError:
-        raise SkipTest("needs cryptography and smetsbench.pki (CPython)")
+        raise SkipTest("needs cryptography and smetsbench.oracle.pki (CPython)")
     now = datetime.datetime(2024, 2, 29, 13, 14, 15, tzinfo=datetime.timezone.utc)
     with tempfile.TemporaryDirectory() as path:
         bench = pki.BenchPKI.create(path, now=now)
@@ -507,7 +507,7 @@ def test_rtds_keystore_certificates():
     path, names = _rtds_keystore()
     try:  # CPython: compare each one with cryptography as well
         from cryptography import x509
-        from smetsbench import pki
+        from smetsbench.oracle import pki
     except ImportError:
         x509 = None
     usages = {"ds": cert.KU_DIGITAL_SIGNATURE, "ka": cert.KU_KEY_AGREEMENT,

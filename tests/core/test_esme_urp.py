@@ -39,9 +39,9 @@ def _urp_certificate():
         import tempfile
 
         from cryptography.hazmat.primitives.serialization import Encoding
-        from smetsbench import pki
+        from smetsbench.oracle import pki
     except ImportError:
-        raise SkipTest("needs cryptography and smetsbench.pki (CPython)")
+        raise SkipTest("needs cryptography and smetsbench.oracle.pki (CPython)")
     tmp = tempfile.mkdtemp()
     try:
         bench = pki.BenchPKI.create(tmp)

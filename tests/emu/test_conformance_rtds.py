@@ -10,7 +10,7 @@ import shutil
 import pytest
 from smets.gbcs import envelope
 from smetsbench import cli
-from smetsbench import conformance as conf
+from smetsbench.conformance import runner as conf
 from smetsbench.paths import rtds_dir
 
 RTDS = rtds_dir()

@@ -5,10 +5,10 @@ import sys
 import time
 
 import pytest
-from smetsbench import demo
+from smetsbench.boards.transport import BoardError, BoardLink
+from smetsbench.boards.virtual import find_micropython
+from smetsbench.cli import demo
 from smetsbench.session import Bench
-from smetsbench.transport import BoardError, BoardLink
-from smetsbench.virtual import find_micropython
 
 
 # `smets_bench` and `esme` come from the smetsbench pytest plugin: a virtual board by default,

@@ -7,11 +7,12 @@ import tty
 
 import pytest
 from smets.node import FIRMWARE_VERSION
-from smetsbench import build, cli, paths
+from smetsbench import cli, paths
+from smetsbench.boards import build
+from smetsbench.boards.virtual import VirtualBoard, find_micropython
 from smetsbench.tools.deploy import deploy
 from smetsbench.tools.errors import ToolError
 from smetsbench.tools.probe import open_link
-from smetsbench.virtual import VirtualBoard, find_micropython
 
 pytestmark = pytest.mark.skipif(find_micropython() is None,
                                 reason="needs the MicroPython unix port")

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 from smetsbench import paths
+from smetsbench.boards.virtual import VirtualBoard, find_micropython
 from smetsbench.tools.benchinit import bench_init
 from smetsbench.tools.provision import provision
-from smetsbench.virtual import VirtualBoard, find_micropython
 
 pytestmark = pytest.mark.skipif(find_micropython() is None,
                                 reason="needs the MicroPython unix port")

@@ -6,7 +6,11 @@ import time
 
 import pytest
 from smets.node import FIRMWARE_VERSION
-from smetsbench import build, cli, pki
+from smetsbench import cli
+from smetsbench.boards import build
+from smetsbench.boards.transport import BoardError
+from smetsbench.boards.virtual import VirtualBoard, find_micropython
+from smetsbench.oracle import pki
 from smetsbench.pytest_plugin import attach_board
 from smetsbench.session import Bench
 from smetsbench.tools.benchdir import BenchDir, fingerprint
@@ -15,8 +19,6 @@ from smetsbench.tools.errors import ToolError
 from smetsbench.tools.probe import open_link
 from smetsbench.tools.provision import check_board, provision
 from smetsbench.tools.status import bench_status, board_status
-from smetsbench.transport import BoardError
-from smetsbench.virtual import VirtualBoard, find_micropython
 
 pytestmark = pytest.mark.skipif(find_micropython() is None,
                                 reason="needs the MicroPython unix port")

@@ -7,12 +7,12 @@ import sys
 import time
 
 import pytest
+from smetsbench.boards.transport import BoardLink
+from smetsbench.boards.virtual import VirtualBoard, find_micropython
 from smetsbench.session import Bench
 from smetsbench.tools.errors import ToolError
 from smetsbench.tools.probe import open_link
 from smetsbench.tools.share import RFC2217Server
-from smetsbench.transport import BoardLink
-from smetsbench.virtual import VirtualBoard, find_micropython
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import sys
 import time
 
 import pytest
+from smetsbench.boards.virtual import find_micropython
 from smetsbench.tools.benchinit import bench_init
 from smetsbench.tools.probe import open_link
-from smetsbench.virtual import find_micropython
 
 pytestmark = pytest.mark.skipif(find_micropython() is None,
                                 reason="needs the MicroPython unix port")

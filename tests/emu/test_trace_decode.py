@@ -3,7 +3,8 @@ trace's keystore (cryptography, not the firmware), and exactly the tampered comm
 
 import json
 
-from smetsbench import decode, demo
+from smetsbench.cli import demo
+from smetsbench.payloads import decode
 
 
 def _records(text):

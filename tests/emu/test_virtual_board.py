@@ -7,8 +7,8 @@ import textwrap
 import time
 
 import pytest
-from smetsbench.transport import BoardLink
-from smetsbench.virtual import VirtualBoard, find_micropython
+from smetsbench.boards.transport import BoardLink
+from smetsbench.boards.virtual import VirtualBoard, find_micropython
 
 pytestmark = pytest.mark.skipif(find_micropython() is None, reason="needs the unix port")
 
@@ -29,7 +29,7 @@ def _gone(pid, timeout=5.0):
 def test_board_dies_with_a_host_that_crashes(tmp_path):
     script = textwrap.dedent("""
         import os
-        from smetsbench.virtual import VirtualBoard
+        from smetsbench.boards.virtual import VirtualBoard
         vb = VirtualBoard(%r)
         vb.start()
         print(vb.process.pid, flush=True)

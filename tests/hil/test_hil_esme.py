@@ -12,7 +12,7 @@ import time
 
 import pytest
 from smets.node import FIRMWARE_VERSION
-from smetsbench import demo
+from smetsbench.cli import demo
 from smetsbench.tools.deploy import deploy
 from smetsbench.tools.provision import check_board
 from smetsbench.tools.status import board_status

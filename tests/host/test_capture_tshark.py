@@ -13,7 +13,7 @@ from smets.gbcs import envelope
 from smets.han import ApsFrame
 from smets.zcl import tunnel
 from smets.zcl.frame import ZCLFrame
-from smetsbench.capture import PcapWriter
+from smetsbench.han.capture import PcapWriter
 from smetsbench.paths import rtds_dir
 
 TSHARK = shutil.which("tshark")

@@ -7,11 +7,11 @@ import pytest
 from smets.dlms import access
 from smets.gbcs import envelope
 from smetsbench import cli
-from smetsbench import conformance as conf
-from smetsbench import conformance_report as rep
-from smetsbench import gbcscrypto as gc
-from smetsbench.checker import Checks
-from smetsbench.parties import RemoteParty
+from smetsbench.conformance import report as rep
+from smetsbench.conformance import runner as conf
+from smetsbench.oracle import crypto as ocrypto
+from smetsbench.oracle.checker import Checks
+from smetsbench.oracle.parties import RemoteParty
 from smetsbench.paths import rtds_dir
 
 RTDS = rtds_dir()
@@ -25,7 +25,7 @@ def _msg(rel):
 
 @pytest.fixture(scope="module")
 def ks():
-    return gc.KeyStore(RTDS / "keystore")
+    return ocrypto.KeyStore(RTDS / "keystore")
 
 
 @pytest.fixture()
@@ -93,37 +93,37 @@ def test_parties_and_roles_come_from_the_keystore_certificates(ks):
 
 def test_rewrap_keeps_header_and_payload_and_protects_for_the_device(ks):
     by_eui, by_role = conf.load_parties(ks)
-    device_ka = gc.generate_private_key()
+    device_ka = ocrypto.generate_private_key()
     for rel, signed in (("7.1_ECS42/ECS42_7.1_SUCCESS_COMMAND_GBCS.HEX", True),
                         ("6.20.2_ECS39b/ECS39b_6.20.2_SUCCESS_COMMAND_GBCS.HEX", False)):
         cmd = _msg(rel)
         party = by_eui[bytes(cmd.originator)]
         raw = conf.rewrap(cmd, party, by_role["acb"], bytes(cmd.recipient),
-                          gc.public_key_raw(device_ka))
+                          ocrypto.public_key_raw(device_ka))
         got = envelope.decode(raw)
         assert got.general_signing == cmd.general_signing
         assert (got.signature is not None) == signed
         if signed:
-            assert gc.verify_message_signature(got, party.ds_public)
+            assert ocrypto.verify_message_signature(got, party.ds_public)
         # The device checks the MAC with its own KA key and the ACB's certificate.
-        z = gc.ecdh(device_ka, by_role["acb"].ka_public)
-        assert gc.verify_message_mac(got, z)
+        z = ocrypto.ecdh(device_ka, by_role["acb"].ka_public)
+        assert ocrypto.verify_message_mac(got, z)
         assert got.mac != cmd.mac
     # A command RTDS sends without a MAC (signed only) stays that way.
     cmd = _msg("NA_CS02fSignature/CS02fSignature_NA_SUCCESS_COMMAND_GBCS.HEX")
     party = by_eui[bytes(cmd.originator)]
     raw = conf.rewrap(cmd, party, by_role["acb"], bytes(cmd.recipient),
-                      gc.public_key_raw(device_ka))
+                      ocrypto.public_key_raw(device_ka))
     assert raw[0] == 0xDF and envelope.decode(raw).mac is None
 
 
 class _Handle:
     def __init__(self, eui):
         self.eui = bytes(eui)
-        self.ka = gc.generate_private_key()
-        self.ds = gc.generate_private_key()
-        self.ka_public = gc.public_key_raw(self.ka)
-        self.ds_public = gc.public_key_raw(self.ds)
+        self.ka = ocrypto.generate_private_key()
+        self.ds = ocrypto.generate_private_key()
+        self.ka_public = ocrypto.public_key_raw(self.ka)
+        self.ds_public = ocrypto.public_key_raw(self.ds)
 
 
 def _response(handle, cmd, content, sign=False, party_ka=None, counter=None):
@@ -131,10 +131,10 @@ def _response(handle, cmd, content, sign=False, party_ka=None, counter=None):
         envelope.CRA_RESPONSE, counter or cmd.counter, handle.eui, bytes(cmd.originator),
         bytes(cmd.other_info), content)
     if sign:
-        return envelope.with_signature(gs, gc.sign_general_signing(handle.ds, gs))
+        return envelope.with_signature(gs, ocrypto.sign_general_signing(handle.ds, gs))
     apdu = envelope.with_signature(gs)
-    z = gc.ecdh(handle.ka, gc.public_key_raw(party_ka))
-    mac = gc.message_mac(z, handle.eui, gc.MODE_RESPONSE, counter or cmd.counter,
+    z = ocrypto.ecdh(handle.ka, ocrypto.public_key_raw(party_ka))
+    mac = ocrypto.message_mac(z, handle.eui, ocrypto.MODE_RESPONSE, counter or cmd.counter,
                          bytes(cmd.originator), envelope.mac_aad_for(apdu))
     return envelope.wrap_ciphering(apdu, mac)
 

@@ -6,8 +6,8 @@ import pytest
 from smets.dlms import access, axdr
 from smets.dlms.axdr import Data
 from smets.gbcs import envelope
-from smetsbench import conformance_compare as cc
-from smetsbench import gbcscrypto as gc
+from smetsbench.conformance import compare as cc
+from smetsbench.oracle import crypto as ocrypto
 from smetsbench.paths import rtds_dir
 
 RTDS = rtds_dir()
@@ -218,15 +218,15 @@ def test_rtds_error_responses_differ_from_success_by_shape():
 
 @needs_rtds
 def test_protected_attributes_are_compared_decrypted():
-    ks = gc.KeyStore(RTDS / "keystore")
+    ks = ocrypto.KeyStore(RTDS / "keystore")
 
     def decrypter(msg):
-        originator, counter, recipient = gc.payload_kdf_inputs(msg)
-        z = gc.ecdh(ks.private(recipient, "ka"), ks.public(originator, "ka"))
+        originator, counter, recipient = ocrypto.payload_kdf_inputs(msg)
+        z = ocrypto.ecdh(ks.private(recipient, "ka"), ks.public(originator, "ka"))
 
         def dec(index, prot):
             _sc, _ic, ct, tag = prot.split()
-            return axdr.from_bytes(gc.decrypt_payload(z, originator, counter, recipient,
+            return axdr.from_bytes(ocrypto.decrypt_payload(z, originator, counter, recipient,
                                                       bytes(ct) + bytes(tag)))
         return dec
 
@@ -270,4 +270,4 @@ def test_paths_exist_for_generic_use():
     b = cc.container("", "thing", [cc.leaf("code", "status", 1, exact=True),
                                    cc.leaf("reading", "number", 6)])
     assert _kinds(cc.compare(a, b)) == [("shape", "code"), ("value", "reading")]
-    assert Path(cc.__file__).name == "conformance_compare.py"
+    assert Path(cc.__file__).name == "compare.py"

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from smets.gbcs import crypto as fw
 from smets.gbcs import envelope, gcm, kdf, p256
-from smetsbench import gbcscrypto as hc
+from smetsbench.oracle import crypto as hc
 from smetsbench.paths import rtds_dir
 
 ACB = bytes.fromhex("90b3d51f30000002")

@@ -19,10 +19,10 @@ import pytest
 from smets.devices.esme import ESME
 from smets.gbcs import envelope
 from smets.store import Store
-from smetsbench import conformance as conf
-from smetsbench import conformance_compare as cmp
-from smetsbench import gbcscrypto as gc
-from smetsbench.parties import DCC, DEVICE_TRUSTS
+from smetsbench.conformance import compare as cmp
+from smetsbench.conformance import runner as conf
+from smetsbench.oracle import crypto as ocrypto
+from smetsbench.oracle.parties import DCC, DEVICE_TRUSTS
 from smetsbench.paths import rtds_dir
 from smetsbench.session import device_identity
 
@@ -73,11 +73,11 @@ class Replay:
 
     def __init__(self, tmp):
         self.tmp = tmp
-        self.ks = gc.KeyStore(conf.find_keystore(RTDS))
+        self.ks = ocrypto.KeyStore(conf.find_keystore(RTDS))
         self.parties, self.by_role = conf.load_parties(self.ks)
-        self.ka = gc.generate_private_key()
-        self.ds = gc.generate_private_key()
-        self.ka_public = gc.public_key_raw(self.ka)
+        self.ka = ocrypto.generate_private_key()
+        self.ds = ocrypto.generate_private_key()
+        self.ka_public = ocrypto.public_key_raw(self.ka)
         self.n = 0
 
     def device(self, party, now):
@@ -91,15 +91,15 @@ class Replay:
         return ESME(ident, store, now, fresh=True, init=conf.RTDS_WORLD["ESME"]), dcc
 
     def _decrypt(self, msg, device_ka):
-        originator, counter, recipient = gc.payload_kdf_inputs(msg)
+        originator, counter, recipient = ocrypto.payload_kdf_inputs(msg)
 
         def dlms(index, prot):
             sc, _ic, ct, tag = prot.split()
             if not self.ks.has_private(recipient, "ka") or device_ka is None:
                 return "no key"
             try:
-                z = gc.ecdh(self.ks.private(recipient, "ka"), device_ka)
-                plain = gc.decrypt_payload(z, originator, counter, recipient,
+                z = ocrypto.ecdh(self.ks.private(recipient, "ka"), device_ka)
+                plain = ocrypto.decrypt_payload(z, originator, counter, recipient,
                                            bytes(ct) + bytes(tag))
                 from smets.dlms import axdr
 

@@ -1,7 +1,7 @@
 """In-process boards: the firmware core inside the host, for fleets. Same frames, same checks."""
 
 from smets import link
-from smetsbench import demo
+from smetsbench.cli import demo
 from smetsbench.session import Bench
 
 
@@ -36,8 +36,8 @@ def test_a_fleet_keeps_each_meter_to_itself(tmp_path):
 
 def test_a_refused_provisioning_leaves_the_meter_as_it_was(tmp_path):
     import pytest
+    from smetsbench.boards.transport import BoardError
     from smetsbench.session import device_identity
-    from smetsbench.transport import BoardError
 
     with Bench(work_dir=tmp_path) as bench:
         esme = bench.add_inprocess("ESME", init={"mpan_import": "1312345678111"})
@@ -60,8 +60,8 @@ def test_a_refused_provisioning_leaves_the_meter_as_it_was(tmp_path):
 def test_a_provisioning_that_fails_midway_puts_the_old_security_back(tmp_path, monkeypatch):
     import pytest
     from smets.devices import esme as esme_mod
+    from smetsbench.boards.transport import BoardError
     from smetsbench.session import device_identity
-    from smetsbench.transport import BoardError
 
     with Bench(work_dir=tmp_path) as bench:
         esme = bench.add_inprocess("ESME", init={"mpan_import": "1312345678111"})
@@ -111,7 +111,7 @@ def test_certificates_refuses_what_is_not_a_der_certificate(tmp_path):
     import base64
 
     import pytest
-    from smetsbench.transport import BoardError
+    from smetsbench.boards.transport import BoardError
 
     with Bench(work_dir=tmp_path) as bench:
         esme = bench.add_inprocess("ESME")

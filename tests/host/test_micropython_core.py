@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from smetsbench.virtual import find_micropython
+from smetsbench.boards.virtual import find_micropython
 
 ROOT = Path(__file__).resolve().parents[2]
 

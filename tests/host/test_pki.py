@@ -1,4 +1,4 @@
-"""Bench PKI (smetsbench.pki): SMKI-profile device and organisation certificates, chains
+"""Bench PKI (smetsbench.oracle.pki): SMKI-profile device and organisation certificates, chains
 (cryptography and `openssl verify`), and keystores in RTDS naming.
 
 The profile checks compare against the RTDS 4.5.0 keystore (../shared/rtds/keystore or
@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtensionOID, NameOID
-from smetsbench import pki
+from smetsbench.oracle import pki
 from smetsbench.paths import rtds_dir
 
 UTC = datetime.UTC

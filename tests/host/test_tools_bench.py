@@ -5,8 +5,9 @@ import subprocess
 
 import pytest
 from cryptography import x509
-from smetsbench import cli, pki
-from smetsbench.parties import DEFAULT_EUIS, DEVICE_TRUSTS
+from smetsbench import cli
+from smetsbench.oracle import pki
+from smetsbench.oracle.parties import DEFAULT_EUIS, DEVICE_TRUSTS
 from smetsbench.tools import benchdir
 from smetsbench.tools.benchdir import BenchDir, BoardEntry
 from smetsbench.tools.benchinit import bench_init

@@ -4,7 +4,7 @@ import json
 import threading
 
 from smets import link
-from smetsbench.transport import BoardError, BoardLink
+from smetsbench.boards.transport import BoardError, BoardLink
 
 
 class _Board(BoardLink):

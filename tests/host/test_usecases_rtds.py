@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 from smets.gbcs import envelope
-from smetsbench import checker, usecases
-from smetsbench import gbcscrypto as gc
-from smetsbench.parties import DCC
+from smetsbench.oracle import checker
+from smetsbench.oracle import crypto as ocrypto
+from smetsbench.oracle.parties import DCC
 from smetsbench.paths import rtds_dir
+from smetsbench.usecases import library as usecases
 
 RTDS = rtds_dir()
 pytestmark = pytest.mark.skipif(RTDS is None, reason="../shared/rtds not present")
@@ -49,7 +50,7 @@ def test_builder_matches_rtds_and_checker_accepts_rtds_response(dcc, name, folde
     content = uc.build(cmd.counter, party, cmd.recipient, **params)
     assert content == bytes(cmd.content)
     resp = _read(folder, name, scenario, "RESPONSE")
-    ks = gc.KeyStore(Path(RTDS) / "keystore")
+    ks = ocrypto.KeyStore(Path(RTDS) / "keystore")
     device_ka = ks.public(cmd.recipient, "ka")
     device_ds = ks.public(cmd.recipient, "ds")
     checks, decoded, msg = checker.check_response(resp.raw, cmd, party, device_ka, device_ds,

@@ -8,7 +8,7 @@ import pty
 import threading
 import tty
 
-from smetsbench.virtual import _Bridge
+from smetsbench.boards.virtual import _Bridge
 
 VOLUME = 256 * 1024  # far beyond any pty buffer
 

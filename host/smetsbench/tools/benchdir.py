@@ -2,7 +2,7 @@
 
     BENCH/
       bench.toml   [bench] settings, one [[boards]] table per board (port, board type, role, EUI)
-      pki/         the bench test PKI (smetsbench.pki.BenchPKI): root, device CA, organisation CA
+      pki/         the bench test PKI (oracle.pki.BenchPKI): root, device CA, organisation CA
       parties/     the remote parties' KA and DS keys and organisation certificates, in RTDS
                    keystore naming (<eui>-ka.pem/.key), so `DCC.from_keystore` loads them
       devices/     each device's KA and DS keys and SMKI-profile device certificates (RTDS naming)
@@ -40,10 +40,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .. import pki as pkimod
-from ..hub import CHF_EUI
-from ..parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS
-from .errors import ToolError
+from smetsbench.han.hub import CHF_EUI
+from smetsbench.oracle import pki as pkimod
+from smetsbench.oracle.parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS
+from smetsbench.tools.errors import ToolError
 
 BENCH_FILE = "bench.toml"
 ROLES = ("ESME", "GSME", "IHD", "CAD")

@@ -8,8 +8,8 @@ the bench's Organisation CA; `smetsbench provision` then issues device identitie
 Device CA. See smetsbench.tools.benchdir for the layout.
 """
 
-from .benchdir import BenchDir
-from .errors import cli_command
+from smetsbench.tools.benchdir import BenchDir
+from smetsbench.tools.errors import cli_command
 
 
 def bench_init(path, name=None, out=None):

@@ -9,8 +9,8 @@ import json
 import re
 from pathlib import Path
 
-from .. import paths
-from .errors import ToolError
+from smetsbench import paths
+from smetsbench.tools.errors import ToolError
 
 # sys.implementation._mpy >> 10 (MicroPython docs, "MicroPython .mpy files"; rv32imc and
 # rv64imc follow in mpy-cross's -march list).

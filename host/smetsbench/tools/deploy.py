@@ -12,7 +12,7 @@ Steps, each with its own error when it fails:
    the SHA-256 of every firmware file it holds; refuse a board without MicroPython, with a
    MicroPython older than its board definition's `min_version`, that cannot load the .mpy
    files mpy-cross makes, or whose chip is not the board definition's;
-3. compile firmware/ with mpy-cross for that architecture (smetsbench.build caches them) and
+3. compile firmware/ with mpy-cross for that architecture (smetsbench.boards.build caches them) and
    copy with `mpremote cp` only the files whose hash differs; remove firmware files the new
    image does not have (a .py shadowing a .mpy); install /board.json;
 4. check the hashes on the board again, restart it (machine.reset(); on a virtual board the
@@ -33,11 +33,11 @@ from pathlib import Path
 
 from smets.node import FIRMWARE_VERSION
 
-from .. import build
-from ..transport import BoardError
-from . import boarddefs
-from .errors import ToolError, cli_command
-from .probe import busy_message, check_port_exists, open_link, probe_repl
+from smetsbench.boards import build
+from smetsbench.boards.transport import BoardError
+from smetsbench.tools import boarddefs
+from smetsbench.tools.errors import ToolError, cli_command
+from smetsbench.tools.probe import busy_message, check_port_exists, open_link, probe_repl
 
 _MARK = "@@SMETS@@"
 

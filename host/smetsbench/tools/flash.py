@@ -21,9 +21,9 @@ import time
 
 import serial
 
-from . import boarddefs
-from .errors import ToolError, cli_command
-from .probe import busy_message, check_port_exists
+from smetsbench.tools import boarddefs
+from smetsbench.tools.errors import ToolError, cli_command
+from smetsbench.tools.probe import busy_message, check_port_exists
 
 ESP_IMAGE_MAGIC = 0xE9
 

@@ -14,9 +14,9 @@ import serial
 from smets import link as linkproto
 from smets.node import FIRMWARE_VERSION
 
-from ..transport import BoardError, BoardLink
-from .boarddefs import parse_version
-from .errors import ToolError
+from smetsbench.boards.transport import BoardError, BoardLink
+from smetsbench.tools.boarddefs import parse_version
+from smetsbench.tools.errors import ToolError
 
 FIRMWARE_PROBE_TIMEOUT = 3.0
 

@@ -27,9 +27,9 @@ import time
 
 from cryptography.hazmat.primitives import serialization
 
-from ..session import device_identity
-from ..transport import BoardError
-from .benchdir import (
+from smetsbench.boards.transport import BoardError
+from smetsbench.session import device_identity
+from smetsbench.tools.benchdir import (
     BenchDir,
     BenchError,
     BoardEntry,
@@ -37,8 +37,8 @@ from .benchdir import (
     parse_eui,
     parse_role,
 )
-from .errors import ToolError, cli_command
-from .probe import firmware_status, open_link, restart
+from smetsbench.tools.errors import ToolError, cli_command
+from smetsbench.tools.probe import firmware_status, open_link, restart
 
 # A CONTROL frame carries at most link.MAX_PAYLOAD (about 4 KB): certificates go in batches.
 _CERT_BATCH_CHARS = 2800

@@ -28,8 +28,8 @@ import time
 import serial
 import serial.rfc2217
 
-from .errors import ToolError, cli_command
-from .probe import busy_message, check_port_exists
+from smetsbench.tools.errors import ToolError, cli_command
+from smetsbench.tools.probe import busy_message, check_port_exists
 
 log = logging.getLogger("smetsbench.share")
 

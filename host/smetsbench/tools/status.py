@@ -12,10 +12,10 @@ A row's state is "ok", or what is wrong: "missing" (no such port), "busy", "unre
 
 import json
 
-from .benchdir import BenchDir
-from .errors import ToolError, cli_command
-from .probe import check_firmware_version, firmware_status, open_link
-from .provision import check_board, default_bench
+from smetsbench.tools.benchdir import BenchDir
+from smetsbench.tools.errors import ToolError, cli_command
+from smetsbench.tools.probe import check_firmware_version, firmware_status, open_link
+from smetsbench.tools.provision import check_board, default_bench
 
 
 def _state_of_error(text):

@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 
-from .session import Bench
+from smetsbench.session import Bench
 
 NON_CRITICAL = ("ECS52", "ECS45", "ECS40", "ECS17b")
 CRITICAL = ("ECS43", "ECS44", "ECS42")
@@ -66,14 +66,14 @@ def measure_commands(rounds=50, heap="256K", runtime="auto"):
 
 
 def _code(name):
-    from . import usecases
+    from smetsbench.usecases import library as usecases
 
     return usecases.get(name).code
 
 
 def minimum_heap(runtime="auto", lo_kb=64, hi_kb=512):
     """Smallest -X heapsize (KB, to 8 KB) with which the demo script passes, or None."""
-    from . import demo
+    from smetsbench.cli import demo
 
     def passes(kb):
         try:

@@ -9,15 +9,14 @@ whose dependencies are absent) removes its command instead of breaking the other
 import argparse
 import importlib
 import logging
-import sys
 
 # Command modules, in the order `smetsbench --help` lists them.
 COMMAND_MODULES = (
-    "smetsbench.demo",
-    "smetsbench.conformance",
-    "smetsbench.bench",
-    "smetsbench.decode",
-    "smetsbench.virtual_cli",
+    "smetsbench.cli.demo",
+    "smetsbench.conformance.runner",
+    "smetsbench.cli.bench",
+    "smetsbench.payloads.decode",
+    "smetsbench.cli.virtual",
     "smetsbench.tools.benchinit",
     "smetsbench.tools.provision",
     "smetsbench.tools.deploy",
@@ -59,5 +58,3 @@ def main(argv=None):
     return rc or 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())

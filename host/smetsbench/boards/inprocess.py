@@ -19,7 +19,7 @@ from pathlib import Path
 from smets.node import Node
 from smets.store import Store
 
-from .transport import BoardLink
+from smetsbench.boards.transport import BoardLink
 
 _BOARD = {"name": "inprocess", "link": {"port": "inprocess"}, "state_dir": None}
 

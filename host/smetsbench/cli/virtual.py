@@ -21,9 +21,9 @@ from pathlib import Path
 
 from smets.node import ROLES as FIRMWARE_ROLES
 
-from .tools.benchdir import ROLES
-from .tools.errors import ToolError, cli_command
-from .virtual import VirtualBoard, VirtualBoardError
+from smetsbench.boards.virtual import VirtualBoard, VirtualBoardError
+from smetsbench.tools.benchdir import ROLES
+from smetsbench.tools.errors import ToolError, cli_command
 
 
 def start_virtual(role, directory=None, board="virtual", heap="256K", firmware=True,
@@ -42,7 +42,7 @@ def start_virtual(role, directory=None, board="virtual", heap="256K", firmware=T
         raise ToolError("cannot start the virtual board: %s" % exc) from None
     try:
         if bench is not None:
-            from .tools.provision import provision
+            from smetsbench.tools.provision import provision
 
             provision(vb.port, role, bench, eui=eui, init=init, board=board, out=out)
         elif out:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from smets.gbcs import envelope
 
-from . import gbcscrypto as gc
+from smetsbench.oracle import crypto as ocrypto
 
 # Entity ids of the RTDS remote parties; fresh benches reuse them so traces read alike.
 DEFAULT_EUIS = {
@@ -44,11 +44,11 @@ class RemoteParty:
 
     @property
     def ds_public(self):
-        return gc.public_key_raw(self.ds_key) if self.ds_key is not None else None
+        return ocrypto.public_key_raw(self.ds_key) if self.ds_key is not None else None
 
     @property
     def ka_public(self):
-        return gc.public_key_raw(self.ka_key) if self.ka_key is not None else None
+        return ocrypto.public_key_raw(self.ka_key) if self.ka_key is not None else None
 
     def next_counter(self):
         """A fresh originator counter: strictly increasing, and above any earlier run's (ms
@@ -87,15 +87,15 @@ class DCC:
     def fresh(cls, roles=DEVICE_TRUSTS):
         parties = []
         for role in roles:
-            parties.append(RemoteParty(role, DEFAULT_EUIS[role], gc.generate_private_key(),
-                                       gc.generate_private_key()))
+            parties.append(RemoteParty(role, DEFAULT_EUIS[role], ocrypto.generate_private_key(),
+                                       ocrypto.generate_private_key()))
         return cls(parties)
 
     @classmethod
     def from_keystore(cls, path, roles=DEVICE_TRUSTS):
         """Parties whose private keys are in `path` (RTDS naming: <eui>-ds.key, <eui>-ka.key)."""
         path = Path(path)
-        store = gc.KeyStore(path)
+        store = ocrypto.KeyStore(path)
         parties = []
         for role in roles:
             eui = DEFAULT_EUIS[role]
@@ -140,9 +140,9 @@ class DCC:
         if critical:
             if party.ds_key is None:
                 raise PartyError("%s has no signing key for a critical command" % party.role)
-            signature = gc.sign_general_signing(party.ds_key, gs)
+            signature = ocrypto.sign_general_signing(party.ds_key, gs)
         apdu = envelope.with_signature(gs, signature)
-        z = gc.ecdh(self.acb.ka_key, device_ka_public)
-        mac = gc.message_mac(z, party.eui, gc.MODE_COMMAND, counter, device_eui,
+        z = ocrypto.ecdh(self.acb.ka_key, device_ka_public)
+        mac = ocrypto.message_mac(z, party.eui, ocrypto.MODE_COMMAND, counter, device_eui,
                              envelope.mac_aad_for(apdu))
         return envelope.wrap_ciphering(apdu, mac), counter

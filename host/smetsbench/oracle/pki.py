@@ -114,7 +114,7 @@ ROLE_NAMES = {
     ROLE_OTHER: "Other",
     ROLE_XML_SIGN: "XML Sign",
 }
-# Role codes of the party names used by smetsbench.parties (DEFAULT_EUIS keys).
+# Role codes of the party names used by smetsbench.oracle.parties (DEFAULT_EUIS keys).
 PARTY_ROLES = {
     "recovery": ROLE_RECOVERY,
     "supplier": ROLE_SUPPLIER,

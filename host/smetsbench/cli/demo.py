@@ -11,10 +11,11 @@ import time
 
 from smets.gbcs import envelope
 
-from . import checker, usecases
-from .parties import DCC
-from .session import Bench
-from .trace import Tracer
+from smetsbench.han.trace import Tracer
+from smetsbench.oracle import checker
+from smetsbench.oracle.parties import DCC
+from smetsbench.session import Bench
+from smetsbench.usecases import library as usecases
 
 # (use case, scenario, run options, expectation parameters)
 SCRIPT = [
@@ -133,7 +134,7 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
     with Bench(dcc=dcc, work_dir=work_dir, heap=heap, runtime=runtime, tracer=tracer) as bench:
         capture = None
         if pcap:
-            from .capture import PcapWriter
+            from smetsbench.han.capture import PcapWriter
 
             capture = PcapWriter(pcap, hub_eui=bench.hub.eui)
             bench.hub.taps.append(capture.tap)

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from smets.gbcs import asn1, cert, p256
 
-from . import gbcscrypto as gc
+from smetsbench.oracle import crypto as ocrypto
 
 # Message codes whose payload carries a certification path (CS02b, CS02g).
 PATH_CODES = tuple(range(0x0100, 0x010A)) + (0x0125, 0x0126)
@@ -121,7 +121,7 @@ def reissue(cert_der, public_key, issuer_key=None):
     if isinstance(public_key, (bytes, bytearray)):
         public_key = ec.EllipticCurvePublicKey.from_encoded_point(
             ec.SECP256R1(), b"\x04" + bytes(public_key))
-    raw = gc.public_key_raw(public_key)
+    raw = ocrypto.public_key_raw(public_key)
     builder = (x509.CertificateBuilder()
                .subject_name(old.subject).issuer_name(old.issuer)
                .serial_number(old.serial_number)

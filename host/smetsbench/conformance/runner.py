@@ -52,14 +52,14 @@ from pathlib import Path
 from smets.dlms import access, axdr
 from smets.gbcs import envelope
 
-from . import checker
-from . import conformance_codes as codes
-from . import conformance_compare as cmp
-from . import conformance_pki as cpki
-from . import gbcscrypto as gc
-from .checker import Checks
-from .parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS, RemoteParty
-from .session import device_identity
+from smetsbench.conformance import codes
+from smetsbench.conformance import compare as cmp
+from smetsbench.conformance import pki as cpki
+from smetsbench.oracle import checker
+from smetsbench.oracle import crypto as ocrypto
+from smetsbench.oracle.checker import Checks
+from smetsbench.oracle.parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS, RemoteParty
+from smetsbench.session import device_identity
 
 PASS = "pass"
 FAIL = "fail"
@@ -303,7 +303,7 @@ def _role_of(ks, title):
     for usage in ("ds", "ka"):
         if ks.has_public(title, usage):
             try:
-                cert = gc.load_certificate(ks._file(title, usage, "pem"))
+                cert = ocrypto.load_certificate(ks._file(title, usage, "pem"))
                 ous = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
             except ValueError:
                 continue
@@ -468,12 +468,14 @@ def rewrap(msg, party, acb, device_eui, device_ka_public, content=None):
         msg.cra, msg.counter, bytes(msg.originator), bytes(device_eui), bytes(msg.other_info),
         bytes(msg.content if content is None else content),
         bytes(msg.date_time) if msg.date_time else None)
-    signature = gc.sign_general_signing(party.ds_key, gs) if msg.signature is not None else None
+    signature = None
+    if msg.signature is not None:
+        signature = ocrypto.sign_general_signing(party.ds_key, gs)
     apdu = envelope.with_signature(gs, signature)
     if msg.mac is None:
         return apdu
-    z = gc.ecdh(acb.ka_key, device_ka_public)
-    mac = gc.message_mac(z, bytes(msg.originator), gc.MODE_COMMAND, msg.counter,
+    z = ocrypto.ecdh(acb.ka_key, device_ka_public)
+    mac = ocrypto.message_mac(z, bytes(msg.originator), ocrypto.MODE_COMMAND, msg.counter,
                          bytes(device_eui), envelope.mac_aad_for(apdu))
     return envelope.wrap_ciphering(apdu, mac)
 
@@ -623,7 +625,7 @@ class Runner:
                  provision_timeout=10.0):
         self.rtds = Path(rtds)
         self.keystore = find_keystore(rtds, keystore)
-        self.ks = gc.KeyStore(self.keystore)
+        self.ks = ocrypto.KeyStore(self.keystore)
         self.parties, self.default_parties = load_parties(self.ks)
         if "acb" not in self.default_parties:
             raise ConformanceError("keystore %s holds no Access Control Broker key (OU 04)"
@@ -659,7 +661,7 @@ class Runner:
 
     def _bench(self):
         if self.bench is None:
-            from .session import Bench  # imports the virtual-board machinery
+            from smetsbench.session import Bench  # imports the virtual-board machinery
 
             self.bench = Bench(dcc=DCC(list(self.default_parties.values())),
                                work_dir=self.work_dir, heap=self.heap, runtime=self.runtime,
@@ -688,7 +690,7 @@ class Runner:
         put = {}
         for usage, key in (("ka", handle.ka_public), ("ds", handle.ds_public)):
             if self.ks.has_public(eui, usage):
-                der = gc.load_certificate(self.ks._file(eui, usage, "pem")).public_bytes(
+                der = ocrypto.load_certificate(self.ks._file(eui, usage, "pem")).public_bytes(
                     Encoding.DER)
                 put[usage] = base64.b64encode(cpki.reissue(der, key)).decode()
         if put:
@@ -958,7 +960,7 @@ class Runner:
 
     def _decrypters(self, msg, device_ka):
         """Callbacks decrypting a message's protected DLMS attributes and GBZ components."""
-        originator, counter, recipient = gc.payload_kdf_inputs(msg)
+        originator, counter, recipient = ocrypto.payload_kdf_inputs(msg)
 
         def plaintext(data):
             if device_ka is None:
@@ -966,9 +968,9 @@ class Runner:
             if not self.ks.has_private(recipient, "ka"):
                 return "no KA private key of %s" % recipient.hex()
             try:
-                z = gc.ecdh(self.ks.private(recipient, "ka"), device_ka)
-                return gc.decrypt_payload(z, originator, counter, recipient, data)
-            except (ValueError, gc.GBCSCryptoError) as exc:
+                z = ocrypto.ecdh(self.ks.private(recipient, "ka"), device_ka)
+                return ocrypto.decrypt_payload(z, originator, counter, recipient, data)
+            except (ValueError, ocrypto.GBCSCryptoError) as exc:
                 return "%s: %s" % (type(exc).__name__, exc)
 
         def dlms(index, prot):
@@ -1107,14 +1109,15 @@ def verify(raw, cra, handle, parties, checks, command=None, recipient=None):
     if recipient is not None:
         checks.add("recipient", bytes(msg.recipient) == recipient, msg.recipient.hex())
     if msg.signature is not None:
-        checks.add("device signature", gc.verify_message_signature(msg, handle.ds_public),
+        checks.add("device signature", ocrypto.verify_message_signature(msg, handle.ds_public),
                    "device DS key")
     if msg.mac is not None:
         party = parties.get(bytes(msg.recipient))
         if party is None or party.ka_key is None:
             checks.add("MAC", False, "no KA key of recipient %s" % msg.recipient.hex())
         else:
-            checks.add("MAC", gc.verify_message_mac(msg, gc.ecdh(party.ka_key, handle.ka_public)),
+            z = ocrypto.ecdh(party.ka_key, handle.ka_public)
+            checks.add("MAC", ocrypto.verify_message_mac(msg, z),
                        "Z(recipient KA, device KA)")
     if msg.signature is None and msg.mac is None:
         checks.add("protected", False, "neither signed nor MACed")
@@ -1144,7 +1147,7 @@ def verify(raw, cra, handle, parties, checks, command=None, recipient=None):
 def run(rtds, devices=None, only=None, junit=None, report=None, keystore=None, boards=None,
         out=print, quiet=False, **runner_args):
     """Replay an RTDS folder; print progress and the summary; write the reports. -> Summary"""
-    from . import conformance_report as rep
+    from smetsbench.conformance import report as rep
 
     with Runner(rtds, keystore=keystore, boards=boards, **runner_args) as runner:
         scenarios = runner.select(devices, only)

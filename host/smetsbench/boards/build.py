@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import paths
+from smetsbench import paths
 
 
 class BuildError(RuntimeError):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from smets.gbcs import envelope
 
-from . import checker, pki
+from smetsbench.oracle import checker, pki
 
 
 def _hex(data):

@@ -253,7 +253,7 @@ def _model_rows():
     from smets.devices import esme_image
 
     try:
-        from .conformance_codes import MESSAGE_CODES
+        from smetsbench.conformance.codes import MESSAGE_CODES
     except ImportError:  # pragma: no cover - the table ships with the conformance runner
         MESSAGE_CODES = {}
     rows = esme_image.USE_CASES

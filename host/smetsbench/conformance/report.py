@@ -9,7 +9,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .conformance import FAIL, NOT_EMULATED, OUTCOMES, PASS
+from smetsbench.conformance.runner import FAIL, NOT_EMULATED, OUTCOMES, PASS
 
 _LABEL = {PASS: "PASS", FAIL: "FAIL", NOT_EMULATED: "NOT EMULATED"}
 

@@ -16,7 +16,7 @@ from smets.han import ApsFrame, HANError
 from smets.zcl import tunnel
 from smets.zcl.frame import DEFAULT_RESPONSE, TYPE_CLUSTER, ZCLError, ZCLFrame
 
-log = logging.getLogger("smetsbench.hub")
+log = logging.getLogger("smetsbench.han.hub")
 
 CHF_EUI = bytes.fromhex("00db1234567890a2")  # the RTDS Communications Hub
 _MAX_INCOMING = 1500

@@ -17,8 +17,8 @@ from pathlib import Path
 from smets.dlms import access, axdr
 from smets.gbcs import envelope
 
-from . import gbcscrypto as gc
-from .checker import Checks, protected_attributes
+from smetsbench.oracle import crypto as ocrypto
+from smetsbench.oracle.checker import Checks, protected_attributes
 
 ACB = bytes.fromhex("90b3d51f30000002")
 
@@ -31,7 +31,7 @@ def read_hex(path):
 def _try_z(ks, private_title, public_title):
     if not ks.has_private(private_title, "ka") or not ks.has_public(public_title, "ka"):
         return None
-    return gc.ecdh(ks.private(private_title, "ka"), ks.public(public_title, "ka"))
+    return ocrypto.ecdh(ks.private(private_title, "ka"), ks.public(public_title, "ka"))
 
 
 def verify(raw, ks, precommand=False):
@@ -65,10 +65,10 @@ def verify(raw, ks, precommand=False):
         if z is None:
             out["mac_check"] = "no key"
         else:
-            checks.add("MAC", gc.verify_message_mac(msg, z))
+            checks.add("MAC", ocrypto.verify_message_mac(msg, z))
     if msg.signature is not None:
         if ks.has_public(msg.originator, "ds"):
-            checks.add("signature", gc.verify_message_signature(
+            checks.add("signature", ocrypto.verify_message_signature(
                 msg, ks.public(msg.originator, "ds")))
         else:
             out["signature_check"] = "no key"
@@ -93,17 +93,18 @@ def _decrypt(apdu, msg, ks, checks, out):
         prot = protected_attributes(d)
         if prot is None:
             continue
-        originator, counter, recipient = gc.payload_kdf_inputs(msg)
+        originator, counter, recipient = ocrypto.payload_kdf_inputs(msg)
         z = _try_z(ks, recipient, originator)
         if z is None:
             out.setdefault("decrypted", {})[str(i)] = "no key"
             continue
         _sc, _ic, ct, tag = prot.split()
         try:
-            plain = gc.decrypt_payload(z, originator, counter, recipient, bytes(ct) + bytes(tag))
+            plain = ocrypto.decrypt_payload(z, originator, counter, recipient,
+                                            bytes(ct) + bytes(tag))
             out.setdefault("decrypted", {})[str(i)] = axdr.to_json(axdr.from_bytes(plain))
             checks.add("payload decryption", True)
-        except (gc.GBCSCryptoError, ValueError) as exc:
+        except (ocrypto.GBCSCryptoError, ValueError) as exc:
             checks.add("payload decryption", False, str(exc))
 
 
@@ -123,7 +124,7 @@ def main(files, keystore=None, strict=False):
     if keystore and not Path(keystore).is_dir():
         print("smetsbench decode: keystore %s is not a directory" % keystore, file=sys.stderr)
         return 2
-    ks = gc.KeyStore(keystore) if keystore else None
+    ks = ocrypto.KeyStore(keystore) if keystore else None
     paths = []
     for f in files:
         p = Path(f)

@@ -23,7 +23,7 @@ import time
 import tty
 from pathlib import Path
 
-from . import paths
+from smetsbench import paths
 
 DEFAULT_HEAP = "256K"
 
@@ -63,7 +63,7 @@ def copy_firmware(board_dir, firmware_dir=None, compiled=True):
     Writes only files whose content differs and removes firmware files an earlier image left
     behind (e.g. a .py where there is now a .mpy). Returns how many files were written.
     """
-    from . import build
+    from smetsbench.boards import build
 
     dst = Path(board_dir)
     dst.mkdir(parents=True, exist_ok=True)

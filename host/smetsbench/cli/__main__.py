@@ -1,0 +1,5 @@
+import sys
+
+from smetsbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Conformance: replay the DCC reference test data against emulated devices or boards."""

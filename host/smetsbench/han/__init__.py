@@ -1,0 +1,1 @@
+"""The HAN side of the Communications Hub: the hub, captures (pcap) and traces."""

@@ -1,0 +1,1 @@
+"""GBCS payloads (DLMS, GBZ, ASN.1): recognise, decode, show."""
