@@ -39,10 +39,12 @@ Receiver rules (what ``Decoder`` does; bad input is counted in ``Decoder.stats``
   taken as the next frame's opening flag.
   So whatever precedes it, a frame is delivered when its own bytes and the flag just before it
   (the previous frame's closing flag) arrive intact; a lost flag costs at most one more frame.
-- A frame still open after 2 * max_frame received bytes is dropped at once (``oversize``) and the
-  receiver skips to the next flag; the rest of it counts as ``garbage_bytes``. A shorter frame
-  whose unescaped length exceeds max_frame is counted ``oversize`` at its closing flag. The
-  decoder never holds more than 2 * max_frame bytes of a partial frame.
+- The decoder holds a partial frame in one buffer taken when it is made (``reserve`` bytes,
+  default 2 * max_frame, room for any frame fully escaped) and never grown. A frame still open
+  when its escaped bytes exceed that buffer is dropped at once (``oversize``) and the receiver
+  skips to the next flag; the rest of it counts as ``garbage_bytes``. A shorter frame whose
+  unescaped length exceeds max_frame is counted ``oversize`` at its closing flag. No input makes
+  the decoder allocate more than the payload of a good frame and the copy of each ``feed``.
 - ``idle()`` (the runtime calls it when the line has been quiet, e.g. 100 ms) drops a partial
   frame (``aborted``) and puts the receiver outside, so a host that died mid-frame cannot hide
   a later Ctrl-C.
@@ -56,7 +58,7 @@ API:
   ``ValueError``) for type or seq outside 0..255 or a payload over MAX_PAYLOAD.
 - ``Frame(type, seq, payload)``: ``to_bytes()`` (= ``encode``), ``Frame.from_bytes(data)`` for
   exactly one encoded frame (``LinkError`` with the decoder's message otherwise), ``==``.
-- ``Decoder(max_frame=MAX_FRAME)``: ``feed(data)``; ``next_event()`` -> ``Frame``,
+- ``Decoder(max_frame=MAX_FRAME, reserve=0)``: ``feed(data)``; ``capacity``; ``next_event()`` -> ``Frame``,
   ``INTERRUPT`` or None (needs more bytes); iterating yields events until None; ``idle()``;
   ``buffered``; ``stats``, a ``LinkStats``: ``frames``, ``interrupts``, ``garbage_bytes``,
   ``bad_crc``, ``bad_escape``, ``bad_byte``, ``too_short``, ``oversize``, ``aborted``,
@@ -196,42 +198,33 @@ def _escape(body):
     return body
 
 
-def _unescape(raw, end=None):
-    """Undo the escapes of `raw[:end]`, a frame without raw control bytes; None if an escape
-    is bad.
+def _unescape_into(buf, size):
+    """Undo the escapes of `buf[:size]` in place (a frame without raw control bytes): the
+    unescaped length, or -1 - offset of the first bad escape (whose two bytes are still in
+    place: only bytes before it move).
 
-    One pass into one buffer: a frame carrying DER certificates (CS02b, 4 KB) has hundreds of
-    escapes of six kinds, and a `replace` per kind would need a 4 KB copy each."""
-    if end is None:
-        end = len(raw)
-    n = raw.count(b"\x7d", 0, end)
-    if not n:
-        return memoryview(raw)[:end]
-    out = bytearray(end - n)
-    src = memoryview(raw)
-    i = raw.find(b"\x7d", 0, end)
+    In place and by segments: a frame carrying DER certificates (CS02b, 4 KB) has hundreds of
+    escapes, and neither a copy per escape kind nor a second 4 KB buffer fits a small heap.
+    Unescaped bytes only ever move left, so the overlapping copies are safe."""
+    mv = memoryview(buf)
+    i = buf.find(b"\x7d", 0, size)
+    if i < 0:
+        return size
     p = 0
     q = 0
     while i >= 0:
-        if i + 1 >= end or raw[i + 1] not in _ESCAPED_CODES:
-            return None
-        out[q:q + i - p] = src[p:i]
+        if i + 1 >= size or buf[i + 1] not in _ESCAPED_CODES:
+            return -1 - i
+        if q != p:
+            mv[q:q + i - p] = mv[p:i]
         q += i - p
-        out[q] = raw[i + 1] ^ 0x20
+        mv[q] = buf[i + 1] ^ 0x20
         q += 1
         p = i + 2
-        i = raw.find(b"\x7d", p, end)
-    out[q:] = src[p:end]
-    return out
-
-
-def _bad_escape_offset(raw):
-    i = raw.find(b"\x7d")
-    while i >= 0:
-        if i + 1 >= len(raw) or raw[i + 1] not in _ESCAPED_CODES:
-            return i
-        i = raw.find(b"\x7d", i + 2)
-    return -1
+        i = buf.find(b"\x7d", p, size)
+    if q != p:
+        mv[q:q + size - p] = mv[p:size]
+    return q + size - p
 
 
 def encode(ftype, seq, payload=b""):
@@ -277,7 +270,9 @@ class Frame:
                 raise LinkError(
                     "raw %02x inside frame at offset %d in %s" % (raw[i], i + 1, _hexs(data))
                 )
-        frame = _parse(raw, MAX_FRAME)
+        if len(raw) > 2 * MAX_FRAME:
+            raise LinkError("frame longer than %d bytes in %s" % (MAX_FRAME, _hexs(data)))
+        frame = _parse(bytearray(raw), len(raw), MAX_FRAME)
         if isinstance(frame, tuple):
             raise LinkError(frame[1])
         return frame
@@ -298,40 +293,34 @@ class Frame:
         return "Frame(%s, seq=%d, %r)" % (name, self.seq, self.payload)
 
 
-def _parse(raw, max_frame, size=None):
-    """Check the escaped bytes between two flags, `raw[:size]` (the decoder hands its buffer,
-    not a copy): a Frame, or (counter name, message)."""
-    if size is None:
-        size = len(raw)
-    if size > 2 * max_frame:
-        return "oversize", "frame longer than %d bytes in 7e %s 7e" % (max_frame,
-                                                                       _hexs(raw[:size]))
-    if raw.find(b"\x7d", 0, size) >= 0:
-        body = _unescape(raw, size)
-        if body is None:
-            raw = raw[:size]
-            i = _bad_escape_offset(raw)
+def _parse(buf, size, max_frame):
+    """Check the escaped bytes between two flags, `buf[:size]` (a bytearray: unescaped in
+    place, so the caller's buffer is spent): a Frame, or (counter name, message)."""
+    if buf.find(b"\x7d", 0, size) >= 0:
+        shown = _hexs(memoryview(buf)[:size])  # before the bytes move
+        n = _unescape_into(buf, size)
+        if n < 0:
+            i = -1 - n
             return "bad_escape", "bad escape %s at offset %d in 7e %s 7e" % (
-                _hexs(raw[i : i + 2]),
-                i + 1,
-                _hexs(raw),
-            )
+                _hexs(bytes(buf[i : i + 2])), i + 1, shown)
     else:
-        body = raw if size == len(raw) else memoryview(raw)[:size]
-    n = len(body)
+        n = size
+        shown = None
+    body = memoryview(buf)[:n]
     if n < _OVERHEAD:
-        return "too_short", "frame too short (%d bytes) in 7e %s 7e" % (n, _hexs(raw[:size]))
+        return "too_short", "frame too short (%d bytes) in 7e %s 7e" % (
+            n, shown or _hexs(body))
     if n > max_frame:
-        return "oversize", "frame longer than %d bytes in 7e %s 7e" % (max_frame,
-                                                                       _hexs(raw[:size]))
+        return "oversize", "frame longer than %d bytes in 7e %s 7e" % (
+            max_frame, shown or _hexs(body))
     # Running the register on over the (inverted) crc itself leaves a constant: no slicing.
     if _crc_register(body, 0xFFFF) != _CRC_RESIDUE:
         return "bad_crc", "bad CRC %04x, expected %04x in 7e %s 7e" % (
             (body[-2] << 8) | body[-1],
             crc16(bytes(body[:-2])),
-            _hexs(raw[:size]),
+            shown or _hexs(body),
         )
-    return Frame(body[0], body[1], bytes(memoryview(body)[2:-2]))
+    return Frame(body[0], body[1], bytes(body[2:-2]))
 
 
 class LinkStats:
@@ -397,14 +386,16 @@ class Decoder:
 
     `feed` copies its argument; call `next_event` until it returns None after each `feed` so
     that unread input does not pile up. Apart from unread input, the decoder holds one partial
-    frame in a buffer that grows (doubling up to 4 KB, then in 1 KB steps) up to 2 * max_frame
-    bytes and is then reused, so a frame arriving in small UART reads costs no reallocation in
-    the steady state.
+    frame in one buffer of `reserve` bytes (default 2 * max_frame) taken when it is made and
+    never grown: a board takes it at boot, before its heap fragments, and no input can make the
+    decoder allocate more. Frames are unescaped and checked in that buffer; a good frame costs
+    one allocation, its payload.
     """
 
     def __init__(self, max_frame=MAX_FRAME, reserve=0):
-        """`reserve`: bytes of frame buffer to allocate now rather than when a frame needs
-        them (a board reserves at boot, before its heap fragments)."""
+        """`reserve`: the frame buffer in bytes (escaped bytes between two flags); a frame
+        whose escaped form is longer is dropped as ``oversize``. 0 means 2 * max_frame, room
+        for any frame, escapes included."""
         if max_frame < _OVERHEAD:
             raise LinkError("max_frame %d below the %d-byte minimum" % (max_frame, _OVERHEAD))
         self.max_frame = max_frame
@@ -413,8 +404,13 @@ class Decoder:
         self._pos = 0
         self._state = _HUNT
         # escaped bytes of the current frame from earlier input: _buf[:_n]
-        self._buf = bytearray(min(reserve, 2 * max_frame)) if reserve else b""
+        self._buf = bytearray(min(reserve, 2 * max_frame) if reserve else 2 * max_frame)
         self._n = 0
+
+    @property
+    def capacity(self):
+        """The longest escaped frame this decoder takes (its buffer)."""
+        return len(self._buf)
 
     @property
     def buffered(self):
@@ -435,9 +431,7 @@ class Decoder:
         dropped = self._state == _IN and self._n > 0
         if dropped:
             self.stats.aborted += 1
-            self.stats.last_error = "partial frame dropped on idle line: 7e " + _hexs(
-                self._partial()
-            )
+            self.stats.last_error = "partial frame dropped on idle line: 7e " + self._shown()
         self._n = 0
         self._state = _HUNT
         return dropped
@@ -451,32 +445,34 @@ class Decoder:
             raise StopIteration
         return event
 
-    def _partial(self, data=b"", start=0, stop=0):
-        """The partial frame so far plus data[start:stop], for error messages."""
-        return bytes(self._buf[: self._n]) + data[start:stop]
-
-    def _append(self, data, start, stop):
-        # Callers keep n + stop - start <= 2 * max_frame.
+    def _shown(self, data=b"", start=0, stop=0):
+        """Hex of the partial frame so far plus data[start:stop], for error messages: its
+        head and its last bytes only, so that reporting a bad 8 KB frame allocates little."""
         n = self._n
-        need = n + stop - start
-        buf = self._buf
-        if need > len(buf):
-            # Doubling while small; past 4 KB in 1 KB steps: a 4.7 KB frame (CS02b with its
-            # certificates) must not need an 8 KB block on a fragmented 256 KB heap.
-            size = max(need, min(2 * len(buf), 4096), 64)
-            if size > 4096:
-                size = (size + 1023) & ~1023
-            grown = bytearray(min(size, 2 * self.max_frame))
-            grown[:n] = buf[:n]
-            self._buf = buf = grown
-        buf[n:need] = data[start:stop]
-        self._n = need
+        if n + stop - start <= 40:
+            return _hexs(bytes(self._buf[:n]) + data[start:stop])
+        head = bytes(self._buf[: min(n, 32)])
+        if len(head) < 32:
+            head += data[start : start + 32 - len(head)]
+        if stop - start >= 8:
+            tail = data[stop - 8 : stop]
+        else:
+            tail = bytes(self._buf[n - 8 + stop - start : n]) + data[start:stop]
+        return _hexs(head) + " ... " + _hexs(tail)
+
+    def _oversize(self, data, pos, stop):
+        self.stats.oversize += 1
+        self.stats.last_error = "frame longer than %d bytes dropped: 7e %s" % (
+            len(self._buf), self._shown(data, pos, stop))
+        self._n = 0
 
     def next_event(self):
         data = self._data
         pos = self._pos
         end = len(data)
         stats = self.stats
+        buf = self._buf
+        cap = len(buf)
         event = None
         while pos < end:
             if self._state == _HUNT:
@@ -516,39 +512,29 @@ class Decoder:
                 stats.last_error = "raw %02x inside frame at offset %d in 7e %s" % (
                     data[bad],
                     self._n + bad - pos + 1,
-                    _hexs(self._partial(data, pos, bad + 1)),
+                    self._shown(data, pos, bad + 1),
                 )
                 self._n = 0
                 pos = bad + 1
                 continue
+            n = self._n
+            if n + stop - pos > cap:
+                # Longer than the buffer: dropped; the rest of it, up to a flag, is garbage.
+                self._oversize(data, pos, stop)
+                self._state = _HUNT
+                pos = stop
+                continue
+            buf[n : n + stop - pos] = data[pos:stop]
+            n += stop - pos
+            pos = stop
             if flag < 0:
-                if self._n + end - pos > 2 * self.max_frame:
-                    stats.oversize += 1
-                    stats.last_error = "frame longer than %d bytes dropped: 7e %s" % (
-                        self.max_frame,
-                        _hexs(self._partial(data, pos, end)),
-                    )
-                    self._n = 0
-                    self._state = _HUNT
-                else:
-                    self._append(data, pos, end)
-                pos = end
+                self._n = n
                 break
-            size = None
-            if self._n:
-                if self._n + flag - pos > 2 * self.max_frame:
-                    raw = self._partial(data, pos, flag)  # _parse counts it oversize
-                else:
-                    self._append(data, pos, flag)
-                    raw = self._buf  # parsed in place: no copy of a frame of up to 8 KB
-                    size = self._n
-                self._n = 0
-            else:
-                raw = data[pos:flag]
+            self._n = 0
             pos = flag + 1
-            if not (raw if size is None else size):
+            if not n:
                 continue  # flags back to back
-            result = _parse(raw, self.max_frame, size)
+            result = _parse(buf, n, self.max_frame)
             if isinstance(result, Frame):
                 stats.frames += 1
                 self._state = _HUNT

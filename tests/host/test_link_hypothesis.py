@@ -76,13 +76,17 @@ def reference_unescape(raw):
 @given(st.lists(st.sampled_from((0x7D, 0x5D, 0x5E, 0x21, 0x23, 0x25, 0x00, 0xFF)), max_size=40))
 def test_unescape_matches_the_byte_by_byte_rule(raw):
     raw = bytes(raw)
-    got = link._unescape(raw)
+    buf = bytearray(raw + b"\xaa\xbb")  # bytes past the size stay as they are
+    n = link._unescape_into(buf, len(raw))
     want = reference_unescape(raw)
-    assert (None if got is None else bytes(got)) == want
+    assert buf[len(raw):] == b"\xaa\xbb"
     if want is None:
-        i = link._bad_escape_offset(raw)
-        assert raw[i] == 0x7D and reference_unescape(raw[:i]) is not None
+        assert n < 0
+        i = -1 - n  # the first bad escape, still in place
+        assert raw[i] == 0x7D and buf[i:len(raw)][:2] == raw[i:i + 2]
+        assert reference_unescape(raw[:i]) is not None
     else:
+        assert bytes(buf[:n]) == want
         assert link._escape(want) == raw  # the encoding is canonical
 
 
