@@ -58,7 +58,8 @@ API:
   ``ValueError``) for type or seq outside 0..255 or a payload over MAX_PAYLOAD.
 - ``Frame(type, seq, payload)``: ``to_bytes()`` (= ``encode``), ``Frame.from_bytes(data)`` for
   exactly one encoded frame (``LinkError`` with the decoder's message otherwise), ``==``.
-- ``Decoder(max_frame=MAX_FRAME, reserve=0)``: ``feed(data)``; ``capacity``; ``next_event()`` -> ``Frame``,
+- ``Decoder(max_frame=MAX_FRAME, reserve=0)``: ``feed(data)``; ``capacity``;
+  ``next_event()`` -> ``Frame``,
   ``INTERRUPT`` or None (needs more bytes); iterating yields events until None; ``idle()``;
   ``buffered``; ``stats``, a ``LinkStats``: ``frames``, ``interrupts``, ``garbage_bytes``,
   ``bad_crc``, ``bad_escape``, ``bad_byte``, ``too_short``, ``oversize``, ``aborted``,
