@@ -414,6 +414,11 @@ class Decoder:
         return len(self._buf)
 
     @property
+    def outside(self):
+        """Between frames (hunting for a flag, no partial frame), where a Ctrl-C interrupts."""
+        return self._state == _HUNT or not self._n
+
+    @property
     def buffered(self):
         """Bytes held: the partial frame plus input not yet read by next_event."""
         return self._n + len(self._data) - self._pos

@@ -99,3 +99,31 @@ def test_virtual_without_firmware_is_a_bare_repl_for_deploy(tmp_path):
     finally:
         code, err = _stop(proc)
     assert "`smetsbench deploy --port %s` installs it" % port in err
+
+
+def test_mpremote_works_first_time_on_a_running_board(tmp_path):
+    # As a user does it: a virtual board that has just booted its firmware, then mpremote at
+    # once, with nothing sent to the board before (no Ctrl-C from the host first). mpremote's
+    # Ctrl-C and Ctrl-A arrive together; the firmware must leave the Ctrl-A to the REPL.
+    proc, port = _start(["--role", "ESME", "--dir", "esme"], tmp_path)
+    try:
+        _status(port)  # the app is up and owns the port
+
+        def mpremote(*args):
+            return subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args],
+                                  capture_output=True, text=True, timeout=30)
+
+        ls = mpremote("resume", "ls")
+        assert ls.returncode == 0 and "main.py" in ls.stdout, ls.stdout + ls.stderr
+        ex = mpremote("resume", "exec", "print(6 * 7)")
+        assert ex.returncode == 0 and "42" in ex.stdout, ex.stdout + ex.stderr
+        (tmp_path / "note.txt").write_text("hello board\n")
+        cp = mpremote("resume", "cp", str(tmp_path / "note.txt"), ":note.txt")
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        cat = mpremote("resume", "cat", ":note.txt")
+        assert cat.stdout == "hello board\n", cat.stdout + cat.stderr
+        # And the meter comes back: main.py boots the firmware again.
+        mpremote("resume", "exec", "--no-follow", "import main")
+        assert _status(port)["firmware"]
+    finally:
+        _stop(proc)

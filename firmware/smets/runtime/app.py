@@ -111,7 +111,7 @@ def run(board_path="board.json"):
                 if events:
                     last_rx = mono()
                     busy = True
-                    data = port.read()
+                    data = port.read(_read_limit(node))
                     # The far end of the port is gone (the host of a virtual board died): poll
                     # keeps reporting it ready with nothing to read. Stop instead of spinning.
                     if events[0][1] & _HANGUP or not data:
@@ -125,7 +125,7 @@ def run(board_path="board.json"):
                         _receive(node, data, mono())
                         if node.interrupted:
                             break
-                        data = port.read()
+                        data = port.read(_read_limit(node))
                 else:
                     if busy:
                         # Idle: collect now rather than in the middle of the next command.
@@ -210,6 +210,13 @@ def _flush(node, port):
     while out:
         port.write(out[0])
         out.pop(0)
+
+
+def _read_limit(node):
+    """Between frames, read byte by byte: a Ctrl-C there stops the app, and what follows it
+    (mpremote's Ctrl-A for the raw REPL, sent at once) must stay in the port for the REPL
+    instead of being swallowed with the rest of a chunk. Inside a frame, chunks."""
+    return 1 if node.decoder.outside else 0
 
 
 def _receive(node, data, mono_ms):

@@ -55,17 +55,19 @@ class StdioPort:
             self._out = None
             self._chunked = True
 
-    def read(self):
+    def read(self, limit=0):
+        """What has arrived, at most `limit` bytes (0: a chunk)."""
         if not _IS_MICROPYTHON:
             try:
-                return self._os.read(0, 4096)
+                return self._os.read(0, limit or 4096)
             except BlockingIOError:
                 return b""
         if self._chunked:
-            return self._in.read(512) or b""
+            return self._in.read(limit or 512) or b""
         out = bytearray()
         # Bounded, so a sender that never pauses cannot keep the loop from answering.
-        while len(out) < _BYTEWISE_MAX and self._ready.poll(0):
+        limit = limit or _BYTEWISE_MAX
+        while len(out) < limit and self._ready.poll(0):
             b = self._in.read(1)
             if not b:
                 break
@@ -112,8 +114,8 @@ class UartPort:
         )
         self.poll_obj = self.uart
 
-    def read(self):
-        return self.uart.read() or b""
+    def read(self, limit=0):
+        return (self.uart.read(limit) if limit else self.uart.read()) or b""
 
     def write(self, data):
         self.uart.write(data)
