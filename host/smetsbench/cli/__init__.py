@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "smetsbench.cli.demo",
     "smetsbench.conformance.runner",
     "smetsbench.cli.bench",
+    "smetsbench.cli.fuzz",
     "smetsbench.payloads.decode",
     "smetsbench.cli.virtual",
     "smetsbench.tools.benchinit",
