@@ -122,16 +122,12 @@ class Cluster:
 
     def write(self, records, undivided=False):
         """[StatusRecord] of the records not written (ZCL 2.5.3.3 / 2.5.4.3)."""
-        failures = []
-        for r in records:
-            status = self._write_status(r)
-            if status != SUCCESS:
-                failures.append(StatusRecord(status, r.id))
+        statuses = [self._write_status(r) for r in records]
+        failures = [StatusRecord(s, r.id) for s, r in zip(statuses, records) if s != SUCCESS]
         if undivided and failures:
             return failures  # nothing written: all or none
-        bad = [f.attr_id for f in failures]
-        for r in records:
-            if r.id in bad:
+        for s, r in zip(statuses, records):
+            if s != SUCCESS:
                 continue
             try:
                 status = self.attributes[r.id].set(r.value)

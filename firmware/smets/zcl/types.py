@@ -164,6 +164,8 @@ def _le(data, pos, n):
 
 def decode_at(ztype, data, pos=0):
     """(value, position after it) of a `ztype` value at data[pos]."""
+    if ztype == NO_DATA:
+        return None, pos
     f = _fixed(ztype)
     if f is not None:
         n, kind = f
@@ -206,6 +208,10 @@ def decode(ztype, data):
 
 def encode(ztype, value):
     """The bytes of `value` as a `ztype` (ZCLError when it does not fit)."""
+    if ztype == NO_DATA:
+        if value is not None:
+            raise ZCLError("nodata has no value, got %r" % (value,))
+        return b""
     f = _fixed(ztype)
     if f is not None:
         n, kind = f
