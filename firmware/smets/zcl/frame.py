@@ -20,27 +20,52 @@ FC_MANUFACTURER = const(0x04)
 FC_SERVER_TO_CLIENT = const(0x08)
 FC_DISABLE_DEFAULT_RESPONSE = const(0x10)
 
-# Global command ids (ZCL 2.5)
+# Global (foundation) command ids (ZCL 2.5, table 2-3)
 READ_ATTRIBUTES = const(0x00)
 READ_ATTRIBUTES_RESPONSE = const(0x01)
+WRITE_ATTRIBUTES = const(0x02)
+WRITE_ATTRIBUTES_UNDIVIDED = const(0x03)
+WRITE_ATTRIBUTES_RESPONSE = const(0x04)
+WRITE_ATTRIBUTES_NO_RESPONSE = const(0x05)
+CONFIGURE_REPORTING = const(0x06)
+CONFIGURE_REPORTING_RESPONSE = const(0x07)
+READ_REPORTING_CONFIGURATION = const(0x08)
+READ_REPORTING_CONFIGURATION_RESPONSE = const(0x09)
+REPORT_ATTRIBUTES = const(0x0A)
 DEFAULT_RESPONSE = const(0x0B)
 
-# Status codes (ZCL 2.6.3)
+# Status codes (ZCL 2.6.3, table 2-12)
 SUCCESS = const(0x00)
 FAILURE = const(0x01)
+NOT_AUTHORIZED = const(0x7E)
 MALFORMED_COMMAND = const(0x80)
 UNSUP_COMMAND = const(0x81)
 UNSUP_CLUSTER_COMMAND = const(0x81)  # ZCL r6 folds the old codes into UNSUP_COMMAND
+UNSUP_GENERAL_COMMAND = const(0x82)
+UNSUP_MANUF_CLUSTER_COMMAND = const(0x83)
+UNSUP_MANUF_GENERAL_COMMAND = const(0x84)
 INVALID_FIELD = const(0x85)
 UNSUPPORTED_ATTRIBUTE = const(0x86)
 INVALID_VALUE = const(0x87)
+READ_ONLY = const(0x88)
+INSUFFICIENT_SPACE = const(0x89)
 NOT_FOUND = const(0x8B)
+UNREPORTABLE_ATTRIBUTE = const(0x8C)
+INVALID_DATA_TYPE = const(0x8D)
+WRITE_ONLY = const(0x8F)
 HARDWARE_FAILURE = const(0xC0)
+SOFTWARE_FAILURE = const(0xC1)
 UNSUPPORTED_CLUSTER = const(0xC3)
 
 
 class ZCLError(ValueError):
-    """A ZCL frame that cannot be decoded."""
+    """ZCL bytes that cannot be decoded (frames, data types, foundation payloads)."""
+
+
+def hexs(data, limit=32):
+    """Space-separated hex of the first `limit` bytes, for error messages."""
+    text = " ".join("%02x" % b for b in data[:limit])
+    return text + " ..." if len(data) > limit else text
 
 
 class ZCLFrame:
@@ -64,17 +89,17 @@ class ZCLFrame:
     @classmethod
     def from_bytes(cls, data):
         if len(data) < 3:
-            raise ZCLError("ZCL frame of %d bytes is too short" % len(data))
+            raise ZCLError("ZCL frame of %d bytes is too short: %s" % (len(data), hexs(data)))
         fc = data[0]
         pos = 1
         manufacturer = None
         if fc & FC_MANUFACTURER:
             if len(data) < 5:
-                raise ZCLError("manufacturer-specific ZCL frame too short")
+                raise ZCLError("manufacturer-specific ZCL frame too short: %s" % hexs(data))
             manufacturer = data[1] | (data[2] << 8)
             pos = 3
         if fc & 0x03 > TYPE_CLUSTER:
-            raise ZCLError("reserved ZCL frame type %d" % (fc & 0x03))
+            raise ZCLError("reserved ZCL frame type %d in %s" % (fc & 0x03, hexs(data)))
         return cls(
             data[pos + 1],
             data[pos + 2:],

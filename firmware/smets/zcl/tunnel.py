@@ -21,7 +21,7 @@ except ImportError:  # CPython
         return x
 
 
-from smets.zcl.frame import ZCLError
+from smets.zcl.frame import ZCLError, hexs
 
 CLUSTER = const(0x0704)
 PROTOCOL_GB_HRGP = const(6)
@@ -58,7 +58,7 @@ GBCS_PUT = const(0x03)
 
 def _u16(data, pos):
     if pos + 2 > len(data):
-        raise ZCLError("tunneling payload truncated at offset %d" % pos)
+        raise ZCLError("tunneling payload truncated at offset %d: %s" % (pos, hexs(data)))
     return data[pos] | (data[pos + 1] << 8)
 
 
@@ -74,7 +74,7 @@ def request_tunnel(max_incoming=1500, protocol=PROTOCOL_GB_HRGP,
 
 def parse_request_tunnel(payload):
     if len(payload) < 6:
-        raise ZCLError("RequestTunnel needs 6 bytes, got %d" % len(payload))
+        raise ZCLError("RequestTunnel needs 6 bytes: %s" % hexs(payload))
     return {
         "protocol": payload[0],
         "manufacturer": _u16(payload, 1),
@@ -89,7 +89,7 @@ def request_tunnel_response(tunnel_id, status=TUNNEL_SUCCESS, max_incoming=1500)
 
 def parse_request_tunnel_response(payload):
     if len(payload) < 5:
-        raise ZCLError("RequestTunnelResponse needs 5 bytes, got %d" % len(payload))
+        raise ZCLError("RequestTunnelResponse needs 5 bytes: %s" % hexs(payload))
     return {"tunnel_id": _u16(payload, 0), "status": payload[2], "max_incoming": _u16(payload, 3)}
 
 
@@ -108,7 +108,7 @@ def transfer_data_error(tunnel_id, status):
 
 def parse_transfer_data_error(payload):
     if len(payload) < 3:
-        raise ZCLError("TransferDataError needs 3 bytes")
+        raise ZCLError("TransferDataError needs 3 bytes: %s" % hexs(payload))
     return _u16(payload, 0), payload[2]
 
 
@@ -119,7 +119,7 @@ def tunnel_closure(tunnel_id):
 def parse_tunnel_closure(payload):
     """The tunnel id of a TunnelClosureNotification."""
     if len(payload) < 2:
-        raise ZCLError("TunnelClosureNotification needs 2 bytes, got %d" % len(payload))
+        raise ZCLError("TunnelClosureNotification needs 2 bytes: %s" % hexs(payload))
     return _u16(payload, 0)
 
 
@@ -144,14 +144,14 @@ def parse_gbcs_tunnel(data):
     first = data[0]
     if first == GBCS_PUT:
         if len(data) < 2:
-            raise ZCLError("GBCS PUT without a message")
+            raise ZCLError("GBCS PUT without a message: %s" % hexs(data))
         return GBCS_PUT, data[1:], 0
     if first == GBCS_GET:
         return GBCS_GET, None, 0
     if first == GBCS_GET_RESPONSE:
         if len(data) < 2:
-            raise ZCLError("GBCS GET-RESPONSE without remaining-messages field")
+            raise ZCLError("GBCS GET-RESPONSE without remaining-messages field: %s" % hexs(data))
         return GBCS_GET_RESPONSE, (data[2:] or None), data[1]
     if first in (0xDD, 0xDF):
         return None, data, 0
-    raise ZCLError("unknown GBCS tunnel command %02x" % first)
+    raise ZCLError("unknown GBCS tunnel command %02x: %s" % (first, hexs(data)))
