@@ -18,7 +18,7 @@ server side) and answers Read / Write / Configure Reporting itself with the ZCL 
 Time is passed in (seconds); nothing here does IO.
 """
 
-from smets.zcl import foundation, types
+from smets.zcl import foundation
 from smets.zcl.foundation import REPORT_EXPECT, AttributeRecord, StatusRecord
 from smets.zcl.frame import (
     CONFIGURE_REPORTING,
@@ -178,7 +178,7 @@ class Cluster:
                 age = now - last
                 send = rep.max_interval and age >= rep.max_interval
                 if not send and age >= rep.min_interval and value != rep.last_value:
-                    if types.is_analog(a.type) and rep.change:
+                    if isinstance(value, int) and rep.change:
                         send = abs(value - rep.last_value) >= rep.change
                     else:
                         send = True

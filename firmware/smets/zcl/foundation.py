@@ -262,7 +262,7 @@ def encode_configure_reporting(configs):
             continue
         body = head + bytes((c.type,)) + _le16(c.min_interval) + _le16(c.max_interval)
         if types.is_analog(c.type):
-            body += types.encode(c.type, c.change or 0)
+            body += types.encode(c.type, types.zero(c.type) if c.change is None else c.change)
         out.append(body)
     return b"".join(out)
 

@@ -7,8 +7,9 @@ their bytes; the character strings are not decoded (ZCL allows any encoding the 
 defines). A string of length 0xFF (0xFFFF for the long ones) is the "invalid" string (ZCL
 2.6.2.13): it decodes to None and None encodes to it.
 
-Floats, arrays, structures, sets and bags are not used by the GB SE clusters and raise
-ZCLError as an unknown type.
+Floats (semi, single, double precision) are kept as their raw little-endian bytes. Arrays,
+structures, sets and bags are not used by the GB SE clusters and raise ZCLError as an unknown
+type.
 
     decode(ztype, data)        -> (value, rest)
     decode_at(ztype, data, pos) -> (value, position after it)
@@ -52,6 +53,9 @@ INT56 = const(0x2E)
 INT64 = const(0x2F)
 ENUM8 = const(0x30)
 ENUM16 = const(0x31)
+SEMI_FLOAT = const(0x38)
+SINGLE_FLOAT = const(0x39)
+DOUBLE_FLOAT = const(0x3A)
 OCTET_STRING = const(0x41)
 CHAR_STRING = const(0x42)
 LONG_OCTET_STRING = const(0x43)
@@ -76,7 +80,8 @@ _BOOLEAN = const(3)
 UTC_EPOCH_OFFSET = const(946684800)
 
 _NAMES = {
-    NO_DATA: "nodata", BOOL: "bool", ENUM8: "enum8", ENUM16: "enum16",
+    NO_DATA: "nodata", BOOL: "bool", ENUM8: "enum8", ENUM16: "enum16", SEMI_FLOAT: "semi",
+    SINGLE_FLOAT: "single", DOUBLE_FLOAT: "double",
     OCTET_STRING: "octstr", CHAR_STRING: "string", LONG_OCTET_STRING: "octstr16",
     LONG_CHAR_STRING: "string16", TIME_OF_DAY: "ToD", DATE: "date", UTC_TIME: "UTC",
     CLUSTER_ID: "clusterId", ATTRIBUTE_ID: "attribId", BACNET_OID: "bacOID", EUI64: "EUI64",
@@ -102,8 +107,12 @@ def _fixed(ztype):
         return 1, _UNSIGNED
     if ztype == ENUM16 or ztype == CLUSTER_ID or ztype == ATTRIBUTE_ID:
         return 2, _UNSIGNED
-    if ztype == TIME_OF_DAY or ztype == DATE:
+    if ztype == SEMI_FLOAT:
+        return 2, _RAW
+    if ztype == SINGLE_FLOAT or ztype == TIME_OF_DAY or ztype == DATE:
         return 4, _RAW
+    if ztype == DOUBLE_FLOAT:
+        return 8, _RAW
     if ztype == UTC_TIME or ztype == BACNET_OID:
         return 4, _UNSIGNED
     if ztype == EUI64:
@@ -128,7 +137,18 @@ def is_known(ztype):
 
 def is_analog(ztype):
     """Analog types have a reportable change in Configure Reporting (ZCL 2.6.2, 2.5.7.1.7)."""
-    return UINT8 <= ztype <= INT64 or ztype in (TIME_OF_DAY, DATE, UTC_TIME)
+    return UINT8 <= ztype <= INT64 or SEMI_FLOAT <= ztype <= DOUBLE_FLOAT or ztype in (
+        TIME_OF_DAY, DATE, UTC_TIME)
+
+
+def zero(ztype):
+    """The zero value of a fixed-size type (an int, or bytes for the raw kinds)."""
+    f = _fixed(ztype)
+    if f is None or ztype == NO_DATA:
+        return None
+    if f[1] == _RAW:
+        return bytes(f[0])
+    return False if f[1] == _BOOLEAN else 0
 
 
 def size(ztype):

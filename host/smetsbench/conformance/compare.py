@@ -40,6 +40,12 @@ import difflib
 
 from smets.dlms import access, axdr
 from smets.gbcs import envelope
+from smets.zcl import foundation, gbz
+from smets.zcl import types as ztypes
+from smets.zcl.frame import ZCLError
+
+from smetsbench.payloads import registry as payloads
+from smetsbench.payloads import zcl_names
 
 SHAPE = "shape"
 VALUE = "value"
@@ -414,232 +420,137 @@ def _mark_alert(body, node):
 
 
 # ---------------------------------------------------------------------------------- GBZ / ZCL
-# GBZ (GBCS ZigBee payload, docs/research/gbcs-notes.md 7.5): 01 09 | component count |
-# [alert code(2) time(4) for alerts] | components. Component: extended header control (bit0
-# last, bit1 encrypted, bit4 from-date-time present) | cluster(2, BE) | length(2, BE) |
-# [from date-time(4)] | [encrypted: additional header control, frame counter] | ZCL frame
-# control | sequence | command | payload (little-endian ZCL), the payload of an encrypted
-# component being ciphered length(2) | 31 00000000 | ciphertext | tag(12).
+# GBZ (GBCS 7.2.2) is decoded by the firmware's codec (smets.zcl.gbz) and the ZCL payloads by
+# smets.zcl.foundation; this turns the result into a tree. An alert's own data (after its
+# header) is a leaf, except the future-dated execution outcome (8F66 / 8F67), whose fields must
+# equal the RTDS's.
 
-# ZCL data type -> fixed size in bytes (ZCL 2.6.2); strings are length-prefixed.
-_ZCL_FIXED = {0x10: 1, 0x30: 1, 0x31: 2, 0x38: 2, 0x39: 4, 0x3A: 8, 0xE0: 4, 0xE1: 4, 0xE2: 4,
-              0xE8: 2, 0xE9: 2, 0xEA: 4, 0xF0: 8, 0xF1: 16}
-for _base in (0x08, 0x18, 0x20, 0x28):
-    for _i in range(8):
-        _ZCL_FIXED[_base + _i] = _i + 1
-_ZCL_STRINGS = {0x41: 1, 0x42: 1, 0x43: 2, 0x44: 2}
-_ZCL_STATUS = {0x00: "SUCCESS", 0x01: "FAILURE", 0x86: "UNSUPPORTED_ATTRIBUTE",
-               0x87: "INVALID_VALUE", 0x88: "READ_ONLY", 0x8D: "INVALID_DATA_TYPE",
-               0xC0: "HARDWARE_FAILURE", 0xC1: "SOFTWARE_FAILURE"}
+GBZError = gbz.GBZError
 
 
-class GBZError(ValueError):
-    pass
+def _zcl_value_node(ztype, value):
+    if ztype == ztypes.BOOL:
+        value = 0xFF if value is None else int(value)
+    elif ztype == ztypes.BACNET_OID:
+        value = ztypes.encode(ztype, value)
+    tname = "zcl-%02x" % ztype
+    if ztypes.string_length_size(ztype):
+        raw = value or b""
+        return leaf("value", tname, raw, octet_text(raw), size=len(raw))
+    if isinstance(value, bytes):
+        return leaf("value", tname, value, value.hex(), size=len(value))
+    return leaf("value", tname, value, str(value), size=ztypes.size(ztype))
 
 
-def _need(b, pos, n, what):
-    if pos + n > len(b):
-        raise GBZError("%s needs %d bytes at offset %d: %s" % (what, n, pos,
-                                                              envelope.hexs(bytes(b))))
+def _status_leaf(status):
+    return leaf("status", "zcl-status", status, zcl_names.status(status), exact=True)
 
 
-def _zcl_value(b, pos, ztype):
-    if ztype in _ZCL_FIXED:
-        n = _ZCL_FIXED[ztype]
-        _need(b, pos, n, "ZCL value")
-        raw = bytes(b[pos:pos + n])
-        if ztype in (0x10,) or 0x18 <= ztype <= 0x2F or ztype in (0x30, 0x31, 0xE2, 0xE8, 0xE9):
-            v = int.from_bytes(raw, "little")
-            if 0x28 <= ztype <= 0x2F and v >> (n * 8 - 1):
-                v -= 1 << (n * 8)
-            return leaf("value", "zcl-%02x" % ztype, v, str(v), size=n), pos + n
-        return leaf("value", "zcl-%02x" % ztype, raw, raw.hex(), size=n), pos + n
-    if ztype in _ZCL_STRINGS:
-        lb = _ZCL_STRINGS[ztype]
-        _need(b, pos, lb, "ZCL string length")
-        n = int.from_bytes(bytes(b[pos:pos + lb]), "little")
-        pos += lb
-        if n == (1 << (8 * lb)) - 1:
-            n = 0  # invalid / absent string
-        _need(b, pos, n, "ZCL string")
-        raw = bytes(b[pos:pos + n])
-        return leaf("value", "zcl-%02x" % ztype, raw, octet_text(raw), size=n), pos + n
-    raise GBZError("ZCL data type %02x not decoded" % ztype)
+def _attr_leaf(attr_id):
+    return leaf("attribute", "attribute-id", attr_id, "%04x" % attr_id, exact=True)
 
 
 def _zcl_records(cmd, general, payload):
     """Children for a ZCL payload: general commands whose statuses matter are decoded."""
     b = bytes(payload)
     try:
-        if general and cmd == 0x01:  # Read Attributes Response
+        if general and cmd == foundation.READ_ATTRIBUTES_RESPONSE:
             recs = []
-            pos = 0
-            while pos < len(b):
-                _need(b, pos, 3, "read attributes record")
-                attr = b[pos] | (b[pos + 1] << 8)
-                status = b[pos + 2]
-                pos += 3
-                kids = [leaf("attribute", "attribute-id", attr, "%04x" % attr, exact=True),
-                        leaf("status", "zcl-status", status,
-                             _ZCL_STATUS.get(status, "%02x" % status), exact=True)]
-                if status == 0:
-                    _need(b, pos, 1, "attribute data type")
-                    ztype = b[pos]
-                    val, pos = _zcl_value(b, pos + 1, ztype)
-                    kids.append(leaf("type", "zcl-type", ztype, "%02x" % ztype, exact=True))
-                    kids.append(val)
+            for r in foundation.decode(cmd, b):
+                kids = [_attr_leaf(r.id), _status_leaf(r.status)]
+                if r.status == 0:
+                    kids.append(leaf("type", "zcl-type", r.type, "%02x" % r.type, exact=True))
+                    kids.append(_zcl_value_node(r.type, r.value))
                 recs.append(container("[%d]" % len(recs), "attribute-record", kids))
             return [container("records", "read-attributes-response", recs)]
-        if general and cmd == 0x04:  # Write Attributes Response: status [attribute id]
+        if general and cmd == foundation.WRITE_ATTRIBUTES_RESPONSE:
             recs = []
-            pos = 0
-            while pos < len(b):
-                status = b[pos]
-                pos += 1
-                kids = [leaf("status", "zcl-status", status,
-                             _ZCL_STATUS.get(status, "%02x" % status), exact=True)]
-                if status != 0:
-                    _need(b, pos, 2, "write attributes record")
-                    attr = b[pos] | (b[pos + 1] << 8)
-                    kids.append(leaf("attribute", "attribute-id", attr, "%04x" % attr,
-                                     exact=True))
-                    pos += 2
+            for r in foundation.decode(cmd, b):
+                kids = [_status_leaf(r.status)]
+                if r.attr_id is not None:
+                    kids.append(_attr_leaf(r.attr_id))
                 recs.append(container("[%d]" % len(recs), "write-status", kids))
             return [container("records", "write-attributes-response", recs)]
-        if general and cmd == 0x0B and len(b) == 2:  # Default Response
-            return [leaf("response-to", "zcl-command", b[0], "%02x" % b[0], exact=True),
-                    leaf("status", "zcl-status", b[1], _ZCL_STATUS.get(b[1], "%02x" % b[1]),
-                         exact=True)]
-    except GBZError:
+        if general and cmd == foundation.DEFAULT_RESPONSE and len(b) == 2:
+            command, status = foundation.decode(cmd, b)
+            return [leaf("response-to", "zcl-command", command, "%02x" % command, exact=True),
+                    _status_leaf(status)]
+    except ZCLError:
         pass
     return [leaf("payload", "zcl-payload", b, b.hex() or "''", size=len(b))]
 
 
+def _future_dated_node(fd):
+    mc, counter, cluster, fc, cmd = fd
+    return container("future-dated", "future-dated-command", [
+        leaf("message-code", "message-code", mc, "%04X" % mc, exact=True),
+        leaf("originator-counter", "counter", counter, exact=True),
+        leaf("cluster", "cluster-id", cluster, exact=True),
+        leaf("frame-control", "zcl-frame-control", fc, "%02x" % fc, exact=True),
+        leaf("command", "zcl-command", cmd, "%02x" % cmd, exact=True),
+    ])
+
+
+def _component_node(i, c, decrypt):
+    kids = [leaf("control", "gbz-control", c.control, "%02x" % c.control, exact=True),
+            leaf("cluster", "cluster-id", c.cluster, "%04x" % c.cluster, exact=True)]
+    if c.from_date_time is not None:
+        t = "%08x" % c.from_date_time
+        kids.append(leaf("from-date-time", "gbz-utc", t))
+    if c.encrypted:
+        kids.append(leaf("additional-header", "gbz-additional-header",
+                         c.additional_header.hex(), exact=True))
+    kids += [leaf("frame-control", "zcl-frame-control", c.frame_control,
+                  "%02x" % c.frame_control, exact=True),
+             leaf("sequence", "zcl-sequence", c.seq, "%02x" % c.seq),
+             leaf("command", "zcl-command", c.command, "%02x" % c.command, exact=True)]
+    general = (c.frame_control & 0x03) == 0
+    if not c.encrypted:
+        kids += _zcl_records(c.command, general, c.payload)
+        return container("[%d]" % i, "gbz-component", kids)
+    kids.append(leaf("ciphertext", "octet-string", c.ciphered, "%d bytes" % len(c.ciphered),
+                     ignore=True))
+    plain = decrypt(i, c.ciphertext_and_tag) if decrypt is not None else "no key to decrypt"
+    if isinstance(plain, (bytes, bytearray)):
+        kids += _zcl_records(c.command, general, plain)
+    else:
+        kids.append(leaf("decrypted", "undecryptable", str(plain)))
+    return container("[%d]" % i, "gbz-component", kids)
+
+
 def gbz_node(content, alert=False, decrypt=None, name="payload"):
     """Node of a GBZ payload; `decrypt(index, ciphertext||tag)` -> plaintext bytes or error."""
-    b = bytes(content)
-    _need(b, 0, 3, "GBZ header")
-    if b[:2] != b"\x01\x09":
-        raise GBZError("not a GBZ payload: %s" % envelope.hexs(b))
-    count = b[2]
-    pos = 3
-    children = [leaf("profile", "gbz-profile", b[:2].hex(), exact=True)]
-    if alert:
-        _need(b, pos, 6, "GBZ alert header")
-        code = (b[pos] << 8) | b[pos + 1]
-        t = int.from_bytes(b[pos + 2:pos + 6], "big")
-        children.append(leaf("alert-code", "alert-code", code, "%04X" % code, exact=True))
-        children.append(leaf("time", "gbz-utc", t, "%08x" % t))
-        pos += 6
-        if code in FUTURE_DATED_ALERTS and len(b) - pos == 15 and b[pos] == 0x0E:
-            f = b[pos + 1:]
-            children.append(container("future-dated", "future-dated-command", [
-                leaf("message-code", "message-code", (f[0] << 8) | f[1],
-                     "%04X" % ((f[0] << 8) | f[1]), exact=True),
-                leaf("originator-counter", "counter", int.from_bytes(f[2:10], "big"),
-                     exact=True),
-                leaf("cluster", "cluster-id", (f[10] << 8) | f[11], exact=True),
-                leaf("frame-control", "zcl-frame-control", f[12], "%02x" % f[12], exact=True),
-                leaf("command", "zcl-command", f[13], "%02x" % f[13], exact=True),
-            ]))
+    g = gbz.GBZPayload.from_bytes(bytes(content), alert=alert)
+    children = [leaf("profile", "gbz-profile", "0109", exact=True)]
+    if g.alert:
+        children.append(leaf("alert-code", "alert-code", g.alert_code, "%04X" % g.alert_code,
+                             exact=True))
+        children.append(leaf("time", "gbz-utc", g.timestamp, "%08x" % g.timestamp))
+        fd = gbz.future_dated(g.alert_data) if g.alert_code in FUTURE_DATED_ALERTS else None
+        if fd is not None:
+            children.append(_future_dated_node(fd))
             return container(name, "gbz", children)
-    comps = []
-    for i in range(count):
-        _need(b, pos, 5, "GBZ component header")
-        ctrl = b[pos]
-        cluster = (b[pos + 1] << 8) | b[pos + 2]
-        length = (b[pos + 3] << 8) | b[pos + 4]
-        pos += 5
-        _need(b, pos, length, "GBZ component")
-        body = b[pos:pos + length]
-        pos += length
-        kids = [leaf("control", "gbz-control", ctrl, "%02x" % ctrl, exact=True),
-                leaf("cluster", "cluster-id", cluster, "%04x" % cluster, exact=True)]
-        q = 0
-        if ctrl & 0x10:
-            _need(body, q, 4, "from date-time")
-            kids.append(leaf("from-date-time", "gbz-utc", body[q:q + 4].hex()))
-            q += 4
-        if ctrl & 0x02:
-            _need(body, q, 2, "additional header")
-            kids.append(leaf("additional-header", "gbz-additional-header",
-                             body[q:q + 2].hex(), exact=True))
-            q += 2
-        _need(body, q, 3, "ZCL header")
-        fc, seq, cmd = body[q], body[q + 1], body[q + 2]
-        q += 3
-        kids += [leaf("frame-control", "zcl-frame-control", fc, "%02x" % fc, exact=True),
-                 leaf("sequence", "zcl-sequence", seq, "%02x" % seq),
-                 leaf("command", "zcl-command", cmd, "%02x" % cmd, exact=True)]
-        payload = body[q:]
-        if ctrl & 0x02:
-            _need(payload, 0, 2, "ciphered length")
-            clen = (payload[0] << 8) | payload[1]
-            ct = payload[2:2 + clen]
-            kids.append(leaf("ciphertext", "octet-string", ct, "%d bytes" % len(ct),
-                             ignore=True))
-            plain = decrypt(i, bytes(ct[5:])) if decrypt is not None and len(ct) > 17 \
-                else "no key to decrypt"
-            if isinstance(plain, (bytes, bytearray)):
-                kids += _zcl_records(cmd, (fc & 0x03) == 0, plain)
-            else:
-                kids.append(leaf("decrypted", "undecryptable", str(plain)))
-        else:
-            kids += _zcl_records(cmd, (fc & 0x03) == 0, payload)
-        comps.append(container("[%d]" % i, "gbz-component", kids))
-    if pos != len(b):
-        raise GBZError("%d bytes after the GBZ components" % (len(b) - pos))
-    children.append(container("components", "gbz-components", comps))
+        if g.alert_data:
+            children.append(leaf("alert-data", "gbz-alert-data", g.alert_data,
+                                 g.alert_data.hex(), size=len(g.alert_data), fixed_size=True))
+    children.append(container("components", "gbz-components", [
+        _component_node(i, c, decrypt) for i, c in enumerate(g.components)]))
     return container(name, "gbz", children)
 
 
 # ---------------------------------------------------------------------------------- ASN.1 DER
 
-_DER_NAMES = {0x01: "BOOLEAN", 0x02: "INTEGER", 0x03: "BIT STRING", 0x04: "OCTET STRING",
-              0x05: "NULL", 0x06: "OBJECT IDENTIFIER", 0x0A: "ENUMERATED", 0x0C: "UTF8String",
-              0x13: "PrintableString", 0x16: "IA5String", 0x17: "UTCTime",
-              0x18: "GeneralizedTime", 0x30: "SEQUENCE", 0x31: "SET"}
+DERError = payloads.DERError
 _DER_EXACT = (0x01, 0x02, 0x05, 0x06, 0x0A)
 
 
-class DERError(ValueError):
-    pass
-
-
-def _der_tlv(b, pos):
-    if pos + 2 > len(b):
-        raise DERError("DER element truncated at offset %d" % pos)
-    tag = b[pos]
-    if tag & 0x1F == 0x1F:
-        raise DERError("multi-byte DER tags not supported")
-    n = b[pos + 1]
-    pos += 2
-    if n & 0x80:
-        k = n & 0x7F
-        if k == 0 or k > 3 or pos + k > len(b):
-            raise DERError("bad DER length at offset %d" % (pos - 1))
-        n = int.from_bytes(b[pos:pos + k], "big")
-        pos += k
-    if pos + n > len(b):
-        raise DERError("DER element at offset %d overruns" % pos)
-    return tag, b[pos:pos + n], pos + n
-
-
-def _der_node(tag, body, name, depth=0):
-    if tag & 0xC0 == 0x80:
-        tname = "[%d]" % (tag & 0x1F)
-    else:
-        tname = _DER_NAMES.get(tag, "tag%02x" % tag)
-    if tag & 0x20:
-        if depth > 16:
-            raise DERError("DER nested too deep")
-        kids = []
-        pos = 0
-        while pos < len(body):
-            t, v, pos = _der_tlv(body, pos)
-            kids.append(_der_node(t, v, "[%d]" % len(kids), depth + 1))
-        return container(name, tname, kids)
-    raw = bytes(body)
+def _der_node(node, name):
+    tname = payloads.der_tag_name(node.tag)
+    if node.children is not None:
+        return container(name, tname, [_der_node(c, "[%d]" % i)
+                                       for i, c in enumerate(node.children)])
+    tag = node.tag
+    raw = node.value
     if tag in (0x02, 0x0A):
         v = int.from_bytes(raw, "big", signed=True) if raw else 0
         return leaf(name, tname, v, str(v), exact=True)
@@ -649,11 +560,7 @@ def _der_node(tag, body, name, depth=0):
 
 
 def der_node(content, name="payload"):
-    b = bytes(content)
-    tag, body, pos = _der_tlv(b, 0)
-    if pos != len(b):
-        raise DERError("%d bytes after the DER element" % (len(b) - pos))
-    return container(name, "asn1", [_der_node(tag, body, "value")])
+    return container(name, "asn1", [_der_node(payloads.der_decode(content), "value")])
 
 
 # DER INTEGERs that are device state, not codes: the "current seq number" of each remote party
@@ -677,38 +584,42 @@ def _der_state_values(node, message_code):
 
 
 def payload_format(content):
-    c = bytes(content)
-    if c[:1] in (b"\xd9", b"\xda", b"\x0f"):
-        return "DLMS"
-    if c[:2] == b"\x01\x09":
-        return "GBZ"
-    try:
-        der_node(c)
-        return "ASN.1"
-    except DERError:
-        return "unknown"
+    """The payload kind's name (DLMS, GBZ, ASN.1) or "unknown" (payloads.registry)."""
+    return payloads.kind_of(content).name
+
+
+def _dlms_payload(msg, content, decrypt_dlms, decrypt_gbz, name):
+    return dlms_node(payloads.DLMS.decode(content, msg), decrypt_dlms, name)
+
+
+def _gbz_payload(msg, content, decrypt_dlms, decrypt_gbz, name):
+    return gbz_node(content, alert=msg.cra == envelope.CRA_ALERT, decrypt=decrypt_gbz, name=name)
+
+
+def _asn1_payload(msg, content, decrypt_dlms, decrypt_gbz, name):
+    node = der_node(content, name)
+    if msg.cra == envelope.CRA_RESPONSE:
+        _der_state_values(node, msg.message_code)
+    return node
+
+
+# Payload kind -> tree builder.
+_PAYLOAD_NODES = {"DLMS": _dlms_payload, "GBZ": _gbz_payload, "ASN.1": _asn1_payload}
 
 
 def payload_node(msg, decrypt_dlms=None, decrypt_gbz=None, name="payload"):
-    """Node of a message's payload, whatever its format; undecodable payloads become an exact
+    """Node of a message's payload, whatever its kind; undecodable payloads become an exact
     byte leaf (a device must then send the same bytes)."""
     content = bytes(msg.content)
-    fmt = payload_format(content)
+    fmt = payloads.kind_of(content, msg).name
+    build = _PAYLOAD_NODES.get(fmt)
+    if build is None:
+        return leaf(name, "bytes", content, content.hex(), exact=True)
     try:
-        if fmt == "DLMS":
-            return dlms_node(access.decode_apdu(content), decrypt_dlms, name)
-        if fmt == "GBZ":
-            return gbz_node(content, alert=msg.cra == envelope.CRA_ALERT, decrypt=decrypt_gbz,
-                            name=name)
-        if fmt == "ASN.1":
-            node = der_node(content, name)
-            if msg.cra == envelope.CRA_RESPONSE:
-                _der_state_values(node, msg.message_code)
-            return node
+        return build(msg, content, decrypt_dlms, decrypt_gbz, name)
     except ValueError as exc:
         return leaf(name, "undecodable %s" % fmt, content, "%s: %s" % (type(exc).__name__, exc),
                     exact=True)
-    return leaf(name, "bytes", content, content.hex(), exact=True)
 
 
 def other_info_node(info, name="other-information"):

@@ -41,7 +41,6 @@ How a scenario is replayed:
    compared the same way.
 """
 
-import calendar
 import fnmatch
 import re
 import time
@@ -59,6 +58,7 @@ from smetsbench.oracle import checker
 from smetsbench.oracle import crypto as ocrypto
 from smetsbench.oracle.checker import Checks
 from smetsbench.oracle.parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS, RemoteParty
+from smetsbench.payloads import registry as payloads
 from smetsbench.session import device_identity
 
 PASS = "pass"
@@ -78,7 +78,6 @@ RTDS_DEVICE_TYPES = {
 }
 # The RTDS device clock (gbcs-notes 7.1): 2015-01-01T00:00:00Z.
 RTDS_EPOCH = 1420070400
-_EPOCH_2000 = 946684800
 # Device state of the meters that made the RTDS, as far as it shows in RTDS responses (ECS40
 # single-element MPANs, ECS17b registers of 10 Wh / 10 varh with no load). Only values are
 # affected: a device that holds other values still passes, with the differences reported.
@@ -109,10 +108,9 @@ SMKI_ROLES = {
 # certification paths with it). Other scenarios keep the smaller provisioning record.
 DETAILS_CODES = (0x0008, 0x011B)
 DETAILS_ROLES = DEVICE_TRUSTS + ("load_controller",)
-# Device failures an RTDS ASN.1 response reports as a bare response code, injected like the
-# DLMS ones: CS02c key pair generation / request production failed, CS02d certificate
-# storage / private key change failed, CS02e certificate retrieval failure.
-ASN1_FAILURES = {0x000A: (2, 3), 0x000B: (6, 7), 0x000C: (3,)}
+# Device failures an RTDS ASN.1 response reports as a bare response code are injected like the
+# DLMS ones (the table is the ASN.1 payload kind's).
+ASN1_FAILURES = payloads.ASN1_FAILURES
 # Use cases whose command carries the device's own certificate, and those that need the device
 # to hold its certificates (CONTROL "certificates").
 DEVICE_CERTIFICATE_COMMANDS = (0x000B,)
@@ -481,23 +479,13 @@ def rewrap(msg, party, acb, device_eui, device_ka_public, content=None):
 
 
 def dlms_failure(msg):
-    """(index of the first failed item, its result) when a DLMS response reports an execution
-    failure (or an ASN.1 response a device failure, ASN1_FAILURES), else None."""
-    if msg.message_code in ASN1_FAILURES:
-        c = bytes(msg.content)
-        if len(c) == 3 and c[:2] == b"\x02\x01" and c[2] in ASN1_FAILURES[msg.message_code]:
-            return 0, c[2]
+    """(index of the first failed item, its result) when an RTDS response reports an execution
+    failure the device can be made to repeat (CONTROL fault_dlms: DLMS results and the ASN.1
+    response codes of ASN1_FAILURES), else None."""
+    kind = payloads.of_message(msg)
+    if kind not in (payloads.DLMS, payloads.ASN1):
         return None
-    if msg.content[:1] != b"\xda":
-        return None
-    try:
-        resp = access.AccessResponse.from_bytes(bytes(msg.content))
-    except ValueError:
-        return None
-    for i, s in enumerate(resp.specs):
-        if s.result != access.SUCCESS:
-            return i, s.result
-    return None
+    return kind.failure(bytes(msg.content), msg)
 
 
 def message_time(msg):
@@ -509,42 +497,15 @@ def message_time(msg):
             pass
     if msg.cra != envelope.CRA_ALERT:
         return None
-    c = bytes(msg.content)
-    try:
-        if c[:1] == b"\x0f":
-            ts = access.DataNotification.from_bytes(c).timestamp
-            return axdr.date_time_to_unix(bytes(ts)) if ts else None
-        if c[:2] == b"\x01\x09" and len(c) >= 9:
-            return int.from_bytes(c[5:9], "big") + _EPOCH_2000
-        m = re.search(rb"\x18\x0f(\d{14})Z", c)  # ASN.1 GeneralizedTime
-        if m:
-            t = m.group(1).decode()
-            return calendar.timegm((int(t[:4]), int(t[4:6]), int(t[6:8]), int(t[8:10]),
-                                    int(t[10:12]), int(t[12:14])))
-    except (ValueError, IndexError):
-        return None
-    return None
+    return payloads.of_message(msg).alert_time(bytes(msg.content), msg)
 
 
 def _alert_key(msg):
     """What identifies an alert among several: message code, alert code, and the command
     reference of a future-dated alert."""
     c = bytes(msg.content)
-    code = None
-    ref = None
-    try:
-        if c[:1] == b"\x0f":
-            dn = access.DataNotification.from_bytes(c)
-            code = dn.alert_code
-            body = dn.body.value
-            if len(body) > 2 and body[2].tag == axdr.OCTET_STRING:
-                ref = bytes(body[2].value)
-        elif c[:2] == b"\x01\x09" and len(c) >= 5:
-            code = (c[3] << 8) | c[4]
-            ref = c[9:]
-    except (ValueError, AttributeError, IndexError, TypeError):
-        pass
-    return msg.message_code, code, ref
+    kind = payloads.kind_of(c, msg)
+    return msg.message_code, kind.alert_code(c, msg), kind.alert_reference(c, msg)
 
 
 def _match_alerts(wanted, got):
@@ -1121,7 +1082,7 @@ def verify(raw, cra, handle, parties, checks, command=None, recipient=None):
                        "Z(recipient KA, device KA)")
     if msg.signature is None and msg.mac is None:
         checks.add("protected", False, "neither signed nor MACed")
-    if cra == envelope.CRA_ALERT and bytes(msg.content[:1]) == b"\x0f":
+    if cra == envelope.CRA_ALERT and payloads.of_message(msg) is payloads.DLMS:
         # gbcs-notes 4.5: a DLMS alert's invoke id carries its own originator counter.
         try:
             dn = access.DataNotification.from_bytes(bytes(msg.content))
@@ -1130,7 +1091,7 @@ def verify(raw, cra, handle, parties, checks, command=None, recipient=None):
                        "%08x, counter %d" % (dn.invoke_id, msg.counter))
         except ValueError as exc:
             checks.add("DLMS payload decodes", False, str(exc))
-    if command is not None and bytes(command.content[:1]) == b"\xd9":
+    if command is not None and payloads.of_message(command) is payloads.DLMS:
         try:
             got = access.decode_apdu(bytes(msg.content))
             req = access.AccessRequest.from_bytes(bytes(command.content))

@@ -19,6 +19,7 @@ from smets.gbcs import envelope
 
 from smetsbench.oracle import crypto as ocrypto
 from smetsbench.oracle.checker import Checks, protected_attributes
+from smetsbench.payloads import registry as payloads
 
 ACB = bytes.fromhex("90b3d51f30000002")
 
@@ -73,19 +74,43 @@ def verify(raw, ks, precommand=False):
         else:
             out["signature_check"] = "no key"
     content = bytes(msg.content)
-    if content[:1] in (b"\xd9", b"\xda", b"\x0f"):
-        try:
-            apdu = access.decode_apdu(content)
-            out["dlms"] = apdu.to_json()
-            checks.add("DLMS payload", True)
-        except ValueError as exc:
-            checks.add("DLMS payload", False, str(exc))
-            return checks, out
-        if isinstance(apdu, access.AccessResponse):
-            _decrypt(apdu, msg, ks, checks, out)
-    else:
+    kind = payloads.kind_of(content, msg)
+    out["payload_kind"] = kind.name
+    if kind is payloads.UNKNOWN:
         out["payload"] = content.hex()
+        return checks, out
+    try:
+        value = kind.decode(content, msg)
+    except ValueError as exc:
+        checks.add("%s payload" % kind.name, False, str(exc))
+        out["payload"] = content.hex()
+        return checks, out
+    checks.add("%s payload" % kind.name, True)
+    key = _JSON_KEYS[kind.name]
+    if kind is payloads.DLMS:
+        out[key] = kind.to_json(value)
+        if isinstance(value, access.AccessResponse):
+            _decrypt(value, msg, ks, checks, out)
+    elif kind is payloads.GBZ:
+        out[key] = kind.to_json(value, _decrypt_gbz(value, msg, ks, checks, out))
+    else:
+        out[key] = kind.to_json(value)
+    code = kind.alert_code(content, msg)
+    if code is not None:
+        out["alert_code"] = "%04X" % code
+    failure = kind.failure(content, msg)
+    if failure is not None:
+        out["failure"] = {"index": failure[0], "code": failure[1]}
     return checks, out
+
+
+# JSON member of each payload kind's decoded form.
+_JSON_KEYS = {"DLMS": "dlms", "GBZ": "gbz", "ASN.1": "asn1"}
+
+
+def _payload_key(ks, msg):
+    originator, counter, recipient = ocrypto.payload_kdf_inputs(msg)
+    return originator, counter, recipient, _try_z(ks, recipient, originator)
 
 
 def _decrypt(apdu, msg, ks, checks, out):
@@ -93,8 +118,7 @@ def _decrypt(apdu, msg, ks, checks, out):
         prot = protected_attributes(d)
         if prot is None:
             continue
-        originator, counter, recipient = ocrypto.payload_kdf_inputs(msg)
-        z = _try_z(ks, recipient, originator)
+        originator, counter, recipient, z = _payload_key(ks, msg)
         if z is None:
             out.setdefault("decrypted", {})[str(i)] = "no key"
             continue
@@ -106,6 +130,27 @@ def _decrypt(apdu, msg, ks, checks, out):
             checks.add("payload decryption", True)
         except (ocrypto.GBCSCryptoError, ValueError) as exc:
             checks.add("payload decryption", False, str(exc))
+
+
+def _decrypt_gbz(payload, msg, ks, checks, out):
+    """{component index: plaintext ZCL payload} of the encrypted GBZ components (GBCS 7.3.5:
+    the KDF mode 04 key, AAD 31)."""
+    plain = {}
+    for i, c in enumerate(payload.components):
+        if not c.encrypted:
+            continue
+        originator, counter, recipient, z = _payload_key(ks, msg)
+        if z is None:
+            out.setdefault("decrypted", {})[str(i)] = "no key"
+            continue
+        try:
+            plain[i] = ocrypto.decrypt_payload(z, originator, counter, recipient,
+                                               c.ciphertext_and_tag)
+            out.setdefault("decrypted", {})[str(i)] = "ok"
+            checks.add("payload decryption", True)
+        except (ocrypto.GBCSCryptoError, ValueError) as exc:
+            checks.add("payload decryption", False, str(exc))
+    return plain
 
 
 def _unchecked(out):
