@@ -1,10 +1,15 @@
-"""COSEM on A-XDR bytes: a compact attribute store and the byte-level DLMS the ESME needs.
+"""COSEM on A-XDR bytes: the DLMS tables, a compact attribute store and the byte-level DLMS the
+ESME needs.
+
+This module is the one home of the DLMS protocol numbers (A-XDR tags and sizes, ACCESS request
+kinds, Data-Access-Result codes, GBCS date-time constants); the object codecs of `smets.dlms`
+(`axdr`, `access`: Data trees, APDU objects, JSON) import them from here. Those are host-only:
+the board image leaves `smets/dlms/` out (`smetsbench.boards.build.HOST_ONLY_MODULES`) and the
+board works on bytes alone.
 
 The board keeps every attribute value as its A-XDR encoding in one bytearray (`AttrStore`), so a
 value costs its own bytes on the heap, not a tree of Python objects, and answering a GET is a
-slice. Requests are parsed and responses built straight on bytes (`parse_request`, `response`);
-the Data/ACCESS codecs in `smets.dlms` stay the host's (and the tests') independent decoder and
-are not loaded on the board.
+slice. Requests are parsed and responses built straight on bytes (`parse_request`, `response`).
 
 Keys are 9 bytes: class id (2, BE) | logical name (6) | attribute id; methods use 0x80 | method
 id. A set must keep the attribute's A-XDR type and shape (`shape`), as a DLMS server checks the
@@ -22,6 +27,9 @@ except ImportError:  # CPython
 import struct
 from array import array
 
+from smets.codec import civil_from_days, days_from_civil, length_decoder, length_encoder
+
+# A-XDR Data tags (Green Book, IEC 62056-6-2).
 NULL = const(0x00)
 ARRAY = const(0x01)
 STRUCTURE = const(0x02)
@@ -32,57 +40,66 @@ DOUBLE_LONG_UNSIGNED = const(0x06)
 OCTET_STRING = const(0x09)
 VISIBLE_STRING = const(0x0A)
 UTF8_STRING = const(0x0C)
+BCD = const(0x0D)
 INTEGER = const(0x0F)
 LONG = const(0x10)
 UNSIGNED = const(0x11)
 LONG_UNSIGNED = const(0x12)
 COMPACT_ARRAY = const(0x13)
+LONG64 = const(0x14)
+LONG64_UNSIGNED = const(0x15)
 ENUM = const(0x16)
+FLOAT32 = const(0x17)
+FLOAT64 = const(0x18)
+DATE_TIME = const(0x19)
+DATE = const(0x1A)
+TIME = const(0x1B)
+DONT_CARE = const(0xFF)
 
+# Body size of fixed-size tags 0x00..0x1B (0 = variable).
+SIZES = (b"\x00\x00\x00\x01\x00\x04\x04\x00\x00\x00\x00\x00\x00\x01"
+         b"\x00\x01\x02\x01\x02\x00\x08\x08\x01\x04\x08\x0c\x05\x04")
+# Bit i set = tag i is a signed integer (double-long, integer, long, long64).
+SIGNED = const((1 << DOUBLE_LONG) | (1 << INTEGER) | (1 << LONG) | (1 << LONG64))
+
+# xDLMS APDU tags as GBCS carries them (Green Book xDLMS ASN.1).
+ACCESS_REQUEST = const(0xD9)
+ACCESS_RESPONSE = const(0xDA)
+DATA_NOTIFICATION = const(0x0F)
+
+# Access-Request-Specification / Access-Response-Specification choices.
 GET = const(1)
 SET = const(2)
 ACTION = const(3)
 GET_WITH_SELECTION = const(4)
+SET_WITH_SELECTION = const(5)
 
-# Data-Access-Result (Green Book).
+# Data-Access-Result / Action-Result (Green Book xDLMS): the values GBCS responses use.
 SUCCESS = const(0)
 HARDWARE_FAULT = const(1)
+TEMPORARY_FAILURE = const(2)
 READ_WRITE_DENIED = const(3)
 OBJECT_UNDEFINED = const(4)
+OBJECT_CLASS_INCONSISTENT = const(9)
 OBJECT_UNAVAILABLE = const(11)
 TYPE_UNMATCHED = const(12)
+SCOPE_OF_ACCESS_VIOLATED = const(13)
+DATA_BLOCK_UNAVAILABLE = const(14)
 OTHER_REASON = const(250)
 
 EPOCH_2000 = const(946684800)  # GBCS profile and log times count seconds from 2000-01-01 UTC
 NOW_DT = b"\x00" * 9 + b"\x80\x00\xff"  # GBCS "execute now" date-time
 NEVER_DT = b"\xff" * 9 + b"\x80\x00\xff"  # GBCS "never" (cancels a future-dated change)
 
-# Body size of fixed-size tags 0x00..0x1B (0 = variable).
-SIZES = (b"\x00\x00\x00\x01\x00\x04\x04\x00\x00\x00\x00\x00\x00\x01"
-         b"\x00\x01\x02\x01\x02\x00\x08\x08\x01\x04\x08\x0c\x05\x04")
-
 
 class COSEMError(ValueError):
     """Bytes that are not the A-XDR / xDLMS this device accepts."""
 
 
-def dlen(b, p):
-    """A-XDR length at b[p]: (n, position after it)."""
-    n = b[p]
-    if n < 0x80:
-        return n, p + 1
-    k = n & 0x7F
-    if not 0 < k < 4:
-        raise COSEMError("bad length byte %02x" % n)
-    return int.from_bytes(b[p + 1:p + 1 + k], "big"), p + 1 + k
-
-
-def elen(n):
-    if n < 0x80:
-        return bytes((n,))
-    if n < 0x100:
-        return bytes((0x81, n))
-    return bytes((0x82, n >> 8, n & 0xFF))
+# A-XDR lengths and counts: dlen(b, p) -> (n, position after it); elen(n) -> bytes. Three length
+# bytes at most: nothing GBCS carries to a meter is 16 MB long.
+dlen = length_decoder(COSEMError, 3)
+elen = length_encoder(COSEMError, 3)
 
 
 def skip(b, p):
@@ -178,7 +195,7 @@ def value_int(b, p=0):
     t = b[p]
     n = SIZES[t]
     v = int.from_bytes(b[p + 1:p + 1 + n], "big")
-    if t in (DOUBLE_LONG, INTEGER, LONG, 0x14) and v >> (8 * n - 1):
+    if (SIGNED >> t) & 1 and v >> (8 * n - 1):
         v -= 1 << (8 * n)
     return v
 
@@ -194,32 +211,11 @@ def structure(items):
 # -- date-time (GBCS: octet-string(12), UTC, deviation 8000 "not specified") ---------------------
 
 
-def _civil(z):
-    # Proleptic Gregorian date of day z since 1970-01-01 (H. Hinnant's civil_from_days).
-    z += 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + (3 if mp < 10 else -9)
-    return yoe + era * 400 + (m <= 2), m, d
-
-
-def _days(y, m, d):
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-
-
 def date_time(now):
     """12-byte COSEM date-time of the unix time `now`."""
     days = now // 86400
     s = now - days * 86400
-    y, m, d = _civil(days)
+    y, m, d = civil_from_days(days)
     return bytes((y >> 8, y & 0xFF, m, d, 0xFF, s // 3600, s // 60 % 60, s % 60, 0, 0x80, 0, 0xFF))
 
 
@@ -230,7 +226,7 @@ def unix_time(dt):
     if y == 0xFFFF or not (1 <= dt[2] <= 12 and 1 <= dt[3] <= 31 and dt[5] < 24 and dt[6] < 60
                            and dt[7] < 60):
         return None
-    t = _days(y, dt[2], dt[3]) * 86400 + dt[5] * 3600 + dt[6] * 60 + dt[7]
+    t = days_from_civil(y, dt[2], dt[3]) * 86400 + dt[5] * 3600 + dt[6] * 60 + dt[7]
     dev = (dt[9] << 8) | dt[10]
     if dev != 0x8000:
         t -= (dev - 0x10000 if dev & 0x8000 else dev) * 60
@@ -255,7 +251,7 @@ def parse_request(c):
     """(invoke id bytes, [(kind, key(9), selection start or 0, data start)]) of an
     ACCESS-Request; COSEMError when the bytes are not one."""
     try:
-        if c[0] != 0xD9:
+        if c[0] != ACCESS_REQUEST:
             raise COSEMError("not an ACCESS-Request")
         invoke = bytes(c[1:5])
         n, p = dlen(c, 5)

@@ -22,6 +22,7 @@ except ImportError:  # CPython
 import sys
 
 from smets import cosem
+from smets.codec import civil_from_days
 from smets.cosem import (
     ACTION,
     GET,
@@ -336,7 +337,7 @@ class ESME(GBCSDevice):
     def _billing_day(self, t):
         """Whether the billing calendar (0-0:15.0.0 execution_time) has an entry at midnight
         of `t`'s day (date fields FF are wildcards; GBCS billing runs at 00:00)."""
-        y, m, d = cosem._civil(t // _DAY)
+        y, m, d = civil_from_days(t // _DAY)
         dow = (t // _DAY + 3) % 7 + 1
         v = self.attrs.get(self._bill_slot)
         n, p = dlen(v, 1)

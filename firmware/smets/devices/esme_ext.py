@@ -8,6 +8,7 @@ module leaves that much more heap for the meter's own work. Functions take the E
 import hashlib
 
 from smets import cosem
+from smets.codec import civil_from_days
 from smets.cosem import OTHER_REASON, AttrStore, dlen
 from smets.devices import esme as E
 from smets.gbcs import crypto
@@ -232,7 +233,7 @@ def credentials_due(dev, e):
     if rec["plan"]:
         commit(dev, rec["plan"])  # committing twice (a power cut below) changes nothing more
     code = 0x8F66 if rec["ok"] else 0x8F67
-    y, m, d = cosem._civil(t // 86400)
+    y, m, d = civil_from_days(t // 86400)
     s = t % 86400
     when = ("%04d%02d%02d%02d%02d%02dZ" % (y, m, d, s // 3600, s // 60 % 60, s % 60)).encode()
     body = b"\x02\x03\x00" + code.to_bytes(2, "big") + b"\x18\x0f" + when \

@@ -35,6 +35,8 @@ the emulator's own. Profile hook data ('log'): ring (0 none, 1 event log, 2 secu
 import struct
 from array import array
 
+from smets.cosem import elen as _len
+
 VERSION = 4
 HOOKS = ("", "clock", "regs", "tou", "toub", "pwr", "pp", "bal", "dcout", "dcstate", "log",
          "mpan", "act", "ls", "dp", "adj", "zero", "clr", "topup", "ec", "pas", "any")
@@ -578,14 +580,6 @@ u 0126 CS02gLbyS S CTDG -
 
 _INTS = {"u8": (0x11, 1), "u16": (0x12, 2), "u32": (0x06, 4), "u64": (0x15, 8),
          "i8": (0x0F, 1), "i16": (0x10, 2), "i32": (0x05, 4), "i64": (0x14, 8), "e": (0x16, 1)}
-
-
-def _len(n):
-    if n < 0x80:
-        return bytes((n,))
-    if n < 0x100:
-        return bytes((0x81, n))
-    return bytes((0x82, n >> 8, n & 0xFF))
 
 
 def obis(text):

@@ -30,20 +30,31 @@ except ImportError:  # CPython
         return x
 
 
+# APDU tags, request kinds and result codes are the board's (`smets.cosem`).
+from smets.codec import hexs
+from smets.cosem import (  # noqa: F401 (the codes are part of this module's API)
+    ACCESS_REQUEST,
+    ACCESS_RESPONSE,
+    ACTION,
+    DATA_BLOCK_UNAVAILABLE,
+    DATA_NOTIFICATION,
+    GET,
+    GET_WITH_SELECTION,
+    HARDWARE_FAULT,
+    OBJECT_CLASS_INCONSISTENT,
+    OBJECT_UNAVAILABLE,
+    OBJECT_UNDEFINED,
+    OTHER_REASON,
+    READ_WRITE_DENIED,
+    SCOPE_OF_ACCESS_VIOLATED,
+    SET,
+    SET_WITH_SELECTION,
+    SUCCESS,
+    TEMPORARY_FAILURE,
+    TYPE_UNMATCHED,
+)
 from smets.dlms import axdr
 from smets.dlms.axdr import AXDRError, Data, decode_length, encode_length
-from smets.gbcs.envelope import hexs
-
-ACCESS_REQUEST = const(0xD9)
-ACCESS_RESPONSE = const(0xDA)
-DATA_NOTIFICATION = const(0x0F)
-
-# Access-Request-Specification / Access-Response-Specification choices (Green Book xDLMS).
-GET = const(1)
-SET = const(2)
-ACTION = const(3)
-GET_WITH_SELECTION = const(4)
-SET_WITH_SELECTION = const(5)
 
 # Long-Invoke-Id-And-Priority bits (Green Book xDLMS): 0..23 invoke-id, 28 self-descriptive,
 # 29 processing option (1 = break on error), 30 service class (1 = confirmed), 31 priority.
@@ -51,19 +62,6 @@ INVOKE_ID_MASK = const(0x00FFFFFF)
 BREAK_ON_ERROR = 0x20000000  # no const(): beyond the small-int range of 32-bit ports
 CONFIRMED = 0x40000000
 HIGH_PRIORITY = 0x80000000
-
-# Data-Access-Result / Action-Result (Green Book xDLMS): the values GBCS responses use.
-SUCCESS = const(0)
-HARDWARE_FAULT = const(1)
-TEMPORARY_FAILURE = const(2)
-READ_WRITE_DENIED = const(3)
-OBJECT_UNDEFINED = const(4)
-OBJECT_CLASS_INCONSISTENT = const(9)
-OBJECT_UNAVAILABLE = const(11)
-TYPE_UNMATCHED = const(12)
-SCOPE_OF_ACCESS_VIOLATED = const(13)
-DATA_BLOCK_UNAVAILABLE = const(14)
-OTHER_REASON = const(250)
 
 # Data Protection (class 30) get_protected_attributes (method 1), as used by ECS17b & co.
 CLASS_DATA_PROTECTION = const(30)
@@ -152,7 +150,7 @@ def _put_header(tag, invoke, date_time, out):
         raise DLMSError("long-invoke-id-and-priority out of range: %r" % (invoke,))
     out.append(tag)
     out.extend(invoke.to_bytes(4, "big"))
-    encode_length(len(date_time), out)
+    out.extend(encode_length(len(date_time)))
     out.extend(date_time)
 
 
@@ -355,10 +353,10 @@ class AccessRequest:
         if len(self.specs) != len(self.data):
             raise DLMSError("ACCESS-Request needs one Data per specification")
         _put_header(ACCESS_REQUEST, self.invoke_id, self.date_time, out)
-        encode_length(len(self.specs), out)
+        out.extend(encode_length(len(self.specs)))
         for spec in self.specs:
             spec.encode_into(out)
-        encode_length(len(self.data), out)
+        out.extend(encode_length(len(self.data)))
         for d in self.data:
             _put_data(d, out)
 
@@ -455,13 +453,13 @@ class AccessResponse:
             out.append(0)
         else:
             out.append(1)
-            encode_length(len(self.request_specs), out)
+            out.extend(encode_length(len(self.request_specs)))
             for spec in self.request_specs:
                 spec.encode_into(out)
-        encode_length(len(self.data), out)
+        out.extend(encode_length(len(self.data)))
         for d in self.data:
             _put_data(d, out)
-        encode_length(len(self.specs), out)
+        out.extend(encode_length(len(self.specs)))
         for spec in self.specs:
             if not 0 < spec.kind < 4 or not 0 <= spec.result <= 0xFF:
                 raise DLMSError("bad access-response-specification %r" % (spec,))

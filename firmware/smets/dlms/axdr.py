@@ -32,45 +32,47 @@ except ImportError:  # CPython
 
 import struct
 
-from smets.gbcs.envelope import hexs
+from smets.codec import civil_from_days, hexs, length_decoder, length_encoder
 
-NULL = const(0x00)
-ARRAY = const(0x01)
-STRUCTURE = const(0x02)
-BOOLEAN = const(0x03)
-BIT_STRING = const(0x04)
-DOUBLE_LONG = const(0x05)
-DOUBLE_LONG_UNSIGNED = const(0x06)
-OCTET_STRING = const(0x09)
-VISIBLE_STRING = const(0x0A)
-UTF8_STRING = const(0x0C)
-BCD = const(0x0D)
-INTEGER = const(0x0F)
-LONG = const(0x10)
-UNSIGNED = const(0x11)
-LONG_UNSIGNED = const(0x12)
-COMPACT_ARRAY = const(0x13)
-LONG64 = const(0x14)
-LONG64_UNSIGNED = const(0x15)
-ENUM = const(0x16)
-FLOAT32 = const(0x17)
-FLOAT64 = const(0x18)
-DATE_TIME = const(0x19)
-DATE = const(0x1A)
-TIME = const(0x1B)
-DONT_CARE = const(0xFF)
+# The tags, sizes and GBCS date-time constants are the board's (`smets.cosem`); this module adds
+# the object form (`Data`), its checks and JSON.
+from smets.cosem import (  # noqa: F401 (the tags are part of this module's API)
+    ARRAY,
+    BCD,
+    BIT_STRING,
+    BOOLEAN,
+    COMPACT_ARRAY,
+    DATE,
+    DATE_TIME,
+    DONT_CARE,
+    DOUBLE_LONG,
+    DOUBLE_LONG_UNSIGNED,
+    ENUM,
+    FLOAT32,
+    FLOAT64,
+    INTEGER,
+    LONG,
+    LONG64,
+    LONG64_UNSIGNED,
+    LONG_UNSIGNED,
+    NEVER_DT,
+    NOW_DT,
+    NULL,
+    OCTET_STRING,
+    SIGNED,
+    SIZES,
+    STRUCTURE,
+    TIME,
+    UNSIGNED,
+    UTF8_STRING,
+    VISIBLE_STRING,
+    unix_time,
+)
 
 # Nesting limit for arrays / structures / compact-array type descriptions. GBCS payloads nest
 # at most about six deep; the limit keeps hostile input from exhausting the C stack.
 MAX_DEPTH = const(16)
 
-# Fixed body size per tag (0 = variable or not a fixed-size type), indexed by tag 0x00..0x1B.
-_SIZE = (
-    b"\x00\x00\x00\x01\x00\x04\x04\x00\x00\x00\x00\x00\x00\x01"  # 00..0D
-    b"\x00\x01\x02\x01\x02\x00\x08\x08\x01\x04\x08\x0c\x05\x04"  # 0E..1B
-)
-# Bit i set = tag i is a signed integer (double-long 05, integer 0F, long 10, long64 14).
-_SIGNED = const((1 << 0x05) | (1 << 0x0F) | (1 << 0x10) | (1 << 0x14))
 # Bit i set = tag i is a big-endian integer (incl. enum and bcd; not boolean).
 _INTEGER = const(
     (1 << 0x05)
@@ -257,46 +259,10 @@ class Data:
 # ---------------------------------------------------------------------------- lengths
 
 
-def decode_length(buf, pos):
-    """A-XDR length / count at `pos`: returns (n, position after it)."""
-    if pos >= len(buf):
-        raise AXDRError("length expected at offset %d: %s" % (pos, hexs(buf)))
-    first = buf[pos]
-    if first < 0x80:
-        return first, pos + 1
-    count = first & 0x7F
-    if count == 0 or count > 4:
-        raise AXDRError("bad length byte %02x at offset %d: %s" % (first, pos, hexs(buf)))
-    end = pos + 1 + count
-    if end > len(buf):
-        raise AXDRError("length at offset %d truncated: %s" % (pos, hexs(buf)))
-    n = 0
-    for i in range(pos + 1, end):
-        n = (n << 8) | buf[i]
-    return n, end
-
-
-def encode_length(n, out):
-    """Append the shortest A-XDR length form of `n` to the bytearray `out`."""
-    if n < 0x80:
-        out.append(n)
-    elif n <= 0xFF:
-        out.append(0x81)
-        out.append(n)
-    elif n <= 0xFFFF:
-        out.append(0x82)
-        out.append(n >> 8)
-        out.append(n & 0xFF)
-    elif n <= 0xFFFFFF:
-        out.append(0x83)
-        out.append(n >> 16)
-        out.append((n >> 8) & 0xFF)
-        out.append(n & 0xFF)
-    elif n <= 0xFFFFFFFF:
-        out.append(0x84)
-        out.extend(n.to_bytes(4, "big"))
-    else:
-        raise AXDRError("length %d too large" % n)
+# A-XDR lengths and counts (BER form, up to four length bytes): decode_length(buf, pos) ->
+# (n, position after it), encode_length(n) -> bytes.
+decode_length = length_decoder(AXDRError, 4)
+encode_length = length_encoder(AXDRError, 4)
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -336,7 +302,7 @@ def _decode(buf, pos, depth):
 def _decode_body(buf, pos, tag, depth):
     n = len(buf)
     if tag < 0x1C:
-        size = _SIZE[tag]
+        size = SIZES[tag]
         if size:
             end = pos + size
             if end > n:
@@ -348,7 +314,7 @@ def _decode_body(buf, pos, tag, depth):
                     v = (buf[pos] << 8) | buf[pos + 1]
                 else:
                     v = int.from_bytes(buf[pos:end], "big")
-                if (_SIGNED >> tag) & 1 and v >> (size * 8 - 1):
+                if (SIGNED >> tag) & 1 and v >> (size * 8 - 1):
                     v -= 1 << (size * 8)
                 return Data(tag, v), end
             if tag == BOOLEAN:
@@ -451,7 +417,7 @@ def encode_type(td, out):
         else:
             if not td[1]:
                 raise AXDRError("compact-array type: empty structure")
-            encode_length(len(td[1]), out)
+            out.extend(encode_length(len(td[1])))
             for t in td[1]:
                 encode_type(t, out)
     elif _is_int(td) and td not in (NULL, COMPACT_ARRAY, ARRAY, STRUCTURE) and type_name(td):
@@ -511,12 +477,12 @@ def encode_into(data, out, depth=0):
 
 
 def _encode_body(tag, v, out, depth):
-    if tag < 0x1C and _SIZE[tag]:
-        size = _SIZE[tag]
+    if tag < 0x1C and SIZES[tag]:
+        size = SIZES[tag]
         if (_INTEGER >> tag) & 1:
             if type(v) is not int and not _is_int(v):
                 raise AXDRError("%s needs an int, got %r" % (type_name(tag), v))
-            if (_SIGNED >> tag) & 1:
+            if (SIGNED >> tag) & 1:
                 half = 1 << (size * 8 - 1)
                 if not -half <= v < half:
                     raise AXDRError("%s out of range: %d" % (type_name(tag), v))
@@ -548,13 +514,13 @@ def _encode_body(tag, v, out, depth):
             raise AXDRError("%s needs a list of Data, got %r" % (type_name(tag), v))
         if depth >= MAX_DEPTH:
             raise AXDRError("Data nested deeper than %d" % MAX_DEPTH)
-        encode_length(len(v), out)
+        out.extend(encode_length(len(v)))
         for item in v:
             encode_into(item, out, depth + 1)
     elif tag == OCTET_STRING:
         if not isinstance(v, (bytes, bytearray)):
             raise AXDRError("octet-string needs bytes, got %r" % (v,))
-        encode_length(len(v), out)
+        out.extend(encode_length(len(v)))
         out.extend(v)
     elif tag == VISIBLE_STRING or tag == UTF8_STRING:
         if not isinstance(v, str):
@@ -563,7 +529,7 @@ def _encode_body(tag, v, out, depth):
             raw = v.encode("utf-8")
         except UnicodeError:
             raise AXDRError("%s is not encodable as UTF-8: %r" % (type_name(tag), v))
-        encode_length(len(raw), out)
+        out.extend(encode_length(len(raw)))
         out.extend(raw)
     elif tag == NULL or tag == DONT_CARE:
         if v is not None:
@@ -578,7 +544,7 @@ def _encode_body(tag, v, out, depth):
             or len(v[1]) != (v[0] + 7) >> 3
         ):
             raise AXDRError("bit-string needs (nbits, bytes of (nbits+7)//8), got %r" % (v,))
-        encode_length(v[0], out)
+        out.extend(encode_length(v[0]))
         out.extend(v[1])
     elif tag == COMPACT_ARRAY:
         if not isinstance(v, tuple) or len(v) != 2 or not isinstance(v[1], (list, tuple)):
@@ -587,7 +553,7 @@ def _encode_body(tag, v, out, depth):
         body = bytearray()
         for item in v[1]:
             _encode_untagged(item, v[0], body, depth + 1)
-        encode_length(len(body), out)
+        out.extend(encode_length(len(body)))
         out.extend(body)
 
 
@@ -709,30 +675,8 @@ def from_json(obj):
 DEVIATION_NOT_SPECIFIED = const(0x8000)
 STATUS_NOT_SPECIFIED = const(0xFF)
 # GBCS activation date-times: all zeros = "now", all FF = "never" (RTDS, e.g. ECS01a, ECS07).
-DATE_TIME_NOW = b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00\xff"
-DATE_TIME_NEVER = b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x80\x00\xff"
-
-
-def _days_from_civil(y, m, d):
-    # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def _civil_from_days(z):
-    z += 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + (3 if mp < 10 else -9)
-    return yoe + era * 400 + (m <= 2), m, d
+DATE_TIME_NOW = NOW_DT
+DATE_TIME_NEVER = NEVER_DT
 
 
 def date_time_bytes(
@@ -749,7 +693,7 @@ def date_time_bytes(
     t = now + dev * 60
     days = t // 86400
     secs = t - days * 86400
-    y, m, d = _civil_from_days(days)
+    y, m, d = civil_from_days(days)
     if not 0 <= y <= 0xFFFE:
         raise AXDRError("time %d out of date-time range" % now)
     dow = (days + 3) % 7 + 1 if weekday else 0xFF  # 1970-01-01 was a Thursday (4)
@@ -794,15 +738,11 @@ def date_time_fields(b):
 
 def date_time_to_unix(b):
     """UTC unix time of a fully specified date-time; raises AXDRError otherwise."""
-    f = date_time_fields(b)
-    y, mo, d, _, h, mi, s, _, dev, _ = f
-    if y is None or mo is None or d is None or h is None or mi is None or s is None:
+    if len(b) != 12:
+        raise AXDRError("date-time must be 12 bytes: %s" % hexs(b))
+    t = unix_time(b)  # the board's reading: one rule for what is a point in time
+    if t is None:
         raise AXDRError("date-time is not a point in time: %s" % hexs(b))
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and s < 60):
-        raise AXDRError("date-time out of range: %s" % hexs(b))
-    t = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-    if dev:
-        t -= dev * 60
     return t
 
 

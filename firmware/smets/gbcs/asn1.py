@@ -20,7 +20,7 @@ except ImportError:  # CPython
         return x
 
 
-from smets.gbcs.envelope import hexs  # noqa: E402
+from smets.codec import civil_from_days, days_from_civil, hexs, length_decoder, length_encoder
 
 BOOLEAN = const(0x01)
 INTEGER = const(0x02)
@@ -38,11 +38,14 @@ SET = const(0x31)
 CONTEXT = const(0x80)  # | n: [n] IMPLICIT primitive
 CONTEXT_CONSTRUCTED = const(0xA0)  # | n: [n] constructed
 
-_EPOCH_DAYS_1970 = const(719468)  # days from 0000-03-01 to 1970-01-01 (civil calendar)
-
 
 class ASN1Error(ValueError):
     """DER bytes that do not decode, or a value that cannot be encoded."""
+
+
+# DER definite lengths of at most three length bytes (X.690 10.1; `read` adds DER's minimality).
+_decode_length = length_decoder(ASN1Error, 3)
+length = length_encoder(ASN1Error, 3)
 
 
 def _hex(data):
@@ -65,18 +68,9 @@ def read(data):
     tag = d[0]
     if tag & 0x1F == 0x1F:
         raise ASN1Error("multi-byte DER tag: %s" % _hex(d))
-    size = d[1]
-    pos = 2
-    if size & 0x80:
-        k = size & 0x7F
-        if k == 0 or k > 3:
-            raise ASN1Error("unsupported DER length %02x: %s" % (size, _hex(d)))
-        if pos + k > n:
-            raise ASN1Error("DER length truncated: %s" % _hex(d))
-        size = int.from_bytes(d[pos:pos + k], "big")
-        if size < 0x80 or d[pos] == 0:
-            raise ASN1Error("DER length not minimal: %s" % _hex(d))
-        pos += k
+    size, pos = _decode_length(d, 1)
+    if pos > 2 and (size < 0x80 or d[2] == 0):
+        raise ASN1Error("DER length not minimal: %s" % _hex(d))
     end = pos + size
     if end > n:
         raise ASN1Error("DER element of %d bytes overruns the %d left: %s" % (size, n - pos,
@@ -160,44 +154,10 @@ def read_time(data):
     month, day, hh, mm, ss = (int(text[i:i + 2]) for i in range(0, 10, 2))
     if not (1 <= month <= 12 and 1 <= day <= 31 and hh < 24 and mm < 60 and ss < 60):
         raise ASN1Error("bad time %r" % bytes(body))
-    return _unix(year, month, day) + hh * 3600 + mm * 60 + ss, rest
-
-
-def _unix(y, m, d):
-    # Days from civil (H. Hinnant's algorithm), times 86400.
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return (era * 146097 + doe - _EPOCH_DAYS_1970) * 86400
-
-
-def _civil(days):
-    days += _EPOCH_DAYS_1970
-    era = days // 146097
-    doe = days - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + (3 if mp < 10 else -9)
-    return yoe + era * 400 + (m <= 2), m, d
+    return days_from_civil(year, month, day) * 86400 + hh * 3600 + mm * 60 + ss, rest
 
 
 # -- writing -------------------------------------------------------------------------------------
-
-
-def length(n):
-    if n < 0x80:
-        return bytes((n,))
-    if n <= 0xFF:
-        return bytes((0x81, n))
-    if n <= 0xFFFF:
-        return bytes((0x82, n >> 8, n & 0xFF))
-    if n <= 0xFFFFFF:
-        return bytes((0x83, n >> 16, (n >> 8) & 0xFF, n & 0xFF))
-    raise ASN1Error("DER length %d too large" % n)
 
 
 def encode(tag, content):
@@ -242,7 +202,7 @@ def bits(value):
 
 def generalized_time(t):
     """GeneralizedTime 'YYYYMMDDHHMMSSZ' of a unix time."""
-    y, m, d = _civil(t // 86400)
+    y, m, d = civil_from_days(t // 86400)
     s = t % 86400
     text = "%04d%02d%02d%02d%02d%02dZ" % (y, m, d, s // 3600, s // 60 % 60, s % 60)
     return encode(GENERALIZED_TIME, text.encode())

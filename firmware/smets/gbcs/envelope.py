@@ -19,6 +19,8 @@ except ImportError:  # CPython
         return x
 
 
+from smets.codec import hexs, length_decoder, length_encoder  # noqa: F401 (hexs: API)
+
 CRA_COMMAND = const(1)
 CRA_RESPONSE = const(2)
 CRA_ALERT = const(3)
@@ -34,51 +36,16 @@ MAC_AAD_PREFIX = b"\x11\x00\x00\x00\x00\x00"
 _CIPHERING_HEADER = b"\xdd\x00\x00\x00\x00\x00\x00"
 MAC_LEN = const(12)
 SIGNATURE_LEN = const(64)
-_MAX_LEN = const(0xFFFFFF)
 
 
 class GBCSFormatError(ValueError):
     """A GBCS message that does not follow the envelope grammar."""
 
 
-def hexs(data, limit=48):
-    """Space-separated hex of the first `limit` bytes, for error messages."""
-    text = " ".join("%02x" % b for b in data[:limit])
-    if len(data) > limit:
-        text += " ..."
-    return text
-
-
-def encode_length(n):
-    """ASN.1 long-form length as GBCS uses it."""
-    if n < 0x80:
-        return bytes((n,))
-    if n <= 0xFF:
-        return bytes((0x81, n))
-    if n <= 0xFFFF:
-        return bytes((0x82, n >> 8, n & 0xFF))
-    if n <= _MAX_LEN:
-        return bytes((0x83, n >> 16, (n >> 8) & 0xFF, n & 0xFF))
-    raise GBCSFormatError("length %d too large" % n)
-
-
-def decode_length(data, pos):
-    """Return (length, position after the length)."""
-    if pos >= len(data):
-        raise GBCSFormatError("length expected at offset %d, message ends" % pos)
-    first = data[pos]
-    if first < 0x80:
-        return first, pos + 1
-    count = first & 0x7F
-    if count == 0 or count > 3:
-        raise GBCSFormatError("bad length byte %02x at offset %d" % (first, pos))
-    end = pos + 1 + count
-    if end > len(data):
-        raise GBCSFormatError("length at offset %d truncated" % pos)
-    n = 0
-    for i in range(pos + 1, end):
-        n = (n << 8) | data[i]
-    return n, end
+# The ASN.1 (BER) length form, at most three length bytes (GBCS messages stay far below 16 MB):
+# decode_length(data, pos) -> (n, position after it), encode_length(n) -> bytes.
+decode_length = length_decoder(GBCSFormatError, 3)
+encode_length = length_encoder(GBCSFormatError, 3)
 
 
 def _field(data, pos, name):
