@@ -15,6 +15,7 @@ import json
 import sys
 
 from smets import link
+from smets.codec import length_decoder
 from smets.han import ApsFrame, HANError
 
 # Collect before reporting the heap only where a heap is reported (MicroPython): a full
@@ -458,18 +459,17 @@ class Node:
         )
 
 
+_der_length = length_decoder(ValueError, 3)
+
+
 def _is_der_sequence(data):
     """Whether `data` is exactly one DER SEQUENCE element (the outside of a certificate)."""
     if len(data) < 2 or data[0] != 0x30:
         return False
-    n = data[1]
-    head = 2
-    if n & 0x80:
-        k = n & 0x7F
-        if not 1 <= k <= 3 or len(data) < 2 + k:
-            return False
-        n = int.from_bytes(data[2:2 + k], "big")
-        head = 2 + k
+    try:
+        n, head = _der_length(data, 1)
+    except ValueError:
+        return False
     return head + n == len(data)
 
 

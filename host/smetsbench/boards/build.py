@@ -56,6 +56,20 @@ HOST_ONLY = ("to_json", "from_json", "type_to_json", "type_from_json", "date_tim
              "__repr__")
 
 
+# Firmware packages only the host imports: the DLMS object codecs (`smets.dlms`: A-XDR Data trees,
+# ACCESS / Data-Notification APDU objects, OBIS text, JSON), which the harness uses to build and
+# check payloads. The board answers DLMS on bytes with `smets.cosem`, whose tables these codecs
+# import, so the image leaves them out (flash and load time; the core tests still run them on
+# the unix port from source).
+HOST_ONLY_MODULES = ("smets/dlms/",)
+
+
+def is_host_only(rel):
+    """Whether a firmware file (path relative to firmware/, "smets/dlms/axdr.py") stays off
+    boards."""
+    return any(rel.startswith(m) for m in HOST_ONLY_MODULES)
+
+
 def strip_host_only(source):
     """Source with HOST_ONLY functions blanked out, line numbers unchanged (for tracebacks)."""
     text = source.decode() if isinstance(source, bytes) else source
@@ -123,6 +137,8 @@ def image_files(march=None, compiled=True, firmware_dir=None):
         if "__pycache__" in path.parts:
             continue
         rel = path.relative_to(src).as_posix()
+        if is_host_only(rel):
+            continue
         if compiled:
             files["lib/" + rel[:-3] + ".mpy"] = compile_module(path, march)
         else:

@@ -56,6 +56,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtensionOID, NameOID
+from smets.codec import length_decoder, length_encoder
 
 __all__ = [
     "BenchPKI",
@@ -254,13 +255,9 @@ def _serial():
 
 
 # --- minimal DER for the hardwareModuleName otherName -------------------------------------
-
-
-def _der_len(n):
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
+# Lengths: the firmware's one BER length codec, raising PKIError.
+_der_len = length_encoder(PKIError)
+_der_length = length_decoder(PKIError)
 
 
 def _der(tag, content):
@@ -284,18 +281,10 @@ def _der_oid(dotted):
 
 def _der_read(data, pos=0):
     """(tag, content, next position) of the TLV at pos; PKIError when malformed."""
-    try:
-        tag = data[pos]
-        length = data[pos + 1]
-        pos += 2
-        if length & 0x80:
-            count = length & 0x7F
-            if count == 0 or count > 4:
-                raise PKIError("unsupported DER length in %s" % data.hex())
-            length = int.from_bytes(data[pos:pos + count], "big")
-            pos += count
-    except IndexError:
-        raise PKIError("truncated DER: %s" % data.hex()) from None
+    if pos >= len(data):
+        raise PKIError("truncated DER: %s" % data.hex())
+    tag = data[pos]
+    length, pos = _der_length(data, pos + 1)
     if pos + length > len(data):
         raise PKIError("truncated DER: %s" % data.hex())
     return tag, data[pos:pos + length], pos + length
