@@ -29,7 +29,9 @@ from array import array
 
 from smets.codec import civil_from_days, days_from_civil, length_decoder, length_encoder
 
-# A-XDR Data tags (Green Book, IEC 62056-6-2).
+# A-XDR Data tags (Green Book, IEC 62056-6-2) the board works with; `smets.dlms.axdr` adds the
+# ones only the host meets (bcd, long64, floats, date, time, don't-care). Every public name here
+# is a global on the board, so host-only numbers stay out of this module.
 NULL = const(0x00)
 ARRAY = const(0x01)
 STRUCTURE = const(0x02)
@@ -40,51 +42,35 @@ DOUBLE_LONG_UNSIGNED = const(0x06)
 OCTET_STRING = const(0x09)
 VISIBLE_STRING = const(0x0A)
 UTF8_STRING = const(0x0C)
-BCD = const(0x0D)
 INTEGER = const(0x0F)
 LONG = const(0x10)
 UNSIGNED = const(0x11)
 LONG_UNSIGNED = const(0x12)
 COMPACT_ARRAY = const(0x13)
-LONG64 = const(0x14)
-LONG64_UNSIGNED = const(0x15)
 ENUM = const(0x16)
-FLOAT32 = const(0x17)
-FLOAT64 = const(0x18)
-DATE_TIME = const(0x19)
-DATE = const(0x1A)
-TIME = const(0x1B)
-DONT_CARE = const(0xFF)
 
 # Body size of fixed-size tags 0x00..0x1B (0 = variable).
 SIZES = (b"\x00\x00\x00\x01\x00\x04\x04\x00\x00\x00\x00\x00\x00\x01"
          b"\x00\x01\x02\x01\x02\x00\x08\x08\x01\x04\x08\x0c\x05\x04")
 # Bit i set = tag i is a signed integer (double-long, integer, long, long64).
-SIGNED = const((1 << DOUBLE_LONG) | (1 << INTEGER) | (1 << LONG) | (1 << LONG64))
+SIGNED = const((1 << DOUBLE_LONG) | (1 << INTEGER) | (1 << LONG) | (1 << 0x14))  # 14: long64
 
-# xDLMS APDU tags as GBCS carries them (Green Book xDLMS ASN.1).
+# xDLMS ACCESS-Request tag (Green Book xDLMS ASN.1); `smets.dlms.access` has the others.
 ACCESS_REQUEST = const(0xD9)
-ACCESS_RESPONSE = const(0xDA)
-DATA_NOTIFICATION = const(0x0F)
 
-# Access-Request-Specification / Access-Response-Specification choices.
+# Access-Request-Specification / Access-Response-Specification choices the board serves.
 GET = const(1)
 SET = const(2)
 ACTION = const(3)
 GET_WITH_SELECTION = const(4)
-SET_WITH_SELECTION = const(5)
 
-# Data-Access-Result / Action-Result (Green Book xDLMS): the values GBCS responses use.
+# Data-Access-Result / Action-Result (Green Book xDLMS) the board answers with.
 SUCCESS = const(0)
 HARDWARE_FAULT = const(1)
-TEMPORARY_FAILURE = const(2)
 READ_WRITE_DENIED = const(3)
 OBJECT_UNDEFINED = const(4)
-OBJECT_CLASS_INCONSISTENT = const(9)
 OBJECT_UNAVAILABLE = const(11)
 TYPE_UNMATCHED = const(12)
-SCOPE_OF_ACCESS_VIOLATED = const(13)
-DATA_BLOCK_UNAVAILABLE = const(14)
 OTHER_REASON = const(250)
 
 EPOCH_2000 = const(946684800)  # GBCS profile and log times count seconds from 2000-01-01 UTC

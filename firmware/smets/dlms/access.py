@@ -34,27 +34,29 @@ except ImportError:  # CPython
 from smets.codec import hexs
 from smets.cosem import (  # noqa: F401 (the codes are part of this module's API)
     ACCESS_REQUEST,
-    ACCESS_RESPONSE,
     ACTION,
-    DATA_BLOCK_UNAVAILABLE,
-    DATA_NOTIFICATION,
     GET,
     GET_WITH_SELECTION,
     HARDWARE_FAULT,
-    OBJECT_CLASS_INCONSISTENT,
     OBJECT_UNAVAILABLE,
     OBJECT_UNDEFINED,
     OTHER_REASON,
     READ_WRITE_DENIED,
-    SCOPE_OF_ACCESS_VIOLATED,
     SET,
-    SET_WITH_SELECTION,
     SUCCESS,
-    TEMPORARY_FAILURE,
     TYPE_UNMATCHED,
 )
 from smets.dlms import axdr
 from smets.dlms.axdr import AXDRError, Data, decode_length, encode_length
+
+# The APDU tags, request kinds and results the board never uses (its own are in `smets.cosem`).
+ACCESS_RESPONSE = const(0xDA)
+DATA_NOTIFICATION = const(0x0F)
+SET_WITH_SELECTION = const(5)
+TEMPORARY_FAILURE = const(2)
+OBJECT_CLASS_INCONSISTENT = const(9)
+SCOPE_OF_ACCESS_VIOLATED = const(13)
+DATA_BLOCK_UNAVAILABLE = const(14)
 
 # Long-Invoke-Id-And-Priority bits (Green Book xDLMS): 0..23 invoke-id, 28 self-descriptive,
 # 29 processing option (1 = break on error), 30 service class (1 = confirmed), 31 priority.

@@ -38,22 +38,14 @@ from smets.codec import civil_from_days, hexs, length_decoder, length_encoder
 # the object form (`Data`), its checks and JSON.
 from smets.cosem import (  # noqa: F401 (the tags are part of this module's API)
     ARRAY,
-    BCD,
     BIT_STRING,
     BOOLEAN,
     COMPACT_ARRAY,
-    DATE,
-    DATE_TIME,
-    DONT_CARE,
     DOUBLE_LONG,
     DOUBLE_LONG_UNSIGNED,
     ENUM,
-    FLOAT32,
-    FLOAT64,
     INTEGER,
     LONG,
-    LONG64,
-    LONG64_UNSIGNED,
     LONG_UNSIGNED,
     NEVER_DT,
     NOW_DT,
@@ -62,12 +54,22 @@ from smets.cosem import (  # noqa: F401 (the tags are part of this module's API)
     SIGNED,
     SIZES,
     STRUCTURE,
-    TIME,
     UNSIGNED,
     UTF8_STRING,
     VISIBLE_STRING,
     unix_time,
 )
+
+# The tags only the host meets (the board's are in `smets.cosem`).
+BCD = const(0x0D)
+LONG64 = const(0x14)
+LONG64_UNSIGNED = const(0x15)
+FLOAT32 = const(0x17)
+FLOAT64 = const(0x18)
+DATE_TIME = const(0x19)
+DATE = const(0x1A)
+TIME = const(0x1B)
+DONT_CARE = const(0xFF)
 
 # Nesting limit for arrays / structures / compact-array type descriptions. GBCS payloads nest
 # at most about six deep; the limit keeps hostile input from exhausting the C stack.
