@@ -31,6 +31,9 @@ from smetsbench.usecases import library as usecases
 log = logging.getLogger("smetsbench.session")
 
 DEFAULT_EUIS = {"ESME": "00db1234567890a0", "GSME": "00db1234567890a1"}
+# Devices that sleep and poll the hub for their messages (GBCS 7.2.2: the GSME); the hub keeps
+# what is for them in their mailbox until they ask.
+SLEEPY_ROLES = ("GSME",)
 
 # What a device must do with each kind of bad command: (security-log event, alert code or None).
 # Mirrors smets.devices.gbcsdev.FAILURE_ALERTS, restated here so the bench checks the firmware
@@ -169,7 +172,7 @@ class Bench:
         link.control("status", timeout=10.0)  # the firmware is up and answering
         handle = DeviceHandle(role, eui, ocrypto.generate_private_key(),
                               ocrypto.generate_private_key(), link, board)
-        self.hub.attach(link, handle.eui, role)
+        self.hub.attach(link, handle.eui, role, sleepy=role in SLEEPY_ROLES)
         self.provision(handle, init)
         self.devices.append(handle)
         return handle
@@ -271,11 +274,12 @@ class Bench:
         since = time.time()
         t0 = time.perf_counter()
         cmd = envelope.decode(raw)
-        self.hub.put(device.eui, raw)
-        # CONTROL frames are handled in order after the HAN frame: when this reply arrives the
-        # device has finished with the command, so "no response" needs no timeout.
-        log_after = device.link.control("security_log", n=1)
+        self.hub.forget_response(device.eui, cmd.counter)
+        ticket = self.hub.put(device.eui, raw)
+        log_after = self._wait_security_entry(device, ticket, before, cmd.counter)
         res.rtt_ms = (time.perf_counter() - t0) * 1000
+        # The entry is written once the device has dealt with the command, so a response it
+        # should not have sent is in by now (same link, sent before the CONTROL reply).
         got = self.hub.take_response(device.eui, cmd.counter)
         res.checks.add("no response", got is None,
                        "device answered a command it must discard" if got else "")
@@ -302,6 +306,31 @@ class Bench:
                                    "%s, expected %04X" % (
                                        "%04X" % code if code is not None else None, alert))
         return res
+
+    def _wait_security_entry(self, device, ticket, before, counter):
+        """The device's security log (CONTROL security_log, n=1) once it holds an entry for
+        the command `counter` (the log had `before` entries), or as it is when
+        `response_timeout` has passed. The log is asked only once the device has the command
+        (a sleepy device polls for it), then again at growing intervals."""
+        deadline = time.monotonic() + self.response_timeout
+        interval = 0.02
+        log_now = None
+        while True:
+            left = deadline - time.monotonic()
+            if self.hub.wait_delivered(ticket, max(left, 0)):
+                log_now = device.link.control("security_log", n=1)
+                entries = log_now["entries"]
+                if log_now["count"] != before or (
+                        entries and entries[-1].get("counter") == counter):
+                    return log_now
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(interval, left))
+            interval = min(interval * 2, 0.5)
+        if log_now is None:
+            log_now = device.link.control("security_log", n=1)
+        return log_now
 
     def _collect_alerts(self, device, res, since):
         for a in list(self.hub.alerts):

@@ -876,21 +876,36 @@ class Runner:
         return res
 
     def _exchange(self, handle, raw, cmd):
-        """Send a command; (Received or None, security-log entry if the device rejected it)."""
+        """Send a command; (Received or None, security-log entry if the device rejected it).
+
+        Waits for the response itself. Without one, the evidence that the device discarded
+        the command is its security-log entry (asked for once the device has the command and
+        after each alert or growing pause), or an error it logged; then a short grace for a
+        response sent anyway."""
         hub = self.bench.hub
         hub.forget_response(handle.eui, cmd.counter)
         sent = time.time()
-        hub.put(handle.eui, raw)
-        # CONTROL frames are handled after the HAN frame before them: when this reply is in,
-        # the device has dealt with the command, and a rejection is in its security log.
-        rejected = None
-        last = _last_security_entry(handle.link.control("security_log", n=1))
-        if last and last.get("counter") == cmd.counter \
-                and last.get("originator") == bytes(cmd.originator).hex():
-            rejected = last
-        crashed = any(t >= sent and level == "E" for t, level, _ in list(handle.link.logs))
-        timeout = 0.2 if rejected or crashed else self.response_timeout
-        return hub.take_response(handle.eui, cmd.counter, timeout), rejected
+        alerts_seen = hub.alert_count(handle.eui)
+        ticket = hub.put(handle.eui, raw)
+        deadline = time.monotonic() + self.response_timeout
+        pause = 0.05
+        while True:
+            left = deadline - time.monotonic()
+            rec = hub.wait_response_or_alert(handle.eui, cmd.counter, alerts_seen,
+                                             max(0.0, min(pause, left)))
+            if rec is not None:
+                return hub.take_response(handle.eui, cmd.counter), None
+            alerts_seen = hub.alert_count(handle.eui)
+            pause = min(pause * 2, 0.8)
+            if ticket.delivered is not None:
+                last = _last_security_entry(handle.link.control("security_log", n=1))
+                if last and last.get("counter") == cmd.counter \
+                        and last.get("originator") == bytes(cmd.originator).hex():
+                    return hub.take_response(handle.eui, cmd.counter, 0.2), last
+                if any(t >= sent and level == "E" for t, level, _ in list(handle.link.logs)):
+                    return hub.take_response(handle.eui, cmd.counter, 0.2), None
+            if deadline - time.monotonic() <= 0:
+                return hub.take_response(handle.eui, cmd.counter), None
 
     def _no_response_detail(self, handle, rejected, since):
         parts = []

@@ -1,1 +1,1 @@
-"""The HAN side of the Communications Hub: the hub, captures (pcap) and traces."""
+"""The HAN side of the Communications Hub: the sans-IO network, the hub around it, captures."""

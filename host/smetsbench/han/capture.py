@@ -66,9 +66,9 @@ class PcapWriter:
             self._f.flush()
             self.frames += 1
 
-    def tap(self, direction, aps, eui):
-        """A CommsHub tap: hub.taps.append(writer.tap)."""
-        self.write(aps)
+    def tap(self, direction, aps, eui, t=None):
+        """A CommsHub tap: hub.taps.append(writer.tap); `t` is the time the HAN gave."""
+        self.write(aps, t)
 
     def close(self):
         with self._lock:

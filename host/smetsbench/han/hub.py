@@ -1,9 +1,13 @@
-"""The Communications Hub (CHF): HAN coordinator and Tunneling server for the bench.
+"""The Communications Hub (CHF) of the bench: threads and waiting around the sans-IO HAN network.
 
-`CommsHub` owns the board links, answers the devices' RequestTunnel (ZSE Tunneling cluster, GBCS
-tunnel protocol GB-HRGP), forwards GBCS commands to devices in TransferData PUT and collects
-what comes back: responses (matched to their command by originator counter) and alerts. Every
-HAN frame in either direction goes to the taps (pcap capture, trace).
+`CommsHub` owns the board links and feeds what they receive to a `HanNetwork`
+(`smetsbench.han.network`), which routes the frames, serves the GBCS tunnel and keeps one mailbox
+per device. The hub adds what a network must not have: the clock (`clock()`, seconds since 1970,
+given to the network as `now`), locks, the sending of frames on the links, and callers waiting
+for responses and alerts. A response is matched to its command by originator counter.
+
+A command for a sleepy device waits in its mailbox until the device polls (GBCS GET); for an
+always-on device it is pushed at once. Either way `command()` waits for the response itself.
 """
 
 import collections
@@ -12,15 +16,22 @@ import threading
 import time
 
 from smets.gbcs import envelope
-from smets.han import ApsFrame, HANError
-from smets.zcl import tunnel
-from smets.zcl.frame import DEFAULT_RESPONSE, TYPE_CLUSTER, ZCLError, ZCLFrame
+
+from smetsbench.han.network import (  # noqa: F401 - Received and CHF_EUI are this API too
+    CHF_EUI,
+    MAILBOX_SIZE,
+    Delivered,
+    HanDevice,
+    HanNetwork,
+    NetworkError,
+    Received,
+    Transmit,
+)
 
 log = logging.getLogger("smetsbench.han.hub")
 
-CHF_EUI = bytes.fromhex("00db1234567890a2")  # the RTDS Communications Hub
-_MAX_INCOMING = 1500
 MAX_UNCLAIMED = 1000
+DeviceLink = HanDevice  # the name this record had before the network existed
 
 
 class HubError(RuntimeError):
@@ -31,103 +42,95 @@ class NoResponse(HubError):
     """A device sent nothing back for a command within the timeout."""
 
 
-class DeviceLink:
-    """What the hub knows of one HAN device."""
-
-    def __init__(self, eui, link, role=None):
-        self.eui = bytes(eui)
-        self.link = link
-        self.role = role
-        self.tunnel_id = None
-        self.tunnel_event = threading.Event()
-        self.rx = 0
-        self.tx = 0
-
-
-class Received:
-    __slots__ = ("t", "device", "raw", "msg", "error")
-
-    def __init__(self, device, raw):
-        self.t = time.time()
-        self.device = device
-        self.raw = bytes(raw)
-        self.msg = None
-        self.error = None
-        try:
-            self.msg = envelope.decode(raw)
-        except envelope.GBCSFormatError as exc:
-            self.error = str(exc)
-
-
 class CommsHub:
-    def __init__(self, eui=CHF_EUI):
-        self.eui = bytes(eui)
-        self.devices = {}
-        self._tunnels = {}
-        self._next_tunnel = 1
+    def __init__(self, eui=CHF_EUI, mailbox_size=MAILBOX_SIZE, clock=time.time):
+        self.network = HanNetwork(eui, mailbox_size=mailbox_size)
+        self.clock = clock
+        # One lock over the network and what is stored; frames are sent outside it (a link
+        # may answer on the same thread, e.g. an in-process board).
         self._cond = threading.Condition()
+        self._outbox = collections.deque()
+        self._flushing = False
         # (device eui, counter) -> Received, oldest first; a response nobody takes (it came
         # after its command timed out) is dropped once MAX_UNCLAIMED newer ones are stored.
         self._responses = collections.OrderedDict()
         self.alerts = collections.deque(maxlen=1000)
         self.unmatched = collections.deque(maxlen=100)
-        self.taps = []  # callables(direction, ApsFrame, device eui) ; direction "up"/"down"
-        self._zcl_seq = 0
-        self._aps_counter = 0
-        self._seq_lock = threading.Lock()
-        self.errors = collections.Counter()
+        self._alert_counts = collections.Counter()
+
+    @property
+    def eui(self):
+        return self.network.eui
+
+    @eui.setter
+    def eui(self, value):
+        self.network.eui = bytes(value)
+
+    @property
+    def devices(self):
+        return self.network.devices
+
+    @property
+    def taps(self):
+        """callables(direction, ApsFrame, device eui, t); direction "up" / "down"."""
+        return self.network.taps
+
+    @property
+    def errors(self):
+        return self.network.errors
 
     # -- devices ------------------------------------------------------------------------------
-    def attach(self, link, eui, role=None):
-        """Route HAN frames of a board link through this hub; returns the DeviceLink."""
-        dev = DeviceLink(eui, link, role)
-        self.devices[dev.eui] = dev
+    def attach(self, link, eui, role=None, sleepy=False, endpoints=(1,)):
+        """Route HAN frames of a board link through this hub; returns the device record.
+        A sleepy device gets its messages when it polls (GET), an always-on one at once."""
+        with self._cond:
+            dev = self.network.add_device(eui, link, endpoints, sleepy, role)
         link.on_han = self._on_han
         return dev
 
     def detach(self, eui):
-        dev = self.devices.pop(bytes(eui), None)
-        if dev and dev.tunnel_id is not None:
-            self._tunnels.pop(dev.tunnel_id, None)
+        with self._cond:
+            self.network.remove_device(eui)
 
     def wait_tunnel(self, eui, timeout=10.0):
         dev = self._device(eui)
-        if not dev.tunnel_event.wait(timeout):
-            raise HubError("device %s did not open a GBCS tunnel within %.0f s\n%s" % (
-                dev.eui.hex(), timeout, dev.link.tail()))
-        return dev.tunnel_id
+        with self._cond:
+            if not self._cond.wait_for(lambda: dev.tunnel_id is not None, timeout):
+                raise HubError("device %s did not open a GBCS tunnel within %.0f s\n%s" % (
+                    dev.eui.hex(), timeout, dev.link.tail()))
+            return dev.tunnel_id
 
     def _device(self, eui):
         try:
-            return self.devices[bytes(eui)]
+            return self.network.devices[bytes(eui)]
         except KeyError:
             raise HubError("no device %s on this hub" % bytes(eui).hex()) from None
 
     # -- sending ------------------------------------------------------------------------------
-    def _send_zcl(self, dev, cluster, zcl):
-        with self._seq_lock:
-            self._aps_counter = (self._aps_counter + 1) & 0xFF
-            counter = self._aps_counter
-        aps = ApsFrame(self.eui, dev.eui, cluster, zcl.to_bytes(), counter=counter)
-        self._tap("down", aps, dev.eui)
-        dev.tx += 1
-        dev.link.send_han(aps.to_bytes())
-
-    def _zcl(self, command, payload):
-        with self._seq_lock:
-            self._zcl_seq = (self._zcl_seq + 1) & 0xFF
-            seq = self._zcl_seq
-        return ZCLFrame(command, payload, frame_type=TYPE_CLUSTER, server_to_client=True,
-                        disable_default_response=True, seq=seq)
-
     def put(self, eui, message, tunnel_timeout=10.0):
-        """Send one GBCS message to a device through its tunnel (GBCS PUT)."""
+        """Give one GBCS message to a device (GBCS PUT, or its mailbox until it polls); returns
+        the network's Ticket (`delivered` is set once the device has it)."""
         dev = self._device(eui)
         if dev.tunnel_id is None:
             self.wait_tunnel(eui, tunnel_timeout)
-        data = tunnel.gbcs_put(message)
-        self._send_zcl(dev, tunnel.CLUSTER, self._zcl(
-            tunnel.TRANSFER_DATA_S2C, tunnel.transfer_data(dev.tunnel_id, data)))
+        with self._cond:
+            try:
+                ticket, events = self.network.put(eui, message, self.clock())
+            except NetworkError as exc:
+                raise HubError(str(exc)) from None
+            self._handle(events)
+        self._flush()
+        return ticket
+
+    def send(self, aps):
+        """Send any APS frame from the hub to the device it is addressed to."""
+        with self._cond:
+            try:
+                events = self.network.send(aps, self.clock())
+            except NetworkError as exc:
+                raise HubError(str(exc)) from None
+            self._handle(events)
+        self._flush()
 
     def command(self, eui, message, timeout=5.0):
         """Send a GBCS command and wait for the device's response with the same counter.
@@ -136,12 +139,30 @@ class CommsHub:
         right outcome for a command the device must discard)."""
         counter = envelope.decode(message).counter
         self.forget_response(eui, counter)
-        self.put(eui, message)
+        ticket = self.put(eui, message)
         rec = self.take_response(eui, counter, timeout)
         if rec is None:
-            raise NoResponse("no response from %s to counter %d within %.1f s" % (
-                bytes(eui).hex(), counter, timeout))
+            raise NoResponse("no response from %s to counter %d within %.1f s%s" % (
+                bytes(eui).hex(), counter, timeout, self.delivery_note(ticket)))
         return rec
+
+    def delivery_note(self, ticket):
+        """Where a message is: "" once delivered to an always-on device, else a sentence
+        saying whether it still waits and when the device last polled."""
+        with self._cond:
+            dev = self.network.devices.get(ticket.device)
+            now = self.clock()
+            if ticket.delivered is None:
+                text = "; the message is still in the device's mailbox"
+            elif dev is not None and dev.sleepy:
+                text = "; handed over %.1f s ago" % (now - ticket.delivered)
+            else:
+                return ""
+            if dev is None:
+                return text + " (the device has left the hub)"
+            if dev.last_poll is None:
+                return text + "; the device has not polled (GET) since it was attached"
+            return text + "; the device last polled %.1f s ago" % (now - dev.last_poll)
 
     def forget_response(self, eui, counter):
         """Drop a stored response to (device, counter), e.g. before sending that command."""
@@ -152,125 +173,99 @@ class CommsHub:
         """The response of `eui` to the command with originator counter `counter` (a Received),
         waiting up to `timeout` seconds for it; None if there is none."""
         key = (bytes(eui), counter)
-        deadline = time.monotonic() + timeout
         with self._cond:
-            while key not in self._responses:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._cond.wait(left)
-            return self._responses.pop(key)
+            if self._cond.wait_for(lambda: key in self._responses, timeout):
+                return self._responses.pop(key)
+            return None
 
     def wait_alert(self, eui=None, alert_filter=None, timeout=5.0, since=0.0):
         """The first alert (Received) from `eui` after `since` matching `alert_filter`."""
-        deadline = time.monotonic() + timeout
+
+        def first():
+            for a in self.alerts:
+                if a.t < since or (eui is not None and a.device != bytes(eui)):
+                    continue
+                if alert_filter is None or alert_filter(a):
+                    return a
+            return None
+
         with self._cond:
-            while True:
-                for a in self.alerts:
-                    if a.t < since or (eui is not None and a.device != bytes(eui)):
-                        continue
-                    if alert_filter is None or alert_filter(a):
-                        return a
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._cond.wait(left)
+            return self._cond.wait_for(first, timeout)
+
+    def alert_count(self, eui):
+        """How many alerts `eui` has sent since it was first attached (a mark for waiting)."""
+        with self._cond:
+            return self._alert_counts[bytes(eui)]
+
+    def wait_response_or_alert(self, eui, counter, alerts_seen, timeout):
+        """Wait until the response to `counter` is in, or `eui` has sent more than
+        `alerts_seen` alerts, or `timeout` passes; the response (not taken) or None. An alert
+        ends the wait because a device that rejects a command says so with one (GBCS 19.2)."""
+        key = (bytes(eui), counter)
+
+        def done():
+            return key in self._responses or self._alert_counts[key[0]] > alerts_seen
+
+        with self._cond:
+            self._cond.wait_for(done, timeout)
+            return self._responses.get(key)
+
+    def wait_delivered(self, ticket, timeout):
+        """True once the device has its message (pushed, or handed over on its GET)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: ticket.delivered is not None, timeout)
 
     # -- receiving ------------------------------------------------------------------------------
-    def _tap(self, direction, aps, eui):
-        for tap in self.taps:
-            try:
-                tap(direction, aps, eui)
-            except Exception:
-                log.exception("HAN tap failed")
-
     def _on_han(self, link, payload):
-        try:
-            aps = ApsFrame.from_bytes(payload)
-        except HANError as exc:
-            self.errors["bad_han"] += 1
-            log.warning("%s: bad HAN frame: %s", link.name, exc)
-            return
-        self._tap("up", aps, aps.src_eui)
-        dev = self.devices.get(aps.src_eui)
-        if dev is None or dev.link is not link:
-            self.errors["unknown_device"] += 1
-            log.warning("%s: HAN frame from unknown device %s", link.name, aps.src_eui.hex())
-            return
-        dev.rx += 1
-        if aps.cluster != tunnel.CLUSTER:
-            self.errors["other_cluster"] += 1
-            return
-        try:
-            zcl = ZCLFrame.from_bytes(aps.payload)
-        except ZCLError as exc:
-            self.errors["bad_zcl"] += 1
-            log.warning("%s: bad ZCL: %s", dev.eui.hex(), exc)
-            return
-        if zcl.frame_type != TYPE_CLUSTER:
-            if zcl.command != DEFAULT_RESPONSE:
-                self.errors["unexpected_zcl"] += 1
-            return
-        if zcl.server_to_client:
-            self.errors["wrong_direction"] += 1
-            return
-        try:
-            if zcl.command == tunnel.REQUEST_TUNNEL:
-                self._request_tunnel(dev, zcl)
-            elif zcl.command == tunnel.TRANSFER_DATA_C2S:
-                self._transfer_data(dev, zcl)
-            elif zcl.command == tunnel.TRANSFER_DATA_ERROR_C2S:
-                tid, status = tunnel.parse_transfer_data_error(zcl.payload)
-                self.errors["transfer_data_error"] += 1
-                log.warning("%s: TransferDataError tunnel %d status %d", dev.eui.hex(), tid,
-                            status)
-            else:
-                self.errors["unsupported_tunnel_command"] += 1
-        except ZCLError as exc:
-            self.errors["bad_tunnel"] += 1
-            log.warning("%s: bad tunnel command: %s", dev.eui.hex(), exc)
-
-    def _request_tunnel(self, dev, zcl):
-        req = tunnel.parse_request_tunnel(zcl.payload)
-        if req["protocol"] != tunnel.PROTOCOL_GB_HRGP:
-            status, tid = tunnel.TUNNEL_PROTOCOL_NOT_SUPPORTED, 0xFFFF
-        else:
-            status = tunnel.TUNNEL_SUCCESS
-            if dev.tunnel_id is None:
-                dev.tunnel_id = self._next_tunnel
-                self._tunnels[dev.tunnel_id] = dev.eui
-                self._next_tunnel += 1
-            tid = dev.tunnel_id
-        self._send_zcl(dev, tunnel.CLUSTER, self._zcl(
-            tunnel.REQUEST_TUNNEL_RESPONSE,
-            tunnel.request_tunnel_response(tid, status, _MAX_INCOMING)))
-        if status == tunnel.TUNNEL_SUCCESS:
-            dev.tunnel_event.set()
-
-    def _transfer_data(self, dev, zcl):
-        tid, data = tunnel.parse_transfer_data(zcl.payload)
-        if self._tunnels.get(tid) != dev.eui:
-            self._send_zcl(dev, tunnel.CLUSTER, self._zcl(
-                tunnel.TRANSFER_DATA_ERROR_S2C,
-                tunnel.transfer_data_error(tid, tunnel.NO_SUCH_TUNNEL)))
-            self.errors["no_such_tunnel"] += 1
-            return
-        command, message, _ = tunnel.parse_gbcs_tunnel(data)
-        if message is None:
-            # GET from a sleepy device: nothing is queued here for it (GSME support later).
-            self._send_zcl(dev, tunnel.CLUSTER, self._zcl(
-                tunnel.TRANSFER_DATA_S2C, tunnel.transfer_data(tid, tunnel.gbcs_get_response())))
-            return
-        rec = Received(dev.eui, message)
         with self._cond:
-            if rec.msg is not None and rec.msg.cra == envelope.CRA_RESPONSE:
-                self._responses[(dev.eui, rec.msg.counter)] = rec
-                while len(self._responses) > MAX_UNCLAIMED:
-                    self._responses.popitem(last=False)
-                    self.errors["unclaimed_responses_dropped"] += 1
-            elif rec.msg is not None and rec.msg.cra == envelope.CRA_ALERT:
-                self.alerts.append(rec)
-            else:
-                self.unmatched.append(rec)
-                self.errors["unexpected_gbcs"] += 1
+            seen = sum(self.network.errors.values())
+            events = self.network.receive(link, payload, self.clock())
+            if sum(self.network.errors.values()) != seen:
+                log.warning("%s: HAN frame not handled (%s): %s", link.name,
+                            ", ".join("%s %d" % kv for kv in sorted(self.network.errors.items())),
+                            bytes(payload[:40]).hex())
+            self._handle(events)
+        self._flush()
+
+    def _handle(self, events):
+        """Store what came in and queue what goes out (the lock is held)."""
+        notify = False
+        for ev in events:
+            if isinstance(ev, Transmit):
+                self._outbox.append(ev)
+            elif isinstance(ev, Received):
+                notify = True
+                if ev.kind == "response":
+                    self._responses[(ev.device, ev.msg.counter)] = ev
+                    while len(self._responses) > MAX_UNCLAIMED:
+                        self._responses.popitem(last=False)
+                        self.network.errors["unclaimed_responses_dropped"] += 1
+                elif ev.kind == "alert":
+                    self.alerts.append(ev)
+                    self._alert_counts[ev.device] += 1
+                else:
+                    self.unmatched.append(ev)
+            else:  # TunnelOpened, Delivered
+                notify = True
+        if notify:
             self._cond.notify_all()
+
+    def _flush(self):
+        """Send queued frames in order. One thread sends at a time; a frame queued while it
+        sends (by a link answering on the same thread, or by another thread) is sent by it."""
+        with self._cond:
+            if self._flushing:
+                return
+            self._flushing = True
+        try:
+            while True:
+                with self._cond:
+                    if not self._outbox:
+                        self._flushing = False
+                        return
+                    tx = self._outbox.popleft()
+                tx.link.send_han(tx.data)
+        except BaseException:
+            with self._cond:
+                self._flushing = False
+            raise
