@@ -14,7 +14,7 @@ import gc
 import json
 import sys
 
-from smets import link, roles
+from smets import link
 from smets.codec import length_decoder
 from smets.han import ApsFrame, HANError
 
@@ -24,8 +24,19 @@ _COLLECT = sys.implementation.name == "micropython"
 
 FIRMWARE_VERSION = "0.1.0"
 
+
+
+def _roles():
+    from smets import lazy, roles
+
+    try:
+        return roles.emulated()
+    finally:
+        lazy.unload("smets.roles")  # the table is needed again only to provision
+
+
 # The roles this firmware emulates (smets.roles); a board imports only its own role's code.
-ROLES = roles.emulated()
+ROLES = _roles()
 
 _LOG_KEEP = 32
 _OUT_LOG_LIMIT = 64  # queued frames beyond which LOG lines are not sent
@@ -448,7 +459,9 @@ class Node:
         return {"repl": True}
 
     def _device_class(self, role):
-        return roles.device_class(role)
+        from smets import lazy
+
+        return lazy.call("smets.roles", "device_class", (role,))
 
     def _start_device(self, mono_ms, fresh=False, init=None):
         self.device = self._device_class(self.identity["role"])(
