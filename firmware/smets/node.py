@@ -24,10 +24,19 @@ _COLLECT = sys.implementation.name == "micropython"
 
 FIRMWARE_VERSION = "0.1.0"
 
-# Device models by role, imported on first use so a board only loads its own role's code.
-ROLES = {
-    "ESME": ("smets.devices.esme", "ESME"),
-}
+
+
+def _roles():
+    from smets import lazy, roles
+
+    try:
+        return roles.emulated()
+    finally:
+        lazy.unload("smets.roles")  # the table is needed again only to provision
+
+
+# The roles this firmware emulates (smets.roles); a board imports only its own role's code.
+ROLES = _roles()
 
 _LOG_KEEP = 32
 _OUT_LOG_LIMIT = 64  # queued frames beyond which LOG lines are not sent
@@ -196,10 +205,10 @@ class Node:
         self._send_han(out)
 
     def _cpu_sample(self, us):
-        key = getattr(self.device, "last_code", None)
+        # Keyed by what the device says the frame was (a GBCS device: "CODE:outcome").
+        key = self.device.cpu_key()
         if key is None:
             return
-        key = "%04X:%s" % (key, getattr(self.device, "last_outcome", ""))
         samples = self.cpu.get(key)
         if samples is None:
             samples = self.cpu[key] = []
@@ -284,6 +293,7 @@ class Node:
             "implementation": sys.implementation.name,
             "board": self.board.get("name"),
             "role": self.role,
+            "roles": ROLES,
             "eui": self.identity.get("eui") if self.identity else None,
             "time": self.clock.now(mono_ms),
             "clock_rate": self.clock.rate,
@@ -449,8 +459,9 @@ class Node:
         return {"repl": True}
 
     def _device_class(self, role):
-        module, cls = ROLES[role]
-        return getattr(__import__(module, None, None, (cls,)), cls)
+        from smets import lazy
+
+        return lazy.call("smets.roles", "device_class", (role,))
 
     def _start_device(self, mono_ms, fresh=False, init=None):
         self.device = self._device_class(self.identity["role"])(

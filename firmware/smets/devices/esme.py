@@ -19,9 +19,7 @@ except ImportError:  # CPython
         return x
 
 
-import sys
-
-from smets import cosem
+from smets import cosem, lazy
 from smets.codec import civil_from_days
 from smets.cosem import (
     ACTION,
@@ -36,8 +34,9 @@ from smets.cosem import (
     skip,
     structure,
 )
-from smets.devices.gbcsdev import GBCSDevice, Reject, UseCase
-from smets.gbcs import crypto
+from smets.devices.gbcsdev import GBCSDevice, Reject
+from smets.gbcs import crypto, usecases
+from smets.gbcs.usecases import FLAG_ASN1, FLAG_OPTIONAL
 from smets.logbook import Logbook
 
 FIRMWARE_ID = b"\x00\x01\x00\x00"  # ECS52: four-byte firmware version identifier (0.1.0)
@@ -66,13 +65,6 @@ H_EC = const(19)
 H_PAS = const(20)
 H_ANY = const(21)
 
-# Use-case row flags (esme_model).
-_F_CRITICAL = const(1)
-_F_TIME = const(2)
-_F_OPTIONAL = const(4)
-_F_SCRIPT = const(8)
-_F_ASN1 = const(16)
-_F_SIGNED = const(32)
 
 # Disconnect control (IC 70) control_state.
 DISCONNECTED = const(0)
@@ -133,68 +125,6 @@ class DataAccessError(Exception):
     def __init__(self, result):
         super().__init__(result)
         self.result = result
-
-
-class UseCases:
-    """The use-case table (bytes rows, see esme_model.build) behind a dict-like view."""
-
-    def __init__(self, rows):
-        self.rows = rows
-
-    def _past_name(self, p):
-        """Where the row at p goes on after its name (and script id)."""
-        q = p + 5 + self.rows[p + 4]
-        return q + 2 if self.rows[p + 3] & _F_SCRIPT else q
-
-    def _next(self, p):
-        """Where the row after the one at p starts."""
-        r = self.rows
-        q = self._past_name(p)
-        if r[p + 3] & _F_ASN1:
-            q += 1
-        # Skip the template alternatives.
-        alts = r[q]
-        q += 1
-        for _ in range(alts):
-            q += 1 + 2 * r[q]
-        return q
-
-    def _at(self, p):
-        r = self.rows
-        flags = r[p + 3]
-        return UseCase((r[p] << 8) | r[p + 1], r[p + 5:p + 5 + r[p + 4]].decode(), r[p + 2],
-                       bool(flags & _F_CRITICAL), bool(flags & _F_TIME), p,
-                       r[self._past_name(p)] if flags & _F_ASN1 else 0,
-                       bool(flags & _F_SIGNED))
-
-    def get(self, code):
-        """The UseCase of a message code, or None (only that row becomes an object)."""
-        p = 0
-        r = self.rows
-        hi = code >> 8
-        lo = code & 0xFF
-        while p < len(r):
-            if r[p] == hi and r[p + 1] == lo:
-                return self._at(p)
-            p = self._next(p)
-        return None
-
-    def names(self):
-        """(code, name) of every row, without building UseCase objects."""
-        p = 0
-        r = self.rows
-        while p < len(r):
-            n = r[p + 4]
-            yield (r[p] << 8) | r[p + 1], r[p + 5:p + 5 + n].decode()
-            p = self._next(p)
-
-    def values(self):
-        out = []
-        p = 0
-        while p < len(self.rows):
-            out.append(self._at(p))
-            p = self._next(p)
-        return out
 
 
 def _mpan(v):
@@ -374,7 +304,7 @@ class ESME(GBCSDevice):
 
     # -- GBCS use cases ----------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
-        if self.USE_CASES.rows[uc.template + 3] & _F_ASN1:
+        if self.USE_CASES.rows[uc.template + 3] & FLAG_ASN1:
             # Security credentials (CS02x): ASN.1 payloads, rarely sent; their code is loaded
             # for the call, in room made by dropping the parties' verification tables (they
             # load again from flash when next needed).
@@ -440,21 +370,20 @@ class ESME(GBCSDevice):
         r = self.USE_CASES.rows
         p = uc.template
         flags = r[p + 3]
-        q = p + 5 + r[p + 4]
-        if flags & _F_SCRIPT:
+        script = usecases.script(r, p)
+        if script is not None:
             # The script the use case must run (ECS42 close 51, ECS43 open 52, ECS44 arm 54).
-            want = b"\x12" + r[q:q + 2]
-            q += 2
+            want = b"\x12" + script.to_bytes(2, "big")
             for kind, _key, _sel, dpos in specs:
                 if kind == ACTION and c[dpos:dpos + 3] != want:
-                    raise Reject("bad_payload", "%s must run script %d" % (
-                        uc.name, (want[1] << 8) | want[2]))
+                    raise Reject("bad_payload", "%s must run script %d" % (uc.name, script))
+        q = usecases.alternatives(r, p)
         n = len(words)
         for _ in range(r[q]):
             k = r[q + 1]
             tpl = r[q + 2:q + 2 + 2 * k]
             q += 2 + 2 * k
-            if flags & _F_OPTIONAL:
+            if flags & FLAG_OPTIONAL:
                 # Optional items: the request's specs are an ordered, non-empty subset.
                 j = 0
                 for i in range(0, len(tpl), 2):
@@ -565,6 +494,10 @@ class ESME(GBCSDevice):
         if after != before:
             self._event(now, EVENT_SUPPLY_ARMED if after == READY_FOR_RECONNECTION else
                         EVENT_SUPPLY_DISABLED if after == DISCONNECTED else EVENT_SUPPLY_ENABLED)
+
+    def button(self, now):
+        # The consumer's supply button (runtime/app.py logs what it did).
+        return "load switch closed" if self.press_button(now) else "no change"
 
     def press_button(self, now):
         """The consumer presses the supply button: an armed load switch closes."""
@@ -691,28 +624,11 @@ class ESME(GBCSDevice):
         return GBCSDevice.control(self, op, req, now)
 
 
-def unload(name, package="smets.devices"):
-    """Forget a module of a package so that its code can be collected (sys.modules and the
-    package both hold it). On a board only: CPython has heap to spare, and re-imports cost."""
-    if sys.implementation.name != "micropython":
-        return
-    sys.modules.pop(package + "." + name, None)
-    pkg = sys.modules.get(package)
-    if pkg is not None and hasattr(pkg, name):
-        delattr(pkg, name)
-
-
 def _call(name, *args, module="esme_ext"):
     """Run a function of the ESME's rarely used code (esme_ext; esme_cs02a / esme_cs02b, the
     security credentials, with esme_cs02 and the DER codec and certificate parser they
     import) and drop the modules again."""
-    mod = __import__("smets.devices." + module, None, None, (name,))
-    try:
-        return getattr(mod, name)(*args)
-    finally:
-        mod = None
-        unload(module)
-        if module.startswith("esme_cs02"):
-            unload("esme_cs02")
-            unload("cert", "smets.gbcs")
-            unload("asn1", "smets.gbcs")
+    drop = ()
+    if module.startswith("esme_cs02"):
+        drop = ("smets.devices.esme_cs02", "smets.gbcs.cert", "smets.gbcs.asn1")
+    return lazy.call("smets.devices." + module, name, args, drop)

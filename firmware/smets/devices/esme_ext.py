@@ -7,11 +7,11 @@ module leaves that much more heap for the meter's own work. Functions take the E
 
 import hashlib
 
-from smets import cosem
+from smets import cosem, lazy
 from smets.codec import civil_from_days
 from smets.cosem import OTHER_REASON, AttrStore, dlen
 from smets.devices import esme as E
-from smets.gbcs import crypto
+from smets.gbcs import crypto, usecases
 
 
 def load_model(dev, fresh):
@@ -28,10 +28,10 @@ def load_model(dev, fresh):
             raise ValueError("esme_image %d, firmware expects %d" % (im.VERSION,
                                                                      E.MODEL_VERSION))
         sig = hashlib.sha256(im.KEYS).digest()[:8]
-        E._MODEL = (im.KEYS, im.HOOKS, E.UseCases(im.USE_CASES), im.ACTIVATIONS, sig)
+        E._MODEL = (im.KEYS, im.HOOKS, usecases.Table(im.USE_CASES), im.ACTIVATIONS, sig)
         defaults = AttrStore.from_bytes(im.KEYS, im.DEFAULTS)
         del im
-        E.unload("esme_image")
+        lazy.unload("smets.devices.esme_image")
         st.save_parts("defaults", defaults.parts(sig))
     dev.keys, dev.hooks, dev.USE_CASES, dev.acts, dev.sig = E._MODEL
     # The attribute values: this model's (fingerprint = hash of its keys); another firmware's,

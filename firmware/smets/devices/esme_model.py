@@ -37,16 +37,20 @@ from array import array
 
 from smets.cosem import elen as _len
 
+# The row format's flags, read back by smets.gbcs.usecases (the one reader of these rows).
+from smets.gbcs.usecases import (  # noqa: F401 - also read by the host as esme_model.FLAG_*
+    FLAG_ASN1,
+    FLAG_CRITICAL,
+    FLAG_OPTIONAL,
+    FLAG_SCRIPT,
+    FLAG_SIGNED,
+    FLAG_TIME,
+)
+
 VERSION = 4
 HOOKS = ("", "clock", "regs", "tou", "toub", "pwr", "pp", "bal", "dcout", "dcstate", "log",
          "mpan", "act", "ls", "dp", "adj", "zero", "clr", "topup", "ec", "pas", "any")
-ROLE_LETTERS = "SNAWTRL"  # bit i = gbcsdev role bit 1 << i
-FLAG_CRITICAL = 1
-FLAG_TIME = 2
-FLAG_OPTIONAL = 4
-FLAG_SCRIPT = 8
-FLAG_ASN1 = 16
-FLAG_SIGNED = 32
+ROLE_LETTERS = "SNAWTRL"  # bit i = smets.gbcs.pipeline role bit 1 << i
 
 # Several string constants rather than one: a board loads each into its own heap block.
 TEXT = (
@@ -685,11 +689,10 @@ def build(text=TEXT):
     """The model image parts: (keys, hooks, values, use cases, activation rules).
 
     keys: 9 bytes per slot; hooks: one byte per slot (index into HOOKS); values: the slots'
-    default A-XDR values in `cosem.AttrStore.to_bytes` form. Use-case rows: code(2) roles(1)
-    flags(1) name length(1) name [script id(2)] [ASN.1 use cases: signature-only roles(1)]
-    alternatives(1) {count(1) specs(2 each: kind << 13 | slot)}. Activation rules: slot(2)
-    count(1) {source slot(2) destination slot(2)}. Two passes over TEXT, a line at a time:
-    the board builds this at first boot.
+    default A-XDR values in `cosem.AttrStore.to_bytes` form. Use-case rows: the format of
+    smets.gbcs.usecases, each alternative's words a spec (kind << 13 | slot). Activation
+    rules: slot(2) count(1) {source slot(2) destination slot(2)}. Two passes over TEXT, a line
+    at a time: the board builds this at first boot.
     """
     classes = {}
     keys = bytearray()

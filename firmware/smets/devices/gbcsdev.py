@@ -1,581 +1,84 @@
-"""GBCS device base: the security pipeline, the HAN tunnel client, alerts and the security log.
+"""A GBCS device on the HAN: the GBCS pipeline behind a tunnel client, and its CONTROL ops.
 
 A device model (ESME, GSME) subclasses GBCSDevice, lists its use cases in USE_CASES and
-implements `execute(uc, msg, ctx)` returning the response content. Everything here is sans-IO:
-HAN frames and GBCS bytes in, HAN frames out, time passed in.
-
-Command checks, in order (GBCS 4.3 and 6.2.4; the GBCS text fixes the order, this follows it as
-far as the public sources show): envelope well formed; a command (CRA 01); addressed to this
-device; originator is a remote party this device trusts; message code known and emulated;
-MAC right (ACB key agreement key, GBCS 4.3.3); originator counter greater than the last one
-accepted from that party (anti-replay, GBCS 4.3.1.3); party's role authorised for the use
-case; originator signature on critical commands; payload as the use case's template requires.
-A failing check discards the command (no response: a response would give an attacker an
-oracle), writes a security-log entry and raises the alert in FAILURE_ALERTS. The alert codes
-are the emulator's reading of GBCS Table 16.2, kept here as data because the normative GBCS
-text for each case was not available (docs/research/gbcs-notes.md 3.3).
+implements `execute(uc, msg, ctx)`, `alert_content` and `date_time` (see
+smets.gbcs.pipeline). SLEEPY devices poll the hub with tunnel GETs (smets.tunnel_client).
+Sans-IO: HAN frames and GBCS bytes in, HAN frames out, time passed in.
 """
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):
-        return x
-
-
-import binascii
-import hashlib
-import struct
-
-from smets.gbcs import crypto, envelope, p256
-from smets.gbcs.envelope import GBCSFormatError
-from smets.han import ApsFrame
-from smets.logbook import Logbook
+from smets.devices.handev import HANDevice
+from smets.gbcs import pipeline
+from smets.gbcs.pipeline import (  # noqa: F401 - the names device models use
+    FAILURE_ALERTS,
+    FAILURES,
+    MSG_GENERIC_CRITICAL_ALERT,
+    MSG_GENERIC_NON_CRITICAL_ALERT,
+    ROLE_BITS,
+    Context,
+    GBCSPipeline,
+    Party,
+    Reject,
+    UseCase,
+    _hex,
+)
+from smets.tunnel_client import POLL_S, TunnelClient
 from smets.zcl import tunnel
-from smets.zcl.frame import (
-    SUCCESS,
-    UNSUP_COMMAND,
-    UNSUPPORTED_CLUSTER,
-    ZCLError,
-    ZCLFrame,
-)
-
-# Remote party roles (bit per role) as in SMKI role codes.
-ROLE_SUPPLIER = const(0x01)
-ROLE_NETWORK_OPERATOR = const(0x02)
-ROLE_ACB = const(0x04)
-ROLE_WAN_PROVIDER = const(0x08)
-ROLE_TCOS = const(0x10)
-ROLE_RECOVERY = const(0x20)
-ROLE_LOAD_CONTROLLER = const(0x40)
-
-ROLE_BITS = {
-    "supplier": ROLE_SUPPLIER,
-    "network_operator": ROLE_NETWORK_OPERATOR,
-    "acb": ROLE_ACB,
-    "wan_provider": ROLE_WAN_PROVIDER,
-    "tcos": ROLE_TCOS,
-    "recovery": ROLE_RECOVERY,
-    "load_controller": ROLE_LOAD_CONTROLLER,
-}
-
-# Alert message codes (GBCS Table 13.3.5): generic critical / non-critical alert.
-MSG_GENERIC_CRITICAL_ALERT = const(0x1000)
-MSG_GENERIC_NON_CRITICAL_ALERT = const(0x1001)
-
-# failure -> (alert code or None, security log event text). GBCS Table 16.2 names:
-# 8F1E integrity check of content or format of command failed; 8F30 source does not have
-# authority for command; 8F3D trusted source authentication failure; 8F53 failed
-# authentication or authorisation not covered by other codes.
-# The order is the failure number stored in the security log: only append.
-FAILURES = (
-    ("malformed", 0x8F1E, "command format check failed"),
-    ("not_a_command", None, "message is not a command"),
-    ("wrong_recipient", None, "command for another device"),
-    ("unknown_party", 0x8F30, "originator is not a trusted remote party"),
-    ("unknown_code", 0x8F1E, "message code not supported"),
-    ("bad_mac", 0x8F53, "command MAC check failed"),
-    ("replay", 0x8F53, "originator counter not greater than the last accepted"),
-    ("not_authorised", 0x8F30, "remote party role may not send this command"),
-    ("no_signature", 0x8F3D, "critical command without originator signature"),
-    ("bad_signature", 0x8F3D, "originator signature check failed"),
-    ("bad_payload", 0x8F1E, "payload does not match the use case"),
-)
-FAILURE_ALERTS = {name: (code, text) for name, code, text in FAILURES}
-_FAILURE_INDEX = {row[0]: i for i, row in enumerate(FAILURES)}
-# Security log record: time, failure number, alert code (0 = none), originator, counter, code.
-_SECLOG_FORMAT = ">IBH8sQH"
-
-SECURITY_LOG_SIZE = const(100)
-_TUNNEL_RETRY_S = const(10)
-_FIRST_ALERT_COUNTER = const(0x7D0)
-_MAX_OUTBOX = const(16)
-# What a use case's handler raises on a payload it cannot use (MicroPython's struct raises
-# ValueError; CPython's struct.error is its own class).
-_PAYLOAD_ERRORS = (ValueError, IndexError, KeyError, TypeError,
-                   getattr(struct, "error", ValueError))
+from smets.zcl.frame import TYPE_CLUSTER, UNSUP_COMMAND, UNSUPPORTED_CLUSTER
 
 
-class Reject(Exception):
-    """A command check failed: `failure` is a FAILURE_ALERTS key."""
-
-    def __init__(self, failure, detail=""):
-        super().__init__(failure)
-        self.failure = failure
-        self.detail = detail
-
-
-class UseCase:
-    """One row of a device's use-case table.
-
-    `sig_roles`: roles that may send the command signed but without the ACB's MAC (GBCS lets
-    some security-credential commands, e.g. CS02b from the Recovery party, reach the device
-    without the ACB); `signed`: the response is signed by the device even when the command is
-    not critical (CS02b responses)."""
-
-    __slots__ = ("code", "name", "roles", "critical", "response_time", "template", "sig_roles",
-                 "signed")
-
-    def __init__(self, code, name, roles, critical=False, response_time=False, template=None,
-                 sig_roles=0, signed=False):
-        self.code = code
-        self.name = name
-        self.roles = roles
-        self.critical = critical
-        self.response_time = response_time  # response header carries the device date-time
-        self.template = template
-        self.sig_roles = sig_roles
-        self.signed = signed
-
-
-class Party:
-    __slots__ = ("role", "bit", "eui", "ka", "ds", "_table")
-
-    def __init__(self, role, eui, ka, ds):
-        self.role = role
-        self.bit = ROLE_BITS.get(role, 0)
-        self.eui = eui
-        self.ka = ka
-        self.ds = ds
-        self._table = None
-
-
-class Context:
-    """What a use case's handler may need beyond the message: time, keys, response options."""
-
-    __slots__ = ("device", "msg", "party", "now", "uc", "alerts", "other_info")
-
-    def __init__(self, device, msg, party, now, uc):
-        self.device = device
-        self.msg = msg
-        self.party = party
-        self.now = now
-        self.uc = uc
-        self.alerts = []
-        self.other_info = None  # the response's other-information, when not the echo
-
-    def z(self):
-        """ECDH secret between this device's KA key and the originator's KA key."""
-        return self.device.zcache.z(self.party.ka)
-
-
-def _hex(b):
-    return binascii.hexlify(b).decode()  # one allocation (titles per command, outcomes)
-
-
-class GBCSDevice:
-    ROLE = None
-    USE_CASES = {}
-    ALERT_RECIPIENT = "supplier"
-    # Store records of this device's own state (removed for a fresh start; set aside, and put
-    # back, by a provisioning that fails): replay counters, replaced keys and trust anchors,
-    # security log, ECDH cache.
-    RECORDS = ("security", "keys", "trust", "seclog", "zcache")
+class GBCSDevice(HANDevice, GBCSPipeline):
+    SLEEPY = False  # polls the hub with GET (GSME) instead of taking pushed PUTs (ESME)
+    POLL_S = POLL_S
+    RECORDS = GBCSPipeline.RECORDS
 
     @classmethod
     def validate(cls, identity, init=None):
-        """Raise ValueError unless a device can start from `identity` and `init`: called before
-        a provisioning replaces anything, so that a bad request leaves the old state alone."""
-        try:
-            if len(bytes.fromhex(identity["eui"])) != 8:
-                raise ValueError("eui must be 8 bytes")
-            if len(bytes.fromhex(identity.get("hub_eui") or "0000000000000000")) != 8:
-                raise ValueError("hub_eui must be 8 bytes")
-            for name in ("ka_key", "ds_key"):
-                k = int(identity[name], 16)
-                if not 0 < k < p256.N:
-                    raise ValueError("%s is not a P-256 private key" % name)
-            parties = identity.get("parties", {})
-            for role in parties:
-                p = parties[role]
-                if len(bytes.fromhex(p["eui"])) != 8:
-                    raise ValueError("party %s: eui must be 8 bytes" % role)
-                for key in ("ka", "ds"):
-                    if p.get(key):
-                        try:
-                            p256.decode_point(bytes.fromhex(p[key]))
-                        except p256.P256Error as exc:
-                            raise ValueError("party %s: %s key: %s" % (role, key, exc))
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError("bad identity: %s %s" % (type(exc).__name__, exc))
-        if init is not None and not isinstance(init, dict):
-            raise ValueError("init must be an object")
+        HANDevice.validate(identity, init)
+        pipeline.validate_keys(identity)
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
-        self.store = store
-        self._log = log
-        self.eui = bytes.fromhex(identity["eui"])
-        self.hub_eui = bytes.fromhex(identity.get("hub_eui") or "0000000000000000")
-        if fresh:
-            # A new identity starts from nothing the last one left (RECORDS of the device
-            # class: a subclass's own records too).
-            for name in self.RECORDS:
-                store.remove(name)
-        # The security credential use cases (CS02x) replace the device's own key pairs
-        # ("keys") and the remote parties' trust anchors ("trust"); the identity the board was
-        # provisioned with holds the originals.
-        keys = store.load("keys") or {}
-        self.ka_key = int(keys.get("ka") or identity["ka_key"], 16)
-        self.ds_key = int(keys.get("ds") or identity["ds_key"], 16)
-        trust = store.load("trust")
-        self.load_parties(identity.get("parties", {}) if trust is None else trust)
-        self.zcache = crypto.ZCache(self.ka_key)
-        for k, z in (store.load("zcache") or {}).items():
-            self.zcache.put(bytes.fromhex(k), bytes.fromhex(z))
-        self._zcache_saved = len(self.zcache)
-        sec = store.load("security") or {}
-        self.counters = sec.get("counters", {})  # originator title hex -> last accepted counter
-        self.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
-        self.security_log = Logbook(store, "seclog", _SECLOG_FORMAT, SECURITY_LOG_SIZE)
-        self.last_detail = ""
-        # Signing needs the generator table: build it now, while the heap is unfragmented.
-        p256.generator_table()
-        self.stats = {"commands": 0, "accepted": 0, "rejected": 0, "alerts": 0, "zcl_errors": 0}
-        self.tunnel_id = None
-        self._tunnel_asked = None
-        self._tunnel_prefix = True
-        self._zcl_seq = 0
-        self._aps_counter = 0
-        self.outbox = []  # GBCS messages waiting for a tunnel
-        self.last_outcome = None
-        self.last_code = None
+        HANDevice.__init__(self, identity, store, now, log, fresh, init)
+        self.init_gbcs(identity)
+        self.tunnel = TunnelClient(self.eui, self.hub_eui, self.handle_gbcs, log, self.stats,
+                                   sleepy=self.SLEEPY, poll_s=self.POLL_S,
+                                   next_seq=self.next_zcl_seq)
 
-    # -- logging / persistence ----------------------------------------------------------------
-    def log(self, level, text):
-        if self._log:
-            self._log(level, text)
+    @property
+    def tunnel_id(self):
+        return self.tunnel.tunnel_id
 
-    def _save_security(self):
-        self.store.save("security", {"counters": self.counters,
-                                     "alert_counter": self.alert_counter})
-        if len(self.zcache) != self._zcache_saved:
-            self.store.save("zcache", {_hex(k): _hex(z) for k, z in self.zcache.items()})
-            self._zcache_saved = len(self.zcache)
+    @property
+    def outbox(self):
+        return self.tunnel.outbox
 
-    def _security_event(self, now, failure, msg, detail):
-        code, text = FAILURE_ALERTS[failure]
-        self.last_detail = detail[:80]
-        if msg is None:
-            originator, counter, msg_code = b"\x00" * 8, 0, 0
-        else:
-            originator, counter, msg_code = msg.originator, msg.counter, msg.message_code
-        self.security_log.append(now & 0xFFFFFFFF, _FAILURE_INDEX[failure], code or 0,
-                                 originator, counter & 0xFFFFFFFFFFFFFFFF, msg_code)
-        self.log("W", "rejected command: %s%s" % (text, (": " + detail) if detail else ""))
-        return code
-
-    def security_entries(self, start=0, count=None):
-        out = []
-        for t, failure, alert, originator, counter, code in self.security_log.entries(start,
-                                                                                      count):
-            out.append({"t": t, "event": FAILURES[failure][0], "alert": alert or None,
-                        "originator": _hex(originator), "counter": counter, "code": code})
-        return out
-
-    def load_parties(self, entries):
-        """Trust the remote parties of {role: {"eui", "ka", "ds"}} (hex; other fields and roles
-        without keys, e.g. the root, are for the CS02 use cases). A party that holds two roles
-        (a supplier in the load controller's cells) keeps the keys of the first role in
-        ROLE_BITS order and is authorised for both."""
-        self.trust = entries  # kept (not copied) for the CS02 use cases
-        self.parties = {}
-        for role in sorted(entries, key=lambda r: ROLE_BITS.get(r, 0x100)):
-            p = entries[role]
-            if not (p.get("ka") or p.get("ds")):
-                continue
-            eui = bytes.fromhex(p["eui"])
-            party = self.parties.get(eui)
-            if party is not None:
-                party.bit |= ROLE_BITS.get(role, 0)
-                continue
-            self.parties[eui] = Party(role, eui, bytes.fromhex(p["ka"]) if p.get("ka") else None,
-                                      bytes.fromhex(p["ds"]) if p.get("ds") else None)
-        self.acb = self._party_by_role("acb")
-
-    def _party_by_role(self, role):
-        for p in self.parties.values():
-            if p.role == role:
-                return p
-        return None
-
-    # -- GBCS ---------------------------------------------------------------------------------
-    def handle_gbcs(self, raw, now):
-        """GBCS bytes in; list of GBCS messages out (a response and/or alerts)."""
-        self.stats["commands"] += 1
-        self.last_code = None
-        msg = None
-        try:
-            try:
-                msg = envelope.decode(raw)
-            except GBCSFormatError as exc:
-                raise Reject("malformed", str(exc))
-            self.last_code = msg.message_code
-            party, uc = self._check(msg)
-            # The counter of an authenticated command is used up before the command runs: a
-            # power cut while it runs, or before its response leaves, must not let it run twice.
-            self.counters[_hex(msg.originator)] = msg.counter
-            self._save_security()
-            ctx = Context(self, msg, party, now, uc)
-            try:
-                content = self.execute(uc, msg, ctx)
-            except Reject:
-                raise
-            except _PAYLOAD_ERRORS as exc:
-                # Codec errors of the payload (AXDRError, DLMSError, ZCLError, ASN1Error...)
-                # and a payload too short or of the wrong types for its use case.
-                raise Reject("bad_payload", "%s: %s" % (type(exc).__name__, exc))
-        except Reject as rej:
-            self.stats["rejected"] += 1
-            code = self._security_event(now, rej.failure, msg, rej.detail)
-            self.last_outcome = rej.failure
-            if code is None:
-                return []
-            return [self.alert(MSG_GENERIC_CRITICAL_ALERT, code, now)]
-        self.stats["accepted"] += 1
-        response = self._respond(msg, ctx, content)
-        self.last_outcome = "accepted"
-        return [response] + ctx.alerts
-
-    def _check(self, msg):
-        if msg.cra != envelope.CRA_COMMAND:
-            raise Reject("not_a_command", "CRA flag %d" % msg.cra)
-        if msg.recipient != self.eui:
-            raise Reject("wrong_recipient", "recipient %s" % _hex(msg.recipient))
-        party = self.parties.get(msg.originator)
-        if party is None:
-            raise Reject("unknown_party", _hex(msg.originator))
-        uc = self.USE_CASES.get(msg.message_code)
-        if uc is None:
-            raise Reject("unknown_code", "%04X" % msg.message_code)
-        if msg.mac is None:
-            # Without the ACB's MAC only the originator's signature can authenticate it.
-            if not (party.bit & uc.sig_roles):
-                raise Reject("bad_mac", "command has no MAC")
-        else:
-            if self.acb is None or self.acb.ka is None:
-                raise Reject("bad_mac", "no ACB key agreement key provisioned")
-            try:
-                z = self.zcache.z(self.acb.ka)
-            except p256.P256Error as exc:  # a trust anchor that is no key: nothing verifies
-                raise Reject("bad_mac", "ACB key agreement key: %s" % exc)
-            if not crypto.verify_message_mac(msg, z):
-                raise Reject("bad_mac", "MAC %s" % _hex(msg.mac))
-        last = self.counters.get(_hex(msg.originator), -1)
-        if msg.counter <= last:
-            raise Reject("replay", "counter %d <= %d" % (msg.counter, last))
-        if not (party.bit & uc.roles):
-            raise Reject("not_authorised", "%s may not send %s" % (party.role, uc.name))
-        if uc.critical or msg.mac is None:
-            if msg.signature is None:
-                raise Reject("no_signature", uc.name)
-            try:
-                good = party.ds is not None and crypto.verify_message_signature(
-                    msg, self._ds_table(party))
-            except p256.P256Error as exc:
-                raise Reject("bad_signature", "%s: %s signing key: %s" % (uc.name, party.role,
-                                                                          exc))
-            if not good:
-                raise Reject("bad_signature", uc.name)
-        return party, uc
-
-    def drop_tables(self):
-        """Let go of the parties' verification tables (2 KB each) for a while: a rarely used
-        piece of code needs the heap; each loads again from flash on its next use."""
-        for p in self.parties.values():
-            p._table = None
-
-    def _ds_table(self, party):
-        """Fixed-base table for a trusted signing key, cached on flash (GBCS verify fast path)."""
-        if party._table is None:
-            name = "t_" + _hex(party.eui)
-            blob = self.store.load_bytes(name)
-            table = None
-            if blob:
-                try:
-                    table = p256.Table.from_bytes(blob)
-                    if table.point != party.ds:
-                        table = None
-                except ValueError:
-                    table = None
-            if table is None:
-                table = p256.Table(party.ds)
-                self.store.save_bytes(name, table.to_bytes())
-            party._table = table
-        return party._table
-
-    def _respond(self, msg, ctx, content):
-        uc = ctx.uc
-        other_info = ctx.other_info
-        if other_info is None:
-            other_info = self.response_other_info(msg)
-        date_time = self.date_time(ctx.now) if uc.response_time else None
-        gs = envelope.encode_general_signing(
-            envelope.CRA_RESPONSE, msg.counter, self.eui, msg.originator, other_info, content,
-            date_time,
-        )
-        if uc.critical or uc.signed or msg.mac is None:
-            # GBCS 4.3.2: a response to a critical command is signed by the device, no MAC.
-            return envelope.with_signature(gs, crypto.sign_apdu(self.ds_key, gs))
-        return crypto.add_mac(ctx.z(), envelope.with_signature(gs))
-
-    def response_other_info(self, msg):
-        # GBCS 4.3.2.4: echo message code and supplementary remote party fields (18 bytes);
-        # a remote party certificate carried in a command is not echoed.
-        info = msg.other_info
-        return bytes(info[:18]) if len(info) > 18 else bytes(info)
-
-    def alert(self, message_code, alert_code, now, fields=(), critical=True, recipient=None):
-        """A device-originated alert (CRA 03) with a fresh device originator counter."""
-        party = recipient or self._party_by_role(self.ALERT_RECIPIENT)
-        self.alert_counter += 1
-        counter = self.alert_counter
-        # Saved before the alert exists: after a reboot no alert may reuse its counter.
-        self._save_security()
-        content = self.alert_content(counter, alert_code, now, fields)
-        target = party.eui if party else b"\x00" * 8
-        gs = envelope.encode_general_signing(
-            envelope.CRA_ALERT, counter, self.eui, target, message_code.to_bytes(2, "big"),
-            content,
-        )
-        self.stats["alerts"] += 1
-        self.log("I", "alert %04X to %s" % (alert_code, _hex(target)))
-        if critical or party is None or party.ka is None:
-            return envelope.with_signature(gs, crypto.sign_apdu(self.ds_key, gs))
-        return crypto.add_mac(self.zcache.z(party.ka), envelope.with_signature(gs))
-
-    # -- to implement by device models -----------------------------------------------------------
-    def execute(self, uc, msg, ctx):
-        raise Reject("unknown_code", uc.name)
-
-    def alert_content(self, counter, alert_code, now, fields):
-        raise NotImplementedError
-
-    def date_time(self, now):
-        raise NotImplementedError
-
-    # -- HAN: tunnel client ------------------------------------------------------------------
-    def _aps(self, cluster, zcl):
-        self._aps_counter = (self._aps_counter + 1) & 0xFF
-        return ApsFrame(self.eui, self.hub_eui, cluster, zcl.to_bytes(),
-                        counter=self._aps_counter)
-
-    def _zcl(self, command, payload, frame_type=1, ddr=True):
-        self._zcl_seq = (self._zcl_seq + 1) & 0xFF
-        return ZCLFrame(command, payload, frame_type=frame_type, seq=self._zcl_seq,
-                        disable_default_response=ddr)
-
-    def _send_gbcs(self, message):
-        """HAN frames carrying one GBCS message to the CHF (queued until the tunnel is up)."""
-        if self.tunnel_id is None:
-            if len(self.outbox) >= _MAX_OUTBOX:
-                self.outbox.pop(0)
-                self.log("W", "outbox full: oldest GBCS message dropped")
-            self.outbox.append(message)
-            return []
-        data = tunnel.gbcs_put(message) if self._tunnel_prefix else bytes(message)
-        return [self._aps(tunnel.CLUSTER, self._zcl(
-            tunnel.TRANSFER_DATA_C2S, tunnel.transfer_data(self.tunnel_id, data)))]
-
+    # -- HAN ----------------------------------------------------------------------------------
     def on_han(self, aps, now):
-        out = []
-        try:
-            zcl = ZCLFrame.from_bytes(aps.payload)
-        except ZCLError as exc:
-            self.stats["zcl_errors"] += 1
-            self.log("W", "bad ZCL frame from %s: %s" % (_hex(aps.src_eui), exc))
-            return out
-        # The ZCL frame holds its own copy: a large GBCS message should not stay in RAM once
-        # per layer while the device works on it (CS02b commands approach 4 KB).
-        aps.payload = b""
-        if aps.cluster == tunnel.CLUSTER and zcl.frame_type == 1 and zcl.server_to_client:
-            out = self._tunnel_frame(aps, zcl, now)
-        else:
-            handled = self.on_zcl(aps, zcl, now)
-            if handled is not None:
-                return handled
-            if zcl.wants_default_response():
-                status = UNSUP_COMMAND if aps.cluster == tunnel.CLUSTER else UNSUPPORTED_CLUSTER
-                out.append(aps.reply(aps.cluster, zcl.default_response(status).to_bytes()))
-        return out
+        self.last_code = None  # set by handle_gbcs when the frame carries a command
+        return HANDevice.on_han(self, aps, now)
 
     def on_zcl(self, aps, zcl, now):
+        if aps.cluster == tunnel.CLUSTER and zcl.frame_type == TYPE_CLUSTER \
+                and zcl.server_to_client:
+            return self.tunnel.on_frame(aps, zcl, now)
+        return self.on_cluster(aps, zcl, now)
+
+    def on_cluster(self, aps, zcl, now):
         """Other clusters (Basic, Metering, ...): device models override. None = unsupported."""
         return None
 
-    def _tunnel_frame(self, aps, zcl, now):
-        if any(self.hub_eui) and aps.src_eui != self.hub_eui:
-            # Only the CHF this device is paired with serves its tunnel.
-            self.stats["zcl_errors"] += 1
-            self.log("W", "tunnel frame from %s, not the hub: dropped" % _hex(aps.src_eui))
-            return []
-        try:
-            return self._tunnel_command(aps, zcl, now)
-        except ZCLError as exc:
-            self.stats["zcl_errors"] += 1
-            self.log("W", "bad tunnel frame from %s: %s" % (_hex(aps.src_eui), exc))
-            return []
+    def unhandled_status(self, aps, zcl):
+        return UNSUP_COMMAND if aps.cluster == tunnel.CLUSTER else UNSUPPORTED_CLUSTER
 
-    def _tunnel_command(self, aps, zcl, now):
-        out = []
-        if zcl.command == tunnel.REQUEST_TUNNEL_RESPONSE:
-            resp = tunnel.parse_request_tunnel_response(zcl.payload)
-            if resp["status"] == tunnel.TUNNEL_SUCCESS:
-                self.tunnel_id = resp["tunnel_id"]
-                self.log("I", "tunnel %d open with %s" % (self.tunnel_id, _hex(aps.src_eui)))
-                pending, self.outbox = self.outbox, []
-                for message in pending:
-                    out.extend(self._send_gbcs(message))
-            else:
-                self.log("W", "tunnel refused, status %d" % resp["status"])
-            return out
-        if zcl.command == tunnel.TRANSFER_DATA_S2C:
-            tunnel_id, data = tunnel.parse_transfer_data(zcl.payload)
-            zcl.payload = b""
-            if self.tunnel_id is not None and tunnel_id != self.tunnel_id:
-                return [self._aps(tunnel.CLUSTER, self._zcl(
-                    tunnel.TRANSFER_DATA_ERROR_C2S,
-                    tunnel.transfer_data_error(tunnel_id, tunnel.NO_SUCH_TUNNEL)))]
-            if self.tunnel_id is None:
-                # The CHF knows a tunnel we lost (reboot): adopt it, as the id is the CHF's.
-                self.tunnel_id = tunnel_id
-            try:
-                command, message, _remaining = tunnel.parse_gbcs_tunnel(data)
-            except ZCLError as exc:
-                self.stats["zcl_errors"] += 1
-                self.log("W", "bad GBCS tunnel data: %s" % exc)
-                return out
-            data = None
-            if message is None:
-                return out
-            self._tunnel_prefix = command is not None
-            if zcl.wants_default_response():
-                out.append(aps.reply(aps.cluster, zcl.default_response(SUCCESS).to_bytes()))
-            for reply in self.handle_gbcs(message, now):
-                out.extend(self._send_gbcs(reply))
-            return out
-        if zcl.command == tunnel.TUNNEL_CLOSURE_NOTIFICATION:
-            closed = tunnel.parse_tunnel_closure(zcl.payload)
-            if closed == self.tunnel_id:
-                self.tunnel_id = None
-            else:
-                self.log("W", "closure of tunnel %d, not ours (%s): ignored"
-                         % (closed, self.tunnel_id))
-            return out
-        if zcl.wants_default_response():
-            out.append(aps.reply(aps.cluster, zcl.default_response(UNSUP_COMMAND).to_bytes()))
-        return out
+    def cpu_key(self):
+        # Device CPU per GBCS command: keyed by message code and outcome ("0001:accepted").
+        if self.last_code is None:
+            return None
+        return "%04X:%s" % (self.last_code, self.last_outcome)
 
     def tick(self, now):
-        out = []
-        if self.tunnel_id is None and any(self.hub_eui):
-            if self._tunnel_asked is None or now - self._tunnel_asked >= _TUNNEL_RETRY_S \
-                    or now < self._tunnel_asked:
-                self._tunnel_asked = now
-                out.append(self._aps(tunnel.CLUSTER, self._zcl(
-                    tunnel.REQUEST_TUNNEL, tunnel.request_tunnel())))
+        out = self.tunnel.tick(now)
         for message in self.device_tick(now):
-            out.extend(self._send_gbcs(message))
+            out.extend(self.tunnel.send(message))
         return out
 
     def device_tick(self, now):
@@ -587,21 +90,16 @@ class GBCSDevice:
         self._save_security()
 
     def next_due(self, now):
-        if self.tunnel_id is None and any(self.hub_eui):
-            return (self._tunnel_asked or now) + _TUNNEL_RETRY_S
-        return None
+        return self.tunnel.next_due(now)
 
     # -- control / status --------------------------------------------------------------------
     def status(self, now):
-        return {
-            "role": self.ROLE,
-            "eui": _hex(self.eui),
-            "tunnel": self.tunnel_id,
-            "stats": self.stats,
-            "security_log": len(self.security_log),
-            "last_outcome": self.last_outcome,
-            "outbox": len(self.outbox),
-        }
+        st = HANDevice.status(self, now)
+        st["tunnel"] = self.tunnel.tunnel_id
+        st["security_log"] = len(self.security_log)
+        st["last_outcome"] = self.last_outcome
+        st["outbox"] = len(self.tunnel.outbox)
+        return st
 
     def control(self, op, req, now):
         if op == "use_cases":
@@ -633,8 +131,4 @@ class GBCSDevice:
             # Bench shortcut: a GBCS message straight in, without the HAN tunnel.
             out = self.handle_gbcs(bytes.fromhex(req["hex"]), now)
             return [_hex(m) for m in out]
-        raise ValueError("unknown CONTROL op %r for %s" % (op, self.ROLE))
-
-
-def sha256(data):
-    return hashlib.sha256(data).digest()
+        return HANDevice.control(self, op, req, now)

@@ -181,16 +181,17 @@ def _open_io(board, node):
 
 def _button(node, mono_ms):
     """The consumer pressed the board's button: the device's local button action."""
-    press = getattr(node.device, "press_button", None)
-    if press is None:
+    button = getattr(node.device, "button", None)
+    if button is None:
         node.log("I", "button pressed (nothing to do for role %s)" % (node.role,))
         return
     try:
-        changed = press(node.clock.now(mono_ms))
+        # The device says what its button did ("load switch closed" for an ESME).
+        what = button(node.clock.now(mono_ms))
     except Exception as exc:  # noqa: BLE001
         node.log("E", "button action failed: %s: %s" % (type(exc).__name__, exc))
         return
-    node.log("I", "button pressed: %s" % ("load switch closed" if changed else "no change"))
+    node.log("I", "button pressed: %s" % (what,))
 
 
 def _idle(node, mono_ms):

@@ -256,31 +256,22 @@ def _model_rows():
         from smetsbench.conformance.codes import MESSAGE_CODES
     except ImportError:  # pragma: no cover - the table ships with the conformance runner
         MESSAGE_CODES = {}
+    from smets.gbcs import usecases as rowfmt
+
     rows = esme_image.USE_CASES
-    p = 0
-    while p < len(rows):
-        code = (rows[p] << 8) | rows[p + 1]
-        roles, flags, n = rows[p + 2], rows[p + 3], rows[p + 4]
-        name = rows[p + 5:p + 5 + n].decode()
-        p += 5 + n
-        script = None
-        if flags & 8:
-            script = (rows[p] << 8) | rows[p + 1]
-            p += 2
-        if flags & 16:
-            p += 2  # an ASN.1 use case (CS02x): signature-only roles, no ACCESS specs
-            continue
-        alts = rows[p]
-        p += 1
-        first = p
-        for _ in range(alts):
-            p += 1 + 2 * rows[p]
+    for p in rowfmt.rows(rows):
+        row = rowfmt.use_case(rows, p)
+        code, roles, name = row.code, row.roles, row.name
+        if rows[p + 3] & rowfmt.FLAG_ASN1:
+            continue  # an ASN.1 use case (CS02x): no ACCESS specs
+        script = rowfmt.script(rows, p)
+        first = rowfmt.alternatives(rows, p) + 1
         if name in USE_CASES:
             continue
         specs = _model_specs(esme_image, first + 1, rows[first])
         originator = [r for r, bit in _ROLE_ORDER if roles & bit][0]
         title = MESSAGE_CODES.get(code, (name,))[0]
-        yield UseCase(name, code, title, _model_build(specs, script), critical=bool(flags & 1),
+        yield UseCase(name, code, title, _model_build(specs, script), critical=row.critical,
                       originator=originator, encrypted=any(s[1] == 30 for s in specs))
 
 

@@ -1,0 +1,437 @@
+"""The GBCS security pipeline: command checks, the failures table, responses, alerts, the
+security log and the remote parties a device trusts.
+
+Any GBCS device subclasses GBCSPipeline: an ESME or GSME on a board (through
+smets.devices.gbcsdev.GBCSDevice, which adds the HAN tunnel client and CONTROL), or a hub-side
+function (CHF, GPF) on the host. It lists its use cases in USE_CASES (a dict of code -> UseCase
+or a smets.gbcs.usecases.Table) and implements `execute(uc, msg, ctx)` returning the response
+content, `alert_content` and `date_time`. Sans-IO: GBCS bytes in, GBCS messages out, time
+passed in.
+
+Command checks, in order (GBCS 4.3 and 6.2.4; the GBCS text fixes the order, this follows it as
+far as the public sources show): envelope well formed; a command (CRA 01); addressed to this
+device; originator is a remote party this device trusts; message code known and emulated;
+MAC right (ACB key agreement key, GBCS 4.3.3); originator counter greater than the last one
+accepted from that party (anti-replay, GBCS 4.3.1.3); party's role authorised for the use
+case; originator signature on critical commands; payload as the use case's template requires.
+A failing check discards the command (no response: a response would give an attacker an
+oracle), writes a security-log entry and raises the alert in FAILURE_ALERTS. The alert codes
+are the emulator's reading of GBCS Table 16.2, kept here as data because the normative GBCS
+text for each case was not available (docs/research/gbcs-notes.md 3.3).
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+import binascii
+import struct
+
+from smets.gbcs import crypto, envelope, p256
+from smets.gbcs.envelope import GBCSFormatError
+from smets.gbcs.usecases import UseCase  # noqa: F401 - the row class devices import from here
+from smets.logbook import Logbook
+
+# Remote party roles (bit per role) as in SMKI role codes.
+ROLE_SUPPLIER = const(0x01)
+ROLE_NETWORK_OPERATOR = const(0x02)
+ROLE_ACB = const(0x04)
+ROLE_WAN_PROVIDER = const(0x08)
+ROLE_TCOS = const(0x10)
+ROLE_RECOVERY = const(0x20)
+ROLE_LOAD_CONTROLLER = const(0x40)
+
+ROLE_BITS = {
+    "supplier": ROLE_SUPPLIER,
+    "network_operator": ROLE_NETWORK_OPERATOR,
+    "acb": ROLE_ACB,
+    "wan_provider": ROLE_WAN_PROVIDER,
+    "tcos": ROLE_TCOS,
+    "recovery": ROLE_RECOVERY,
+    "load_controller": ROLE_LOAD_CONTROLLER,
+}
+
+# Alert message codes (GBCS Table 13.3.5): generic critical / non-critical alert.
+MSG_GENERIC_CRITICAL_ALERT = const(0x1000)
+MSG_GENERIC_NON_CRITICAL_ALERT = const(0x1001)
+
+# failure -> (alert code or None, security log event text). GBCS Table 16.2 names:
+# 8F1E integrity check of content or format of command failed; 8F30 source does not have
+# authority for command; 8F3D trusted source authentication failure; 8F53 failed
+# authentication or authorisation not covered by other codes.
+# The order is the failure number stored in the security log: only append.
+FAILURES = (
+    ("malformed", 0x8F1E, "command format check failed"),
+    ("not_a_command", None, "message is not a command"),
+    ("wrong_recipient", None, "command for another device"),
+    ("unknown_party", 0x8F30, "originator is not a trusted remote party"),
+    ("unknown_code", 0x8F1E, "message code not supported"),
+    ("bad_mac", 0x8F53, "command MAC check failed"),
+    ("replay", 0x8F53, "originator counter not greater than the last accepted"),
+    ("not_authorised", 0x8F30, "remote party role may not send this command"),
+    ("no_signature", 0x8F3D, "critical command without originator signature"),
+    ("bad_signature", 0x8F3D, "originator signature check failed"),
+    ("bad_payload", 0x8F1E, "payload does not match the use case"),
+)
+FAILURE_ALERTS = {name: (code, text) for name, code, text in FAILURES}
+_FAILURE_INDEX = {row[0]: i for i, row in enumerate(FAILURES)}
+# Security log record: time, failure number, alert code (0 = none), originator, counter, code.
+_SECLOG_FORMAT = ">IBH8sQH"
+
+SECURITY_LOG_SIZE = const(100)
+_FIRST_ALERT_COUNTER = const(0x7D0)
+# What a use case's handler raises on a payload it cannot use (MicroPython's struct raises
+# ValueError; CPython's struct.error is its own class).
+_PAYLOAD_ERRORS = (ValueError, IndexError, KeyError, TypeError,
+                   getattr(struct, "error", ValueError))
+
+
+class Reject(Exception):
+    """A command check failed: `failure` is a FAILURE_ALERTS key."""
+
+    def __init__(self, failure, detail=""):
+        super().__init__(failure)
+        self.failure = failure
+        self.detail = detail
+
+
+class Party:
+    __slots__ = ("role", "bit", "eui", "ka", "ds", "_table")
+
+    def __init__(self, role, eui, ka, ds):
+        self.role = role
+        self.bit = ROLE_BITS.get(role, 0)
+        self.eui = eui
+        self.ka = ka
+        self.ds = ds
+        self._table = None
+
+
+class Context:
+    """What a use case's handler may need beyond the message: time, keys, response options."""
+
+    __slots__ = ("device", "msg", "party", "now", "uc", "alerts", "other_info")
+
+    def __init__(self, device, msg, party, now, uc):
+        self.device = device
+        self.msg = msg
+        self.party = party
+        self.now = now
+        self.uc = uc
+        self.alerts = []
+        self.other_info = None  # the response's other-information, when not the echo
+
+    def z(self):
+        """ECDH secret between this device's KA key and the originator's KA key."""
+        return self.device.zcache.z(self.party.ka)
+
+
+def _hex(b):
+    return binascii.hexlify(b).decode()  # one allocation (titles per command, outcomes)
+
+
+def validate_keys(identity):
+    """Raise ValueError unless `identity` holds the device's P-256 private keys (ka_key,
+    ds_key) and well formed remote parties (eui, and ka / ds public keys where given)."""
+    try:
+        for name in ("ka_key", "ds_key"):
+            k = int(identity[name], 16)
+            if not 0 < k < p256.N:
+                raise ValueError("%s is not a P-256 private key" % name)
+        parties = identity.get("parties", {})
+        for role in parties:
+            p = parties[role]
+            if len(bytes.fromhex(p["eui"])) != 8:
+                raise ValueError("party %s: eui must be 8 bytes" % role)
+            for key in ("ka", "ds"):
+                if p.get(key):
+                    try:
+                        p256.decode_point(bytes.fromhex(p[key]))
+                    except p256.P256Error as exc:
+                        raise ValueError("party %s: %s key: %s" % (role, key, exc))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError("bad identity: %s %s" % (type(exc).__name__, exc))
+
+
+class GBCSPipeline:
+    ROLE = None
+    USE_CASES = {}
+    ALERT_RECIPIENT = "supplier"
+    # Store records of this device's own state (removed for a fresh start; set aside, and put
+    # back, by a provisioning that fails): replay counters, replaced keys and trust anchors,
+    # security log, ECDH cache.
+    RECORDS = ("security", "keys", "trust", "seclog", "zcache")
+
+    @classmethod
+    def validate(cls, identity, init=None):
+        """Raise ValueError unless the pipeline can start from `identity`: called before a
+        provisioning replaces anything, so that a bad request leaves the old state alone."""
+        try:
+            if len(bytes.fromhex(identity["eui"])) != 8:
+                raise ValueError("eui must be 8 bytes")
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError("bad identity: %s %s" % (type(exc).__name__, exc))
+        validate_keys(identity)
+        if init is not None and not isinstance(init, dict):
+            raise ValueError("init must be an object")
+
+    def __init__(self, identity, store, now, log=None, fresh=False, init=None):
+        self.store = store
+        self._log = log
+        self.eui = bytes.fromhex(identity["eui"])
+        if fresh:
+            # A new identity starts from nothing the last one left.
+            for name in self.RECORDS:
+                store.remove(name)
+        self.init_gbcs(identity)
+
+    def init_gbcs(self, identity):
+        """The pipeline's state from `identity` and the store (`self.store`, `self.eui` and
+        `self._log` set): a device that starts its HAN side first calls this after it."""
+        store = self.store
+        # The security credential use cases (CS02x) replace the device's own key pairs
+        # ("keys") and the remote parties' trust anchors ("trust"); the identity the board was
+        # provisioned with holds the originals.
+        keys = store.load("keys") or {}
+        self.ka_key = int(keys.get("ka") or identity["ka_key"], 16)
+        self.ds_key = int(keys.get("ds") or identity["ds_key"], 16)
+        trust = store.load("trust")
+        self.load_parties(identity.get("parties", {}) if trust is None else trust)
+        self.zcache = crypto.ZCache(self.ka_key)
+        for k, z in (store.load("zcache") or {}).items():
+            self.zcache.put(bytes.fromhex(k), bytes.fromhex(z))
+        self._zcache_saved = len(self.zcache)
+        sec = store.load("security") or {}
+        self.counters = sec.get("counters", {})  # originator title hex -> last accepted counter
+        self.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
+        self.security_log = Logbook(store, "seclog", _SECLOG_FORMAT, SECURITY_LOG_SIZE)
+        self.last_detail = ""
+        # Signing needs the generator table: build it now, while the heap is unfragmented
+        # (only a GBCS device gets here: a HAN-only device never builds it).
+        p256.generator_table()
+        stats = getattr(self, "stats", None)
+        if stats is None:
+            stats = self.stats = {}
+        for name in ("commands", "accepted", "rejected", "alerts"):
+            stats[name] = 0
+        self.last_outcome = None
+        self.last_code = None
+
+    # -- logging / persistence ----------------------------------------------------------------
+    def log(self, level, text):
+        if self._log:
+            self._log(level, text)
+
+    def _save_security(self):
+        self.store.save("security", {"counters": self.counters,
+                                     "alert_counter": self.alert_counter})
+        if len(self.zcache) != self._zcache_saved:
+            self.store.save("zcache", {_hex(k): _hex(z) for k, z in self.zcache.items()})
+            self._zcache_saved = len(self.zcache)
+
+    def _security_event(self, now, failure, msg, detail):
+        code, text = FAILURE_ALERTS[failure]
+        self.last_detail = detail[:80]
+        if msg is None:
+            originator, counter, msg_code = b"\x00" * 8, 0, 0
+        else:
+            originator, counter, msg_code = msg.originator, msg.counter, msg.message_code
+        self.security_log.append(now & 0xFFFFFFFF, _FAILURE_INDEX[failure], code or 0,
+                                 originator, counter & 0xFFFFFFFFFFFFFFFF, msg_code)
+        self.log("W", "rejected command: %s%s" % (text, (": " + detail) if detail else ""))
+        return code
+
+    def security_entries(self, start=0, count=None):
+        out = []
+        for t, failure, alert, originator, counter, code in self.security_log.entries(start,
+                                                                                      count):
+            out.append({"t": t, "event": FAILURES[failure][0], "alert": alert or None,
+                        "originator": _hex(originator), "counter": counter, "code": code})
+        return out
+
+    def load_parties(self, entries):
+        """Trust the remote parties of {role: {"eui", "ka", "ds"}} (hex; other fields and roles
+        without keys, e.g. the root, are for the CS02 use cases). A party that holds two roles
+        (a supplier in the load controller's cells) keeps the keys of the first role in
+        ROLE_BITS order and is authorised for both."""
+        self.trust = entries  # kept (not copied) for the CS02 use cases
+        self.parties = {}
+        for role in sorted(entries, key=lambda r: ROLE_BITS.get(r, 0x100)):
+            p = entries[role]
+            if not (p.get("ka") or p.get("ds")):
+                continue
+            eui = bytes.fromhex(p["eui"])
+            party = self.parties.get(eui)
+            if party is not None:
+                party.bit |= ROLE_BITS.get(role, 0)
+                continue
+            self.parties[eui] = Party(role, eui, bytes.fromhex(p["ka"]) if p.get("ka") else None,
+                                      bytes.fromhex(p["ds"]) if p.get("ds") else None)
+        self.acb = self._party_by_role("acb")
+
+    def _party_by_role(self, role):
+        for p in self.parties.values():
+            if p.role == role:
+                return p
+        return None
+
+    # -- GBCS ---------------------------------------------------------------------------------
+    def handle_gbcs(self, raw, now):
+        """GBCS bytes in; list of GBCS messages out (a response and/or alerts)."""
+        self.stats["commands"] += 1
+        self.last_code = None
+        msg = None
+        try:
+            try:
+                msg = envelope.decode(raw)
+            except GBCSFormatError as exc:
+                raise Reject("malformed", str(exc))
+            self.last_code = msg.message_code
+            party, uc = self._check(msg)
+            # The counter of an authenticated command is used up before the command runs: a
+            # power cut while it runs, or before its response leaves, must not let it run twice.
+            self.counters[_hex(msg.originator)] = msg.counter
+            self._save_security()
+            ctx = Context(self, msg, party, now, uc)
+            try:
+                content = self.execute(uc, msg, ctx)
+            except Reject:
+                raise
+            except _PAYLOAD_ERRORS as exc:
+                # Codec errors of the payload (AXDRError, DLMSError, ZCLError, ASN1Error...)
+                # and a payload too short or of the wrong types for its use case.
+                raise Reject("bad_payload", "%s: %s" % (type(exc).__name__, exc))
+        except Reject as rej:
+            self.stats["rejected"] += 1
+            code = self._security_event(now, rej.failure, msg, rej.detail)
+            self.last_outcome = rej.failure
+            if code is None:
+                return []
+            return [self.alert(MSG_GENERIC_CRITICAL_ALERT, code, now)]
+        self.stats["accepted"] += 1
+        response = self._respond(msg, ctx, content)
+        self.last_outcome = "accepted"
+        return [response] + ctx.alerts
+
+    def _check(self, msg):
+        if msg.cra != envelope.CRA_COMMAND:
+            raise Reject("not_a_command", "CRA flag %d" % msg.cra)
+        if msg.recipient != self.eui:
+            raise Reject("wrong_recipient", "recipient %s" % _hex(msg.recipient))
+        party = self.parties.get(msg.originator)
+        if party is None:
+            raise Reject("unknown_party", _hex(msg.originator))
+        uc = self.USE_CASES.get(msg.message_code)
+        if uc is None:
+            raise Reject("unknown_code", "%04X" % msg.message_code)
+        if msg.mac is None:
+            # Without the ACB's MAC only the originator's signature can authenticate it.
+            if not (party.bit & uc.sig_roles):
+                raise Reject("bad_mac", "command has no MAC")
+        else:
+            if self.acb is None or self.acb.ka is None:
+                raise Reject("bad_mac", "no ACB key agreement key provisioned")
+            try:
+                z = self.zcache.z(self.acb.ka)
+            except p256.P256Error as exc:  # a trust anchor that is no key: nothing verifies
+                raise Reject("bad_mac", "ACB key agreement key: %s" % exc)
+            if not crypto.verify_message_mac(msg, z):
+                raise Reject("bad_mac", "MAC %s" % _hex(msg.mac))
+        last = self.counters.get(_hex(msg.originator), -1)
+        if msg.counter <= last:
+            raise Reject("replay", "counter %d <= %d" % (msg.counter, last))
+        if not (party.bit & uc.roles):
+            raise Reject("not_authorised", "%s may not send %s" % (party.role, uc.name))
+        if uc.critical or msg.mac is None:
+            if msg.signature is None:
+                raise Reject("no_signature", uc.name)
+            try:
+                good = party.ds is not None and crypto.verify_message_signature(
+                    msg, self._ds_table(party))
+            except p256.P256Error as exc:
+                raise Reject("bad_signature", "%s: %s signing key: %s" % (uc.name, party.role,
+                                                                          exc))
+            if not good:
+                raise Reject("bad_signature", uc.name)
+        return party, uc
+
+    def drop_tables(self):
+        """Let go of the parties' verification tables (2 KB each) for a while: a rarely used
+        piece of code needs the heap; each loads again from flash on its next use."""
+        for p in self.parties.values():
+            p._table = None
+
+    def _ds_table(self, party):
+        """Fixed-base table for a trusted signing key, cached on flash (GBCS verify fast path)."""
+        if party._table is None:
+            name = "t_" + _hex(party.eui)
+            blob = self.store.load_bytes(name)
+            table = None
+            if blob:
+                try:
+                    table = p256.Table.from_bytes(blob)
+                    if table.point != party.ds:
+                        table = None
+                except ValueError:
+                    table = None
+            if table is None:
+                table = p256.Table(party.ds)
+                self.store.save_bytes(name, table.to_bytes())
+            party._table = table
+        return party._table
+
+    def _respond(self, msg, ctx, content):
+        uc = ctx.uc
+        other_info = ctx.other_info
+        if other_info is None:
+            other_info = self.response_other_info(msg)
+        date_time = self.date_time(ctx.now) if uc.response_time else None
+        gs = envelope.encode_general_signing(
+            envelope.CRA_RESPONSE, msg.counter, self.eui, msg.originator, other_info, content,
+            date_time,
+        )
+        if uc.critical or uc.signed or msg.mac is None:
+            # GBCS 4.3.2: a response to a critical command is signed by the device, no MAC.
+            return envelope.with_signature(gs, crypto.sign_apdu(self.ds_key, gs))
+        return crypto.add_mac(ctx.z(), envelope.with_signature(gs))
+
+    def response_other_info(self, msg):
+        # GBCS 4.3.2.4: echo message code and supplementary remote party fields (18 bytes);
+        # a remote party certificate carried in a command is not echoed.
+        info = msg.other_info
+        return bytes(info[:18]) if len(info) > 18 else bytes(info)
+
+    def alert(self, message_code, alert_code, now, fields=(), critical=True, recipient=None):
+        """A device-originated alert (CRA 03) with a fresh device originator counter."""
+        party = recipient or self._party_by_role(self.ALERT_RECIPIENT)
+        self.alert_counter += 1
+        counter = self.alert_counter
+        # Saved before the alert exists: after a reboot no alert may reuse its counter.
+        self._save_security()
+        content = self.alert_content(counter, alert_code, now, fields)
+        target = party.eui if party else b"\x00" * 8
+        gs = envelope.encode_general_signing(
+            envelope.CRA_ALERT, counter, self.eui, target, message_code.to_bytes(2, "big"),
+            content,
+        )
+        self.stats["alerts"] += 1
+        self.log("I", "alert %04X to %s" % (alert_code, _hex(target)))
+        if critical or party is None or party.ka is None:
+            return envelope.with_signature(gs, crypto.sign_apdu(self.ds_key, gs))
+        return crypto.add_mac(self.zcache.z(party.ka), envelope.with_signature(gs))
+
+    # -- to implement by device models -----------------------------------------------------------
+    def execute(self, uc, msg, ctx):
+        raise Reject("unknown_code", uc.name)
+
+    def alert_content(self, counter, alert_code, now, fields):
+        raise NotImplementedError
+
+    def date_time(self, now):
+        raise NotImplementedError
+
+
