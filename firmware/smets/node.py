@@ -14,8 +14,7 @@ import gc
 import json
 import sys
 
-from smets import link
-from smets.codec import length_decoder
+from smets import lazy, link
 from smets.han import ApsFrame, HANError
 
 # Collect before reporting the heap only where a heap is reported (MicroPython): a full
@@ -27,7 +26,7 @@ FIRMWARE_VERSION = "0.1.0"
 
 
 def _roles():
-    from smets import lazy, roles
+    from smets import roles
 
     try:
         return roles.emulated()
@@ -40,8 +39,9 @@ ROLES = _roles()
 
 _LOG_KEEP = 32
 _OUT_LOG_LIMIT = 64  # queued frames beyond which LOG lines are not sent
-_CERT_NAME_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz-"
 _CPU_KEEP = 200
+# CONTROL ops whose code is loaded for the request only (smets.node_ops).
+_RARE_OPS = ("provision", "wipe", "certificates", "cpu", "fault")
 _EPOCH_2000 = 946684800
 
 
@@ -112,7 +112,8 @@ class Node:
             self.log("W", "finishing a provisioning cut short by a reset")
             try:
                 kept = [n[5:] for n in store.names() if n.startswith("kept-")]
-                self._provision(cut["identity"], cut.get("init"), mono_ms, kept)
+                lazy.call("smets.node_ops", "finish_provision",
+                          (self, cut["identity"], cut.get("init"), mono_ms, kept))
             except Exception as exc:  # noqa: BLE001 - fall back to what is on flash
                 self.log("E", "cannot finish the provisioning: %s" % _exc_text(exc))
                 store.remove("provisioning")
@@ -262,7 +263,9 @@ class Node:
             req_id = req.get("id")
             op = req.get("op")
             handler = getattr(self, "_op_" + str(op), None)
-            if handler is None:
+            if op in _RARE_OPS:
+                result = lazy.call("smets.node_ops", op, (self, req, mono_ms))
+            elif handler is None:
                 if self.device is not None and hasattr(self.device, "control"):
                     result = self.device.control(op, req, self.clock.now(mono_ms))
                 else:
@@ -319,125 +322,8 @@ class Node:
         self.clock.set(epoch, mono_ms, rate)
         return {"time": epoch, "rate": rate}
 
-    def _op_provision(self, req, mono_ms):
-        identity = req.get("identity")
-        if not isinstance(identity, dict) or identity.get("role") not in ROLES:
-            raise ValueError("provision needs identity with role in %s" % ", ".join(ROLES))
-        init = req.get("init")
-        # Everything is checked before anything is replaced: a refused provisioning leaves the
-        # board's identity, counters and registers as they were.
-        self._device_class(identity["role"]).validate(identity, init)
-        # A reset from here on finishes this provisioning at boot.
-        self.store.dump("provisioning", {"identity": identity, "init": init})
-        # The old device's records (replay counters, keys, registers, logs) are set aside on
-        # flash (a rename: no RAM), to be put back if the new device cannot start.
-        kept = []
-        if self.identity and self.identity.get("role") in ROLES:
-            for name in self._device_class(self.identity["role"]).RECORDS:
-                if self.store.move(name, "kept-" + name):
-                    kept.append(name)
-        self._provision(identity, init, mono_ms, kept)
-        return self._op_status(req, mono_ms)
-
-    def _provision(self, identity, init, mono_ms, kept):
-        old = self.identity
-        self.identity = identity
-        # Drop the old device model first: building the new one beside it would need the heap
-        # of two devices at once.
-        self.device = None
-        if _COLLECT:
-            gc.collect()
-        try:
-            self._start_device(mono_ms, fresh=True, init=init)
-        except Exception:
-            # Keep the board working as it was, with the records set aside put back.
-            self.identity = old
-            self.device = None
-            if _COLLECT:
-                gc.collect()
-            for name in self._device_class(identity["role"]).RECORDS:
-                if name not in kept:
-                    self.store.remove(name)  # the new device's
-            for name in kept:
-                self.store.move("kept-" + name, name)
-            self.store.remove("provisioning")
-            if old:
-                try:
-                    self._start_device(mono_ms)
-                except Exception as exc:  # noqa: BLE001
-                    self.log("E", "old identity cannot start again: %s" % _exc_text(exc))
-            raise
-        self.store.dump("identity", identity)  # streamed: no copy of its JSON text in RAM
-        for name in kept:
-            self.store.remove("kept-" + name)
-        self.store.remove("provisioning")
-        self.log("I", "provisioned as %s %s" % (identity["role"], identity.get("eui")))
-
-    def _op_wipe(self, req, mono_ms):
-        self.store.wipe()
-        self.identity = None
-        self.device = None
-        return {"wiped": True}
-
-    def _op_certificates(self, req, mono_ms):
-        """The certificates the board holds (its own and its trusted parties'), one store record
-        each ("cert-<name>", DER) so they cost no RAM. `clear` drops them all, `put`
-        {name: base64 DER} stores some (several requests when they exceed a frame).
-        Returns {name: SHA-256 hex of the DER} of every certificate held."""
-        import binascii
-        import hashlib
-
-        if req.get("clear"):
-            for name in self.store.names():
-                if name.startswith("cert-"):
-                    self.store.remove(name)
-        put = {}
-        for name, b64 in (req.get("put") or {}).items():
-            if not name or len(name) > 40 or not all(c in _CERT_NAME_CHARS for c in name):
-                raise ValueError("bad certificate name %r" % (name,))
-            try:
-                der = binascii.a2b_base64(b64)
-            except (ValueError, TypeError):
-                der = b""
-            if not _is_der_sequence(der):
-                raise ValueError("certificate %s is not base64 of a DER SEQUENCE" % name)
-            put[name] = der
-        for name in put:  # all checked first: a bad one stores none
-            self.store.save_bytes("cert-" + name, put[name])
-        held = {}
-        for name in self.store.names():
-            if name.startswith("cert-"):
-                digest = hashlib.sha256(self.store.load_bytes(name)).digest()
-                held[name[5:]] = binascii.hexlify(digest).decode()
-        return held
-
-    def _op_cpu(self, req, mono_ms):
-        """Device CPU time per GBCS command handled: {"CODE:outcome": [us, ...]}; with `key`
-        only that entry (the whole table of a long run is too big a reply for a small heap),
-        with `reset` the entries returned are then cleared."""
-        key = req.get("key")
-        if key is None:
-            result = self.cpu
-            if req.get("reset"):
-                self.cpu = {}
-            return result
-        result = {key: self.cpu.get(key, [])}
-        if req.get("reset"):
-            self.cpu.pop(key, None)
-        return result
-
     def _op_logs(self, req, mono_ms):
         return self.logs
-
-    def _op_fault(self, req, mono_ms):
-        kind = req.get("kind")
-        count = req.get("count", 1)
-        if kind not in ("drop_han", "corrupt_han"):
-            raise ValueError("unknown fault %r" % (kind,))
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise ValueError("fault count must be a non-negative integer, got %r" % (count,))
-        self.faults[kind] = count
-        return self.faults
 
     def _op_reset(self, req, mono_ms):
         self.shutdown(mono_ms)
@@ -459,8 +345,6 @@ class Node:
         return {"repl": True}
 
     def _device_class(self, role):
-        from smets import lazy
-
         return lazy.call("smets.roles", "device_class", (role,))
 
     def _start_device(self, mono_ms, fresh=False, init=None):
@@ -468,20 +352,6 @@ class Node:
             self.identity, self.store, self.clock.now(mono_ms), log=self.log, fresh=fresh,
             init=init,
         )
-
-
-_der_length = length_decoder(ValueError, 3)
-
-
-def _is_der_sequence(data):
-    """Whether `data` is exactly one DER SEQUENCE element (the outside of a certificate)."""
-    if len(data) < 2 or data[0] != 0x30:
-        return False
-    try:
-        n, head = _der_length(data, 1)
-    except ValueError:
-        return False
-    return head + n == len(data)
 
 
 def _exc_text(exc, trace=False):

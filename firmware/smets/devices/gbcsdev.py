@@ -6,8 +6,8 @@ smets.gbcs.pipeline). SLEEPY devices poll the hub with tunnel GETs (smets.tunnel
 Sans-IO: HAN frames and GBCS bytes in, HAN frames out, time passed in.
 """
 
+from smets import lazy
 from smets.devices.handev import HANDevice
-from smets.gbcs import pipeline
 from smets.gbcs.pipeline import (  # noqa: F401 - the names device models use
     FAILURE_ALERTS,
     FAILURES,
@@ -25,6 +25,9 @@ from smets.tunnel_client import POLL_S, TunnelClient
 from smets.zcl import tunnel
 from smets.zcl.frame import TYPE_CLUSTER, UNSUP_COMMAND, UNSUPPORTED_CLUSTER
 
+# CONTROL ops of every GBCS device, loaded for the request only (smets.gbcs.pipeline_ops).
+_GBCS_OPS = ("use_cases", "security_log", "gbcs")
+
 
 class GBCSDevice(HANDevice, GBCSPipeline):
     SLEEPY = False  # polls the hub with GET (GSME) instead of taking pushed PUTs (ESME)
@@ -34,7 +37,7 @@ class GBCSDevice(HANDevice, GBCSPipeline):
     @classmethod
     def validate(cls, identity, init=None):
         HANDevice.validate(identity, init)
-        pipeline.validate_keys(identity)
+        lazy.call("smets.gbcs.pipeline_ops", "validate_keys", (identity,))
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         HANDevice.__init__(self, identity, store, now, log, fresh, init)
@@ -102,33 +105,6 @@ class GBCSDevice(HANDevice, GBCSPipeline):
         return st
 
     def control(self, op, req, now):
-        if op == "use_cases":
-            # {code hex: name}; with "start" (and "n"), one page of the table:
-            # {"use_cases": {...}, "total": rows}, for a heap too small for the whole reply.
-            table = self.USE_CASES
-            if hasattr(table, "names"):
-                rows = table.names()
-            else:
-                rows = ((uc.code, uc.name) for uc in table.values())
-            start = req.get("start")
-            first = 0 if start is None else int(start)
-            last = first + int(req.get("n", 40)) if start is not None else 1 << 30
-            out = {}
-            total = 0
-            for code, name in rows:
-                if first <= total < last:
-                    out["%04X" % code] = name
-                total += 1
-            return out if start is None else {"use_cases": out, "total": total}
-        if op == "security_log":
-            # Paged: a board has no room for a 100-entry JSON reply in one go.
-            n = min(int(req.get("n", 5)), 20)
-            total = len(self.security_log)
-            start = int(req.get("start", max(0, total - n)))
-            return {"count": total, "entries": self.security_entries(start, n),
-                    "last_detail": self.last_detail}
-        if op == "gbcs":
-            # Bench shortcut: a GBCS message straight in, without the HAN tunnel.
-            out = self.handle_gbcs(bytes.fromhex(req["hex"]), now)
-            return [_hex(m) for m in out]
+        if op in _GBCS_OPS:
+            return lazy.call("smets.gbcs.pipeline_ops", "control", (self, op, req, now))
         return HANDevice.control(self, op, req, now)

@@ -31,10 +31,10 @@ except ImportError:  # CPython
 import binascii
 import struct
 
+from smets import lazy
 from smets.gbcs import crypto, envelope, p256
 from smets.gbcs.envelope import GBCSFormatError
 from smets.gbcs.usecases import UseCase  # noqa: F401 - the row class devices import from here
-from smets.logbook import Logbook
 
 # Remote party roles (bit per role) as in SMKI role codes.
 ROLE_SUPPLIER = const(0x01)
@@ -82,8 +82,8 @@ _FAILURE_INDEX = {row[0]: i for i, row in enumerate(FAILURES)}
 # Security log record: time, failure number, alert code (0 = none), originator, counter, code.
 _SECLOG_FORMAT = ">IBH8sQH"
 
-SECURITY_LOG_SIZE = const(100)
-_FIRST_ALERT_COUNTER = const(0x7D0)
+SECURITY_LOG_SIZE = 100
+_FIRST_ALERT_COUNTER = 0x7D0  # read by pipeline_ops: not a const
 # What a use case's handler raises on a payload it cannot use (MicroPython's struct raises
 # ValueError; CPython's struct.error is its own class).
 _PAYLOAD_ERRORS = (ValueError, IndexError, KeyError, TypeError,
@@ -134,29 +134,6 @@ def _hex(b):
     return binascii.hexlify(b).decode()  # one allocation (titles per command, outcomes)
 
 
-def validate_keys(identity):
-    """Raise ValueError unless `identity` holds the device's P-256 private keys (ka_key,
-    ds_key) and well formed remote parties (eui, and ka / ds public keys where given)."""
-    try:
-        for name in ("ka_key", "ds_key"):
-            k = int(identity[name], 16)
-            if not 0 < k < p256.N:
-                raise ValueError("%s is not a P-256 private key" % name)
-        parties = identity.get("parties", {})
-        for role in parties:
-            p = parties[role]
-            if len(bytes.fromhex(p["eui"])) != 8:
-                raise ValueError("party %s: eui must be 8 bytes" % role)
-            for key in ("ka", "ds"):
-                if p.get(key):
-                    try:
-                        p256.decode_point(bytes.fromhex(p[key]))
-                    except p256.P256Error as exc:
-                        raise ValueError("party %s: %s key: %s" % (role, key, exc))
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError("bad identity: %s %s" % (type(exc).__name__, exc))
-
-
 class GBCSPipeline:
     ROLE = None
     USE_CASES = {}
@@ -175,7 +152,7 @@ class GBCSPipeline:
                 raise ValueError("eui must be 8 bytes")
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError("bad identity: %s %s" % (type(exc).__name__, exc))
-        validate_keys(identity)
+        lazy.call("smets.gbcs.pipeline_ops", "validate_keys", (identity,))
         if init is not None and not isinstance(init, dict):
             raise ValueError("init must be an object")
 
@@ -191,35 +168,9 @@ class GBCSPipeline:
 
     def init_gbcs(self, identity):
         """The pipeline's state from `identity` and the store (`self.store`, `self.eui` and
-        `self._log` set): a device that starts its HAN side first calls this after it."""
-        store = self.store
-        # The security credential use cases (CS02x) replace the device's own key pairs
-        # ("keys") and the remote parties' trust anchors ("trust"); the identity the board was
-        # provisioned with holds the originals.
-        keys = store.load("keys") or {}
-        self.ka_key = int(keys.get("ka") or identity["ka_key"], 16)
-        self.ds_key = int(keys.get("ds") or identity["ds_key"], 16)
-        trust = store.load("trust")
-        self.load_parties(identity.get("parties", {}) if trust is None else trust)
-        self.zcache = crypto.ZCache(self.ka_key)
-        for k, z in (store.load("zcache") or {}).items():
-            self.zcache.put(bytes.fromhex(k), bytes.fromhex(z))
-        self._zcache_saved = len(self.zcache)
-        sec = store.load("security") or {}
-        self.counters = sec.get("counters", {})  # originator title hex -> last accepted counter
-        self.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
-        self.security_log = Logbook(store, "seclog", _SECLOG_FORMAT, SECURITY_LOG_SIZE)
-        self.last_detail = ""
-        # Signing needs the generator table: build it now, while the heap is unfragmented
-        # (only a GBCS device gets here: a HAN-only device never builds it).
-        p256.generator_table()
-        stats = getattr(self, "stats", None)
-        if stats is None:
-            stats = self.stats = {}
-        for name in ("commands", "accepted", "rejected", "alerts"):
-            stats[name] = 0
-        self.last_outcome = None
-        self.last_code = None
+        `self._log` set): a device that starts its HAN side first calls this after it. Run
+        once per start, so its code is loaded for the call only (smets.gbcs.pipeline_ops)."""
+        lazy.call("smets.gbcs.pipeline_ops", "init_gbcs", (self, identity))
 
     # -- logging / persistence ----------------------------------------------------------------
     def log(self, level, text):
@@ -246,32 +197,12 @@ class GBCSPipeline:
         return code
 
     def security_entries(self, start=0, count=None):
-        out = []
-        for t, failure, alert, originator, counter, code in self.security_log.entries(start,
-                                                                                      count):
-            out.append({"t": t, "event": FAILURES[failure][0], "alert": alert or None,
-                        "originator": _hex(originator), "counter": counter, "code": code})
-        return out
+        """Security log entries as dicts (CONTROL security_log)."""
+        return lazy.call("smets.gbcs.pipeline_ops", "security_entries", (self, start, count))
 
     def load_parties(self, entries):
-        """Trust the remote parties of {role: {"eui", "ka", "ds"}} (hex; other fields and roles
-        without keys, e.g. the root, are for the CS02 use cases). A party that holds two roles
-        (a supplier in the load controller's cells) keeps the keys of the first role in
-        ROLE_BITS order and is authorised for both."""
-        self.trust = entries  # kept (not copied) for the CS02 use cases
-        self.parties = {}
-        for role in sorted(entries, key=lambda r: ROLE_BITS.get(r, 0x100)):
-            p = entries[role]
-            if not (p.get("ka") or p.get("ds")):
-                continue
-            eui = bytes.fromhex(p["eui"])
-            party = self.parties.get(eui)
-            if party is not None:
-                party.bit |= ROLE_BITS.get(role, 0)
-                continue
-            self.parties[eui] = Party(role, eui, bytes.fromhex(p["ka"]) if p.get("ka") else None,
-                                      bytes.fromhex(p["ds"]) if p.get("ds") else None)
-        self.acb = self._party_by_role("acb")
+        """Trust the remote parties of {role: {"eui", "ka", "ds"}} (smets.gbcs.pipeline_ops)."""
+        lazy.call("smets.gbcs.pipeline_ops", "load_parties", (self, entries))
 
     def _party_by_role(self, role):
         for p in self.parties.values():

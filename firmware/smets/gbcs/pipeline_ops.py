@@ -1,0 +1,135 @@
+"""Rarely run parts of the GBCS pipeline, loaded for one call through smets.lazy: checking the
+keys of an identity before a provisioning replaces anything, and the CONTROL ops every GBCS
+device answers (its use-case table, its security log, a GBCS message straight in), and
+what runs once per start (the pipeline state from the identity, the trusted parties)."""
+
+from smets.gbcs import crypto, p256
+from smets.gbcs.pipeline import (
+    _FIRST_ALERT_COUNTER,
+    _SECLOG_FORMAT,
+    FAILURES,
+    ROLE_BITS,
+    SECURITY_LOG_SIZE,
+    Party,
+    _hex,
+)
+from smets.logbook import Logbook
+
+
+def validate_keys(identity):
+    """Raise ValueError unless `identity` holds the device's P-256 private keys (ka_key,
+    ds_key) and well formed remote parties (eui, and ka / ds public keys where given)."""
+    try:
+        for name in ("ka_key", "ds_key"):
+            k = int(identity[name], 16)
+            if not 0 < k < p256.N:
+                raise ValueError("%s is not a P-256 private key" % name)
+        parties = identity.get("parties", {})
+        for role in parties:
+            p = parties[role]
+            if len(bytes.fromhex(p["eui"])) != 8:
+                raise ValueError("party %s: eui must be 8 bytes" % role)
+            for key in ("ka", "ds"):
+                if p.get(key):
+                    try:
+                        p256.decode_point(bytes.fromhex(p[key]))
+                    except p256.P256Error as exc:
+                        raise ValueError("party %s: %s key: %s" % (role, key, exc))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError("bad identity: %s %s" % (type(exc).__name__, exc))
+
+
+def init_gbcs(dev, identity):
+    """The pipeline's state from `identity` and the store (`dev.store`, `dev.eui` and
+    `dev._log` set): a device that starts its HAN side first calls this after it."""
+    store = dev.store
+    # The security credential use cases (CS02x) replace the device's own key pairs
+    # ("keys") and the remote parties' trust anchors ("trust"); the identity the board was
+    # provisioned with holds the originals.
+    keys = store.load("keys") or {}
+    dev.ka_key = int(keys.get("ka") or identity["ka_key"], 16)
+    dev.ds_key = int(keys.get("ds") or identity["ds_key"], 16)
+    trust = store.load("trust")
+    load_parties(dev, identity.get("parties", {}) if trust is None else trust)
+    dev.zcache = crypto.ZCache(dev.ka_key)
+    for k, z in (store.load("zcache") or {}).items():
+        dev.zcache.put(bytes.fromhex(k), bytes.fromhex(z))
+    dev._zcache_saved = len(dev.zcache)
+    sec = store.load("security") or {}
+    dev.counters = sec.get("counters", {})  # originator title hex -> last accepted counter
+    dev.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
+    dev.security_log = Logbook(store, "seclog", _SECLOG_FORMAT, SECURITY_LOG_SIZE)
+    dev.last_detail = ""
+    # Signing needs the generator table: build it now, while the heap is unfragmented
+    # (only a GBCS device gets here: a HAN-only device never builds it).
+    p256.generator_table()
+    stats = getattr(dev, "stats", None)
+    if stats is None:
+        stats = dev.stats = {}
+    for name in ("commands", "accepted", "rejected", "alerts"):
+        stats[name] = 0
+    dev.last_outcome = None
+    dev.last_code = None
+
+
+def load_parties(dev, entries):
+    """Trust the remote parties of {role: {"eui", "ka", "ds"}} (hex; other fields and roles
+    without keys, e.g. the root, are for the CS02 use cases). A party that holds two roles
+    (a supplier in the load controller's cells) keeps the keys of the first role in
+    ROLE_BITS order and is authorised for both."""
+    dev.trust = entries  # kept (not copied) for the CS02 use cases
+    dev.parties = {}
+    for role in sorted(entries, key=lambda r: ROLE_BITS.get(r, 0x100)):
+        p = entries[role]
+        if not (p.get("ka") or p.get("ds")):
+            continue
+        eui = bytes.fromhex(p["eui"])
+        party = dev.parties.get(eui)
+        if party is not None:
+            party.bit |= ROLE_BITS.get(role, 0)
+            continue
+        dev.parties[eui] = Party(role, eui, bytes.fromhex(p["ka"]) if p.get("ka") else None,
+                                  bytes.fromhex(p["ds"]) if p.get("ds") else None)
+    dev.acb = dev._party_by_role("acb")
+
+
+def security_entries(dev, start=0, count=None):
+    out = []
+    for t, failure, alert, originator, counter, code in dev.security_log.entries(start,
+                                                                                  count):
+        out.append({"t": t, "event": FAILURES[failure][0], "alert": alert or None,
+                    "originator": _hex(originator), "counter": counter, "code": code})
+    return out
+
+
+def control(dev, op, req, now):
+    if op == "use_cases":
+        # {code hex: name}; with "start" (and "n"), one page of the table:
+        # {"use_cases": {...}, "total": rows}, for a heap too small for the whole reply.
+        table = dev.USE_CASES
+        if hasattr(table, "names"):
+            rows = table.names()
+        else:
+            rows = ((uc.code, uc.name) for uc in table.values())
+        start = req.get("start")
+        first = 0 if start is None else int(start)
+        last = first + int(req.get("n", 40)) if start is not None else 1 << 30
+        out = {}
+        total = 0
+        for code, name in rows:
+            if first <= total < last:
+                out["%04X" % code] = name
+            total += 1
+        return out if start is None else {"use_cases": out, "total": total}
+    if op == "security_log":
+        # Paged: a board has no room for a 100-entry JSON reply in one go.
+        n = min(int(req.get("n", 5)), 20)
+        total = len(dev.security_log)
+        start = int(req.get("start", max(0, total - n)))
+        return {"count": total, "entries": dev.security_entries(start, n),
+                "last_detail": dev.last_detail}
+    if op == "gbcs":
+        # Bench shortcut: a GBCS message straight in, without the HAN tunnel.
+        out = dev.handle_gbcs(bytes.fromhex(req["hex"]), now)
+        return [_hex(m) for m in out]
+    raise ValueError("unknown CONTROL op %r for %s" % (op, dev.ROLE))
