@@ -36,8 +36,9 @@ import time
 from pathlib import Path
 
 import pytest
+from smets import roles as _roles
 
-ROLES = ("ESME", "GSME", "IHD", "CAD")
+ROLES = _roles.bench_roles()  # the firmware's role table (smets.roles)
 _DEVICE_FIXTURES = {role.lower(): role for role in ROLES}
 _SMETS_FIXTURES = {"smets_bench", "hub", "dcc"} | set(_DEVICE_FIXTURES)
 _ACTIVE_BENCHES = []

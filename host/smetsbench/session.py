@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from smets import roles
 from smets.dlms import access
 from smets.gbcs import envelope
 
@@ -30,10 +31,10 @@ from smetsbench.usecases import library as usecases
 
 log = logging.getLogger("smetsbench.session")
 
-DEFAULT_EUIS = {"ESME": "00db1234567890a0", "GSME": "00db1234567890a1"}
+DEFAULT_EUIS = {r[0]: r[4] for r in roles.TABLE if r[4] and roles.needs(r[0], roles.BENCH)}
 # Devices that sleep and poll the hub for their messages (GBCS 7.2.2: the GSME); the hub keeps
 # what is for them in their mailbox until they ask.
-SLEEPY_ROLES = ("GSME",)
+SLEEPY_ROLES = roles.names(roles.SLEEPY)
 
 # What a device must do with each kind of bad command: (security-log event, alert code or None).
 # Mirrors smets.devices.gbcsdev.FAILURE_ALERTS, restated here so the bench checks the firmware

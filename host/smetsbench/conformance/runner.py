@@ -48,6 +48,7 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
+from smets import roles
 from smets.dlms import access, axdr
 from smets.gbcs import envelope
 
@@ -67,15 +68,9 @@ NOT_EMULATED = "not emulated"
 OUTCOMES = (PASS, FAIL, NOT_EMULATED)
 
 # Device identities of the RTDS (../shared/rtds/README.md).
-RTDS_DEVICE_TYPES = {
-    "00db1234567890a0": "ESME",
-    "00db1234567890a1": "GSME",
-    "00db1234567890a2": "CHF",
-    "00db1234567890a3": "GPF",
-    "00db1234567890a4": "PPMID",
-    "00db1234567890a5": "HCALCS",
-    "00db1234567890a6": "ESME",  # the second ESME (auxiliary / load-controller cases)
-}
+# The role table's default EUI-64s are the RTDS device titles (smets.roles).
+RTDS_DEVICE_TYPES = {r[4]: r[0] for r in roles.TABLE if r[4] and not roles.needs(r[0], roles.TEST)}
+RTDS_DEVICE_TYPES["00db1234567890a6"] = "ESME"  # the second ESME (auxiliary / load control)
 # The RTDS device clock (gbcs-notes 7.1): 2015-01-01T00:00:00Z.
 RTDS_EPOCH = 1420070400
 # Device state of the meters that made the RTDS, as far as it shows in RTDS responses (ECS40

@@ -24,12 +24,13 @@ what the records carry. Bad or unexpected frames are counted in `errors`, never 
 
 import collections
 
+from smets import roles
 from smets.gbcs import envelope
 from smets.han import BROADCAST_EUI, ApsFrame, HANError
 from smets.zcl import tunnel
 from smets.zcl.frame import DEFAULT_RESPONSE, TYPE_CLUSTER, ZCLError, ZCLFrame
 
-CHF_EUI = bytes.fromhex("00db1234567890a2")  # the RTDS Communications Hub
+CHF_EUI = bytes.fromhex(roles.default_eui("CHF"))  # the RTDS Communications Hub
 MAX_INCOMING = 1500  # the hub's maximum incoming transfer size (RequestTunnelResponse)
 MAILBOX_SIZE = 16  # GBCS messages waiting for one device; the GET-RESPONSE count is one byte
 MAX_TUNNEL_ID = 0xFFFE  # 0xFFFF is the "no tunnel" id of a refused RequestTunnel

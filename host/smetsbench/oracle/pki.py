@@ -56,6 +56,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtensionOID, NameOID
+from smets import roles
 from smets.codec import length_decoder, length_encoder
 
 __all__ = [
@@ -129,7 +130,7 @@ _CA_ROLES = (ROLE_ROOT, ROLE_ISSUING_AUTHORITY)
 
 # Device types with SMKI device certificates (informational: the profile does not carry the
 # type; RTDS uses one hwType for ESME, GSME, CHF, GPF, PPMID and HCALCS alike).
-DEVICE_TYPES = ("ESME", "GSME", "CHF", "GPF", "PPMID", "HCALCS", "SAPC", "CAD", "IHD")
+DEVICE_TYPES = roles.names(roles.DEVICE_TYPE)  # the firmware's role table (smets.roles)
 
 NAME_PREFIX = "smetsbench TEST"
 _CURVE = ec.SECP256R1()

@@ -39,6 +39,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from smets import roles
 
 from smetsbench.han.hub import CHF_EUI
 from smetsbench.oracle import pki as pkimod
@@ -46,7 +47,7 @@ from smetsbench.oracle.parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS
 from smetsbench.tools.errors import ToolError
 
 BENCH_FILE = "bench.toml"
-ROLES = ("ESME", "GSME", "IHD", "CAD")
+ROLES = roles.bench_roles()  # the firmware's role table (smets.roles)
 DEFAULT_EUI_PREFIX = "00db1234"
 _BOARD_KEYS = ("name", "port", "board", "role", "eui", "note")
 _SUPPLIER_NAME = "smetsbench TEST Supplier"

@@ -13,8 +13,8 @@ trusts and the install code; then (CONTROL "certificates") its own certificates,
 CA and the remote parties' certificates, which it keeps in flash. Re-provisioning an EUI the
 bench knows reuses its keys and certificates after checking that they still belong together.
 
-Only roles the firmware emulates can be provisioned on a board (today: ESME); for the others
-the board says so, nothing on it changes, and the identity stays in the bench for later.
+Only roles the firmware emulates (its status lists them) can be provisioned on a board; for
+the others the tool says so, nothing on it changes, and the identity stays in the bench for later.
 `issue_identity` (CLI --issue-only) makes an identity without a board.
 """
 
@@ -26,6 +26,7 @@ import re
 import time
 
 from cryptography.hazmat.primitives import serialization
+from smets import roles
 
 from smetsbench.boards.transport import BoardError
 from smetsbench.session import device_identity
@@ -103,13 +104,6 @@ def identity_for_board(bench, record):
     return identity
 
 
-def _supported_roles(text):
-    marker = "role in "
-    if marker in text:
-        return text.split(marker, 1)[1].strip().rstrip(".")
-    return None
-
-
 def provision_link(link, bench, record, init=None, timeout=30.0, set_time=True,
                    restart_first=True):
     """Provision the board on an open link with `record`; returns (status, {name: sha256}).
@@ -117,17 +111,19 @@ def provision_link(link, bench, record, init=None, timeout=30.0, set_time=True,
     restart_first is False."""
     bench = _load_bench(bench)
     identity = identity_for_board(bench, record)
-    if restart_first and link.control("status", timeout=timeout).get("role"):
+    before = link.control("status", timeout=timeout)
+    # The board's status lists the roles its firmware emulates (smets.roles).
+    supported = before.get("roles") or ()
+    if record.role not in supported:
+        raise ToolError("the smets firmware on %s does not emulate %s yet (it emulates: %s); "
+                        "the board was not changed. The %s identity %s stays in %s for "
+                        "when it does." % (link.url, record.role, ", ".join(supported),
+                                           record.role, record.eui.hex(), bench.devices_dir))
+    if restart_first and before.get("role"):
         restart(link)
     try:
         status = link.control("provision", identity=identity, init=init or {}, timeout=timeout)
     except BoardError as exc:
-        supported = _supported_roles(str(exc))
-        if supported is not None and record.role not in supported.split(", "):
-            raise ToolError("the smets firmware on %s does not emulate %s yet (it emulates: %s); "
-                            "the board was not changed. The %s identity %s stays in %s for "
-                            "when it does." % (link.url, record.role, supported, record.role,
-                                               record.eui.hex(), bench.devices_dir)) from None
         raise ToolError("%s: provisioning failed: %s" % (link.url, exc)) from None
     expected = {}
     batches = [{}]
@@ -273,7 +269,7 @@ def register(sub):
     )
     p.add_argument("--port", help="the board's port (any pyserial URL)")
     p.add_argument("--role", required=True, type=str.upper,
-                   choices=("ESME", "GSME", "IHD", "CAD"), help="device role")
+                   choices=roles.bench_roles(), help="device role")
     p.add_argument("--eui", help="EUI-64 (16 hex digits); default: the board's identity on "
                    "this bench if it has one, else a new EUI")
     p.add_argument("--bench", default=None,
