@@ -1,0 +1,188 @@
+"""The GBCS security pipeline on its own, behind a small stub device that is not the ESME:
+every row of the failures table, the response security, the alert counter across restarts.
+
+Runs on CPython and on the MicroPython unix port (tools/mptest.py)."""
+
+import gbcs_fixtures as fx
+from smets.gbcs import crypto, envelope, p256, pipeline
+from smets.gbcs.pipeline import ROLE_SUPPLIER, GBCSPipeline, Reject, UseCase
+
+NOW = 1700000000
+STRANGER = bytes.fromhex("00db1234567890ee")
+READ = 0x00A1  # non-critical: the stub answers its stored value
+SET = 0x00A2  # critical: content must be one byte, the new value
+CHECKED = 0x00A3  # the handler refuses the payload itself
+
+
+class Stub(GBCSPipeline):
+    """A GBCS device with one register and three use cases, supplier only."""
+
+    ROLE = "STUB"
+    USE_CASES = {
+        READ: UseCase(READ, "READ", ROLE_SUPPLIER),
+        SET: UseCase(SET, "SET", ROLE_SUPPLIER, critical=True, response_time=True),
+        CHECKED: UseCase(CHECKED, "CHECKED", ROLE_SUPPLIER),
+    }
+
+    def __init__(self, *args, **kw):
+        self.value = 7
+        GBCSPipeline.__init__(self, *args, **kw)
+
+    def execute(self, uc, msg, ctx):
+        if uc.code == READ:
+            return bytes((self.value,))
+        if uc.code == SET:
+            if len(msg.content) != 1:
+                raise ValueError("SET takes one byte")
+            self.value = msg.content[0]
+            return b"\x00"
+        raise Reject("bad_payload", "the stub refuses this payload")
+
+    def alert_content(self, counter, alert_code, now, fields):
+        return alert_code.to_bytes(2, "big") + now.to_bytes(4, "big")
+
+    def date_time(self, now):
+        return now.to_bytes(4, "big") + b"\x00" * 8
+
+
+def _stub(store=None, fresh=True):
+    store = store or fx.scratch_store()
+    return Stub(fx.identity(), store, NOW, fresh=fresh), store
+
+
+def _z(role):
+    return p256.ecdh(fx.KEYS[role + "_ka"], fx.pub("device_ka"))
+
+
+def _flip(data, index):
+    data = bytearray(data)
+    data[index] ^= 0x01
+    return bytes(data)
+
+
+def _cases():
+    """failure name -> a command that must fail that check and no earlier one."""
+    c = {}
+    c["malformed"] = b"\xdd\x00\x05garbage"
+    gs = envelope.encode_general_signing(envelope.CRA_RESPONSE, fx.next_counter("supplier"),
+                                         fx.PARTY_EUIS["supplier"], fx.DEVICE_EUI,
+                                         READ.to_bytes(2, "big"), b"")
+    c["not_a_command"] = crypto.add_mac(_z("acb"), envelope.with_signature(gs))
+    c["wrong_recipient"] = fx.command("supplier", READ, b"", recipient=STRANGER)[0]
+    gs = envelope.encode_general_signing(envelope.CRA_COMMAND, fx.next_counter("supplier"),
+                                         STRANGER, fx.DEVICE_EUI, READ.to_bytes(2, "big"), b"")
+    c["unknown_party"] = crypto.add_mac(_z("acb"), envelope.with_signature(gs))
+    c["unknown_code"] = fx.command("supplier", 0x0BAD, b"")[0]
+    good = fx.command("supplier", READ, b"")[0]
+    c["bad_mac"] = _flip(good, len(good) - 1)  # the MAC is the last 12 bytes
+    c["replay"] = fx.command("supplier", READ, b"", counter=1)[0]
+    c["not_authorised"] = fx.command("network_operator", READ, b"")[0]
+    c["no_signature"] = fx.command("supplier", SET, b"\x09")[0]
+    gs = envelope.encode_general_signing(envelope.CRA_COMMAND, fx.next_counter("supplier"),
+                                         fx.PARTY_EUIS["supplier"], fx.DEVICE_EUI,
+                                         SET.to_bytes(2, "big"), b"\x09")
+    # Signed with the network operator's key: a well formed signature, not the supplier's.
+    apdu = envelope.with_signature(gs, crypto.sign_apdu(fx.KEYS["network_operator_ds"], gs))
+    c["bad_signature"] = crypto.add_mac(_z("acb"), apdu)
+    c["bad_payload"] = fx.command("supplier", SET, b"\x01\x02", critical=True)[0]
+    return c
+
+
+def test_every_failure_of_the_table_is_detected_logged_and_alerted_as_the_table_says():
+    dev, store = _stub()
+    try:
+        # A first accepted command from the supplier makes the replay case a replay.
+        dev.handle_gbcs(fx.command("supplier", READ, b"", counter=2)[0], NOW)
+        assert dev.last_outcome == "accepted"
+        cases = _cases()
+        assert sorted(cases) == sorted(row[0] for row in pipeline.FAILURES)
+        for i, (name, code, _text) in enumerate(pipeline.FAILURES):
+            before = dev.alert_counter
+            out = dev.handle_gbcs(cases[name], NOW + i)
+            assert dev.last_outcome == name, (name, dev.last_outcome, dev.last_detail)
+            if code is None:
+                assert out == [], name  # no oracle for a message that is not ours
+                assert dev.alert_counter == before
+            else:
+                assert len(out) == 1, name
+                alert = envelope.decode(out[0])
+                assert alert.cra == envelope.CRA_ALERT and alert.counter == before + 1
+                assert alert.content[:2] == code.to_bytes(2, "big"), name
+            entry = dev.security_entries(len(dev.security_log) - 1)[0]
+            assert entry["event"] == name and entry["t"] == NOW + i
+            assert (entry["alert"] or None) == code
+        assert dev.value == 7  # nothing rejected ran
+        assert dev.stats["rejected"] == len(pipeline.FAILURES)
+    finally:
+        fx.cleanup(store)
+
+
+def test_a_handler_reject_is_the_handlers_failure_and_uses_up_the_counter():
+    dev, store = _stub()
+    try:
+        raw, counter = fx.command("supplier", CHECKED, b"")
+        out = dev.handle_gbcs(raw, NOW)
+        assert dev.last_outcome == "bad_payload" and len(out) == 1
+        dev.handle_gbcs(raw, NOW)
+        assert dev.last_outcome == "replay"
+        assert dev.counters[fx.PARTY_EUIS["supplier"].hex()] == counter
+    finally:
+        fx.cleanup(store)
+
+
+def test_responses_are_maced_or_signed_as_gbcs_4_3_2_requires():
+    dev, store = _stub()
+    try:
+        raw, counter = fx.command("supplier", READ, b"")
+        (out,) = dev.handle_gbcs(raw, NOW)
+        resp = envelope.decode(out)
+        assert resp.cra == envelope.CRA_RESPONSE and resp.counter == counter
+        assert resp.originator == fx.DEVICE_EUI and resp.recipient == fx.PARTY_EUIS["supplier"]
+        assert resp.content == b"\x07" and resp.signature is None
+        # MACed with the key agreed between the device and the supplier (not the ACB).
+        assert crypto.verify_message_mac(resp, _z("supplier"))
+        assert not crypto.verify_message_mac(resp, _z("acb"))
+        raw, counter = fx.command("supplier", SET, b"\x2a", critical=True)
+        (out,) = dev.handle_gbcs(raw, NOW)
+        resp = envelope.decode(out)
+        assert dev.value == 0x2A and resp.mac is None and resp.signature is not None
+        assert crypto.verify_message_signature(resp, fx.pub("device_ds"))
+        assert resp.date_time[:4] == NOW.to_bytes(4, "big")  # response_time use case
+    finally:
+        fx.cleanup(store)
+
+
+def test_replay_counters_and_alert_counters_survive_a_restart():
+    dev, store = _stub()
+    try:
+        raw, _ = fx.command("supplier", READ, b"")
+        dev.handle_gbcs(raw, NOW)
+        dev.handle_gbcs(fx.command("supplier", 0x0BAD, b"")[0], NOW)  # raises an alert
+        last_alert = dev.alert_counter
+        again, _ = _stub(store, fresh=False)
+        again.handle_gbcs(raw, NOW)
+        assert again.last_outcome == "replay"
+        assert again.alert_counter == last_alert + 1  # the replay's alert: a fresh counter
+        assert [e["event"] for e in again.security_entries()] == ["unknown_code", "replay"]
+    finally:
+        fx.cleanup(store)
+
+
+def test_validate_refuses_bad_keys_before_anything_changes():
+    good = fx.identity()
+    Stub.validate(good)
+    for field, value in (("ka_key", "00" * 32), ("ds_key", "zz"), ("eui", "0102")):
+        bad = dict(good)
+        bad[field] = value
+        try:
+            Stub.validate(bad)
+        except ValueError:
+            continue
+        raise AssertionError("validate accepted %s=%s" % (field, value))
+    bad = dict(good, parties={"supplier": {"eui": "90b3d51f30010000", "ka": "04" + "00" * 64}})
+    try:
+        Stub.validate(bad)
+    except ValueError as exc:
+        assert "supplier" in str(exc)
+    else:
+        raise AssertionError("a party key off the curve was accepted")
