@@ -162,7 +162,7 @@ class TunnelClient:
         if zcl.command == tunnel.TUNNEL_CLOSURE_NOTIFICATION:
             closed = tunnel.parse_tunnel_closure(zcl.payload)
             if closed == self.tunnel_id:
-                self.tunnel_id = None
+                self._lost("closed by the CHF")
             else:
                 self.log("W", "closure of tunnel %d, not ours (%s): ignored"
                          % (closed, self.tunnel_id))
