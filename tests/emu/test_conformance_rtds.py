@@ -16,9 +16,9 @@ from smetsbench.paths import rtds_dir
 RTDS = rtds_dir()
 SCENARIOS = conf.discover(RTDS) if RTDS else []
 
-# The replay runs at the ESME's heap budget (DESIGN: 256 KB on the 64-bit unix port), so a use
-# case that does not fit fails here, not just in the benchmark.
-HEAP = "256K"
+# The replay runs at the runner's heap (conf.CONFORMANCE_HEAP, why it is not the 256 KB budget
+# is said there); the memory-hungry use cases are held to a budget below.
+HEAP = conf.CONFORMANCE_HEAP
 # The HAN architecture split (GBCS pipeline, tunnel client, HAN device base, role table) added
 # about 5.7 KB of resident code to the ESME (live heap 186.7 -> 192.4 KB after provisioning):
 # 256K was the budget before it; issue 13 takes the code off the heap (ROMFS / frozen).

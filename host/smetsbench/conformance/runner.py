@@ -572,11 +572,19 @@ class _Device:
                      "virtual": handle.board is not None}
 
 
+# The heap of the virtual boards a replay runs on. The ESME's budget is 256 KB (DESIGN), but
+# since the HAN architecture split its largest messages (CS02b certificates, ~4 KB) can run
+# out at 256 KB on some heap layouts, which made the counts vary from run to run; the replay
+# judges protocol behaviour, so it gets room, and the heap budget has its own test and the
+# bench's heap line. Back to 256K once the code is off the heap (ROMFS / frozen, issue 13).
+CONFORMANCE_HEAP = "288K"
+
+
 class Runner:
     """Replays RTDS scenarios against devices on a bench (virtual boards unless `boards`
     maps a device type to a board URL)."""
 
-    def __init__(self, rtds, keystore=None, boards=None, runtime="auto", heap="256K",
+    def __init__(self, rtds, keystore=None, boards=None, runtime="auto", heap=CONFORMANCE_HEAP,
                  work_dir=None, response_timeout=5.0, alert_timeout=3.0, device_init=None,
                  provision_timeout=10.0):
         self.rtds = Path(rtds)
@@ -1193,9 +1201,9 @@ def register(sub):
     c.add_argument("-q", "--quiet", action="store_true", help="print only failures and summary")
     c.add_argument("--timeout", type=float, default=5.0, metavar="S",
                    help="seconds to wait for each response (default: %(default)s)")
-    c.add_argument("--heap", default="256K", metavar="SIZE",
+    c.add_argument("--heap", default=CONFORMANCE_HEAP, metavar="SIZE",
                    help="MicroPython heap of virtual boards, as -X heapsize= takes it "
-                        "(default: %(default)s, the budget of a role)")
+                        "(default: %(default)s)")
     c.add_argument("--runtime", default="auto", choices=("auto", "micropython", "cpython"),
                    help="what runs virtual boards: the MicroPython unix port, or CPython "
                         "where no port exists for this machine (default: auto, the port "
