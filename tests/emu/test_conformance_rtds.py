@@ -21,8 +21,10 @@ SCENARIOS = conf.discover(RTDS) if RTDS else []
 HEAP = conf.CONFORMANCE_HEAP
 # The HAN architecture split (GBCS pipeline, tunnel client, HAN device base, role table) added
 # about 5.7 KB of resident code to the ESME (live heap 186.7 -> 192.4 KB after provisioning):
-# 256K was the budget before it; issue 13 takes the code off the heap (ROMFS / frozen).
-BUDGET_HEAP = "264K"
+# 256K was the budget before it, and at 264K one run in three still ran out (the heap layout
+# depends on how the serial bytes arrive). Issue 13 takes the code off the heap (ROMFS /
+# frozen), which brings the budget back down.
+BUDGET_HEAP = "272K"
 MEMORY_HUNGRY = ["ECS01a", "ECS01b", "ECS08", "ECS46c"]
 
 # Passing scenarios on ../shared/rtds (RTDS 4.5.0, ESME with the use cases of esme_model).
