@@ -171,6 +171,10 @@ class GBCSPipeline:
         `self._log` set): a device that starts its HAN side first calls this after it. Run
         once per start, so its code is loaded for the call only (smets.gbcs.pipeline_ops)."""
         lazy.call("smets.gbcs.pipeline_ops", "init_gbcs", (self, identity))
+        # Signing needs the generator table: build it now, while the heap is unfragmented and
+        # the start-up code is let go (only a GBCS device gets here: a HAN-only device never
+        # builds it).
+        p256.generator_table()
 
     # -- logging / persistence ----------------------------------------------------------------
     def log(self, level, text):

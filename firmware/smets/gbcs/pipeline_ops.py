@@ -60,9 +60,6 @@ def init_gbcs(dev, identity):
     dev.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
     dev.security_log = Logbook(store, "seclog", _SECLOG_FORMAT, SECURITY_LOG_SIZE)
     dev.last_detail = ""
-    # Signing needs the generator table: build it now, while the heap is unfragmented
-    # (only a GBCS device gets here: a HAN-only device never builds it).
-    p256.generator_table()
     stats = getattr(dev, "stats", None)
     if stats is None:
         stats = dev.stats = {}
