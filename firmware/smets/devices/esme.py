@@ -19,7 +19,7 @@ except ImportError:  # CPython
         return x
 
 
-from smets import cosem, lazy
+from smets import cosem, devlog, lazy
 from smets.codec import civil_from_days
 from smets.cosem import (
     ACTION,
@@ -118,6 +118,7 @@ _KEY_BILLING_CALENDAR = b"\x00\x16\x00\x00\x0f\x00\x00\xff\x04"
 _KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
 _NULL = b"\x00"
 _CS02A = (0x0008, 0x000A, 0x000B, 0x000C, 0x011B)  # esme_cs02a; other CS02 codes: esme_cs02b
+_JOINS = (0x000D, 0x000E, 0x000F, 0x0010, 0x0013)  # CS03A1, CS03B, CS04AC, CS04B, CS07: joins
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
 
 
@@ -140,7 +141,11 @@ class ESME(GBCSDevice):
     # ... and the meter's: state and registers, attribute values, logs and profiles, pending
     # security credential updates.
     RECORDS = GBCSDevice.RECORDS + ("esme", "attrs", "attrkeys", "events", "hh", "daily",
-                                    "bills", "cs02b", "cs02g")
+                                    "bills", "cs02b", "cs02g", "devlog")
+    # The joins the meter takes (GBCS 13.7): as Method A initiator with a PPMID or an HCALCS,
+    # by Method B with a Type 2 device (IHD, CAD).
+    JOINS = {devlog.METHOD_A_INITIATOR: (devlog.HCALCS, devlog.PPMID),
+             devlog.METHOD_B: (devlog.TYPE2,)}
 
     @classmethod
     def validate(cls, identity, init=None):
@@ -155,6 +160,8 @@ class ESME(GBCSDevice):
             if v and not (isinstance(v, str) and len(v) in (13, 26) and v.isdigit()):
                 raise ValueError("init %s must be 13 digits (26 for a twin element), got %r"
                                  % (key, v))
+        if "device_log" in init:
+            devlog.check_init(init["device_log"])
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
@@ -182,6 +189,9 @@ class ESME(GBCSDevice):
             state.setdefault(key, v)
         self.state = state
         self.events = Logbook(store, "events", ">IH", EVENT_LOG_SIZE)
+        self.device_log = devlog.DeviceLog(store)
+        if fresh and init and init.get("device_log"):
+            devlog.fill(self.device_log, init["device_log"])
         self.hh = Logbook(store, "hh", ">III", HH_PROFILE_SIZE, autosave=False)
         self.daily = Logbook(store, "daily", ">IIIi", DAILY_LOG_SIZE, autosave=False)
         self.bills = Logbook(store, "bills", ">IIi", BILLING_LOG_SIZE, autosave=False)
@@ -305,6 +315,9 @@ class ESME(GBCSDevice):
     # -- GBCS use cases ----------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
         if self.USE_CASES.rows[uc.template + 3] & FLAG_ASN1:
+            if msg.message_code in _JOINS:
+                # The device log (GBCS 13.7): who may talk to the meter on the HAN.
+                return _call("execute", self, uc, msg, ctx, module="joins")
             # Security credentials (CS02x): ASN.1 payloads, rarely sent; their code is loaded
             # for the call, in room made by dropping the parties' verification tables (they
             # load again from flash when next needed).
@@ -614,12 +627,13 @@ class ESME(GBCSDevice):
         st["control_state"] = s["control_state"]
         st["balance"] = self.balance()
         st["pending"] = len(s["pending"])
+        st["joined"] = len(self.device_log)
         v = self.attrs.get(self.attrs.slot(_KEY_MPAN_IMPORT))
         st["mpan_import"] = bytes(v[2:]).decode()
         return st
 
     def control(self, op, req, now):
-        if op in ("set_load", "button", "fault_dlms", "events", "attribute"):
+        if op in ("set_load", "button", "fault_dlms", "events", "attribute", "device_log"):
             return _call("control", self, op, req, now)
         return GBCSDevice.control(self, op, req, now)
 
@@ -631,4 +645,6 @@ def _call(name, *args, module="esme_ext"):
     drop = ()
     if module.startswith("esme_cs02"):
         drop = ("smets.devices.esme_cs02", "smets.gbcs.cert", "smets.gbcs.asn1")
+    elif module == "joins":
+        drop = ("smets.gbcs.cert", "smets.gbcs.asn1")
     return lazy.call("smets.devices." + module, name, args, drop)

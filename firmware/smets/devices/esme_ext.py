@@ -346,6 +346,9 @@ def control(dev, op, req, now):
         return {"count": len(dev.events),
                 "entries": [{"t": t, "code": c}
                             for t, c in dev.events.entries(max(0, len(dev.events) - n))]}
+    if op == "device_log":
+        # The devices joined to the meter (GBCS 13.7; CS03 / CS04 change it).
+        return {"entries": dev.device_log.describe(), "size": dev.device_log.size}
     if op == "attribute":
         # One attribute's A-XDR value: {"class": 3, "obis": "1.0.2.8.0.255", "attr": 2}.
         dev.advance(now)

@@ -578,6 +578,12 @@ u 0107 CS02bSbyT T CTDG -
 u 0108 CS02bRecovery R/R CTDG -
 u 0125 CS02gLbyL L CTDG -
 u 0126 CS02gLbyS S CTDG -
+# -- device log (GBCS 13.7; ASN.1 payloads, smets.devices.joins) ----------------------------
+u 000D CS03A1 S CD -
+u 000E CS03B SA D -
+u 000F CS04AC S CD -
+u 0010 CS04B SA D -
+u 0013 CS07 SNA D -
 """,
 )
 

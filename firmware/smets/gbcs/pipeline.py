@@ -79,6 +79,16 @@ FAILURES = (
 )
 FAILURE_ALERTS = {name: (code, text) for name, code, text in FAILURES}
 _FAILURE_INDEX = {row[0]: i for i, row in enumerate(FAILURES)}
+# Security events of accepted commands (GBCS Table 16.2; logged, no alert): event -> (event
+# code, text). Stored as number 0x80 + row index (only append): the device log changing
+# (GBCS 13.7).
+SECURITY_EVENTS = (
+    ("device_joined", 0x8F49, "device joining succeeded"),
+    ("join_failed", 0x8F48, "device joining failed"),
+    ("device_unjoined", 0x8F4B, "device unjoining succeeded"),
+    ("unjoin_failed", 0x8F4A, "device unjoining failed"),
+)
+EVENT_BASE = const(0x80)
 # Security log record: time, failure number, alert code (0 = none), originator, counter, code.
 _SECLOG_FORMAT = ">IBH8sQH"
 
@@ -191,14 +201,29 @@ class GBCSPipeline:
     def _security_event(self, now, failure, msg, detail):
         code, text = FAILURE_ALERTS[failure]
         self.last_detail = detail[:80]
+        self.log_security(now, failure, msg)
+        self.log("W", "rejected command: %s%s" % (text, (": " + detail) if detail else ""))
+        return code
+
+    def log_security(self, now, event, msg=None):
+        """A security-log entry for the command `msg`: a FAILURES name (a rejected command) or
+        a SECURITY_EVENTS one (an event of an accepted command, e.g. "device_joined")."""
+        if event in _FAILURE_INDEX:
+            number = _FAILURE_INDEX[event]
+            code = FAILURE_ALERTS[event][0]
+        else:
+            number = EVENT_BASE
+            for row in SECURITY_EVENTS:
+                if row[0] == event:
+                    break
+                number += 1
+            code = SECURITY_EVENTS[number - EVENT_BASE][1]
         if msg is None:
             originator, counter, msg_code = b"\x00" * 8, 0, 0
         else:
             originator, counter, msg_code = msg.originator, msg.counter, msg.message_code
-        self.security_log.append(now & 0xFFFFFFFF, _FAILURE_INDEX[failure], code or 0,
-                                 originator, counter & 0xFFFFFFFFFFFFFFFF, msg_code)
-        self.log("W", "rejected command: %s%s" % (text, (": " + detail) if detail else ""))
-        return code
+        self.security_log.append(now & 0xFFFFFFFF, number, code or 0, originator,
+                                 counter & 0xFFFFFFFFFFFFFFFF, msg_code)
 
     def security_entries(self, start=0, count=None):
         """Security log entries as dicts (CONTROL security_log)."""

@@ -7,8 +7,10 @@ from smets.gbcs import crypto, p256
 from smets.gbcs.pipeline import (
     _FIRST_ALERT_COUNTER,
     _SECLOG_FORMAT,
+    EVENT_BASE,
     FAILURES,
     ROLE_BITS,
+    SECURITY_EVENTS,
     SECURITY_LOG_SIZE,
     Party,
     _hex,
@@ -94,7 +96,9 @@ def security_entries(dev, start=0, count=None):
     out = []
     for t, failure, alert, originator, counter, code in dev.security_log.entries(start,
                                                                                   count):
-        out.append({"t": t, "event": FAILURES[failure][0], "alert": alert or None,
+        name = (FAILURES[failure][0] if failure < EVENT_BASE
+                else SECURITY_EVENTS[failure - EVENT_BASE][0])
+        out.append({"t": t, "event": name, "alert": alert or None,
                     "originator": _hex(originator), "counter": counter, "code": code})
     return out
 

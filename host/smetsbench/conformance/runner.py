@@ -84,6 +84,10 @@ RTDS_WORLD = {
         "reactive_varh": 10,
         "power_w": 0,
         "reactive_var": 0,
+        # The RTDS meter's device log (GBCS 13.7) as its CS03A1 / CS04AC responses show it:
+        # a PPMID it unjoins (…99) and an HCALCS it re-joins, and so cannot join as a PPMID
+        # (…9a, response 3 "incompatible with existing entry"). [eui, device type, method]
+        "device_log": [["00db123456789099", 5, 0], ["00db12345678909a", 4, 0]],
     },
 }
 # SMKI remote party role codes (certificate subject OU), as in the RTDS keystore.
