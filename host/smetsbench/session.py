@@ -256,7 +256,11 @@ class Bench:
             rec.raw, cmd, party, device.ka_public, device.ds_public, uc.critical)
         res.checks.extend(checks)
         res.decoded = decoded
-        if msg is not None and checks.ok:
+        if msg is not None and checks.ok and uc.kind == "asn1":
+            # ASN.1 use cases (CS03 / CS04 / CS07 / CS08): the DER payload is the response.
+            res.values = [bytes(msg.content)]
+            uc.expect(res.checks, bytes(msg.content), res.values, params)
+        elif msg is not None and checks.ok:
             resp = access.decode_apdu(msg.content)
             values = list(resp.data)
             if uc.encrypted:

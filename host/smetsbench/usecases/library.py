@@ -20,6 +20,8 @@ from smets.dlms.access import (
 )
 from smets.dlms.axdr import Data
 
+from smetsbench.payloads.registry import DERError, der_decode
+
 
 def _obis(text):
     return bytes(int(x) for x in text.split("-"))
@@ -46,6 +48,8 @@ def _request(counter, specs, data=None):
 
 
 class UseCase:
+    kind = "dlms"  # the payload: DLMS ACCESS (this class) or ASN.1 DER (Asn1UseCase)
+
     def __init__(self, name, code, title, build, expect=None, critical=False,
                  originator="supplier", device="ESME", encrypted=False):
         self.name = name
@@ -67,6 +71,23 @@ class UseCase:
 
     def __repr__(self):
         return "<UseCase %s %04X>" % (self.name, self.code)
+
+
+class Asn1UseCase(UseCase):
+    """A use case whose payload is ASN.1 DER (GBCS 13.7 joins, CS07, CS08): `expect` gets the
+    response's DER bytes."""
+
+    kind = "asn1"
+
+    def expect(self, checks, response, values, params):
+        try:
+            tree = der_decode(response)
+        except DERError as exc:
+            checks.add("response payload is DER", False, str(exc))
+            return
+        checks.add("response payload is DER", True)
+        if self._expect:
+            self._expect(checks, tree, params)
 
 
 # -- builders ---------------------------------------------------------------------------------
@@ -145,6 +166,73 @@ def _expect_null(checks, response, values, params):
     checks.add("no data returned", all(v.tag == axdr.NULL for v in values))
 
 
+# -- joining devices (GBCS 13.7): ASN.1 payloads --------------------------------------------------
+# Device types and join methods restated from GBCS (JoinDeviceCommand): the bench must notice
+# when the firmware numbers them differently.
+DEVICE_TYPES = {"GSME": 0, "ESME": 1, "CHF": 2, "GPF": 3, "HCALCS": 4, "PPMID": 5, "TYPE2": 6,
+                "IHD": 6, "CAD": 6}
+JOIN_METHODS = {0x000D: 0, 0x00AB: 1, 0x000E: 2, 0x00AF: 3}
+
+
+def _der(tag, body):
+    n = len(body)
+    head = bytes((n,)) if n < 0x80 else (b"\x81" + bytes((n,)) if n < 0x100
+                                         else b"\x82" + n.to_bytes(2, "big"))
+    return bytes((tag,)) + head + bytes(body)
+
+
+def _der_int(v):
+    return _der(0x02, v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big", signed=True))
+
+
+def _build_join(code):
+    def build(counter, party, device_eui, other, other_type, certificate=None, **_):
+        """`other`: the other device's EUI-64 (hex or bytes); `other_type`: a DEVICE_TYPES
+        name or number; `certificate`: its KA certificate DER (Method C)."""
+        eui = bytes.fromhex(other) if isinstance(other, str) else bytes(other)
+        t = DEVICE_TYPES[other_type] if isinstance(other_type, str) else other_type
+        body = _der_int(JOIN_METHODS[code]) + _der(0x04, eui) + _der_int(t)
+        return _der(0x30, body + (bytes(certificate) if certificate else b""))
+    return build
+
+
+def _build_unjoin(counter, party, device_eui, other, **_):
+    return _der(0x04, bytes.fromhex(other) if isinstance(other, str) else bytes(other))
+
+
+def _build_null(counter, party, device_eui, **_):
+    return b"\x05\x00"
+
+
+def _expect_code(checks, tree, params):
+    want = params.get("code", 0)
+    ok = tree.tag == 0x02
+    got = int.from_bytes(tree.value, "big", signed=True) if ok else None
+    checks.add("response code", got == want, "%s, expected %d" % (got, want))
+
+
+def _expect_join_details(checks, tree, params):
+    kids = tree.children or []
+    ok = tree.tag == 0x30 and kids and kids[0].tag == 0x02 and kids[0].value == b"\x00"
+    if not checks.add("join details read", bool(ok), repr(kids)):
+        return
+    entries = {}
+    for e in (kids[1].children if len(kids) > 1 else []):
+        entries[e.children[0].value.hex()] = int.from_bytes(e.children[1].value, "big")
+    if "joined" in params:
+        want = {bytes.fromhex(k).hex() if isinstance(k, str) else bytes(k).hex():
+                DEVICE_TYPES.get(v, v) for k, v in params["joined"].items()}
+        checks.add("device log entries", entries == want, "%r, expected %r" % (entries, want))
+
+
+def _expect_firmware_version(checks, tree, params):
+    kids = tree.children or []
+    ok = tree.tag == 0x30 and len(kids) == 2 and kids[0].tag == 0x04 and kids[1].tag == 0x02
+    checks.add("firmware version and response code", ok, repr(kids))
+    if ok:
+        checks.add("read success", kids[1].value == b"\x00", kids[1].value.hex())
+
+
 USE_CASES = {}
 for _uc in (
     UseCase("ECS17b", 0x0027, "Read ESME Energy Registers (Import Energy)", _build_ecs17b,
@@ -163,6 +251,20 @@ for _uc in (
             _expect_null, critical=True),
     UseCase("ECS44", 0x0051, "Arm Load Switch in ESME", _build_script(54), _expect_null,
             critical=True),
+    Asn1UseCase("CS03A1", 0x000D, "Method A Join (Meter)", _build_join(0x000D), _expect_code,
+                critical=True),
+    Asn1UseCase("CS03A2", 0x00AB, "Method A Join (non Meter)", _build_join(0x00AB),
+                _expect_code, critical=True, originator="acb", device="PPMID"),
+    Asn1UseCase("CS03B", 0x000E, "Method B Join", _build_join(0x000E), _expect_code),
+    Asn1UseCase("CS03C", 0x00AF, "Method C Join", _build_join(0x00AF), _expect_code,
+                critical=True, originator="acb", device="PPMID"),
+    Asn1UseCase("CS04AC", 0x000F, "Method A or C Unjoin", _build_unjoin, _expect_code,
+                critical=True),
+    Asn1UseCase("CS04B", 0x0010, "Method B Unjoin", _build_unjoin, _expect_code),
+    Asn1UseCase("CS07", 0x0013, "Read Device Join Details", _build_null,
+                _expect_join_details),
+    Asn1UseCase("CS08", 0x0129, "Read PPMID/HCALCS Firmware Version", _build_null,
+                _expect_firmware_version, originator="acb", device="PPMID"),
 ):
     USE_CASES[_uc.name] = _uc
 
