@@ -40,7 +40,7 @@ from smets.gbcs.usecases import FLAG_ASN1, FLAG_OPTIONAL
 from smets.logbook import Logbook
 
 FIRMWARE_ID = b"\x00\x01\x00\x00"  # ECS52: four-byte firmware version identifier (0.1.0)
-MODEL_VERSION = const(4)  # esme_model.VERSION the hooks below are numbered for
+MODEL_VERSION = const(5)  # esme_model.VERSION the hooks below are numbered for
 
 # Hooks (indices into esme_model.HOOKS): computed GETs, checked SETs, method behaviour.
 H_CLOCK = const(1)
@@ -64,6 +64,7 @@ H_TOPUP = const(18)
 H_EC = const(19)
 H_PAS = const(20)
 H_ANY = const(21)
+H_ALCS = const(22)
 
 
 # Disconnect control (IC 70) control_state.
@@ -119,6 +120,7 @@ _KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
 _NULL = b"\x00"
 _CS02A = (0x0008, 0x000A, 0x000B, 0x000C, 0x011B)  # esme_cs02a; other CS02 codes: esme_cs02b
 _JOINS = (0x000D, 0x000E, 0x000F, 0x0010, 0x0013)  # CS03A1, CS03B, CS04AC, CS04B, CS07: joins
+_TYPE1 = (devlog.PPMID, devlog.HCALCS)  # joined devices whose commands esme_han takes
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
 
 
@@ -203,6 +205,7 @@ class ESME(GBCSDevice):
         self._saved = now
         self.dlms_faults = 0
         self.dlms_fault_after = 0
+        self.han_out = []  # HAN frames a command made (to an HCALCS), sent by the next tick
 
     # -- the object model --------------------------------------------------------------------
     def _save_attrs(self):
@@ -482,10 +485,15 @@ class ESME(GBCSDevice):
             return None
         if h == H_DP:
             return self._get_protected(slot, c, p, ctx)
-        if h == H_LS:
+        if h == H_LS or h == H_ALCS:
             if c[p] != cosem.LONG_UNSIGNED:
                 raise DataAccessError(cosem.TYPE_UNMATCHED)
-            self._load_switch((c[p + 1] << 8) | c[p + 2], ctx.now)
+            script = (c[p + 1] << 8) | c[p + 2]
+            if h == H_LS:
+                self._load_switch(script, ctx.now)
+            else:
+                # Auxiliary load control switches (ECS47): a HAN-connected one is told.
+                _call("run_script", self, script, ctx.now, module="esme_han")
         else:
             _call("method", self, h, slot, c, p, ctx)
         return None
@@ -589,6 +597,26 @@ class ESME(GBCSDevice):
     def date_time(self, now):
         return cosem.date_time(now)
 
+    # -- the HAN side: Type 1 devices joined to the meter (smets.devices.esme_han) ------------
+    def han_joined(self, eui):
+        """The device type of a device the meter's device log holds, or None (GBCS 13.7)."""
+        return self.device_log.joined(eui)
+
+    def on_cluster(self, aps, zcl, now):
+        if self.device_log.joined(aps.src_eui) in _TYPE1:
+            # A joined PPMID's prepayment commands, an HCALCS's load control frames.
+            out = _call("on_frame", self, aps, zcl, now, module="esme_han")
+            if out is not None:
+                return out
+        return None
+
+    def tick(self, now):
+        out = GBCSDevice.tick(self, now)
+        if self.han_out:
+            out.extend(self.han_out)  # frames made by a command (ECS47 to an HCALCS)
+            self.han_out = []
+        return out
+
     def device_tick(self, now):
         self.advance(now)
         out = []
@@ -611,6 +639,8 @@ class ESME(GBCSDevice):
 
     def next_due(self, now):
         due = GBCSDevice.next_due(self, now)
+        if self.han_out:
+            return now
         nb = (max(now, self._t) // _HH + 1) * _HH
         for e in self.state["pending"]:
             nb = min(nb, e[0])

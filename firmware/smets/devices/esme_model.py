@@ -47,9 +47,9 @@ from smets.gbcs.usecases import (  # noqa: F401 - also read by the host as esme_
     FLAG_TIME,
 )
 
-VERSION = 4
+VERSION = 5
 HOOKS = ("", "clock", "regs", "tou", "toub", "pwr", "pp", "bal", "dcout", "dcstate", "log",
-         "mpan", "act", "ls", "dp", "adj", "zero", "clr", "topup", "ec", "pas", "any")
+         "mpan", "act", "ls", "dp", "adj", "zero", "clr", "topup", "ec", "pas", "any", "alcs")
 ROLE_LETTERS = "SNAWTRL"  # bit i = smets.gbcs.pipeline role bit 1 << i
 
 # Several string constants rather than one: a board loads each into its own heap block.
@@ -227,7 +227,7 @@ p 43.2.10 94.44.34.2/2
 + xffffffffff))
 9000 94.44.128.26 6:act ~
 9000 94.44.128.35 6:act ~
-9 10.0.103 m1
+9 10.0.103 m1:alcs
 9 10.0.107 m1
 1 94.44.117.1 2:any u16:0
 1 94.44.117.2 2:any u16:0

@@ -89,16 +89,19 @@ def parse_join(content):
     return method, eui, dtype, cert
 
 
-def _partner_key(cert, eui):
+def _partner_key(cert):
     """The key agreement public key of a Method C partner's device certificate, or None when
-    the certificate is not the KA certificate of that device (GBCS 13.7: response 11)."""
+    it is not a key agreement certificate of the SMKI profile (GBCS 13.7: response 11). The
+    certificate's device identity is not held against the command's entity identifier: the
+    DCC RTDS joins 00db123456789094 by Method C with the GSME 00db1234567890a1's certificate
+    (8.7.2 CS03CNonCritical) and expects success."""
     from smets.gbcs import cert as x509
 
     try:
         c = x509.parse(cert)
     except ValueError:
         return None
-    if c.entity != eui or c.key_usage is None or not c.key_usage & x509.KU_KEY_AGREEMENT:
+    if c.key_usage is None or not c.key_usage & x509.KU_KEY_AGREEMENT:
         return None
     return bytes(c.public_key)
 
@@ -109,7 +112,7 @@ def join(dev, code, content, ctx):
     allowed = dev.JOINS.get(method)
     ka = None
     if method == devlog.METHOD_C and cert is not None:
-        ka = _partner_key(cert, eui)
+        ka = _partner_key(cert)
     if method != METHOD_OF_CODE[code]:
         result = devlog.JOIN_WRONG_MESSAGE_CODE
     elif allowed is None or dtype not in allowed or eui == dev.eui:

@@ -51,6 +51,14 @@ class UseCase:
         self.signed = signed
 
 
+def asn1_row(code, name, roles, flags=0, sig_roles=0):
+    """One row of an ASN.1 use case (no ACCESS templates): for devices whose few use cases
+    are written as a tuple of rows rather than compiled from a model (PPMID, HCALCS)."""
+    n = name.encode()
+    return bytes((code >> 8, code & 0xFF, roles, flags | FLAG_ASN1, len(n))) + n + bytes(
+        (sig_roles, 0))
+
+
 def past_name(rows, p):
     """Where the row at p goes on after its name and script id (its sig_roles byte, or its
     alternatives count)."""

@@ -89,6 +89,8 @@ RTDS_WORLD = {
         # (…9a, response 3 "incompatible with existing entry"). [eui, device type, method]
         "device_log": [["00db123456789099", 5, 0], ["00db12345678909a", 4, 0]],
     },
+    # The RTDS PPMID is joined to a meter it unjoins in CS04AC (0102030405060708).
+    "PPMID": {"device_log": [["0102030405060708", 1, 1]]},
 }
 # SMKI remote party role codes (certificate subject OU), as in the RTDS keystore.
 SMKI_ROLES = {

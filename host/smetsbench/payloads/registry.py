@@ -370,6 +370,9 @@ def _der_json(node):
 # generation / request production failed, CS02d certificate storage / private key change
 # failed, CS02e certificate retrieval failure): message code -> failure codes.
 ASN1_FAILURES = {0x000A: (2, 3), 0x000B: (6, 7), 0x000C: (3,)}
+# Reads whose failure is a response code 1 at the end of a SEQUENCE (GBCS 13.7.4 CS07 "read
+# failure", 11.8 CS08 "read failure").
+ASN1_READ_FAILURES = (0x0013, 0x0129)
 
 _GENERALIZED_TIME = re.compile(rb"\x18\x0f(\d{14})Z")
 
@@ -408,6 +411,10 @@ class ASN1Kind(PayloadKind):
         c = bytes(content)
         if codes and len(c) == 3 and c[:2] == b"\x02\x01" and c[2] in codes:
             return 0, c[2]
+        if msg is not None and msg.message_code in ASN1_READ_FAILURES:
+            # CS07 / CS08: a read failure is the response code ending the SEQUENCE.
+            if len(c) >= 5 and c[0] == 0x30 and c[-3:] == b"\x02\x01\x01":
+                return 0, 1
         return None
 
 

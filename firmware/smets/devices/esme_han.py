@@ -1,0 +1,182 @@
+"""The ESME and its Type 1 HAN devices: a joined PPMID's prepayment commands and the
+auxiliary load control switches on the HAN (HCALCS). Loaded for the frame only (smets.lazy).
+
+PPMID (GBCS PECS01-03, ZSE commands, smets.zcl.ppmid): Consumer Top Up adds a UTRN's credit as
+CS01a does; Select Available Emergency Credit makes emergency credit available as ECS09 does;
+Local Change Supply "ON" closes an armed load switch as the consumer's button does. Each is an
+"Immediate HAN Interface Command" event in the meter's event log (GBCS Table 16.2: 8154 actioned
+/ 8155 not actioned), besides the event of what it did (810E credit added, 81AB emergency
+credit activated).
+
+HCALCS (smets.zcl.drlc): auxiliary load control switch [n] (1..5) is HAN-connected when its
+identifier 0-0:94.44.0.2n (ECS46c) names an HCALCS in the device log. When ECS47 switches it
+(script table 0-0:10.0.103, script id n << 8 | action: 0x11 on, 0x12 off, 0x20 reset to off)
+the ESME sends the HCALCS a Load Control Event (duty cycle 100 on, 0 off); a Get Scheduled
+Events from the HCALCS (HECS01) is answered with the switch's current state. Frames from
+devices the log does not hold, or from a joined device of another type, are dropped.
+"""
+
+from smets import cosem, devlog
+from smets.devices import esme as E
+from smets.han import ApsFrame
+from smets.zcl import drlc
+from smets.zcl import ppmid as pz
+from smets.zcl.frame import (
+    FAILURE,
+    MALFORMED_COMMAND,
+    NOT_FOUND,
+    SUCCESS,
+    TYPE_CLUSTER,
+    ZCLError,
+    ZCLFrame,
+)
+
+EVENT_HAN_ACTIONED = 0x8154  # Immediate HAN Interface Command received and actioned
+EVENT_HAN_NOT_ACTIONED = 0x8155
+EVENT_EC_ACTIVATED = 0x81AB
+_UTC_2000 = 946684800
+_ALCS_IDS = b"\x00\x01\x00\x00\x5e\x2c\x00"  # 0-0:94.44.0.2n attr 2 (class 1)
+_ALCS_STATE = b"\x00\x46\x00"  # 0-n:96.3.10.255 class 70 (disconnect control), attr 2
+_ALCS_SWITCHES = 5
+ACTION_ON = 0x11
+ACTION_OFF = 0x12
+ACTION_RESET = 0x20
+
+
+def _hexs(b):
+    return "".join("%02x" % x for x in b)
+
+
+def on_frame(esme, aps, zcl, now):
+    """Frames out for a frame from a Type 1 device, or None when it is none of ours."""
+    kind = esme.device_log.joined(aps.src_eui)
+    if kind == devlog.PPMID and zcl.frame_type == TYPE_CLUSTER and not zcl.server_to_client:
+        if aps.cluster == pz.PREPAYMENT and zcl.command in (pz.SELECT_EMERGENCY_CREDIT,
+                                                            pz.CONSUMER_TOP_UP):
+            return _guard(esme, aps, zcl, now, _prepayment)
+        if aps.cluster == pz.METERING and zcl.command == pz.LOCAL_CHANGE_SUPPLY:
+            return _guard(esme, aps, zcl, now, _local_change_supply)
+    if kind == devlog.HCALCS and aps.cluster == drlc.CLUSTER and zcl.frame_type == TYPE_CLUSTER \
+            and not zcl.server_to_client:
+        return _guard(esme, aps, zcl, now, _drlc)
+    return None
+
+
+def _guard(esme, aps, zcl, now, handler):
+    esme.advance(now)
+    try:
+        return handler(esme, aps, zcl, now)
+    except ZCLError as exc:
+        esme.stats["zcl_errors"] += 1
+        esme.log("W", "malformed command from %s: %s" % (_hexs(aps.src_eui), exc))
+        esme._event(now, EVENT_HAN_NOT_ACTIONED)
+        return [aps.reply(aps.cluster, zcl.default_response(MALFORMED_COMMAND).to_bytes())]
+
+
+def _prepayment(esme, aps, zcl, now):
+    s = esme.state
+    if zcl.command == pz.SELECT_EMERGENCY_CREDIT:
+        pz.parse_select_emergency_credit(zcl.payload)
+        # GBCS PECS02: as ECS09, the emergency credit limit becomes available.
+        a = esme.attrs
+        s["ec_credit"] = cosem.value_int(a.get(a.slot(E._KEY_EC_LIMIT)))
+        esme._event(now, EVENT_EC_ACTIVATED)
+        esme._event(now, EVENT_HAN_ACTIONED)
+        esme._save()
+        return [aps.reply(aps.cluster, zcl.default_response(SUCCESS).to_bytes())]
+    origin, code = pz.parse_consumer_top_up(zcl.payload)
+    # GBCS PECS01: a 20-digit UTRN, applied as CS01a applies one.
+    if len(code) == 20 and all(0x30 <= c <= 0x39 for c in code):
+        s["credit"] += E.TOPUP_CREDIT
+        result, value = pz.TOP_UP_ACCEPTED, E.TOPUP_CREDIT
+        esme._event(now, E.EVENT_CREDIT_ADDED)
+        esme._event(now, EVENT_HAN_ACTIONED)
+        esme._save()
+    else:
+        result, value = pz.TOP_UP_REJECTED_INVALID, 0
+        esme._event(now, EVENT_HAN_NOT_ACTIONED)
+    body = pz.top_up_response(result, value, origin, esme.balance())
+    frame = ZCLFrame(pz.CONSUMER_TOP_UP_RESPONSE, body, server_to_client=True,
+                     disable_default_response=True, seq=zcl.seq)
+    return [aps.reply(aps.cluster, frame.to_bytes())]
+
+
+def _local_change_supply(esme, aps, zcl, now):
+    proposed = pz.parse_local_change_supply(zcl.payload)
+    # GBCS PECS03 (as SMETS): only "supply ON" can succeed, and only on an armed switch.
+    ok = proposed == pz.SUPPLY_ON and esme.press_button(now)
+    if not ok:
+        esme._event(now, EVENT_HAN_NOT_ACTIONED)
+    else:
+        esme._event(now, EVENT_HAN_ACTIONED)
+    state = esme.state["control_state"]
+    status = (pz.SUPPLY_OFF, pz.SUPPLY_ON, pz.SUPPLY_ARMED)[state % 3]
+    body = pz.supply_status_response(0, 0, now - _UTC_2000, status)
+    frame = ZCLFrame(pz.SUPPLY_STATUS_RESPONSE, body, server_to_client=True,
+                     disable_default_response=True, seq=zcl.seq)
+    return [aps.reply(aps.cluster, frame.to_bytes())]
+
+
+# -- auxiliary load control switches on the HAN -------------------------------------------------
+
+
+def switch_of(esme, eui):
+    """The auxiliary load control switch number (1..5) an HCALCS serves, or 0."""
+    a = esme.attrs
+    for n in range(1, _ALCS_SWITCHES + 1):
+        v = a.get(a.slot(_ALCS_IDS + bytes((20 + n, 2))))
+        if v is not None and bytes(v[2:]) == bytes(eui):
+            return n
+    return 0
+
+
+def alcs_state(esme, n):
+    a = esme.attrs
+    v = a.get(a.slot(_ALCS_STATE + bytes((n, 96, 3, 10, 0xFF, 2))))
+    return v is not None and v[1] != 0
+
+
+def _event_frame(esme, on, seq):
+    esme.state["drlc_event"] = (esme.state.get("drlc_event", 0) + 1) & 0xFFFFFFFF
+    ev = drlc.LoadControlEvent(esme.state["drlc_event"], drlc.DUTY_ON if on else drlc.DUTY_OFF)
+    return ZCLFrame(drlc.LOAD_CONTROL_EVENT, ev.to_bytes(), server_to_client=True,
+                    disable_default_response=True, seq=seq)
+
+
+def run_script(esme, script, now):
+    """ECS47 on 0-0:10.0.103: switch [n] on / off / reset. The switch's state changes; an
+    HCALCS serving it is told (frames queued in esme.han_out). Other script ids (proportional
+    controllers, ECS47a / ECS47e) change no switch."""
+    n = script >> 8
+    action = script & 0xFF
+    if not 1 <= n <= _ALCS_SWITCHES or action not in (ACTION_ON, ACTION_OFF, ACTION_RESET):
+        return
+    on = action == ACTION_ON
+    a = esme.attrs
+    a.put(a.slot(_ALCS_STATE + bytes((n, 96, 3, 10, 0xFF, 2))), b"\x03\xff" if on else b"\x03\x00")
+    esme._dirty = True
+    v = a.get(a.slot(_ALCS_IDS + bytes((20 + n, 2))))
+    hcalcs = bytes(v[2:]) if v is not None else b""
+    if len(hcalcs) == 8 and esme.device_log.joined(hcalcs) == devlog.HCALCS:
+        frame = _event_frame(esme, on, esme.next_zcl_seq())
+        esme.han_out.append(ApsFrame(esme.eui, hcalcs, drlc.CLUSTER, frame.to_bytes()))
+        esme.log("I", "HCALCS %s (switch %d) told to switch %s" % (_hexs(hcalcs), n,
+                                                                  "on" if on else "off"))
+
+
+def _drlc(esme, aps, zcl, now):
+    if zcl.command == drlc.REPORT_EVENT_STATUS:
+        rep = drlc.EventStatus.from_bytes(zcl.payload)
+        esme.log("I", "HCALCS %s event %d status %02x" % (_hexs(aps.src_eui), rep.event_id,
+                                                         rep.status))
+        return []
+    if zcl.command == drlc.GET_SCHEDULED_EVENTS:
+        drlc.parse_get_scheduled_events(zcl.payload)
+        n = switch_of(esme, aps.src_eui)
+        if not n:
+            esme._event(now, EVENT_HAN_NOT_ACTIONED)
+            return [aps.reply(aps.cluster, zcl.default_response(NOT_FOUND).to_bytes())]
+        esme._event(now, EVENT_HAN_ACTIONED)  # GBCS HECS01
+        frame = _event_frame(esme, alcs_state(esme, n), zcl.seq)
+        return [aps.reply(aps.cluster, frame.to_bytes())]
+    return [aps.reply(aps.cluster, zcl.default_response(FAILURE).to_bytes())]
