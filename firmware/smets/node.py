@@ -41,7 +41,7 @@ _LOG_KEEP = 32
 _OUT_LOG_LIMIT = 64  # queued frames beyond which LOG lines are not sent
 _CPU_KEEP = 200
 # CONTROL ops whose code is loaded for the request only (smets.node_ops).
-_RARE_OPS = ("provision", "wipe", "certificates", "cpu", "fault")
+_RARE_OPS = ("provision", "wipe", "certificates", "cpu", "fault", "heap")
 _EPOCH_2000 = 946684800
 
 

@@ -46,6 +46,8 @@ def test_first_deploy_installs_everything_and_the_firmware_starts(bare):
     assert set(result.copied) == set(files) - {"board.json"}  # that one was there, identical
     assert result.removed == [] and result.unchanged == 1
     assert result.firmware == FIRMWARE_VERSION
+    assert result.heap["free"] >= 64 * 1024 and result.heap["loaded"] > 0
+    assert "smets.devices.esme" in result.heap["modules"]
     for name, data in files.items():
         assert (bare.directory / name).read_bytes() == data
     assert "no smets firmware answered; using the REPL" in lines[0]
@@ -104,6 +106,27 @@ def test_deploy_keeps_the_identity_and_restarts_a_provisioned_board(tmp_path):
         esme.link.reopen()
         st = esme.link.control("status", timeout=10)
         assert st["role"] == "ESME" and st["eui"] == esme.eui.hex()
+
+
+def test_a_board_whose_heap_cannot_hold_the_role_is_refused_with_the_reason(tmp_path):
+    # 128 KB of heap: not enough for the ESME's .mpy bytecode (refused before copying), nor
+    # for its code from ROM plus its data budget (refused once the code is loaded).
+    small = VirtualBoard(tmp_path / "small", install_firmware=False, name="small", heap="128K")
+    small.start()
+    try:
+        with pytest.raises(ToolError) as err:
+            deploy(small.port, code=FILESYSTEM)
+        text = str(err.value)
+        assert "of heap free, less than the" in text and ".mpy bytecode" in text
+        assert "ROMFS partition" in text and "firmware/manifest.py" in text
+        assert not (small.directory / "lib" / "smets").exists()  # nothing copied
+        with pytest.raises(ToolError) as err:
+            deploy(small.port)
+        text = str(err.value)
+        assert "with the ESME's code loaded (code in romfs-file)" in text
+        assert "less than the 64 KB its data needs" in text
+    finally:
+        small.stop()
 
 
 def test_old_micropython_and_wrong_board_are_refused(bare, tmp_path):

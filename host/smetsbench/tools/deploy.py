@@ -33,7 +33,7 @@ from pathlib import Path
 
 from smets.node import FIRMWARE_VERSION
 
-from smetsbench.boards import build
+from smetsbench.boards import build, heap
 from smetsbench.boards.transport import BoardError
 from smetsbench.tools import boarddefs
 from smetsbench.tools.errors import ToolError, cli_command
@@ -157,6 +157,7 @@ class DeployResult:
         self.micropython = None
         self.arch = None
         self.code = None
+        self.heap = None
         self.copied = []
         self.removed = []
         self.unchanged = 0
@@ -338,10 +339,11 @@ def _sha(data):
 
 
 def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout=30.0,
-           code="auto"):
+           code="auto", role=None):
     """Install the firmware on the board on `port` (see the module docstring); returns a
     DeployResult. `board`: a board definition name or path (default: from the board's chip);
-    `code`: "auto" (the best place the board has, `code_placement`) or "filesystem"."""
+    `code`: "auto" (the best place the board has, `code_placement`) or "filesystem"; `role`:
+    the role the board must be able to hold (default: its provisioned role, else ESME)."""
     t0 = time.monotonic()
     check_port_exists(port)
     defn = boarddefs.load(board) if board else None
@@ -349,6 +351,7 @@ def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout
     result.port = port
     say = out or (lambda text: None)
     before = stop_firmware(port)
+    role = role or (before or {}).get("role") or "ESME"
     say("%s: %s" % (port, "stopped smets firmware %s" % before.get("firmware") if before
                     else "no smets firmware answered; using the REPL"))
     info = scan(port, timeout=timeout)
@@ -359,6 +362,8 @@ def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout
     result.arch = arch
     result.code = placement = code_placement(info, code)
     files = image(defn, arch, placement)
+    if before is None:  # a bare REPL: its free heap is what the firmware will have
+        _precheck_heap(port, info, placement, files, role)
     held = info.get("files") or {}
     changed = sorted(p for p, data in files.items() if held.get(p) != _sha(data))
     stale = sorted(p for p in held if p not in files and (
@@ -389,9 +394,54 @@ def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout
         if result.firmware != FIRMWARE_VERSION:
             raise ToolError("%s restarted with smets firmware %s, expected %s"
                             % (port, result.firmware, FIRMWARE_VERSION))
+        result.heap = _check_heap(port, placement, role)
     result.seconds = time.monotonic() - t0
     say(result.summary())
     return result
+
+
+def _heap_advice(placement):
+    if placement == FILESYSTEM:
+        return ("put the code in a ROMFS partition (MicroPython >= 1.25 built with one) or "
+                "freeze it into the MicroPython image (firmware/manifest.py)")
+    return "use a board with more RAM (PSRAM), or freeze the code (firmware/manifest.py)"
+
+
+def _precheck_heap(port, info, placement, files, role):
+    """Refuse before copying anything a board whose free heap cannot hold even the bytecode
+    of .mpy files on the filesystem (it is loaded into the heap) and a role's data."""
+    free = info.get("heap_free")
+    if free is None:
+        return
+    need = heap.DATA_HEAP_BUDGET
+    what = "%d KB for the %s's data" % (need // 1024, role)
+    if placement == FILESYSTEM:
+        code = sum(len(d) for p, d in files.items() if p.startswith("lib/"))
+        need += code
+        what = "%d KB of .mpy bytecode loaded into the heap and %s" % (code // 1024, what)
+    if free < need:
+        raise ToolError("%s has %d KB of heap free, less than the %d KB it needs (%s): %s"
+                        % (port, free // 1024, need // 1024, what, _heap_advice(placement)))
+
+
+def _check_heap(port, placement, role):
+    """After the restart: load the role's code on the board and check that the heap left can
+    hold the role's data. Returns the board's `heap` reply."""
+    link = open_link(port)
+    try:
+        reply = link.control("heap", load=role, timeout=30)
+    except BoardError as exc:
+        raise ToolError("%s: the firmware cannot load the %s's code: %s (%s)"
+                        % (port, role, exc, _heap_advice(placement))) from None
+    finally:
+        link.close()
+    free = reply.get("free")
+    if free is not None and free < heap.DATA_HEAP_BUDGET:
+        raise ToolError("%s: the firmware is installed, but with the %s's code loaded (code in "
+                        "%s) only %d KB of heap are left, less than the %d KB its data needs: "
+                        "%s" % (port, role, placement, free // 1024,
+                                heap.DATA_HEAP_BUDGET // 1024, _heap_advice(placement)))
+    return reply
 
 
 def _deploy_romfs(port, partition, rom, timeout, say):
@@ -475,6 +525,8 @@ def register(sub):
     p.add_argument("--code", choices=("auto", FILESYSTEM), default="auto",
                    help="where the firmware's code goes: auto = frozen, else a ROMFS partition "
                    "(or a virtual board's ROM file), else .mpy files; filesystem = .mpy files")
+    p.add_argument("--role", help="the role the board must be able to hold (default: its "
+                   "provisioned role, else ESME); deploy refuses a board whose heap cannot")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per mpremote call")
     p.set_defaults(func=_main)
 
@@ -482,5 +534,5 @@ def register(sub):
 @cli_command
 def _main(args):
     deploy(args.port, board=args.board, restart=not args.no_restart, out=print,
-           timeout=args.timeout, code=args.code)
+           timeout=args.timeout, code=args.code, role=args.role)
     return 0
