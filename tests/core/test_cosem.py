@@ -134,7 +134,7 @@ def test_slot_lookup_is_aligned_to_keys():
 
 
 def test_esme_image_is_the_compiled_model():
-    keys, hooks, blob, ucs, acts = esme_model.build()
+    keys, hooks, blob, ucs, acts, _variants = esme_model.build()
     assert esme_image.VERSION == esme_model.VERSION == esme.MODEL_VERSION
     assert esme_image.KEYS == keys and esme_image.HOOKS == hooks
     assert esme_image.DEFAULTS == blob, "run python -m smets.devices.esme_model"

@@ -28,19 +28,11 @@ BUDGET_HEAP = "272K"
 MEMORY_HUNGRY = ["ECS01a", "ECS01b", "ECS08", "ECS46c"]
 
 # Passing scenarios on ../shared/rtds (RTDS 4.5.0, ESME with the use cases of esme_model).
-MIN_PASSING = 249
+MIN_PASSING = 265
 
 # Scenarios the emulator is known to fail, with why. strict: a fix turns them into XPASS,
 # which fails until the entry is removed here (and MIN_PASSING raised).
-_TWIN = ("the ESME emulates a single-element meter; a twin-element meter returns the second "
-         "element's registers too")
 KNOWN_FAILURES = {
-    "RTDS-4.5.0/4.1.1_ECS17b/ECS17b_4.1.1_TWIN_SUCCESS": _TWIN,
-    "RTDS-4.5.0/4.1.2_ECS17d/ECS17d_4.1.2_TWIN_SUCCESS": _TWIN,
-    "RTDS-4.5.0/4.4.2_ECS20b/ECS20b_4.4.2_TWIN_SUCCESS": _TWIN,
-    "RTDS-4.5.0/4.4.3_ECS20c/ECS20c_4.4.3_TWIN_SUCCESS": _TWIN,
-    "RTDS-4.5.0/4.6.1_ECS21a/ECS21a_4.6.1_TWIN_SUCCESS": _TWIN,
-    "RTDS-4.5.0/4.8.1_ECS22b/ECS22b_4.8.1_TWIN_SUCCESS": _TWIN,
     "RTDS-4.5.0/7.14_ECS61d/ECS61d_7.14_SUCCESS":
         "RTDS ECS61a and ECS61d disagree on the ALCS schedule's exec_specdays bit-string length "
         "(4 vs 3 bits) for the same attribute; the emulator follows ECS61a",

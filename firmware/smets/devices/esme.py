@@ -36,7 +36,7 @@ from smets.cosem import (
 )
 from smets.devices.gbcsdev import GBCSDevice, Reject
 from smets.gbcs import crypto, usecases
-from smets.gbcs.usecases import FLAG_ASN1, FLAG_OPTIONAL
+from smets.gbcs.usecases import FLAG_ASN1, FLAG_OPTIONAL, FLAG_POLYPHASE, FLAG_TWIN
 from smets.logbook import Logbook
 
 FIRMWARE_ID = b"\x00\x01\x00\x00"  # ECS52: four-byte firmware version identifier (0.1.0)
@@ -82,6 +82,8 @@ HH_PROFILE_SIZE = const(96)  # two days of half-hours
 DAILY_LOG_SIZE = const(31)
 BILLING_LOG_SIZE = const(13)
 MAX_PENDING = const(32)  # future-dated activations waiting
+VARIANTS = ("single", "twin", "polyphase")
+_VARIANT_LETTER = {"twin": 0x54, "polyphase": 0x50}  # esme_model '@T' / '@P' values
 MAX_PROFILE_BYTES = const(3000)  # largest profile/log answer (the newest entries are kept)
 _HH = const(1800)
 _DAY = const(86400)
@@ -99,6 +101,8 @@ EVENT_EXPORT_MPAN_SET = const(0xF011)
 EVENT_CREDIT_ADDED = const(0x810E)  # GBCS: credit added locally / remotely
 
 MSG_FUTURE_DATED_ALERT = const(0x00CC)
+MSG_COMMAND_NOT_SUPPORTED = const(0x0120)  # ECS100
+ALERT_COMMAND_NOT_SUPPORTED = const(0x8F85)
 MSG_BILLING_DATA_LOG_ALERT = const(0x0061)  # ECS68
 ALERT_BILLING_DATA_LOG = const(0x8F0A)
 ALERT_FUTURE_DATED_EXECUTED = const(0x8F66)
@@ -164,6 +168,12 @@ class ESME(GBCSDevice):
                                  % (key, v))
         if "device_log" in init:
             devlog.check_init(init["device_log"])
+        if init.get("variant", "single") not in VARIANTS:
+            raise ValueError("init variant must be one of %s" % ", ".join(VARIANTS))
+        for key in ("power2_w", "import2_wh"):
+            v = init.get(key, 0)
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << 31:
+                raise ValueError("init %s must be a non-negative integer, got %r" % (key, v))
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
@@ -178,6 +188,14 @@ class ESME(GBCSDevice):
                     state[key] = init[key]
             state["import_ws"] = int(init.get("import_wh", 0)) * 3600
             state["reactive_vars"] = int(init.get("reactive_varh", 0)) * 3600
+            # The meter variant (chosen at provisioning): single-element, twin-element (a
+            # second measuring element with its own MPAN, tariff and registers) or polyphase.
+            state["variant"] = init.get("variant", "single")
+            if state["variant"] == "twin":
+                state["power2_w"] = int(init.get("power2_w", 0))
+                state["import2_ws"] = int(init.get("import2_wh", 0)) * 3600
+            if state["variant"] != "single":
+                _call("apply_variant", self, _VARIANT_LETTER[state["variant"]])
             a = self.attrs
             a.put(a.slot(_KEY_DEVICE_ID), octets(self.eui))
             a.put(a.slot(_KEY_FIRMWARE), octets(FIRMWARE_ID))
@@ -187,16 +205,24 @@ class ESME(GBCSDevice):
                     a.put(a.slot(key), octets(init[name].encode()))
             self._save_attrs()
         for key, v in (("credit", 0), ("debit_ws", 0), ("ec_credit", 0), ("hh_ws", 0),
-                       ("hh_vars", 0), ("day_ws", 0), ("pending", [])):
+                       ("hh_vars", 0), ("day_ws", 0), ("pending", []), ("variant", "single")):
             state.setdefault(key, v)
         self.state = state
+        self.twin = twin = state["variant"] == "twin"
+        if twin:
+            for key in ("power2_w", "import2_ws", "hh2_ws"):
+                state.setdefault(key, 0)
         self.events = Logbook(store, "events", ">IH", EVENT_LOG_SIZE)
         self.device_log = devlog.DeviceLog(store)
         if fresh and init and init.get("device_log"):
             devlog.fill(self.device_log, init["device_log"])
-        self.hh = Logbook(store, "hh", ">III", HH_PROFILE_SIZE, autosave=False)
-        self.daily = Logbook(store, "daily", ">IIIi", DAILY_LOG_SIZE, autosave=False)
-        self.bills = Logbook(store, "bills", ">IIi", BILLING_LOG_SIZE, autosave=False)
+        # A twin-element meter's records carry the second element's import (the last field).
+        self.hh = Logbook(store, "hh", ">IIII" if twin else ">III", HH_PROFILE_SIZE,
+                          autosave=False)
+        self.daily = Logbook(store, "daily", ">IIIiI" if twin else ">IIIi", DAILY_LOG_SIZE,
+                             autosave=False)
+        self.bills = Logbook(store, "bills", ">IIiI" if twin else ">IIi", BILLING_LOG_SIZE,
+                             autosave=False)
         self.to_push = []  # billing times whose ECS68 alert is due
         self._bill_slot = self.attrs.slot(_KEY_BILLING_CALENDAR)
         # Consumption restarts from the stored registers at boot: a meter measures nothing
@@ -240,35 +266,44 @@ class ESME(GBCSDevice):
         on = s["control_state"] == CONNECTED
         p = s["power_w"] if on else 0
         q = s["reactive_var"] if on else 0
+        # The second element of a twin meter (its own circuit, e.g. storage heating).
+        p2 = s["power2_w"] if on and self.twin else 0
         prepay = self._prepayment()
         if now - t > _CATCH_UP:
             # A long clock jump: accrue without captures up to a day boundary near the end.
             skip_to = (now - _CATCH_UP) // _DAY * _DAY
             if skip_to > t:
-                self._accrue(p * (skip_to - t), q * (skip_to - t), prepay)
+                self._accrue(p * (skip_to - t), q * (skip_to - t), p2 * (skip_to - t), prepay)
                 s["hh_ws"] = s["hh_vars"] = s["day_ws"] = 0
+                if self.twin:
+                    s["hh2_ws"] = 0
                 t = self._t = skip_to
         captured = False
         while t < now:
             nb = (t // _HH + 1) * _HH
             end = min(nb, now)
-            self._accrue(p * (end - t), q * (end - t), prepay)
+            self._accrue(p * (end - t), q * (end - t), p2 * (end - t), prepay)
             # Accrued up to here: a capture below that fails must not accrue it again.
             t = self._t = end
             if end == nb:
                 captured = True
-                self.hh.append(nb, s["hh_ws"] // 3600 & 0xFFFFFFFF,
-                               s["hh_vars"] // 3600 & 0xFFFFFFFF)
+                rec = (nb, s["hh_ws"] // 3600 & 0xFFFFFFFF, s["hh_vars"] // 3600 & 0xFFFFFFFF)
+                wh2 = ()
+                if self.twin:
+                    rec += (s["hh2_ws"] // 3600 & 0xFFFFFFFF,)
+                    s["hh2_ws"] = 0
+                    wh2 = (s["import2_ws"] // 3600 & 0xFFFFFFFF,)
+                self.hh.append(*rec)
                 s["hh_ws"] = s["hh_vars"] = 0
                 if nb % _DAY == 0:
                     wh = s["import_ws"] // 3600 & 0xFFFFFFFF
                     self.daily.append(nb, wh, s["day_ws"] // 3600 & 0xFFFFFFFF,
-                                      self.balance())
+                                      self.balance(), *wh2)
                     s["day_ws"] = 0
                     if self._billing_day(nb):
                         # Billing calendar: a billing data log entry, pushed to the supplier
                         # (ECS68 alert, sent by the next device tick).
-                        self.bills.append(nb, wh, self.balance())
+                        self.bills.append(nb, wh, self.balance(), *wh2)
                         self.bills.save()
                         self.to_push.append(nb)
         self._t = now
@@ -297,15 +332,18 @@ class ESME(GBCSDevice):
                 return True
         return False
 
-    def _accrue(self, e, r, prepay):
+    def _accrue(self, e, r, e2, prepay):
         s = self.state
         s["import_ws"] += e
         s["reactive_vars"] += r
         s["hh_ws"] += e
         s["hh_vars"] += r
         s["day_ws"] += e
+        if e2:
+            s["import2_ws"] += e2
+            s["hh2_ws"] += e2
         if prepay:
-            s["debit_ws"] += e
+            s["debit_ws"] += e + e2
 
     def _save(self):
         self.store.save("esme", self.state)
@@ -317,7 +355,13 @@ class ESME(GBCSDevice):
 
     # -- GBCS use cases ----------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
-        if self.USE_CASES.rows[uc.template + 3] & FLAG_ASN1:
+        flags = self.USE_CASES.rows[uc.template + 3]
+        if flags & (FLAG_TWIN | FLAG_POLYPHASE) and not flags & (
+                FLAG_TWIN if self.twin else FLAG_POLYPHASE if self.state["variant"] ==
+                "polyphase" else 0):
+            # A use case of another meter variant (a second element, phases 2 and 3).
+            return self._unsupported(msg, ctx)
+        if flags & FLAG_ASN1:
             if msg.message_code in _JOINS:
                 # The device log (GBCS 13.7): who may talk to the meter on the HAN.
                 return _call("execute", self, uc, msg, ctx, module="joins")
@@ -443,14 +487,23 @@ class ESME(GBCSDevice):
             return integer(cosem.ENUM, s["control_state"])
         wh = s["import_ws"] // 3600 & 0xFFFFFFFF
         u32 = cosem.DOUBLE_LONG_UNSIGNED
+        # The second element's import register of a twin meter (GBCS: ECS17b, ECS17d).
+        wh2 = s["import2_ws"] // 3600 & 0xFFFFFFFF if self.twin else 0
         if h == H_REGS:
-            return structure((integer(u32, wh), b"\x02\x02\x0f\x00\x16\x1e",
-                              integer(u32, s["reactive_vars"] // 3600 & 0xFFFFFFFF),
-                              b"\x02\x02\x0f\x00\x16\x20"))
+            regs = (integer(u32, wh), b"\x02\x02\x0f\x00\x16\x1e",
+                    integer(u32, s["reactive_vars"] // 3600 & 0xFFFFFFFF),
+                    b"\x02\x02\x0f\x00\x16\x20")
+            if self.twin:
+                regs += (integer(u32, wh2),)
+            return structure(regs)
         if h == H_TOU or h == H_TOUB:
             # Every unit so far was charged at the first rate (single-rate consumption model).
             n = 48 if h == H_TOU else 64
-            return b"\x02\x01\x01" + cosem.elen(n) + integer(u32, wh) + integer(u32, 0) * (n - 1)
+            tou = b"\x01" + cosem.elen(n) + integer(u32, wh) + integer(u32, 0) * (n - 1)
+            if self.twin and h == H_TOU:
+                # structure{primary TOU registers [48], secondary TOU registers [4]}
+                return b"\x02\x02" + tou + b"\x01\x04" + integer(u32, wh2) + integer(u32, 0) * 3
+            return b"\x02\x01" + tou
         if h == H_PWR:
             on = s["control_state"] == CONNECTED
             return structure((integer(u32, s["power_w"] if on else 0), b"\x02\x02\x0f\x00\x16\x1b",
@@ -583,6 +636,19 @@ class ESME(GBCSDevice):
         return b"".join((b"\x02\x02\x01\x01", c[q:q + 19], self.eui, b"\x09\x08",
                          msg.originator, c[q + 37:end], octets(protected)))
 
+    def _unsupported(self, msg, ctx):
+        """GBCS 7.2.9.1 (ECS100): no response; an alert 8F85 to the command's originator naming
+        the command (message code, originator counter), with the supplementary remote party
+        fields of a command sent on another party's behalf."""
+        body = msg.message_code.to_bytes(2, "big") + msg.counter.to_bytes(8, "big")
+        info = MSG_COMMAND_NOT_SUPPORTED.to_bytes(2, "big") + bytes(msg.other_info[2:18])
+        ctx.alerts.append(self.alert(MSG_COMMAND_NOT_SUPPORTED, ALERT_COMMAND_NOT_SUPPORTED,
+                                     ctx.now, (octets(body),), recipient=ctx.party,
+                                     other_info=info))
+        self.log("W", "%04X is not a use case of a %s meter" % (msg.message_code,
+                                                                self.state["variant"]))
+        return None
+
     # -- alerts / time -----------------------------------------------------------------------
     def alert_content(self, counter, alert_code, now, fields):
         if isinstance(fields, bytes):
@@ -658,6 +724,9 @@ class ESME(GBCSDevice):
         st["balance"] = self.balance()
         st["pending"] = len(s["pending"])
         st["joined"] = len(self.device_log)
+        st["variant"] = s["variant"]
+        if self.twin:
+            st["import2_wh"] = s["import2_ws"] // 3600
         v = self.attrs.get(self.attrs.slot(_KEY_MPAN_IMPORT))
         st["mpan_import"] = bytes(v[2:]).decode()
         return st

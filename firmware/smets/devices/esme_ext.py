@@ -28,12 +28,13 @@ def load_model(dev, fresh):
             raise ValueError("esme_image %d, firmware expects %d" % (im.VERSION,
                                                                      E.MODEL_VERSION))
         sig = hashlib.sha256(im.KEYS).digest()[:8]
-        E._MODEL = (im.KEYS, im.HOOKS, usecases.Table(im.USE_CASES), im.ACTIVATIONS, sig)
+        E._MODEL = (im.KEYS, im.HOOKS, usecases.Table(im.USE_CASES), im.ACTIVATIONS, sig,
+                    im.VARIANTS)
         defaults = AttrStore.from_bytes(im.KEYS, im.DEFAULTS)
         del im
         lazy.unload("smets.devices.esme_image")
         st.save_parts("defaults", defaults.parts(sig))
-    dev.keys, dev.hooks, dev.USE_CASES, dev.acts, dev.sig = E._MODEL
+    dev.keys, dev.hooks, dev.USE_CASES, dev.acts, dev.sig, _variants = E._MODEL
     # The attribute values: this model's (fingerprint = hash of its keys); another firmware's,
     # kept where both models have the attribute; else the defaults.
     attrs = None if fresh else AttrStore.load(st, "attrs", dev.keys, dev.sig)
@@ -58,6 +59,19 @@ def load_model(dev, fresh):
             st.save_bytes("attrkeys", dev.keys)
     dev.attrs = attrs
     return None
+
+
+def apply_variant(dev, letter):
+    """A new meter of a variant (T twin-element, P polyphase) takes the variant's own default
+    values (esme_model '@' lines: e.g. the twin's logs carry the second element)."""
+    v = E._MODEL[5]
+    p = 0
+    while p < len(v):
+        slot = (v[p + 1] << 8) | v[p + 2]
+        n = (v[p + 3] << 8) | v[p + 4]
+        if v[p] == letter:
+            dev.attrs.put(slot, v[p + 5:p + 5 + n])
+        p += 5 + n
 
 
 # -- profiles and logs ---------------------------------------------------------------------------

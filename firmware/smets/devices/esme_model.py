@@ -22,14 +22,21 @@ L load controller; after a '/': the roles that may send it signed without the AC
 Flags: C critical (signed), T response carries the device date-time (GBCS notes 7.3), O
 optional items (the request's specs are an ordered subset of the template), #<n> the script id
 an action must carry, D an ASN.1 payload answered by esme_cs02 (specs '-'), G the response is
-signed even when the command is not critical. Specs: g get, s set, a action, r get with
-selective access, then <obis>/<attr or method>.
+signed even when the command is not critical, W / P only a twin-element / polyphase meter has
+the use case (other variants answer it with an ECS100 alert). Specs: g get, s set, a action,
+r get with selective access, then <obis>/<attr or method>.
+
+  @<variant> <attribute line>               the attribute's default value on a meter of that
+                                            variant (T twin-element, P polyphase) instead
 
 Types and shapes follow GBCS as seen in the DCC RTDS 4.5.0 responses; the default values are
 the emulator's own. Profile hook data ('log'): ring (0 none, 1 event log, 2 security log,
 3 half-hour profile, 4 daily log, 5 billing data log) | compact-array type description | pairs
 (width << 4 | field or 0xF for zeros, count) building each entry from the ring's record
-(field 0 is the time).
+(field 0 is the time). Ring fields: half-hour profile (time, import, reactive import, twin:
+secondary import), daily log (time, import register, day's import, balance, twin: secondary
+import register), billing data log (time, import register, balance, twin: secondary import
+register).
 """
 
 import struct
@@ -42,9 +49,11 @@ from smets.gbcs.usecases import (  # noqa: F401 - also read by the host as esme_
     FLAG_ASN1,
     FLAG_CRITICAL,
     FLAG_OPTIONAL,
+    FLAG_POLYPHASE,
     FLAG_SCRIPT,
     FLAG_SIGNED,
     FLAG_TIME,
+    FLAG_TWIN,
 )
 
 VERSION = 5
@@ -116,6 +125,14 @@ TEXT = (
 7 0.17.99.98.2 2:log r00020406121606
 7 0.17.99.98.2 m1:clr
 7 99.98.20 2:log r0002020606
+# -- twin-element meter (GBCS: a second element with its own import register and TOU
+# registers; DCC RTDS 4.5.0 TWIN responses): the logs carry the secondary registers too
+@T 7 99.1.0 2:log r030203060606 400141014301
+@T 7 98.1.9 2:log r04020906060601003006010004060100080601000806010008060100 08 06
++ 4001410144014101 4f2f44014f034f20
+@T 7 98.1.0 2:log r05020906060601003006010004060100080601000806010008060100 08 06
++ 4001410143014101 4f2f43014f034f20
+@T 7 98.1.2 2:log r00020f0606060100300601000406010008060100080601000806010008 06 050505050505
 """,
     """
 # -- data protection: what get_protected_attributes returns, encrypted (GBCS) ----------
@@ -463,20 +480,20 @@ u 0037 ECS22b SN - a43.2.7/1
 u 0038 ECS22c SN - r99.1.2/2
 u 0039 ECS23 SN T g1.0.32.32.0.4/2 g1.0.32.32.0.4/3 g1.0.32.36.0.4/2 g1.0.32.36.0.4/3
 + r1.0.32.24.0/2 g1.0.32.24.0/4
-u 00BC ECS23b SN T g1.0.32.32.0.4/2 g1.0.32.32.0.4/3 g1.0.32.36.0.4/2 g1.0.32.36.0.4/3
+u 00BC ECS23b SN TP g1.0.32.32.0.4/2 g1.0.32.32.0.4/3 g1.0.32.36.0.4/2 g1.0.32.36.0.4/3
 + r1.0.32.24.0/2 g1.0.32.24.0/4 g1.0.52.32.0.4/2 g1.0.52.32.0.4/3 g1.0.52.36.0.4/2
 + g1.0.52.36.0.4/3 r1.0.52.24.0/2 g1.0.52.24.0/4 g1.0.72.32.0.4/2 g1.0.72.32.0.4/3
 + g1.0.72.36.0.4/2 g1.0.72.36.0.4/3 r1.0.72.24.0/2 g1.0.72.24.0/4
 u 003A ECS24 SN - g94.44.1.7/2 g94.44.1.7/3 g13.0.0/3 g13.0.0/4 g13.0.0/5 g11.0.0/2 g16.0.11/2
 + g16.0.12/2 g16.0.13/2 g16.0.14/2 g16.0.15/2 g16.0.16/2 g16.0.17/2 g16.0.18/2 g94.44.2.0/2
 + g19.20.4/5 g19.20.0/5
-u 00BD ECS24b SN - g19.20.5/5 g94.44.1.8/2 g94.44.1.8/3 g11.0.1/2 g13.0.1/3 g13.0.1/4 g13.0.1/5
+u 00BD ECS24b SN W g19.20.5/5 g94.44.1.8/2 g94.44.1.8/3 g11.0.1/2 g13.0.1/3 g13.0.1/4 g13.0.1/5
 u 003B ECS26a SN - g19.20.1/5 g11.0.2/2 g19.20.1/8 g19.20.1/5 g19.20.2/5 g19.20.2/8 g19.20.2/5
 + g19.20.3/13 g94.44.2.10/2 g16.0.1/2 g94.44.2.20/2 g19.0.0/16 g19.0.0/18 g19.0.0/19
 + g19.10.1/9 g19.10.1/10 g12.0.1/2 g19.0.0/11
 u 003C ECS26b SN - g17.0.1/4 g17.0.1/6 g17.0.2/4 g17.0.2/6 g17.0.3/4 g17.0.3/6 g17.0.4/4
 + g17.0.4/6 g1.0.32.35.0.4/2 g1.0.32.31.0.4/2
-u 00C6 ECS26k SN - g17.0.1/4 g17.0.1/6 g17.0.2/4 g17.0.2/6 g17.0.3/4 g17.0.3/6 g17.0.4/4
+u 00C6 ECS26k SN P g17.0.1/4 g17.0.1/6 g17.0.2/4 g17.0.2/6 g17.0.3/4 g17.0.3/6 g17.0.4/4
 + g17.0.4/6 g1.0.32.35.0.4/2 g1.0.32.31.0.4/2 g1.0.52.31.0.4/2 g1.0.52.35.0.4/2
 + g1.0.72.31.0.4/2 g1.0.72.35.0.4/2
 u 003D ECS26c SN - g94.44.0.1/2
@@ -494,17 +511,17 @@ u 0043 ECS28a S CT s94.44.0.3/4 s94.44.128.7/4 s94.44.128.6/4 s94.44.128.8/4 s94
 u 0044 ECS28b S - a94.44.42/1
 u 0045 ECS29a N - s1.0.32.24.0/4 s17.0.1/4 s17.0.1/6 s17.0.2/4 s17.0.2/6 s17.0.3/4 s17.0.3/6
 + s17.0.4/4 s17.0.4/6 s1.0.32.35.0.4/2 s1.0.32.31.0.4/2 a1.0.32.32.0.4/1 a1.0.32.36.0.4/1
-u 00AE ECS29b N - s1.0.32.24.0/4 s1.0.52.24.0/4 s1.0.72.24.0/4 s17.0.1/4 s17.0.1/6 s17.0.2/4
+u 00AE ECS29b N P s1.0.32.24.0/4 s1.0.52.24.0/4 s1.0.72.24.0/4 s17.0.1/4 s17.0.1/6 s17.0.2/4
 + s17.0.2/6 s17.0.3/4 s17.0.3/6 s17.0.4/4 s17.0.4/6 s1.0.32.35.0.4/2 s1.0.32.31.0.4/2
 + s1.0.52.31.0.4/2 s1.0.52.35.0.4/2 s1.0.72.31.0.4/2 s1.0.72.35.0.4/2 a1.0.32.32.0.4/1
 + a1.0.32.36.0.4/1 a1.0.52.32.0.4/1 a1.0.52.36.0.4/1 a1.0.72.32.0.4/1 a1.0.72.36.0.4/1
 u 00D1 ECS29c N - s1.0.32.31.0.4/2 s1.0.32.35.0.4/2 s1.0.32.24.0/4 s17.0.1/4 s17.0.1/6 s17.0.2/4
 + s17.0.2/6 s17.0.3/4 s17.0.3/6 s17.0.4/4 s17.0.4/6
-u 00D2 ECS29d N - s1.0.32.31.0.4/2 s1.0.32.35.0.4/2 s1.0.52.31.0.4/2 s1.0.52.35.0.4/2
+u 00D2 ECS29d N P s1.0.32.31.0.4/2 s1.0.32.35.0.4/2 s1.0.52.31.0.4/2 s1.0.52.35.0.4/2
 + s1.0.72.31.0.4/2 s1.0.72.35.0.4/2 s1.0.32.24.0/4 s1.0.52.24.0/4 s1.0.72.24.0/4 s17.0.1/4
 + s17.0.1/6 s17.0.2/4 s17.0.2/6 s17.0.3/4 s17.0.3/6 s17.0.4/4 s17.0.4/6
 u 00D3 ECS29e N - a1.0.32.32.0.4/1 a1.0.32.36.0.4/1
-u 00D4 ECS29f N - a1.0.32.32.0.4/1 a1.0.32.36.0.4/1 a1.0.52.32.0.4/1 a1.0.52.36.0.4/1
+u 00D4 ECS29f N P a1.0.32.32.0.4/1 a1.0.32.36.0.4/1 a1.0.52.32.0.4/1 a1.0.52.36.0.4/1
 + a1.0.72.32.0.4/1 a1.0.72.36.0.4/1
 u 0046 ECS30 S C s15.0.0/4
 u 00D7 ECS30a S C s15.0.0/4
@@ -540,9 +557,9 @@ u 005F ECS62 S - s94.44.6.1/2 s94.44.6.2/2 s94.44.6.3/2 s94.44.6.4/2 s94.44.6.5/
 u 0060 ECS66 SN - a43.2.4/1
 u 0069 ECS82 SN - g19.10.0/2
 u 00A2 ECS01b S CT s19.20.4/6 s19.20.0/6 s19.20.4/7 s19.20.0/7
-u 00B7 ECS01c S CT s19.20.5/6 s13.0.1/7 s13.0.1/8 s13.0.1/9 s0.1.11.0.1/2 s13.0.1/10 s19.20.5/7
+u 00B7 ECS01c S CTW s19.20.5/6 s13.0.1/7 s13.0.1/8 s13.0.1/9 s0.1.11.0.1/2 s13.0.1/10 s19.20.5/7
 + s94.44.128.30/6
-u 00C7 ECS01d S CT s19.20.5/6 s19.20.5/7
+u 00C7 ECS01d S CTW s19.20.5/6 s19.20.5/7
 u 00AC ECS25a S - s0.30.97.98.11/2
 u 00EA ECS25a1 S - s0.30.97.98.12/2
 u 00EB ECS25a2 S - s0.30.97.98.13/2
@@ -692,7 +709,8 @@ def _find(keys, key):
 
 
 def build(text=TEXT):
-    """The model image parts: (keys, hooks, values, use cases, activation rules).
+    """The model image parts: (keys, hooks, values, use cases, activation rules, variant
+    values).
 
     keys: 9 bytes per slot; hooks: one byte per slot (index into HOOKS); values: the slots'
     default A-XDR values in `cosem.AttrStore.to_bytes` form. Use-case rows: the format of
@@ -730,7 +748,7 @@ def build(text=TEXT):
 
     for line in _lines(text):
         head, _, rest = line.partition(" ")
-        if head in ("u", "c"):
+        if head in ("u", "c") or head[0] == "@":
             continue
         if head == "p":
             # A Data protection object: its get_protected_attributes (method 1) returns the
@@ -760,8 +778,25 @@ def build(text=TEXT):
         add(cls, ln, 0x80 | int(attr[1:]) if attr[0] == "m" else int(attr), hook, v)
     acts = bytearray()
     ucs = bytearray()
+    variants = bytearray()
     for line in _lines(text):
         head, _, rest = line.partition(" ")
+        if head[0] == "@":
+            # A variant's default: variant letter, slot(2), length(2), value.
+            cls, ob, attr, v = rest.split(" ", 3)
+            attr = attr.partition(":")[0]
+            ln = obis(ob)
+            if classes.get(ln) != int(cls):
+                raise ValueError("%s: variant value of an unknown object" % line)
+            key = int(cls).to_bytes(2, "big") + ln + bytes((int(attr),))
+            s = _find(keys, key)
+            if s < 0:
+                raise ValueError("%s: variant value of an unknown attribute" % line)
+            v = v.replace(" ", "") if v[0] == "r" else v.replace(", ", ",")
+            v, end = value(v)
+            variants.extend(head[1:].encode() + s.to_bytes(2, "big") + len(v).to_bytes(2, "big"))
+            variants.extend(v)
+            continue
         if head == "c":
             parts = rest.split()
             acts.extend(slot(parts[0]).to_bytes(2, "big") + bytes((len(parts) - 1,)))
@@ -776,7 +811,7 @@ def build(text=TEXT):
             flags, _, num = flags.partition("#")
             for ch in flags:
                 f |= {"C": FLAG_CRITICAL, "T": FLAG_TIME, "O": FLAG_OPTIONAL, "D": FLAG_ASN1,
-                      "G": FLAG_SIGNED, "-": 0}[ch]
+                      "G": FLAG_SIGNED, "W": FLAG_TWIN, "P": FLAG_POLYPHASE, "-": 0}[ch]
             if num:
                 f |= FLAG_SCRIPT
             ucs.extend(int(code, 16).to_bytes(2, "big") + bytes((r, f, len(name))))
@@ -799,7 +834,7 @@ def build(text=TEXT):
                     ucs.extend(((kind << 13) | slot(w[1:], kind == 3)).to_bytes(2, "big"))
     n = len(offs) - 1
     blob = struct.pack(">%dH" % (n + 2), n, *offs) + vals
-    return bytes(keys), bytes(hooks), blob, bytes(ucs), bytes(acts)
+    return bytes(keys), bytes(hooks), blob, bytes(ucs), bytes(acts), bytes(variants)
 
 
 def _roles(letters):
@@ -811,7 +846,7 @@ def _roles(letters):
 
 def image_source():
     """Source of esme_image.py: the built model as bytes constants (what the board loads)."""
-    keys, hooks, blob, ucs, acts = build()
+    keys, hooks, blob, ucs, acts, variants = build()
     out = ['"""The ESME object model and use cases, compiled from esme_model.TEXT.',
            "",
            "Generated by `python -m smets.devices.esme_model`; do not edit (a core test checks",
@@ -820,7 +855,7 @@ def image_source():
            "",
            "VERSION = %d" % VERSION]
     for name, data in (("KEYS", keys), ("HOOKS", hooks), ("DEFAULTS", blob),
-                       ("USE_CASES", ucs), ("ACTIVATIONS", acts)):
+                       ("USE_CASES", ucs), ("ACTIVATIONS", acts), ("VARIANTS", variants)):
         out.append("%s = (" % name)
         for i in range(0, len(data), 22):
             out.append("    b\"%s\"" % "".join("\\x%02x" % b for b in data[i:i + 22]))

@@ -272,6 +272,11 @@ class GBCSPipeline:
             if code is None:
                 return []
             return [self.alert(MSG_GENERIC_CRITICAL_ALERT, code, now)]
+        if content is None:
+            # No response: the device answers with alerts only (GBCS 7.2.9.1, ECS100 "command
+            # not supported by device" for a use case this device variant does not have).
+            self.last_outcome = "unsupported"
+            return ctx.alerts
         self.stats["accepted"] += 1
         response = self._respond(msg, ctx, content)
         self.last_outcome = "accepted"
@@ -365,8 +370,10 @@ class GBCSPipeline:
         info = msg.other_info
         return bytes(info[:18]) if len(info) > 18 else bytes(info)
 
-    def alert(self, message_code, alert_code, now, fields=(), critical=True, recipient=None):
-        """A device-originated alert (CRA 03) with a fresh device originator counter."""
+    def alert(self, message_code, alert_code, now, fields=(), critical=True, recipient=None,
+              other_info=None):
+        """A device-originated alert (CRA 03) with a fresh device originator counter;
+        `other_info` replaces the bare message code (supplementary remote party fields)."""
         party = recipient or self._party_by_role(self.ALERT_RECIPIENT)
         self.alert_counter += 1
         counter = self.alert_counter
@@ -375,8 +382,8 @@ class GBCSPipeline:
         content = self.alert_content(counter, alert_code, now, fields)
         target = party.eui if party else b"\x00" * 8
         gs = envelope.encode_general_signing(
-            envelope.CRA_ALERT, counter, self.eui, target, message_code.to_bytes(2, "big"),
-            content,
+            envelope.CRA_ALERT, counter, self.eui, target,
+            other_info or message_code.to_bytes(2, "big"), content,
         )
         self.stats["alerts"] += 1
         self.log("I", "alert %04X to %s" % (alert_code, _hex(target)))

@@ -92,6 +92,9 @@ RTDS_WORLD = {
     # The RTDS PPMID is joined to a meter it unjoins in CS04AC (0102030405060708).
     "PPMID": {"device_log": [["0102030405060708", 1, 1]]},
 }
+# The RTDS twin-element meter: its import MPAN is the primary and the secondary one
+# (ECS40 TWIN).
+RTDS_TWIN = {"variant": "twin", "mpan_import": "13123456781111312345678222"}
 # SMKI remote party role codes (certificate subject OU), as in the RTDS keystore.
 SMKI_ROLES = {
     "01": "recovery",
@@ -479,6 +482,26 @@ def rewrap(msg, party, acb, device_eui, device_ka_public, content=None):
     return envelope.wrap_ciphering(apdu, mac)
 
 
+def esme_variant(scenario_id, message_code):
+    """The ESME variant a scenario runs on: twin-element when the RTDS names it TWIN or only a
+    twin-element meter has the use case, polyphase for the polyphase-only use cases (the
+    firmware's use-case flags, esme_model W / P), else single-element."""
+    from smets.devices import esme_image
+    from smets.gbcs import usecases as rowfmt
+
+    if re.search(r"(^|_)TWIN(_|$)", scenario_id.rsplit("/", 1)[-1]):
+        return "twin"
+    rows = esme_image.USE_CASES
+    for p in rowfmt.rows(rows):
+        if rowfmt.code(rows, p) == message_code:
+            flags = rows[p + 3]
+            if flags & rowfmt.FLAG_TWIN:
+                return "twin"
+            if flags & rowfmt.FLAG_POLYPHASE:
+                return "polyphase"
+    return "single"
+
+
 def dlms_failure(msg):
     """(index of the first failed item, its result) when an RTDS response reports an execution
     failure the device can be made to repeat (CONTROL fault_dlms: DLMS results and the ASN.1
@@ -830,11 +853,18 @@ class Runner:
         # started for this scenario already is (provisioning twice in a row costs a small
         # board a heap peak: old and new device model side by side).
         fresh, dev.fresh = dev.fresh, None
-        if fresh is None or fresh[0] != recipient or fresh[1] is not dcc:
+        init = dict(self.device_init.get(role) or {})
+        if role == "ESME":
+            variant = esme_variant(sc.id, cmd.message_code)
+            if variant == "twin":
+                init.update(RTDS_TWIN)
+            elif variant != "single":
+                init["variant"] = variant
+        if fresh is None or fresh[0] != recipient or fresh[1] is not dcc \
+                or init.get("variant", "single") != "single":
             identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
                                        self.bench.hub.eui, dcc)
-            handle.link.control("provision", identity=identity,
-                                init=self.device_init.get(role) or {},
+            handle.link.control("provision", identity=identity, init=init,
                                 timeout=self.provision_timeout)
         if cmd.message_code in DEVICE_CERTIFICATE_CODES:
             self._device_certificates(handle, recipient)
