@@ -144,11 +144,12 @@ def test_esme_image_is_the_compiled_model():
 def test_model_hooks_are_the_firmwares():
     names = ("clock", "regs", "tou", "toub", "pwr", "pp", "bal", "dcout", "dcstate", "log",
              "mpan", "act", "ls", "dp", "adj", "zero", "clr", "topup", "ec", "pas", "any",
-             "alcs")
+             "alcs", "clkset")
     ids = (esme.H_CLOCK, esme.H_REGS, esme.H_TOU, esme.H_TOUB, esme.H_PWR, esme.H_PP,
            esme.H_BAL, esme.H_DCOUT, esme.H_DCSTATE, esme.H_LOG, esme.H_MPAN, esme.H_ACT,
            esme.H_LS, esme.H_DP, esme.H_ADJ, esme.H_ZERO, esme.H_CLR, esme.H_TOPUP, esme.H_EC,
-           esme.H_PAS, esme.H_ANY, esme.H_ALCS)
+           esme.H_PAS, esme.H_ANY, esme.H_ALCS,
+           esme.H_CLKSET)
     assert len(esme_model.HOOKS) == len(names) + 1
     for name, i in zip(names, ids):
         assert esme_model.HOOKS.index(name) == i, name

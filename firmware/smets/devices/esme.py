@@ -65,6 +65,7 @@ H_EC = const(19)
 H_PAS = const(20)
 H_ANY = const(21)
 H_ALCS = const(22)
+H_CLKSET = const(23)
 
 
 # Disconnect control (IC 70) control_state.
@@ -125,6 +126,7 @@ _NULL = b"\x00"
 _CS02A = (0x0008, 0x000A, 0x000B, 0x000C, 0x011B)  # esme_cs02a; other CS02 codes: esme_cs02b
 _JOINS = (0x000D, 0x000E, 0x000F, 0x0010, 0x0013)  # CS03A1, CS03B, CS04AC, CS04B, CS07: joins
 _TYPE1 = (devlog.PPMID, devlog.HCALCS)  # joined devices whose commands esme_han takes
+_CS06 = const(0x0012)  # Activate Firmware: esme_fw
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
 
 
@@ -147,7 +149,7 @@ class ESME(GBCSDevice):
     # ... and the meter's: state and registers, attribute values, logs and profiles, pending
     # security credential updates.
     RECORDS = GBCSDevice.RECORDS + ("esme", "attrs", "attrkeys", "events", "hh", "daily",
-                                    "bills", "cs02b", "cs02g", "devlog")
+                                    "bills", "cs02b", "cs02g", "devlog", "fwimage", "fwact")
     # The joins the meter takes (GBCS 13.7): as Method A initiator with a PPMID or an HCALCS,
     # by Method B with a Type 2 device (IHD, CAD).
     JOINS = {devlog.METHOD_A_INITIATOR: (devlog.HCALCS, devlog.PPMID),
@@ -168,6 +170,10 @@ class ESME(GBCSDevice):
                                  % (key, v))
         if "device_log" in init:
             devlog.check_init(init["device_log"])
+        img = init.get("firmware_image")
+        if img is not None and not (isinstance(img, dict) and len(str(img.get("version"))) == 8
+                                    and len(str(img.get("hash"))) == 64):
+            raise ValueError("init firmware_image must be {version: 8 hex, hash: 64 hex}")
         if init.get("variant", "single") not in VARIANTS:
             raise ValueError("init variant must be one of %s" % ", ".join(VARIANTS))
         for key in ("power2_w", "import2_wh"):
@@ -179,6 +185,7 @@ class ESME(GBCSDevice):
         GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
         _call("load_model", self, fresh)
         state = None if fresh else store.load("esme")
+        created = state is None
         if state is None:
             state = {"import_ws": 0, "reactive_vars": 0, "power_w": 500, "reactive_var": 50,
                      "control_state": CONNECTED}
@@ -196,6 +203,9 @@ class ESME(GBCSDevice):
                 state["import2_ws"] = int(init.get("import2_wh", 0)) * 3600
             if state["variant"] != "single":
                 _call("apply_variant", self, _VARIANT_LETTER[state["variant"]])
+            if init.get("firmware_image"):
+                # An image already distributed to the meter (CS05b), ready for CS06.
+                store.save("fwimage", init["firmware_image"])
             a = self.attrs
             a.put(a.slot(_KEY_DEVICE_ID), octets(self.eui))
             a.put(a.slot(_KEY_FIRMWARE), octets(FIRMWARE_ID))
@@ -231,7 +241,11 @@ class ESME(GBCSDevice):
         self._saved = now
         self.dlms_faults = 0
         self.dlms_fault_after = 0
+        self.dlms_fault_code = 0  # an ASN.1 use case's response code for an injected failure
+        self.alerts_out = []  # alerts a bench operation made (firmware distribution receipt)
         self.han_out = []  # HAN frames a command made (to an HCALCS), sent by the next tick
+        if created:
+            self._save()  # the variant and starting registers outlive a restart
 
     # -- the object model --------------------------------------------------------------------
     def _save_attrs(self):
@@ -365,6 +379,8 @@ class ESME(GBCSDevice):
             if msg.message_code in _JOINS:
                 # The device log (GBCS 13.7): who may talk to the meter on the HAN.
                 return _call("execute", self, uc, msg, ctx, module="joins")
+            if msg.message_code == _CS06:
+                return _call("execute", self, uc, msg, ctx, module="esme_fw")
             # Security credentials (CS02x): ASN.1 payloads, rarely sent; their code is loaded
             # for the call, in room made by dropping the parties' verification tables (they
             # load again from flash when next needed).
@@ -442,7 +458,7 @@ class ESME(GBCSDevice):
         for _ in range(r[q]):
             k = r[q + 1]
             tpl = r[q + 2:q + 2 + 2 * k]
-            q += 2 + 2 * k
+            q += 1 + 2 * k  # the next alternative's count byte is at q + 1
             if flags & FLAG_OPTIONAL:
                 # Optional items: the request's specs are an ordered, non-empty subset.
                 j = 0
@@ -693,6 +709,9 @@ class ESME(GBCSDevice):
             alert = _call("billing_alert", self, self.to_push.pop(0))
             if alert:
                 out.append(alert)
+        if self.alerts_out:
+            out.extend(self.alerts_out)
+            self.alerts_out = []
         return out
 
     def shutdown(self, now):
@@ -705,7 +724,7 @@ class ESME(GBCSDevice):
 
     def next_due(self, now):
         due = GBCSDevice.next_due(self, now)
-        if self.han_out:
+        if self.han_out or self.alerts_out:
             return now
         nb = (max(now, self._t) // _HH + 1) * _HH
         for e in self.state["pending"]:
@@ -732,7 +751,8 @@ class ESME(GBCSDevice):
         return st
 
     def control(self, op, req, now):
-        if op in ("set_load", "button", "fault_dlms", "events", "attribute", "device_log"):
+        if op in ("set_load", "button", "fault_dlms", "events", "attribute", "device_log",
+                  "firmware_image"):
             return _call("control", self, op, req, now)
         return GBCSDevice.control(self, op, req, now)
 
@@ -746,4 +766,6 @@ def _call(name, *args, module="esme_ext"):
         drop = ("smets.devices.esme_cs02", "smets.gbcs.cert", "smets.gbcs.asn1")
     elif module == "joins":
         drop = ("smets.gbcs.cert", "smets.gbcs.asn1")
+    elif module == "esme_fw":
+        drop = ("smets.gbcs.asn1",)
     return lazy.call("smets.devices." + module, name, args, drop)

@@ -177,7 +177,11 @@ def due(dev, now):
         pending.remove(e)
         t, slot, code, counter, orig = e
         if slot < 0:
-            alert = credentials_due(dev, e)
+            if slot == -3:  # a firmware activation (CS06, esme_fw)
+                alert = lazy.call("smets.devices.esme_fw", "due", (dev, e),
+                                  ("smets.gbcs.asn1",))
+            else:
+                alert = credentials_due(dev, e)
             if alert:
                 out.append(alert)
             continue
@@ -285,6 +289,13 @@ def billing_alert(dev, t):
 
 # -- methods with a behaviour beyond "accepted" ------------------------------------------------
 
+# GBCS Table 16.2 clock events: 8145 adjusted (within tolerance), 8F0C not adjusted (adjustment
+# greater than 10 seconds), 81C6 not adjusted (outside the validity interval).
+EVENT_CLOCK_ADJUSTED = 0x8145
+EVENT_CLOCK_NOT_ADJUSTED = 0x8F0C
+EVENT_CLOCK_OUTSIDE_TOLERANCE = 0x81C6
+CLOCK_TOLERANCE_S = 10
+
 
 def method(dev, h, slot, c, p, ctx):
     s = dev.state
@@ -324,6 +335,29 @@ def method(dev, h, slot, c, p, ctx):
         # Profile generic m1 reset: clear the log (ECS15a/c).
         if a.get(dev._sibling(slot, 2))[0] == 1:
             dev.events.clear()
+    elif h == E.H_CLKSET:
+        # Clock (IC 8) m5 preset_adjusting_time {preset time, validity interval start, end}:
+        # GBCS ECS70 (9.1). The meter's clock is the Communications Hub's (the HAN time
+        # source); it is set only inside the validity interval, and only by a small amount.
+        if c[p:p + 2] != b"\x02\x03":
+            raise E.DataAccessError(cosem.TYPE_UNMATCHED)
+        times = []
+        q = p + 2
+        for _ in range(3):
+            if c[q:q + 2] != b"\x09\x0c":
+                raise E.DataAccessError(cosem.TYPE_UNMATCHED)
+            times.append(cosem.unix_time(c[q + 2:q + 14]))
+            q += 14
+        preset, start, end = times
+        now = ctx.now
+        if preset is None or (start is not None and now < start) \
+                or (end is not None and now > end):
+            dev._event(now, EVENT_CLOCK_OUTSIDE_TOLERANCE)
+            raise E.DataAccessError(OTHER_REASON)
+        if abs(preset - now) > CLOCK_TOLERANCE_S:
+            dev._event(now, EVENT_CLOCK_NOT_ADJUSTED)
+            raise E.DataAccessError(OTHER_REASON)
+        dev._event(now, EVENT_CLOCK_ADJUSTED)
     elif h == E.H_PAS:
         # Charge (IC 113) m2: activate the passive unit charge (ECS07).
         src = dev._sibling(slot, 6)
@@ -354,7 +388,18 @@ def control(dev, op, req, now):
         # The next `count` request items from position `after` fail with hardware-fault.
         dev.dlms_faults = int(req.get("count", 1))
         dev.dlms_fault_after = int(req.get("after", 0))
-        return {"dlms_faults": dev.dlms_faults, "after": dev.dlms_fault_after}
+        # For ASN.1 use cases whose response code says what failed (CS06): that code.
+        dev.dlms_fault_code = int(req.get("code", 0))
+        return {"dlms_faults": dev.dlms_faults, "after": dev.dlms_fault_after,
+                "code": dev.dlms_fault_code}
+    if op == "firmware_image":
+        # The end of a firmware distribution (CS05b): the image reaches the meter, which
+        # checks it and says so in a 0x00CE alert. {"image": hex} or {"version": 8 hex}.
+        image = bytes.fromhex(req.get("image") or (req.get("version", "") + "00" * 28))
+        alert = lazy.call("smets.devices.esme_fw", "receive_image",
+                          (dev, image, now, bool(req.get("ok", True))), ("smets.gbcs.asn1",))
+        dev.alerts_out.append(alert)
+        return dev.store.load("fwimage")
     if op == "events":
         n = min(int(req.get("n", 10)), 50)
         return {"count": len(dev.events),

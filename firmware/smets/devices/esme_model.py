@@ -58,7 +58,8 @@ from smets.gbcs.usecases import (  # noqa: F401 - also read by the host as esme_
 
 VERSION = 5
 HOOKS = ("", "clock", "regs", "tou", "toub", "pwr", "pp", "bal", "dcout", "dcstate", "log",
-         "mpan", "act", "ls", "dp", "adj", "zero", "clr", "topup", "ec", "pas", "any", "alcs")
+         "mpan", "act", "ls", "dp", "adj", "zero", "clr", "topup", "ec", "pas", "any", "alcs",
+         "clkset")
 ROLE_LETTERS = "SNAWTRL"  # bit i = smets.gbcs.pipeline role bit 1 << i
 
 # Several string constants rather than one: a board loads each into its own heap block.
@@ -74,6 +75,8 @@ TEXT = (
 1 94.44.34.11 2:mpan x
 1 1.0.0.0.2 2:mpan x
 8 1.0.0 2:clock x07df0101ff000000008000ff
+8 1.0.0 m4
+8 1.0.0 m5:clkset S(x07df0101ff000000008000ff,x07df0101ff000000008000ff,x07df0101ff000000008000ff)
 """,
     """
 # -- energy registers ---------------------------------------------------------------------
@@ -530,8 +533,11 @@ u 0048 ECS35a SN - r99.98.0/2
 u 0049 ECS35b SN - r99.98.1/2
 u 00B9 ECS35e SN - r99.98.4/2
 u 00BA ECS35f SN - r0.17.99.98.2/2
+u 00FD ECS35g SN - r0.17.99.98.2/2
 u 004A ECS37 SN - s12.0.0/2
 u 004B ECS38 S C s94.44.0.1/2
+u 0062 ECS70 S C a1.0.0/5 a1.0.0/4 | a1.0.0/5
+u 0068 ECS81 S C s94.44.0.4/2
 u 004C ECS39a S - s94.44.34.11/2
 u 004D ECS39b A - s1.0.0.0.2/2
 u 004E ECS40 SN - g94.44.34.11/2 g1.0.0.0.2/2
@@ -595,6 +601,8 @@ u 0107 CS02bSbyT T CTDG -
 u 0108 CS02bRecovery R/R CTDG -
 u 0125 CS02gLbyL L CTDG -
 u 0126 CS02gLbyS S CTDG -
+# -- firmware (GBCS 11.5; ASN.1, smets.devices.esme_fw) --------------------------------------
+u 0012 CS06 S CTD -
 # -- device log (GBCS 13.7; ASN.1 payloads, smets.devices.joins) ----------------------------
 u 000D CS03A1 S CD -
 u 000E CS03B SA D -

@@ -88,6 +88,9 @@ RTDS_WORLD = {
         # a PPMID it unjoins (…99) and an HCALCS it re-joins, and so cannot join as a PPMID
         # (…9a, response 3 "incompatible with existing entry"). [eui, device type, method]
         "device_log": [["00db123456789099", 5, 0], ["00db12345678909a", 4, 0]],
+        # The firmware image the RTDS CS06 commands activate, distributed to the meter before.
+        "firmware_image": {"version": "0123abcf", "hash": "aa758690730934ff0685aa7586907309"
+                           "34ff0685657788990011223344556677"},
     },
     # The RTDS PPMID is joined to a meter it unjoins in CS04AC (0102030405060708).
     "PPMID": {"device_log": [["0102030405060708", 1, 1]]},
@@ -871,10 +874,15 @@ class Runner:
         epoch = message_time(expected) or RTDS_EPOCH
         handle.link.control("time", epoch=epoch)
         failure = dlms_failure(expected)
+        if failure is None:
+            # A future-dated command whose execution fails later (an 8F67 alert the RTDS
+            # shows with the response code of the failure): the same failure, injected now.
+            for path in sc.alerts:
+                failure = failure or dlms_failure(sc.message(path))
         if failure is not None:
             # The item RTDS fails, after the ones it executed (break on error does the rest).
             index = failure[0]
-            reply = handle.link.control("fault_dlms", count=1, after=index)
+            reply = handle.link.control("fault_dlms", count=1, after=index, code=failure[1])
             if index and not (isinstance(reply, dict) and reply.get("after") == index):
                 res.notes.append("RTDS fails item %d; this firmware can only fail the first "
                                  "item (CONTROL fault_dlms has no 'after')" % index)

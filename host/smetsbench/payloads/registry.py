@@ -373,6 +373,9 @@ ASN1_FAILURES = {0x000A: (2, 3), 0x000B: (6, 7), 0x000C: (3,)}
 # Reads whose failure is a response code 1 at the end of a SEQUENCE (GBCS 13.7.4 CS07 "read
 # failure", 11.8 CS08 "read failure").
 ASN1_READ_FAILURES = (0x0013, 0x0129)
+# Execution outcomes (GBCS 11.5 CS06: 1 no image held, 2 hash mismatch, 3 activation failure),
+# in the CS06 response or its future-dated 0x00CA alert.
+ASN1_OUTCOME_FAILURES = (0x0012, 0x00CA)
 
 _GENERALIZED_TIME = re.compile(rb"\x18\x0f(\d{14})Z")
 
@@ -415,6 +418,22 @@ class ASN1Kind(PayloadKind):
             # CS07 / CS08: a read failure is the response code ending the SEQUENCE.
             if len(c) >= 5 and c[0] == 0x30 and c[-3:] == b"\x02\x01\x01":
                 return 0, 1
+        if msg is not None and msg.message_code in ASN1_OUTCOME_FAILURES:
+            # CS06: an execution outcome SEQUENCE { INTEGER response code, ... } whose code is
+            # not 0, in the response or (future-dated) in the 0x00CA alert's last element.
+            if msg.message_code == 0x00CA and len(c) > 2 and c[0] == 0x30:
+                try:
+                    c = bytes(der_tlv(c, 0)[1])
+                    pos = 0
+                    while pos < len(c):
+                        tag, body, nxt = der_tlv(c, pos)
+                        if nxt == len(c):
+                            c = bytes(c[pos:])
+                        pos = nxt
+                except DERError:
+                    return None
+            if len(c) >= 5 and c[0] == 0x30 and c[2:4] == b"\x02\x01" and c[4]:
+                return 0, c[4]
         return None
 
 

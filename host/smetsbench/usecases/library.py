@@ -10,6 +10,8 @@ The OBIS codes and script ids here restate GBCS on purpose rather than importing
 firmware's device model: the bench must notice when the emulator gets one wrong.
 """
 
+import time
+
 from smets.dlms import access, axdr
 from smets.dlms.access import (
     AccessRequest,
@@ -345,6 +347,14 @@ def _model_build(specs, script):
                     data.append(Data.octet(b"73946144332040217315"))
                 elif name == "adj":
                     data.append(Data.int32(100000))
+                elif name == "clkset":
+                    # ECS70: preset time and validity interval, all "now" (the bench's clock
+                    # and the meter's are the same): a set within tolerance.
+                    from smets.cosem import date_time
+
+                    now = Data.octet(date_time(int(time.time())))
+                    data.append(Data.structure([now, Data.octet(b"\xff" * 9 + b"\x80\x00\xff"),
+                                                Data.octet(b"\xff" * 9 + b"\x80\x00\xff")]))
                 else:
                     data.append(Data.int8(0))
         return _request(counter, rs, data)
