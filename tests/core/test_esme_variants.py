@@ -218,12 +218,13 @@ def _ecs70(preset, start, end):
     return _access([RequestSpec.action(8, OB("0-0-1-0-0-255"), 5)], [Data.structure(dt)])
 
 
-def test_set_clock_within_validity_and_tolerance():
+def test_set_clock_only_within_its_validity_interval():
     dev, store = _device()
     try:
         for args, result, event in (((NOW + 3, NOW - 60, NOW + 60), 0, 0x8145),
-                                    ((NOW + 30, NOW - 60, NOW + 60), 250, 0x8F0C),
-                                    ((NOW, NOW + 60, NOW + 120), 250, 0x81C6)):
+                                    ((NOW - 50, NOW - 110, NOW + 10), 0, 0x8145),
+                                    ((NOW, NOW + 60, NOW + 120), 250, 0x81C6),
+                                    ((NOW, NOW - 120, NOW - 60), 250, 0x81C6)):
             _, out = _send(dev, 0x0062, _ecs70(*args), critical=True)
             resp = AccessResponse.from_bytes(out[0].content)
             assert [s.result for s in resp.specs] == [result]

@@ -302,3 +302,29 @@ def test_drlc_and_ppmid_payloads_round_trip():
         except ValueError:
             continue
         raise AssertionError(bad)
+
+
+def test_method_a_partners_agree_keys_over_the_han_in_either_order():
+    esme, s1 = _start(ESME, ESME_EUI)
+    ppmid, s2 = _start(PPMID, PPMID_EUI)
+    try:
+        # The meter is told first: its partner does not know it yet and refuses.
+        _gbcs(esme, "supplier", 0x000D, _join(0, PPMID_EUI, devlog.PPMID), True, ESME_EUI)
+        _pump([esme, ppmid], _tick([esme]))
+        assert not esme.device_log.entry(PPMID_EUI)[2] & devlog.FLAG_KEY
+        assert esme.next_due(NOW) <= NOW + 60
+        _gbcs(ppmid, "acb", 0x00AB, _join(1, ESME_EUI, devlog.ESME), True, PPMID_EUI)
+        _pump([esme, ppmid], _tick([esme], NOW + 60), NOW + 60)
+        mine = fx.pub("device_ka")  # the fixtures give both devices the same KA key pair
+        assert esme.device_log.entry(PPMID_EUI)[3] == mine
+        assert ppmid.device_log.entry(ESME_EUI)[3] == mine
+        assert [e["key"] for e in ppmid.control("device_log", {}, NOW)["entries"]] == [True]
+        assert _tick([esme], NOW + 200) == []  # nothing more to agree
+        # A stranger's key establishment is refused (Terminate, unknown issuer).
+        req = ApsFrame(HCALCS_EUI, PPMID_EUI, 0x0800,
+                       ZCLFrame(0, b"\x00\x80" + bytes(64)).to_bytes())
+        reply = ZCLFrame.from_bytes(ppmid.on_han(req, NOW)[0].payload)
+        assert reply.command == 0x03 and reply.payload[0] == 0x01
+    finally:
+        fx.cleanup(s1)
+        fx.cleanup(s2)

@@ -246,6 +246,12 @@ class ESME(GBCSDevice):
         self.han_out = []  # HAN frames a command made (to an HCALCS), sent by the next tick
         if created:
             self._save()  # the variant and starting registers outlive a restart
+        # Method A partners whose key is not agreed yet are asked again after a restart.
+        self._ke_due = None
+        for eui, _t in self.device_log.entries():
+            e = self.device_log.entry(eui)
+            if e[1] == devlog.METHOD_A_INITIATOR and not e[2] & devlog.FLAG_KEY:
+                self._ke_due = now
 
     # -- the object model --------------------------------------------------------------------
     def _save_attrs(self):
@@ -685,14 +691,20 @@ class ESME(GBCSDevice):
         return self.device_log.joined(eui)
 
     def on_cluster(self, aps, zcl, now):
-        if self.device_log.joined(aps.src_eui) in _TYPE1:
+        if self.device_log.joined(aps.src_eui) in _TYPE1 or aps.cluster == 0x0800:
             # A joined PPMID's prepayment commands, an HCALCS's load control frames.
             out = _call("on_frame", self, aps, zcl, now, module="esme_han")
             if out is not None:
                 return out
         return None
 
+    def on_joined(self, eui, dtype, method, now):
+        if method == devlog.METHOD_A_INITIATOR:
+            self._ke_due = now  # agree a key with the new partner (smets.devices.keyest)
+
     def tick(self, now):
+        if self._ke_due is not None and now >= self._ke_due:
+            self._ke_due = _call("key_establishment", self, now, module="esme_han")
         out = GBCSDevice.tick(self, now)
         if self.han_out:
             out.extend(self.han_out)  # frames made by a command (ECS47 to an HCALCS)
@@ -726,6 +738,8 @@ class ESME(GBCSDevice):
         due = GBCSDevice.next_due(self, now)
         if self.han_out or self.alerts_out:
             return now
+        if self._ke_due is not None:
+            due = self._ke_due if due is None else min(due, self._ke_due)
         nb = (max(now, self._t) // _HH + 1) * _HH
         for e in self.state["pending"]:
             nb = min(nb, e[0])

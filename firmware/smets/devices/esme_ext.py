@@ -289,12 +289,10 @@ def billing_alert(dev, t):
 
 # -- methods with a behaviour beyond "accepted" ------------------------------------------------
 
-# GBCS Table 16.2 clock events: 8145 adjusted (within tolerance), 8F0C not adjusted (adjustment
-# greater than 10 seconds), 81C6 not adjusted (outside the validity interval).
+# GBCS Table 16.2 clock events: 8145 clock adjusted (within tolerance), 81C6 clock not
+# adjusted (outside tolerance).
 EVENT_CLOCK_ADJUSTED = 0x8145
-EVENT_CLOCK_NOT_ADJUSTED = 0x8F0C
 EVENT_CLOCK_OUTSIDE_TOLERANCE = 0x81C6
-CLOCK_TOLERANCE_S = 10
 
 
 def method(dev, h, slot, c, p, ctx):
@@ -337,8 +335,10 @@ def method(dev, h, slot, c, p, ctx):
             dev.events.clear()
     elif h == E.H_CLKSET:
         # Clock (IC 8) m5 preset_adjusting_time {preset time, validity interval start, end}:
-        # GBCS ECS70 (9.1). The meter's clock is the Communications Hub's (the HAN time
-        # source); it is set only inside the validity interval, and only by a small amount.
+        # GBCS ECS70 (9.1; DUIS 6.11 Synchronise Clock gives a date-time and a tolerance
+        # period). The clock is set only while the meter's time is inside the validity
+        # interval; the emulated meter keeps the Communications Hub's time (the HAN time
+        # source, and the board's clock), so an accepted setting is logged, not applied.
         if c[p:p + 2] != b"\x02\x03":
             raise E.DataAccessError(cosem.TYPE_UNMATCHED)
         times = []
@@ -353,9 +353,6 @@ def method(dev, h, slot, c, p, ctx):
         if preset is None or (start is not None and now < start) \
                 or (end is not None and now > end):
             dev._event(now, EVENT_CLOCK_OUTSIDE_TOLERANCE)
-            raise E.DataAccessError(OTHER_REASON)
-        if abs(preset - now) > CLOCK_TOLERANCE_S:
-            dev._event(now, EVENT_CLOCK_NOT_ADJUSTED)
             raise E.DataAccessError(OTHER_REASON)
         dev._event(now, EVENT_CLOCK_ADJUSTED)
     elif h == E.H_PAS:

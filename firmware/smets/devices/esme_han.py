@@ -47,8 +47,29 @@ def _hexs(b):
     return "".join("%02x" % x for x in b)
 
 
+KE_RETRY_S = 60  # a Method A partner that has not answered is asked again (device time)
+
+
+def key_establishment(esme, now):
+    """Ask every Method A partner the meter has no key of yet (smets.devices.keyest); the
+    next time to try, or None when every partner's key is known."""
+    from smets.devices import keyest
+
+    waiting = False
+    for eui, _t in esme.device_log.entries():
+        e = esme.device_log.entry(eui)
+        if e[1] == devlog.METHOD_A_INITIATOR and not e[2] & devlog.FLAG_KEY:
+            esme.han_out.append(keyest.request(esme, eui, esme.next_zcl_seq()))
+            waiting = True
+    return now + KE_RETRY_S if waiting else None
+
+
 def on_frame(esme, aps, zcl, now):
     """Frames out for a frame from a Type 1 device, or None when it is none of ours."""
+    if aps.cluster == 0x0800:
+        from smets.devices import keyest
+
+        return keyest.on_frame(esme, aps, zcl, now)
     kind = esme.device_log.joined(aps.src_eui)
     if kind == devlog.PPMID and zcl.frame_type == TYPE_CLUSTER and not zcl.server_to_client:
         if aps.cluster == pz.PREPAYMENT and zcl.command in (pz.SELECT_EMERGENCY_CREDIT,

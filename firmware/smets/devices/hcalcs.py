@@ -11,13 +11,16 @@ opens it. The HCALCS answers each with Report Event Status, and asks for what is
 ESME its device log holds. Sans-IO.
 """
 
-from smets import devlog
+from smets import devlog, lazy
 from smets.devices.type1 import Type1Device
 from smets.han import ApsFrame
 from smets.zcl import drlc
 from smets.zcl.frame import TYPE_CLUSTER, ZCLError, ZCLFrame
 
 _UTC_2000 = 946684800
+
+
+_KE_CLUSTER = 0x0800
 
 
 class HCALCS(Type1Device):
@@ -60,6 +63,8 @@ class HCALCS(Type1Device):
         return aps.reply(drlc.CLUSTER, frame.to_bytes())
 
     def on_cluster(self, aps, zcl, now):
+        if aps.cluster == _KE_CLUSTER:  # the meter's key agreement of a Method A join
+            return lazy.call("smets.devices.keyest", "on_frame", (self, aps, zcl, now))
         if aps.cluster != drlc.CLUSTER or zcl.frame_type != TYPE_CLUSTER \
                 or not zcl.server_to_client:
             return None

@@ -23,7 +23,7 @@ except ImportError:  # CPython
         return x
 
 
-from smets import devlog
+from smets import devlog, lazy
 from smets.devices.type1 import _CRITICAL, CS08, Type1Device
 from smets.gbcs.pipeline import ROLE_ACB
 from smets.han import ApsFrame
@@ -45,6 +45,9 @@ _UTC_2000 = const(946684800)
 # remaining, credit status.
 _ATTRS = (0x0001, 0x0002, 0x0003)
 _NAMES = {0x0001: "credit", 0x0002: "emergency_credit", 0x0003: "credit_status"}
+
+
+_KE_CLUSTER = 0x0800
 
 
 class PPMID(Type1Device):
@@ -116,6 +119,8 @@ class PPMID(Type1Device):
 
     # -- frames from the meter --------------------------------------------------------------
     def on_cluster(self, aps, zcl, now):
+        if aps.cluster == _KE_CLUSTER:  # the meter's key agreement of a Method A join
+            return lazy.call("smets.devices.keyest", "on_frame", (self, aps, zcl, now))
         if self.device_log.joined(aps.src_eui) not in self.PEER_TYPES:
             self.stats["unjoined"] = self.stats.get("unjoined", 0) + 1
             return []  # not our meter: dropped, as an undecryptable frame would be
