@@ -247,10 +247,14 @@ esme = _device_fixture("ESME")
 gsme = _device_fixture("GSME")
 ihd = _device_fixture("IHD")
 cad = _device_fixture("CAD")
+ppmid = _device_fixture("PPMID")
+hcalcs = _device_fixture("HCALCS")
 esme_init = _init_fixture("ESME")
 gsme_init = _init_fixture("GSME")
 ihd_init = _init_fixture("IHD")
 cad_init = _init_fixture("CAD")
+ppmid_init = _init_fixture("PPMID")
+hcalcs_init = _init_fixture("HCALCS")
 
 
 def add_device(bench, role, config=None, init=None):
