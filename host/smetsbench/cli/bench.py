@@ -19,6 +19,10 @@ from smetsbench.session import Bench
 
 NON_CRITICAL = ("ECS52", "ECS45", "ECS40", "ECS17b")
 CRITICAL = ("ECS43", "ECS44", "ECS42")
+# The Type 1 devices' use cases: (role, use case, parameters).
+TYPE1 = (("PPMID", "CS08", {}), ("PPMID", "CS03A2", {"other": "00db1234567890a0",
+                                                    "other_type": "ESME"}),
+         ("HCALCS", "CS08", {}))
 BUDGET_NON_CRITICAL_MS = 5.0
 BUDGET_CRITICAL_MS = 20.0
 BUDGET_HEAP = 256 * 1024
@@ -58,12 +62,42 @@ def measure_commands(rounds=50, heap="256K", runtime="auto"):
             key = "%04X:accepted" % _code(name)
             # One entry per request: all of them at once is too big a reply for the board.
             row["device_us"] = esme.link.control("cpu", key=key, reset=True)[key]
+        out.update(_measure_type1(bench, rounds))
         heap = {
             "after_provision": heap_after_provision,
             "after_run": status.get("heap_alloc"),
             "implementation": status.get("implementation"),
         }
     return out, heap
+
+
+def _measure_type1(bench, rounds):
+    """The PPMID's and the HCALCS's use cases, as measure_commands does the ESME's."""
+    out = {}
+    devices = {}
+    for role, name, params in TYPE1:
+        dev = devices.get(role) or devices.setdefault(role, bench.add_virtual(role))
+        r = bench.run(dev, name, **params)  # warm-up
+        if not r.passed:
+            raise RuntimeError(r.report())
+        dev.link.control("cpu", reset=True)
+        rtts = []
+        for _ in range(rounds):
+            r = bench.run(dev, name, **params)
+            if not r.passed:
+                raise RuntimeError(r.report())
+            rtts.append(r.rtt_ms)
+        key = "%04X:accepted" % _code(name)
+        out["%s %s" % (role, name)] = {
+            "rtt_ms": rtts, "critical": bench_critical(name),
+            "device_us": dev.link.control("cpu", key=key, reset=True)[key]}
+    return out
+
+
+def bench_critical(name):
+    from smetsbench.usecases import library as usecases
+
+    return usecases.get(name).critical
 
 
 def _code(name):
@@ -160,9 +194,9 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
     out("smetsbench bench: ESME on a virtual board (%s, -X heapsize=%s), %d rounds per use case"
         % (heap_info["implementation"], heap, rounds))
     out("")
-    out("%-8s %-12s %10s %10s %10s %10s %8s" % (
+    out("%-13s %-12s %10s %10s %10s %10s %8s" % (
         "use case", "kind", "cpu p50 ms", "cpu p99 ms", "rtt p50 ms", "rtt p99 ms", "budget"))
-    out("-" * 74)
+    out("-" * 79)
     worst = {True: 0.0, False: 0.0}
     for name, row in rows.items():
         dev = [us / 1000.0 for us in row["device_us"]]
@@ -170,10 +204,10 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
         budget = BUDGET_CRITICAL_MS if row["critical"] else BUDGET_NON_CRITICAL_MS
         p99 = _pct(dev, 99)
         worst[row["critical"]] = max(worst[row["critical"]], _pct(dev, 50))
-        out("%-8s %-12s %10.2f %10.2f %10.2f %10.2f %7.0f%s" % (
+        out("%-13s %-12s %10.2f %10.2f %10.2f %10.2f %7.0f%s" % (
             name, kind, _pct(dev, 50), p99, statistics.median(row["rtt_ms"]),
             _pct(row["rtt_ms"], 99), budget, "" if _pct(dev, 50) <= budget else " OVER"))
-    out("-" * 74)
+    out("-" * 79)
     out("heap: %d B live after provisioning, %d B after the run (budget %d B, target %d B)" % (
         heap_info["after_provision"], heap_info["after_run"], BUDGET_HEAP, TARGET_HEAP))
     if heap_info["implementation"] == "micropython":
