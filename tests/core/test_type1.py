@@ -117,11 +117,17 @@ def test_ppmid_use_cases_from_the_acb():
         assert got == bytes.fromhex("300904040000000002") + b"\x01\x01"
         got = _gbcs(dev, "acb", 0x000F, asn1.octets(gsme), True, PPMID_EUI)
         assert _code(got) == 0 and dev.device_log.joined(gsme) is None
-        # Only the ACB sends to a PPMID; the supplier is refused (GBCS: the PPMID holds the
-        # ACB's credentials for these use cases).
-        raw, _ = fx.command("supplier", 0x0129, asn1.null(), recipient=PPMID_EUI)
+        # The supplier may send the critical join service itself, signed; the network
+        # operator may not.
+        got = _gbcs(dev, "supplier", 0x00AB, _join(1, gsme, devlog.ESME), True, PPMID_EUI)
+        assert _code(got) == 0
+        raw, _ = fx.command("network_operator", 0x0129, asn1.null(), recipient=PPMID_EUI)
         dev.handle_gbcs(raw, NOW)
         assert dev.last_outcome == "not_authorised"
+        raw, _ = fx.command("supplier", 0x00AB, _join(1, gsme, devlog.ESME),
+                            recipient=PPMID_EUI)
+        dev.handle_gbcs(raw, NOW)
+        assert dev.last_outcome == "no_signature"
         raw, _ = fx.command("acb", 0x0019, b"", recipient=PPMID_EUI)
         dev.handle_gbcs(raw, NOW)
         assert dev.last_outcome == "unknown_code"
@@ -251,6 +257,12 @@ def test_esme_switches_its_hcalcs():
         state2 = a.get(a.slot(b"\x00\x46\x00\x02\x60\x03\x0a\xff\x02"))
         assert state2 == b"\x03\xff"
         _ecs47(esme, 0x0212)  # switch 2 off
+        _pump([esme, hc], _tick([esme]))
+        assert hc.state["relay"] == 0
+        _ecs47(esme, 0x1264)  # ECS47a form: controller 2 at 100 %
+        _pump([esme, hc], _tick([esme]))
+        assert hc.state["relay"] == 1
+        _ecs47(esme, 0x1200)
         _pump([esme, hc], _tick([esme]))
         assert hc.state["relay"] == 0
         _ecs47(esme, 0x0111)  # switch 1 is wired: the HCALCS hears nothing

@@ -165,14 +165,19 @@ def _event_frame(esme, on, seq):
 
 
 def run_script(esme, script, now):
-    """ECS47 on 0-0:10.0.103: switch [n] on / off / reset. The switch's state changes; an
-    HCALCS serving it is told (frames queued in esme.han_out). Other script ids (proportional
-    controllers, ECS47a / ECS47e) change no switch."""
-    n = script >> 8
-    action = script & 0xFF
-    if not 1 <= n <= _ALCS_SWITCHES or action not in (ACTION_ON, ACTION_OFF, ACTION_RESET):
+    """A script of 0-0:10.0.103 switches auxiliary controller [n]. ECS47: n << 8 | action
+    (0x11 on, 0x12 off, 0x20 reset to off); ECS47a: (0x10 + n) << 8 | level (0 off, 1..100 on;
+    RTDS 0x1100 deactivates, 0x1564 activates) [both inferred from the RTDS script ids]. The
+    switch's state changes; an HCALCS serving it is told (frames queued in esme.han_out).
+    Other ids (proportional controller inputs, 0x21.. / 0x23..) change no switch."""
+    hi = script >> 8
+    lo = script & 0xFF
+    if 1 <= hi <= _ALCS_SWITCHES and lo in (ACTION_ON, ACTION_OFF, ACTION_RESET):
+        n, on = hi, lo == ACTION_ON
+    elif 0x11 <= hi <= 0x10 + _ALCS_SWITCHES and lo <= 100:
+        n, on = hi - 0x10, lo > 0
+    else:
         return
-    on = action == ACTION_ON
     a = esme.attrs
     a.put(a.slot(_ALCS_STATE + bytes((n, 96, 3, 10, 0xFF, 2))), b"\x03\xff" if on else b"\x03\x00")
     esme._dirty = True

@@ -24,8 +24,7 @@ except ImportError:  # CPython
 
 
 from smets import devlog, lazy
-from smets.devices.type1 import _CRITICAL, CS08, Type1Device
-from smets.gbcs.pipeline import ROLE_ACB
+from smets.devices.type1 import _CRITICAL, _SA, CS08, Type1Device
 from smets.han import ApsFrame
 from smets.zcl import ppmid as pz
 from smets.zcl.frame import (
@@ -53,10 +52,10 @@ _KE_CLUSTER = 0x0800
 class PPMID(Type1Device):
     ROLE = "PPMID"
     ROWS = (
-        (0x00AB, "CS03A2", ROLE_ACB, _CRITICAL),
-        (0x00AF, "CS03C", ROLE_ACB, _CRITICAL),
-        (0x000F, "CS04AC", ROLE_ACB, _CRITICAL),
-        (CS08, "CS08", ROLE_ACB, 0),
+        (0x00AB, "CS03A2", _SA, _CRITICAL),
+        (0x00AF, "CS03C", _SA, _CRITICAL),
+        (0x000F, "CS04AC", _SA, _CRITICAL),
+        (CS08, "CS08", _SA, 0),
     )
     # GBCS 13.7: with an ESME by Method A (the meter initiates), with a GSME by Method C.
     JOINS = {devlog.METHOD_A_RESPONDER: (devlog.ESME,), devlog.METHOD_C: (devlog.GSME,)}

@@ -3,22 +3,26 @@ Access Control Broker, a device log of the meters it is joined to, and a firmwar
 
 Its GBCS use cases are few and all ASN.1 (no COSEM model): the joins it takes part in as the
 Method A responder or by Method C (CS03A2, CS03C, CS04AC: smets.devices.joins) and the read of
-its firmware version (CS08). GBCS sends them by the ACB on a supplier's behalf (other-information
-names the supplier), signed by the ACB as a critical command would be, and the device signs its
-responses (DCC RTDS 8.7.2 / 8.8.2); CS08 is MACed both ways. The device's alerts go to the ACB.
-A role subclasses Type1Device with its ROWS (use cases), JOINS and HAN behaviour (smets.devices
-.ppmid, .hcalcs). Sans-IO.
+its firmware version (CS08). The joins are critical: signed by the supplier (the critical join
+service) or by the ACB sending on a supplier's behalf (other-information names the supplier;
+DCC RTDS 8.7.2 / 8.8.2), and the device signs its responses; CS08 is MACed both ways. The
+device's alerts go to the ACB. A role subclasses Type1Device with its ROWS (use cases), JOINS
+and HAN behaviour (smets.devices.ppmid, .hcalcs). Sans-IO.
 """
 
 from smets import devlog, lazy
 from smets.devices.gbcsdev import GBCSDevice, Reject
 from smets.gbcs import usecases
-from smets.gbcs.pipeline import ROLE_ACB
+from smets.gbcs.pipeline import ROLE_ACB, ROLE_SUPPLIER
 
 CS08 = 0x0129  # Read PPMID/HCALCS firmware version
 CS09 = 0x012B  # PPMID firmware activation alert
 _JOIN_CODES = (0x000D, 0x000E, 0x000F, 0x0010, 0x0013, 0x00AB, 0x00AF)
 _CRITICAL = usecases.FLAG_CRITICAL
+# The joins come from the supplier itself (the critical join service, signed by the supplier,
+# as RTDS 8.7.1 / 8.8.1 show for meters) or from the ACB on its behalf (the non-critical one,
+# signed by the ACB, RTDS 8.7.2 / 8.8.2); the firmware read from either.
+_SA = ROLE_SUPPLIER | ROLE_ACB
 ALERT_READ_FIRMWARE = 0x8F8B  # GBCS Table 16.2 "Read Firmware version alert" (CS09)
 FIRMWARE_ID = "01000000"
 
@@ -28,9 +32,9 @@ class Type1Device(GBCSDevice):
     RECORDS = GBCSDevice.RECORDS + ("type1", "devlog")
     # (message code, name, roles, flags): the GBCS use cases the device answers.
     ROWS = (
-        (0x00AB, "CS03A2", ROLE_ACB, _CRITICAL),
-        (0x000F, "CS04AC", ROLE_ACB, _CRITICAL),
-        (CS08, "CS08", ROLE_ACB, 0),
+        (0x00AB, "CS03A2", _SA, _CRITICAL),
+        (0x000F, "CS04AC", _SA, _CRITICAL),
+        (CS08, "CS08", _SA, 0),
     )
     JOINS = {}
     PEER_TYPES = (devlog.ESME,)  # meters the device talks to once joined
