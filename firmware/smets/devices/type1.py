@@ -31,13 +31,13 @@ class Type1Device(GBCSDevice):
     ALERT_RECIPIENT = "acb"
     RECORDS = GBCSDevice.RECORDS + ("type1", "devlog")
     # (message code, name, roles, flags): the GBCS use cases the device answers.
-    ROWS = (
+    ROWS: tuple = (
         (0x00AB, "CS03A2", _SA, _CRITICAL),
         (0x000F, "CS04AC", _SA, _CRITICAL),
         (CS08, "CS08", _SA, 0),
     )
-    JOINS = {}
-    PEER_TYPES = (devlog.ESME,)  # meters the device talks to once joined
+    JOINS: dict = {}
+    PEER_TYPES: tuple = (devlog.ESME,)  # meters the device talks to once joined
 
     @classmethod
     def validate(cls, identity, init=None):
