@@ -49,3 +49,16 @@ def test_malformed_join_is_rejected_with_a_security_log_entry(bench, esme):
     res = bench.run(esme, "CS03B", tamper="malformed", other=IHD, other_type="IHD")
     assert res.passed, res.report()
     assert esme.link.control("device_log")["entries"] == []
+
+
+def test_firmware_distribution_and_activation(bench, esme):
+    since = __import__("time").time()
+    held = esme.link.control("firmware_image", image="0a0b0c0d" + "00" * 60)
+    rec = bench.hub.wait_alert(esme.eui, timeout=5.0, since=since)
+    assert rec is not None and rec.msg.message_code == 0x00CE
+    res = bench.run(esme, "CS06", image_hash="00" * 32, code=2)  # not the image it holds
+    assert res.passed, res.report()
+    res = bench.run(esme, "CS06", image_hash=held["hash"])
+    assert res.passed, res.report()
+    res = bench.run(esme, "ECS52")
+    assert res.passed and res.values[0].value == bytes.fromhex("0a0b0c0d"), res.report()

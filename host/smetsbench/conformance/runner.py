@@ -92,8 +92,10 @@ RTDS_WORLD = {
         "firmware_image": {"version": "0123abcf", "hash": "aa758690730934ff0685aa7586907309"
                            "34ff0685657788990011223344556677"},
     },
-    # The RTDS PPMID is joined to a meter it unjoins in CS04AC (0102030405060708).
+    # The RTDS PPMID is joined to a meter it unjoins in CS04AC (0102030405060708); the
+    # HCALCS is given the same meter.
     "PPMID": {"device_log": [["0102030405060708", 1, 1]]},
+    "HCALCS": {"device_log": [["0102030405060708", 1, 1]]},
 }
 # The RTDS twin-element meter: its import MPAN is the primary and the secondary one
 # (ECS40 TWIN).

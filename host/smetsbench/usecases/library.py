@@ -227,6 +227,28 @@ def _expect_join_details(checks, tree, params):
         checks.add("device log entries", entries == want, "%r, expected %r" % (entries, want))
 
 
+def _build_cs06(counter, party, device_eui, image_hash, when=None, **_):
+    """CS06 Activate Firmware: SEQUENCE {image hash, originator counter, [execution time]}."""
+    import time as _time
+
+    body = _der(0x04, bytes.fromhex(image_hash)) + _der_int(counter)
+    if when is not None:
+        body += _der(0x18, _time.strftime("%Y%m%d%H%M%SZ", _time.gmtime(when)).encode())
+    return _der(0x30, body)
+
+
+def _expect_activation(checks, tree, params):
+    if params.get("when") is not None:
+        checks.add("command accepted (NULL)", tree.tag == 0x05, "tag %02x" % tree.tag)
+        return
+    kids = tree.children or []
+    ok = tree.tag == 0x30 and len(kids) == 2 and kids[0].tag == 0x02 and kids[1].tag == 0x04
+    if checks.add("execution outcome", ok, repr(kids)):
+        got = int.from_bytes(kids[0].value, "big")
+        checks.add("response code", got == params.get("code", 0),
+                   "%d, expected %d" % (got, params.get("code", 0)))
+
+
 def _expect_firmware_version(checks, tree, params):
     kids = tree.children or []
     ok = tree.tag == 0x30 and len(kids) == 2 and kids[0].tag == 0x04 and kids[1].tag == 0x02
@@ -265,6 +287,8 @@ for _uc in (
     Asn1UseCase("CS04B", 0x0010, "Method B Unjoin", _build_unjoin, _expect_code),
     Asn1UseCase("CS07", 0x0013, "Read Device Join Details", _build_null,
                 _expect_join_details),
+    Asn1UseCase("CS06", 0x0012, "Activate Firmware", _build_cs06, _expect_activation,
+                critical=True),
     Asn1UseCase("CS08", 0x0129, "Read PPMID/HCALCS Firmware Version", _build_null,
                 _expect_firmware_version, originator="acb", device="PPMID"),
 ):
