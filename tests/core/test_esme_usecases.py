@@ -207,6 +207,8 @@ def test_event_log_read_by_date_range():
         _send(dev, 0x0024, [RequestSpec.action(7, OB("0-0-99-98-0-255"), 1)], [Data.int8(0)])
         _, resp, _ = _send(dev, 0x0048, [spec])
         assert resp.data[0].value[1] == []
+        # ... and says so in the security log (GBCS 8F52), which it cannot clear.
+        assert dev.security_entries()[-1]["alert"] == 0x8F52
     finally:
         fx.cleanup(store)
 

@@ -333,6 +333,9 @@ def method(dev, h, slot, c, p, ctx):
         # Profile generic m1 reset: clear the log (ECS15a/c).
         if a.get(dev._sibling(slot, 2))[0] == 1:
             dev.events.clear()
+            # GBCS Table 16.2: 8F52 "Event Log Cleared" goes to the security log, which no
+            # remote command clears.
+            dev.log_security(ctx.now, "event_log_cleared", ctx.msg)
     elif h == E.H_CLKSET:
         # Clock (IC 8) m5 preset_adjusting_time {preset time, validity interval start, end}:
         # GBCS ECS70 (9.1; DUIS 6.11 Synchronise Clock gives a date-time and a tolerance

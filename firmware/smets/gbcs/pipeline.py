@@ -87,6 +87,7 @@ SECURITY_EVENTS = (
     ("join_failed", 0x8F48, "device joining failed"),
     ("device_unjoined", 0x8F4B, "device unjoining succeeded"),
     ("unjoin_failed", 0x8F4A, "device unjoining failed"),
+    ("event_log_cleared", 0x8F52, "event log cleared"),
 )
 EVENT_BASE = const(0x80)
 # Security log record: time, failure number, alert code (0 = none), originator, counter, code.
