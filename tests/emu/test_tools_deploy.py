@@ -123,8 +123,12 @@ def test_a_board_whose_heap_cannot_hold_the_role_is_refused_with_the_reason(tmp_
         with pytest.raises(ToolError) as err:
             deploy(small.port)
         text = str(err.value)
-        assert "with the ESME's code loaded (code in romfs-file)" in text
-        assert "less than the 64 KB its data needs" in text
+        # Refused with the reason: the code loads and leaves too little for the data, or
+        # (the ESME's resident code grows with its use cases) it does not load at all.
+        assert ("with the ESME's code loaded (code in romfs-file)" in text
+                and "less than the 64 KB its data needs" in text) or (
+                "cannot load the ESME's code" in text and "MemoryError" in text
+                and "freeze the code" in text), text
     finally:
         small.stop()
 

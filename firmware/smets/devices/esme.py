@@ -696,6 +696,8 @@ class ESME(GBCSDevice):
             out = _call("on_frame", self, aps, zcl, now, module="esme_han")
             if out is not None:
                 return out
+        # Reads of the SE clusters (a PPMID's credit display, IHDs and CADs) are the SE
+        # server's (issue 11); it answers devices `han_joined` names.
         return None
 
     def on_joined(self, eui, dtype, method, now):

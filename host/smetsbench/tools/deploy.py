@@ -115,11 +115,15 @@ if _held is not None:
     sys.modules['smets'] = _held
 import gc
 gc.collect()
-print('@@SMETS@@' + json.dumps({'name': _i.name, 'version': list(_i.version[:3]),
+# Streamed: the file list of a board holding .mpy files is several KB of JSON, more than a
+# full heap has in one piece.
+print('@@SMETS@@', end='')
+json.dump({'name': _i.name, 'version': list(_i.version[:3]),
     'mpy': getattr(_i, '_mpy', 0), 'machine': getattr(_i, '_machine', ''),
     'platform': sys.platform, 'files': _f, 'rom_partition': _rom, 'vfsrom': _vfsrom,
-    'frozen': _frozen, 'heap_free': gc.mem_free() if hasattr(gc, 'mem_free') else None})
-    + '@@')
+    'frozen': _frozen, 'heap_free': gc.mem_free() if hasattr(gc, 'mem_free') else None},
+    sys.stdout)
+print('@@')
 """
 
 _PREPARE = """
