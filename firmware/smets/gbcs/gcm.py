@@ -1,4 +1,7 @@
-"""AES-128-GCM with a 96-bit IV and truncated tags (NIST SP 800-38D), GHASH in Python ints.
+"""AES-128-GCM with a 96-bit IV and truncated tags (NIST SP 800-38D).
+
+GHASH runs in viper on MicroPython (smets.gbcs.ghash_v: 16-bit words, no allocation) and in
+Python ints elsewhere (CPython, or a MicroPython port without the native emitter), as below.
 
 GBCS derives a fresh AES key for every message (one KDF per message), so the per-key
 set-up of GHASH must be cheap next to the handful of blocks it then authenticates. Blocks are
@@ -19,10 +22,40 @@ Not constant time (table look-ups indexed by secret-dependent data, Python ints)
 emulator crypto, not a hardened implementation.
 """
 
+import sys
+
 from .aes import AES128
 
 TAG_LEN = 12
 IV_LEN = 12
+
+_V = None  # smets.gbcs.ghash_v in use, False for Python ints, None: not chosen yet
+
+
+def backend(name=None):
+    """The GHASH in use: "viper" or "int"; `name` switches (tests compare them)."""
+    global _V
+    if name is None and _V is not None:
+        return "viper" if _V else "int"
+    if name is None:
+        name = "viper" if sys.implementation.name == "micropython" else "int"
+    _V = False
+    if name == "viper":
+        try:
+            from . import ghash_v
+
+            _V = ghash_v
+        except (ImportError, SyntaxError, ValueError, NotImplementedError):
+            _V = False  # no native emitter on this port
+    elif name != "int":
+        raise GCMError("unknown GHASH backend %r" % (name,))
+    return "viper" if _V else "int"
+
+
+def _viper():
+    if _V is None:
+        backend()
+    return _V
 
 _M127 = (1 << 127) - 1
 _R7 = None  # built on first use
@@ -69,8 +102,13 @@ class GCM:
     def __init__(self, key):
         self._aes = AES128(key)
         self._buf = bytearray(16)
-        self._h = int.from_bytes(self._aes.encrypt_into(bytes(16), self._buf), "big")
-        self._t4 = None
+        self._aes.encrypt_into(bytes(16), self._buf)
+        self._v = _viper()
+        if self._v:
+            self._tab = self._v.table(self._buf, bytearray(self._v.TABLE_BYTES))
+        else:
+            self._h = int.from_bytes(self._buf, "big")
+            self._t4 = None
 
     def _tables4(self):
         if self._t4 is None:
@@ -85,6 +123,8 @@ class GCM:
 
     def ghash(self, aad, ct=b""):
         """GHASH_H(A || pad || C || pad || len(A) || len(C)) as a 128-bit int (block order)."""
+        if self._v:
+            return int.from_bytes(self._ghash_v(aad, ct), "big")
         la = len(aad)
         lc = len(ct)
         r7 = _r7()
@@ -115,23 +155,58 @@ class GCM:
                 y = (acc >> 127) ^ (s >> 7) ^ (r7[s & 127] << 114)
         return y
 
+    def _ghash_v(self, aad, ct):
+        """GHASH as 16 bytes (viper)."""
+        v = self._v
+        y = bytearray(16)
+        v.update(self._tab, y, aad, len(aad))
+        v.update(self._tab, y, ct, len(ct))
+        lens = self._buf
+        lens[0:8] = (len(aad) * 8).to_bytes(8, "big")
+        lens[8:16] = (len(ct) * 8).to_bytes(8, "big")
+        v.update(self._tab, y, lens, 16)
+        return y
+
     def _ctr(self, iv, data):
         """GCTR from inc32(J0) = IV || 00000002."""
-        out = bytearray(len(data))
+        n = len(data)
+        out = bytearray(n)
         buf = self._buf
         enc = self._aes.encrypt_into
+        if self._v:
+            xor = self._v.xor
+            cb = bytearray(16)
+            cb[0:12] = iv
+            ctr = 2
+            for o in range(0, n, 16):
+                cb[12] = (ctr >> 24) & 0xFF
+                cb[13] = (ctr >> 16) & 0xFF
+                cb[14] = (ctr >> 8) & 0xFF
+                cb[15] = ctr & 0xFF
+                enc(cb, buf)
+                xor(out, o, data, buf, min(16, n - o))
+                ctr += 1
+            return bytes(out)
         ctr = 2
-        for o in range(0, len(data), 16):
+        for o in range(0, n, 16):
             chunk = data[o : o + 16]
-            n = len(chunk)
+            k = len(chunk)
             ks = int.from_bytes(enc(iv + ctr.to_bytes(4, "big"), buf), "big")
-            if n < 16:
-                ks >>= 8 * (16 - n)
-            out[o : o + n] = (int.from_bytes(chunk, "big") ^ ks).to_bytes(n, "big")
+            if k < 16:
+                ks >>= 8 * (16 - k)
+            out[o : o + k] = (int.from_bytes(chunk, "big") ^ ks).to_bytes(k, "big")
             ctr += 1
         return bytes(out)
 
     def _tag(self, iv, aad, ct, tag_len):
+        if self._v:
+            s = self._ghash_v(aad, ct)
+            j0 = bytearray(16)
+            j0[0:12] = iv
+            j0[15] = 1
+            ek = self._aes.encrypt_into(j0, self._buf)
+            self._v.xor(s, 0, s, ek, tag_len)
+            return bytes(s[:tag_len])
         s = self.ghash(aad, ct)
         ek = int.from_bytes(self._aes.encrypt_into(iv + b"\x00\x00\x00\x01", self._buf), "big")
         return (s ^ ek).to_bytes(16, "big")[:tag_len]
