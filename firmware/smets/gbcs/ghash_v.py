@@ -1,3 +1,4 @@
+# ruff: noqa: F821 (ptr8, ptr16: viper's pointer types)
 """GHASH and CTR keystream XOR for MicroPython's viper emitter (smets.gbcs.gcm uses them there).
 
 GHASH (NIST SP 800-38D 6.4) by Shoup's 4-bit method: per key a table M[i] = i * H for the 16
