@@ -67,7 +67,9 @@ def copy_firmware(board_dir, firmware_dir=None, compiled=True):
 
     dst = Path(board_dir)
     dst.mkdir(parents=True, exist_ok=True)
-    files = build.image_files(compiled=compiled, firmware_dir=firmware_dir)
+    # Native code (viper) for the unix port's own architecture.
+    march = build.unix_port_march() if compiled else None
+    files = build.image_files(march=march, compiled=compiled, firmware_dir=firmware_dir)
     copied = 0
     for name, data in files.items():
         copied += _write_if_changed(dst / name, data)
