@@ -7,6 +7,7 @@ unreadable anyway (flash wear, a user's editor) is moved aside to ``name.bad``, 
 reported, and the device carries on from the ``.tmp`` copy or the default instead of crashing.
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -188,3 +189,89 @@ class Store:
 
 
 _MISSING = object()
+
+
+class CounterLog:
+    """Counters that must survive power cuts, one append per change (GBCS anti-replay: the
+    last originator counter accepted from each remote party; the device's own alert
+    counter), instead of a whole record rewritten and renamed per command.
+
+    The record is a sequence of 21-byte entries: key (9 bytes: a kind byte and an 8-byte
+    title) | value (8, big-endian) | first 4 bytes of SHA-256 of the 17 before. Later entries
+    win. An entry that fails its check (the torn end of an append a power cut interrupted,
+    or flash damage) is skipped, counted in the store's errors and dropped by a compaction
+    at load; a power cut can only lose the entry being appended, and the caller appends
+    before the counter is used (before the command runs, before the alert exists), so a lost
+    entry is one nobody saw. When `capacity` entries are there, the record is rewritten with
+    one entry per key through the store's atomic write (new file, then rename).
+    A JSON record of an older firmware ({"counters": {title hex: n}, "alert_counter": n}) is
+    read once and rewritten in this form (`legacy` holds it for the caller).
+    """
+
+    ENTRY = 21
+
+    def __init__(self, store, name, capacity=128):
+        self.store = store
+        self.name = name
+        self.capacity = capacity
+        self.values = {}  # 9-byte key -> int
+        self.entries = 0  # entries in the file
+        self.appends = 0
+        self.legacy = None
+        data = store.load_bytes(name)
+        if not data:
+            return
+        if data[:1] == b"{":
+            try:
+                self.legacy = json.loads(data)
+            except ValueError as exc:
+                store._note("corrupt %s (%s); started empty" % (name, exc))
+            self.entries = self.capacity  # rewrite at the first change
+            return
+        bad = 0
+        n = len(data) // self.ENTRY
+        mv = memoryview(data)
+        for i in range(n):
+            o = i * self.ENTRY
+            if hashlib.sha256(mv[o : o + 17]).digest()[:4] != bytes(mv[o + 17 : o + 21]):
+                bad += 1
+                continue
+            self.values[bytes(mv[o : o + 9])] = int.from_bytes(mv[o + 9 : o + 17], "big")
+        tail = len(data) - n * self.ENTRY
+        self.entries = n
+        if bad or tail:
+            store._note("%s: %d damaged entries and %d bytes of a torn append ignored"
+                        % (name, bad, tail))
+            self.compact()
+
+    @staticmethod
+    def _entry(key, value):
+        body = key + value.to_bytes(8, "big")
+        return body + hashlib.sha256(body).digest()[:4]
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def put(self, key, value):
+        """Set a counter (9-byte key); on flash when this returns."""
+        if len(key) != 9 or not 0 <= value < 1 << 64:
+            raise StoreError("counter key must be 9 bytes and its value 0 .. 2^64-1")
+        self.values[bytes(key)] = value
+        if self.entries >= self.capacity:
+            self.compact()
+            return
+        with open(self.store.path(self.name), "ab") as f:
+            f.write(self._entry(key, value))
+        sync()
+        self.entries += 1
+        self.appends += 1
+
+    def replace(self, values):
+        """All counters at once ({9-byte key: value}), e.g. a lowered one: one atomic write."""
+        self.values = dict(values)
+        self.compact()
+
+    def compact(self):
+        parts = [self._entry(k, v) for k, v in self.values.items()]
+        self.store.save_parts(self.name, parts)
+        self.entries = len(parts)

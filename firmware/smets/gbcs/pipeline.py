@@ -83,6 +83,9 @@ _FAILURE_INDEX = {row[0]: i for i, row in enumerate(FAILURES)}
 _SECLOG_FORMAT = ">IBH8sQH"
 
 SECURITY_LOG_SIZE = 100
+# Keys of the counter record (smets.store.CounterLog "security"): 01 || originator title ->
+# last accepted originator counter; 02 || 00 * 8 -> the device's last alert counter.
+_ALERT_KEY = b"\x02" + bytes(8)
 _FIRST_ALERT_COUNTER = 0x7D0  # read by pipeline_ops: not a const
 # What a use case's handler raises on a payload it cannot use (MicroPython's struct raises
 # ValueError; CPython's struct.error is its own class).
@@ -182,8 +185,15 @@ class GBCSPipeline:
             self._log(level, text)
 
     def _save_security(self):
-        self.store.save("security", {"counters": self.counters,
-                                     "alert_counter": self.alert_counter})
+        """Every counter at once (after a change other than one counter going up: the CS02
+        use cases), and the ECDH cache when it grew."""
+        values = {_ALERT_KEY: self.alert_counter}
+        for title, counter in self.counters.items():
+            values[b"\x01" + binascii.unhexlify(title)] = counter
+        self.counter_log.replace(values)
+        self._save_zcache()
+
+    def _save_zcache(self):
         if len(self.zcache) != self._zcache_saved:
             self.store.save("zcache", {_hex(k): _hex(z) for k, z in self.zcache.items()})
             self._zcache_saved = len(self.zcache)
@@ -230,7 +240,8 @@ class GBCSPipeline:
             # The counter of an authenticated command is used up before the command runs: a
             # power cut while it runs, or before its response leaves, must not let it run twice.
             self.counters[_hex(msg.originator)] = msg.counter
-            self._save_security()
+            self.counter_log.put(b"\x01" + bytes(msg.originator), msg.counter)
+            self._save_zcache()
             ctx = Context(self, msg, party, now, uc)
             try:
                 content = self.execute(uc, msg, ctx)
@@ -346,7 +357,8 @@ class GBCSPipeline:
         self.alert_counter += 1
         counter = self.alert_counter
         # Saved before the alert exists: after a reboot no alert may reuse its counter.
-        self._save_security()
+        self.counter_log.put(_ALERT_KEY, counter)
+        self._save_zcache()
         content = self.alert_content(counter, alert_code, now, fields)
         target = party.eui if party else b"\x00" * 8
         gs = envelope.encode_general_signing(
