@@ -11,6 +11,7 @@ bit 0 (the x^0 coefficient) is the top bit of byte 0, so "times x" is a right sh
 
 import micropython
 
+NAME = "viper"
 TABLE_BYTES = 288  # 16 entries of 8 words, then the 16-word fold table
 # Fold of the 4 bits shifted out of a right shift by 4, into the top word (x^128 reduction).
 _FOLD = (0x0000, 0x1C20, 0x3840, 0x2460, 0x7080, 0x6CA0, 0x48C0, 0x54E0,
@@ -51,8 +52,9 @@ def _build(tab: ptr16, h: ptr8):
         e <<= 1
 
 
-def table(h, out):
-    """Fill `out` (bytearray(TABLE_BYTES)) for the hash key h = E_K(0^128) (16 bytes)."""
+def table(h):
+    """The GHASH table (TABLE_BYTES) of the hash key h = E_K(0^128) (16 bytes)."""
+    out = bytearray(TABLE_BYTES)
     _build(out, h)
     fold = memoryview(out)[256:]
     for i in range(16):
