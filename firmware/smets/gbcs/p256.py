@@ -151,7 +151,7 @@ _LM = None  # the limb module last set up (converts tables after a switch to "in
 _ws = None  # its workspace: SLOTS field elements of N limbs
 _io = None  # 64 bytes: values in and out of the workspace (LOAD / STORE entries 0 and 1)
 _op1 = None  # a one-operation program
-_naf = None  # 8 affine odd multiples (wNAF), Montgomery form
+_naf = None  # 8 affine odd multiples (wNAF), Montgomery form (made on first use)
 _R = 1 << 260  # Montgomery radix of both limb modules
 
 
@@ -187,7 +187,6 @@ def backend(name=None):
             _io = bytearray(64)
             _op1 = bytearray(5)
             _op1[0] = 1
-            _naf = bytearray(64 << (_WNAF_WIDTH - 2))
         _LM = mod
         for slot, value in ((mod.S_ONE, _R % P), (mod.S_R2, _R * _R % P),
                             (mod.S_R3, _R * _R * _R % P), (mod.S_P, P), (mod.S_PLAIN1, 1),
@@ -256,23 +255,6 @@ def _lb_affine():
     return int.from_bytes(io[0:32], "big"), int.from_bytes(io[32:64], "big")
 
 
-def _lb_to_mont(buf, start, end):
-    """Affine coordinates buf[start:end] (32 bytes each) into Montgomery form, in place."""
-    run = _LM.run
-    prog = _LM.TO_MONT
-    ws = _ws
-    for o in range(start, end, 32):
-        run(ws, prog, buf, o)
-
-
-def _lb_from_mont(buf, start, end):
-    run = _LM.run
-    prog = _LM.FROM_MONT
-    ws = _ws
-    for o in range(start, end, 32):
-        run(ws, prog, buf, o)
-
-
 def _lb_add(prog, tab, off):
     """Accumulator += the table point at tab[off:off+64] (prog: MADD or MADD_NEG). Returns
     True when the sum is the point at infinity."""
@@ -334,53 +316,17 @@ def _lb_evaluate(combs, naf=None, naf_tab=None):
     return inf
 
 
-def _lb_point(x, y, buf, off=0):
-    """Affine ints (x, y) into buf[off:off+64], Montgomery form."""
-    buf[off : off + 32] = x.to_bytes(32, "big")
-    buf[off + 32 : off + 64] = y.to_bytes(32, "big")
-    _lb_to_mont(buf, off, off + 64)
+def _rare(name, *args):
+    """A function of smets.gbcs.p256_rare (tables: building, loading, serialising; cold odd
+    multiples; key generation), loaded for the call: once per key, not per command."""
+    from smets import lazy
+
+    return lazy.call("smets.gbcs.p256_rare", name, args)
 
 
-def _lb_odd_multiples(x, y):
-    """P, 3P, 5P, ... (affine, Montgomery form) in _naf for wNAF."""
-    L = _L
-    ws = _ws
-    out = _naf
-    _lb_point(x, y, out)
-    L.run(ws, L.SET, out, 0)
-    L.run(ws, L.DBL, _io, 0)
-    _lb_store_affine(_io, 0)  # 2P
-    L.run(ws, L.SET, out, 0)
-    for i in range(1, len(out) >> 6):
-        if _lb_add(L.MADD, _io, 0):
-            raise P256Error("unexpected point at infinity")
-        _lb_store_affine(out, i << 6)
-    return out
-
-
-def _lb_build_table(x, y, w):
-    """Entries 1 .. 2^w - 1 of a comb table (64 bytes each from offset 0, Montgomery form)."""
-    L = _L
-    ws = _ws
-    run = L.run
-    d = (256 + w - 1) // w
-    ent = bytearray(((1 << w) - 1) << 6)
-    _lb_point(x, y, ent)
-    # Teeth bases 2^(i*d) * P are entries 2^i.
-    run(ws, L.SET, ent, 0)
-    for i in range(1, w):
-        for _ in range(d):
-            run(ws, L.DBL, _io, 0)
-        _lb_store_affine(ent, ((1 << i) - 1) << 6)
-    # Entries 2^i + j (0 < j < 2^i) are entry j plus base i.
-    for i in range(1, w):
-        lo = 1 << i
-        for j in range(1, lo):
-            run(ws, L.SET, ent, (lo - 1) << 6)
-            if _lb_add(L.MADD, ent, (j - 1) << 6):
-                raise P256Error("unexpected point at infinity")
-            _lb_store_affine(ent, (lo + j - 1) << 6)
-    return ent
+def generate_private_key(randbytes=None):
+    """A uniformly random private key in [1, n-1] (randbytes(n) defaults to os.urandom)."""
+    return _rare("generate_private_key", randbytes)
 
 
 def _ints():
@@ -403,7 +349,7 @@ def _sum_affine(combs, naf=None, naf_points=None):
 
 def _odd_points(x, y):
     if _limbs():
-        return _lb_odd_multiples(x, y)
+        return _rare("odd_multiples", x, y)
     return _ints()._odd_multiples(x, y)
 
 
@@ -455,13 +401,13 @@ class Table:
                 x, y = decode_point(point)
             self.point = encode_point(x, y)
             if _limbs():
-                self._ent = _lb_build_table(x, y, teeth)
+                self._ent = _rare("build", x, y, teeth)
             else:
                 self._mv = memoryview(_ints()._build_table(x, y, teeth))
         else:
             self.point = bytes(_blob[_HDR:_POINT_END])
             if _limbs():
-                self._ent = _lb_entries(_blob)
+                self._ent = _rare("entries", _blob)
             else:
                 self._mv = _blob
         self.teeth = teeth
@@ -481,38 +427,18 @@ class Table:
     def to_bytes(self):
         if self._mv is not None:
             return bytes(self._mv)
-        blob = bytearray(_table_len(self.teeth))
-        blob[:4] = _TABLE_MAGIC
-        blob[4] = self.teeth
-        blob[_HDR:_POINT_END] = self.point
-        end = len(blob) - _CHECK_LEN
-        blob[_POINT_END:end] = self._ent
-        _lb_from_mont(blob, _POINT_END, end)
-        blob[end:] = hashlib.sha256(memoryview(blob)[:end]).digest()[:_CHECK_LEN]
-        return bytes(blob)
+        return _rare("serialise", self)
 
     @staticmethod
     def from_bytes(buf):
         """Load a serialised table; P256Error if it is damaged or not a P-256 comb table."""
-        mv = memoryview(buf)
-        if len(mv) < _HDR or bytes(mv[:4]) != _TABLE_MAGIC:
-            raise P256Error("not a P-256 comb table")
-        teeth = mv[4]
-        if not 2 <= teeth <= 8 or len(mv) != _table_len(teeth):
-            raise P256Error("comb table length %d does not match %d teeth" % (len(mv), teeth))
-        end = len(mv) - _CHECK_LEN
-        if hashlib.sha256(mv[:end]).digest()[:_CHECK_LEN] != bytes(mv[end:]):
-            raise P256Error("comb table checksum mismatch")
-        decode_point(mv[_HDR:_POINT_END])
-        if bytes(mv[_HDR:_POINT_END]) != bytes(mv[_POINT_END : _POINT_END + 64]):
-            raise P256Error("comb table entry 1 is not its point")
-        return Table(None, teeth, mv)
+        return _rare("load", buf)
 
     def _job(self, k):
         """(comb indices of k, entries, offset of entry 0, columns) for the current backend."""
         if _limbs():
             if self._ent is None:
-                self._ent = _lb_entries(self._mv)
+                self._ent = _rare("entries", self._mv)
                 self._mv = None
             tab, base = self._ent, -64
         else:
@@ -525,13 +451,6 @@ class Table:
     def mul(self, k):
         """k*P as affine (x, y), or None for the point at infinity."""
         return _sum_affine([self._job(k % N)])
-
-
-def _lb_entries(blob):
-    """The entries of a serialised table, in Montgomery form (a new buffer)."""
-    ent = bytearray(blob[_POINT_END : len(blob) - _CHECK_LEN])
-    _lb_to_mont(ent, 0, len(ent))
-    return ent
 
 
 def _table_len(teeth):
@@ -580,18 +499,6 @@ def mul(k, point):
     if not k:
         return None
     return _sum_affine([], _wnaf(k), _odd_points(x, y))
-
-
-def generate_private_key(randbytes=None):
-    """A uniformly random private key in [1, n-1] (randbytes(n) defaults to os.urandom)."""
-    if randbytes is None:
-        import os
-
-        randbytes = os.urandom
-    while True:
-        d = int.from_bytes(randbytes(32), "big")
-        if 0 < d < N:
-            return d
 
 
 def public_key(d):
