@@ -3,7 +3,7 @@ architecture, the board loads it, and GBCS commands are checked with it."""
 
 import pytest
 from smetsbench.boards import build
-from smetsbench.boards.virtual import find_micropython
+from smetsbench.boards.virtual import find_micropython, unix_port_arch
 from smetsbench.tools import boarddefs
 
 pytestmark = pytest.mark.skipif(find_micropython() is None,
@@ -16,7 +16,7 @@ def esme_init():
 
 
 def test_image_has_native_modules_for_the_board_arch():
-    arch = build.unix_port_march()
+    arch = unix_port_arch()
     assert arch in boarddefs.MPY_ARCHS and arch is not None
     assert build.march_for(boarddefs.load("virtual")) == arch
     assert build.march_for(boarddefs.load("esp32-devkitc")) == "xtensawin"

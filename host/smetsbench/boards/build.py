@@ -7,7 +7,7 @@ on the board with the hash of each file, which `deploy` compares with the board'
 
 Modules with `@micropython.viper` code (the P-256 limbs, GHASH) are native machine code: they
 need mpy-cross's -march of the board (a board definition's `mpy_arch`: xtensawin for an
-ESP32; the unix port's own, x64 on a PC, for a virtual board: `unix_port_march`). An image
+ESP32; the unix port's own, x64 on a PC, for a virtual board: virtual.unix_port_arch). An image
 built without an arch leaves them out, and the firmware falls back to Python ints.
 """
 
@@ -49,27 +49,6 @@ def mpy_cross_version():
     return (out.stdout or out.stderr).strip()
 
 
-_UNIX_MARCH = {}
-
-
-def unix_port_march(micropython=None):
-    """The -march of the MicroPython unix port that runs virtual boards ("x64" on x86-64),
-    from its sys.implementation._mpy; None when it is not installed or has no native emitter."""
-    from smetsbench.boards.virtual import find_micropython
-    from smetsbench.tools.boarddefs import decode_mpy
-
-    exe = micropython or find_micropython()
-    if exe not in _UNIX_MARCH:
-        arch = None
-        if exe:
-            out = subprocess.run([exe, "-c", "import sys; print(sys.implementation._mpy)"],
-                                 capture_output=True, text=True, timeout=30, check=False)
-            if out.returncode == 0 and out.stdout.strip().isdigit():
-                arch = decode_mpy(out.stdout.strip())[2]
-        _UNIX_MARCH[exe] = arch
-    return _UNIX_MARCH[exe]
-
-
 def march_for(defn):
     """The -march for a board definition: its micropython.mpy_arch, or for the virtual board
     (mpy_arch null, port unix) the unix port's."""
@@ -77,7 +56,9 @@ def march_for(defn):
     if mp.get("mpy_arch"):
         return mp["mpy_arch"]
     if mp.get("port") == "unix":
-        return unix_port_march()
+        from smetsbench.boards.virtual import unix_port_arch
+
+        return unix_port_arch()
     return None
 
 
@@ -172,12 +153,19 @@ def compile_module(src, march=None, cache_dir=None):
     return cached.read_bytes()
 
 
-def image_files(march=None, compiled=True, firmware_dir=None):
-    """{board path: bytes} of the firmware image (paths relative to the board's root)."""
+def image_files(march=None, compiled=True, firmware_dir=None, romfs=False):
+    """{board path: bytes} of the firmware image (paths relative to the board's root).
+
+    With `romfs`, the package is one ROMFS image, ``romfs.img`` (what a virtual board maps as
+    its ROM partition; `deploy` writes it to a real board's partition), beside main.py and
+    boot.py."""
     src = Path(firmware_dir or paths.firmware_dir())
     files = {}
     for name in ("main.py", "boot.py"):
         files[name] = (src / name).read_bytes()
+    if romfs:
+        files[ROMFS_IMAGE] = romfs_image(march, firmware_dir)
+        return files
     for path in sorted((src / "smets").rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
@@ -191,6 +179,44 @@ def image_files(march=None, compiled=True, firmware_dir=None):
         else:
             files["lib/" + rel] = path.read_bytes()
     return files
+
+
+ROMFS_IMAGE = "romfs.img"
+
+
+def romfs_image(march=None, firmware_dir=None):
+    """Bytes of a ROMFS image holding ``lib/smets/**.mpy`` (as `image_files` compiles them),
+    built by `mpremote romfs build` and cached by the hash of its files.
+
+    Bytecode in a ROMFS partition runs in place from flash: the code costs the heap only its
+    function objects and interned names, not its bytecode (MicroPython >= 1.25)."""
+    files = {name: data for name, data in image_files(march, True, firmware_dir).items()
+             if name.startswith("lib/")}
+    key = hashlib.sha256()
+    for name in sorted(files):
+        key.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    cache_dir = paths.repo_dir() / "build" / "romfs" / (march or "host")
+    cached = cache_dir / (key.hexdigest() + ".img")
+    if cached.exists():
+        return cached.read_bytes()
+    import tempfile
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        root = Path(tmp) / "rom"
+        for name, data in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        out = Path(tmp) / "rom.img"
+        proc = subprocess.run(
+            [sys.executable, "-m", "mpremote", "romfs", "--no-mpy", "-o", str(out), "build",
+             str(root)], capture_output=True, text=True)
+        if proc.returncode != 0 or not out.exists():
+            raise BuildError("mpremote romfs build failed: %s" % (proc.stderr or proc.stdout)
+                             .strip())
+        os.replace(out, cached)
+    return cached.read_bytes()
 
 
 def manifest(files):
