@@ -9,6 +9,7 @@ from smets.gbcs.pipeline import (
     _FIRST_ALERT_COUNTER,
     _SECLOG_FORMAT,
     FAILURES,
+    FLOOD_BURST,
     ROLE_BITS,
     SECURITY_LOG_SIZE,
     Party,
@@ -77,8 +78,9 @@ def init_gbcs(dev, identity):
     stats = getattr(dev, "stats", None)
     if stats is None:
         stats = dev.stats = {}
-    for name in ("commands", "accepted", "rejected", "alerts"):
+    for name in ("commands", "accepted", "rejected", "alerts", "suppressed"):
         stats[name] = 0
+    dev._flood = [FLOOD_BURST, 0, 0, False]  # rejection token bucket (GBCSPipeline)
     dev.last_outcome = None
     dev.last_code = None
 
