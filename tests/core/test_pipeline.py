@@ -128,7 +128,7 @@ def test_floods_of_unauthenticated_commands_are_throttled():
         good = fx.command("supplier", READ, b"")[0]
         bad = _flip(good, len(good) - 1)
         burst = pipeline.FLOOD_BURST
-        for i in range(burst):  # the bucket's worth: each logged and alerted
+        for _i in range(burst):  # the bucket's worth: each logged and alerted
             assert _alert_codes(dev.handle_gbcs(bad, NOW)) == [0x8F53]
         writes = store.writes
         # The first one past it: one "flood" entry and one 8F60 alert; then nothing at all
@@ -137,7 +137,7 @@ def test_floods_of_unauthenticated_commands_are_throttled():
         assert dev.security_entries(len(dev.security_log) - 1)[0]["event"] == "flood"
         writes = store.writes
         appends = dev.counter_log.appends
-        for i in range(50):
+        for _i in range(50):
             assert dev.handle_gbcs(b"\xdd\x00garbage", NOW + 1) == []
             assert dev.handle_gbcs(bad, NOW + 2) == []
         assert store.writes == writes and dev.counter_log.appends == appends
@@ -159,7 +159,7 @@ def test_floods_of_unauthenticated_commands_are_throttled():
         assert dev.handle_gbcs(bad, NOW + pipeline.FLOOD_REFILL_S) == []
         later = NOW + pipeline.FLOOD_REFILL_S * (burst + 2)
         assert _alert_codes(dev.handle_gbcs(bad, later)) == [0x8F53]
-        for i in range(burst - 1):
+        for _i in range(burst - 1):
             dev.handle_gbcs(bad, later)
         assert _alert_codes(dev.handle_gbcs(bad, later)) == [0x8F60]
         # A clock set back does not refill the bucket.
