@@ -316,6 +316,42 @@ def _lb_evaluate(combs, naf=None, naf_tab=None):
     return inf
 
 
+def _lb_to_mont(buf, start, end):
+    """Affine coordinates buf[start:end] (32 bytes each) into Montgomery form, in place."""
+    run = _LM.run
+    prog = _LM.TO_MONT
+    ws = _ws
+    for o in range(start, end, 32):
+        run(ws, prog, buf, o)
+
+
+def _lb_point(x, y, buf, off=0):
+    """Affine ints (x, y) into buf[off:off+64], Montgomery form."""
+    buf[off : off + 32] = x.to_bytes(32, "big")
+    buf[off + 32 : off + 64] = y.to_bytes(32, "big")
+    _lb_to_mont(buf, off, off + 64)
+
+
+def _lb_odd_multiples(x, y):
+    """P, 3P, 5P, ... (affine, Montgomery form) in _naf for wNAF (cold ECDH and verify)."""
+    global _naf
+    L = _L
+    ws = _ws
+    if _naf is None:
+        _naf = bytearray(64 << (_WNAF_WIDTH - 2))
+    out = _naf
+    _lb_point(x, y, out)
+    L.run(ws, L.SET, out, 0)
+    L.run(ws, L.DBL, _io, 0)
+    _lb_store_affine(_io, 0)  # 2P
+    L.run(ws, L.SET, out, 0)
+    for i in range(1, len(out) >> 6):
+        if _lb_add(L.MADD, _io, 0):
+            raise P256Error("unexpected point at infinity")
+        _lb_store_affine(out, i << 6)
+    return out
+
+
 def _rare(name, *args):
     """A function of smets.gbcs.p256_rare (tables: building, loading, serialising; cold odd
     multiples; key generation), loaded for the call: once per key, not per command."""
@@ -349,7 +385,7 @@ def _sum_affine(combs, naf=None, naf_points=None):
 
 def _odd_points(x, y):
     if _limbs():
-        return _rare("odd_multiples", x, y)
+        return _lb_odd_multiples(x, y)
     return _ints()._odd_multiples(x, y)
 
 

@@ -1,7 +1,6 @@
 """The rarely run parts of smets.gbcs.p256, loaded for one call (smets.lazy): comb tables built,
 loaded and serialised (once per key: the generator at start-up, each trusted key once, then
-from flash), the odd multiples of a point no table is kept for (a cold ECDH or verify), and
-key generation. The limb workspace and helpers stay in p256 (`p.`).
+from flash) and key generation. The limb workspace and helpers stay in p256 (`p.`).
 """
 
 import hashlib
@@ -20,47 +19,12 @@ from .p256 import (
 )
 
 
-def to_mont(buf, start, end):
-    """Affine coordinates buf[start:end] (32 bytes each) into Montgomery form, in place."""
-    run = p._LM.run
-    prog = p._LM.TO_MONT
-    ws = p._ws
-    for o in range(start, end, 32):
-        run(ws, prog, buf, o)
-
-
 def from_mont(buf, start, end):
     run = p._LM.run
     prog = p._LM.FROM_MONT
     ws = p._ws
     for o in range(start, end, 32):
         run(ws, prog, buf, o)
-
-
-def point(x, y, buf, off=0):
-    """Affine ints (x, y) into buf[off:off+64], Montgomery form."""
-    buf[off : off + 32] = x.to_bytes(32, "big")
-    buf[off + 32 : off + 64] = y.to_bytes(32, "big")
-    to_mont(buf, off, off + 64)
-
-
-def odd_multiples(x, y):
-    """P, 3P, 5P, ... (affine, Montgomery form) in p._naf for wNAF."""
-    L = p._L
-    ws = p._ws
-    if p._naf is None:
-        p._naf = bytearray(64 << (p._WNAF_WIDTH - 2))
-    out = p._naf
-    point(x, y, out)
-    L.run(ws, L.SET, out, 0)
-    L.run(ws, L.DBL, p._io, 0)
-    p._lb_store_affine(p._io, 0)  # 2P
-    L.run(ws, L.SET, out, 0)
-    for i in range(1, len(out) >> 6):
-        if p._lb_add(L.MADD, p._io, 0):
-            raise P256Error("unexpected point at infinity")
-        p._lb_store_affine(out, i << 6)
-    return out
 
 
 def build(x, y, w):
@@ -70,7 +34,7 @@ def build(x, y, w):
     run = L.run
     d = (256 + w - 1) // w
     ent = bytearray(((1 << w) - 1) << 6)
-    point(x, y, ent)
+    p._lb_point(x, y, ent)
     # Teeth bases 2^(i*d) * P are entries 2^i.
     run(ws, L.SET, ent, 0)
     for i in range(1, w):
@@ -91,7 +55,7 @@ def build(x, y, w):
 def entries(blob):
     """The entries of a serialised table, in Montgomery form (a new buffer)."""
     ent = bytearray(blob[_POINT_END : len(blob) - _CHECK_LEN])
-    to_mont(ent, 0, len(ent))
+    p._lb_to_mont(ent, 0, len(ent))
     return ent
 
 

@@ -274,6 +274,7 @@ class GBCSPipeline:
             if rej.failure not in _AUTHENTICATED and not (
                     msg is not None and msg.mac is not None and "signature" in rej.failure):
                 if not self._admit_rejection(now):
+                    self.last_outcome = rej.failure + " (suppressed)"
                     return self._suppress(now)
                 flood = self._flood
                 if flood[2]:
