@@ -55,6 +55,7 @@ class Store:
         self.errors = 0
         self.last_error = None
         self.writes = 0
+        self._ab = {}  # path of a two-slot record -> (sequence number in use, slot size)
         try:
             os.mkdir(self.root)
         except OSError:
@@ -88,6 +89,8 @@ class Store:
         try:
             with open(path, "rb") as f:
                 data = f.read()
+            if data[:4] == _AB_MAGIC:
+                data = self._ab_current(path, data)
             return json.loads(data)
         except (ValueError, OSError, UnicodeError) as exc:
             self._note("corrupt %s (%s); moved to .bad" % (path, exc))
@@ -104,6 +107,56 @@ class Store:
         except (TypeError, ValueError) as exc:
             raise StoreError("cannot save %s: %s" % (name, exc))
         self._write(self.path(name), (data,))
+
+    def save_often(self, name, value):
+        """Like `save`, for a small record saved after most commands (a meter's registers and
+        switch state): the file holds two slots, and a save overwrites the older one in place
+        (sequence number | length | JSON | first 4 bytes of SHA-256), with no new file and no
+        rename. A power cut during the write spoils only that slot; `load` takes the newest
+        valid one, so it finds the previous value. The file is rewritten whole (atomically,
+        as `save`) the first time and when the value outgrows its slot."""
+        try:
+            data = json.dumps(value).encode()
+        except (TypeError, ValueError) as exc:
+            raise StoreError("cannot save %s: %s" % (name, exc))
+        path = self.path(name)
+        seq, size = self._ab.get(path, (0, 0))
+        seq += 1
+        slot = _ab_slot(seq, data)
+        if len(slot) > size:
+            size = max(256, 2 * len(slot))
+            head = _AB_MAGIC + size.to_bytes(4, "big")
+            blank = bytes(size)
+            pad = bytes(size - len(slot))
+            # Slot (seq & 1): the sequence number says which slot it belongs in.
+            self._write(path, (head, blank, slot, pad) if seq & 1 else (head, slot, pad, blank))
+        else:
+            with open(path, "r+b") as f:
+                f.seek(8 + (seq & 1) * size)
+                f.write(slot)
+            sync()
+            self.writes += 1
+        self._ab[path] = (seq, size)
+
+    def _ab_current(self, path, data):
+        """The JSON bytes of the newest valid slot of a two-slot record."""
+        size = int.from_bytes(data[4:8], "big")
+        best = None
+        for i in (0, 1):
+            o = 8 + i * size
+            n = int.from_bytes(data[o + 4 : o + 8], "big") if len(data) >= o + 8 else -1
+            if n < 0 or o + 12 + n > len(data) or o + 12 + n > 8 + (i + 1) * size:
+                continue
+            body = data[o : o + 8 + n]
+            if hashlib.sha256(body).digest()[:4] != data[o + 8 + n : o + 12 + n]:
+                continue
+            seq = int.from_bytes(body[:4], "big")
+            if (seq & 1) == i and (best is None or seq > best[0]):
+                best = (seq, body[8:])
+        if best is None:
+            raise ValueError("no valid slot")
+        self._ab[path] = (best[0], size)
+        return best[1]
 
     def dump(self, name, value):
         """Like `save`, but the JSON goes straight to the file: no string of the whole record
@@ -169,6 +222,8 @@ class Store:
         Costs no RAM, whatever the record's size."""
         src = self.path(name)
         dst = self.path(new)
+        self._ab.pop(src, None)
+        self._ab.pop(dst, None)
         if not _exists(src):
             return False
         self.remove(new)
@@ -178,6 +233,7 @@ class Store:
 
     def remove(self, name):
         path = self.path(name)
+        self._ab.pop(path, None)
         for p in (path, path + ".tmp"):
             _remove(p)
 
@@ -188,6 +244,7 @@ class Store:
             return []
 
     def wipe(self):
+        self._ab = {}
         try:
             entries = os.listdir(self.root)
         except OSError:
@@ -197,6 +254,12 @@ class Store:
 
 
 _MISSING = object()
+_AB_MAGIC = b"\x00AB\x01"  # a two-slot record (Store.save_often): never the start of JSON
+
+
+def _ab_slot(seq, data):
+    body = (seq & 0xFFFFFFFF).to_bytes(4, "big") + len(data).to_bytes(4, "big") + data
+    return body + hashlib.sha256(body).digest()[:4]
 
 
 class CounterLog:

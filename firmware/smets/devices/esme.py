@@ -294,7 +294,7 @@ class ESME(GBCSDevice):
             s["debit_ws"] += e
 
     def _save(self):
-        self.store.save("esme", self.state)
+        self.store.save_often("esme", self.state)  # after most commands: two slots, in place
         self._saved = self._t
 
     def schedule_credentials(self, name, when, code, msg):
