@@ -4,7 +4,7 @@ every row of the failures table, the response security, the alert counter across
 Runs on CPython and on the MicroPython unix port (tools/mptest.py)."""
 
 import gbcs_fixtures as fx
-from smets.gbcs import crypto, envelope, p256, pipeline
+from smets.gbcs import asn1, credentials, crypto, envelope, p256, pipeline
 from smets.gbcs.pipeline import ROLE_SUPPLIER, GBCSPipeline, Reject, UseCase
 
 NOW = 1700000000
@@ -12,6 +12,7 @@ STRANGER = bytes.fromhex("00db1234567890ee")
 READ = 0x00A1  # non-critical: the stub answers its stored value
 SET = 0x00A2  # critical: content must be one byte, the new value
 CHECKED = 0x00A3  # the handler refuses the payload itself
+CS02A = 0x0008  # Provide Security Credentials Details: the pipeline's own credentials code
 
 
 class Stub(GBCSPipeline):
@@ -22,6 +23,7 @@ class Stub(GBCSPipeline):
         READ: UseCase(READ, "READ", ROLE_SUPPLIER),
         SET: UseCase(SET, "SET", ROLE_SUPPLIER, critical=True, response_time=True),
         CHECKED: UseCase(CHECKED, "CHECKED", ROLE_SUPPLIER),
+        CS02A: UseCase(CS02A, "CS02a", ROLE_SUPPLIER),
     }
 
     def __init__(self, *args, **kw):
@@ -36,6 +38,8 @@ class Stub(GBCSPipeline):
                 raise ValueError("SET takes one byte")
             self.value = msg.content[0]
             return b"\x00"
+        if uc.code == CS02A:
+            return self.execute_credentials(uc, msg, ctx)
         raise Reject("bad_payload", "the stub refuses this payload")
 
     def alert_content(self, counter, alert_code, now, fields):
@@ -95,8 +99,9 @@ def test_every_failure_of_the_table_is_detected_logged_and_alerted_as_the_table_
         dev.handle_gbcs(fx.command("supplier", READ, b"", counter=2)[0], NOW)
         assert dev.last_outcome == "accepted"
         cases = _cases()
-        assert sorted(cases) == sorted(row[0] for row in pipeline.FAILURES)
-        for i, (name, code, _text) in enumerate(pipeline.FAILURES):
+        checks = [row for row in pipeline.FAILURES if row[0] != "flood"]
+        assert sorted(cases) == sorted(row[0] for row in checks)
+        for i, (name, code, _text) in enumerate(checks):
             before = dev.alert_counter
             out = dev.handle_gbcs(cases[name], NOW + i)
             assert dev.last_outcome == name, (name, dev.last_outcome, dev.last_detail)
@@ -112,7 +117,57 @@ def test_every_failure_of_the_table_is_detected_logged_and_alerted_as_the_table_
             assert entry["event"] == name and entry["t"] == NOW + i
             assert (entry["alert"] or None) == code
         assert dev.value == 7  # nothing rejected ran
-        assert dev.stats["rejected"] == len(pipeline.FAILURES)
+        assert dev.stats["rejected"] == len(checks) and dev.stats["suppressed"] == 0
+    finally:
+        fx.cleanup(store)
+
+
+def _alert_codes(out):
+    return [int.from_bytes(envelope.decode(m).content[:2], "big") for m in out]
+
+
+def test_floods_of_unauthenticated_commands_are_throttled():
+    dev, store = _stub()
+    try:
+        good = fx.command("supplier", READ, b"")[0]
+        bad = _flip(good, len(good) - 1)
+        burst = pipeline.FLOOD_BURST
+        for _i in range(burst):  # the bucket's worth: each logged and alerted
+            assert _alert_codes(dev.handle_gbcs(bad, NOW)) == [0x8F53]
+        writes = store.writes
+        # The first one past it: one "flood" entry and one 8F60 alert; then nothing at all
+        # (no flash write, no alert), only counted.
+        assert _alert_codes(dev.handle_gbcs(bad, NOW)) == [0x8F60]
+        assert dev.security_entries(len(dev.security_log) - 1)[0]["event"] == "flood"
+        writes = store.writes
+        appends = dev.counter_log.appends
+        for _i in range(50):
+            assert dev.handle_gbcs(b"\xdd\x00garbage", NOW + 1) == []
+            assert dev.handle_gbcs(bad, NOW + 2) == []
+        assert store.writes == writes and dev.counter_log.appends == appends
+        assert dev.stats["suppressed"] == 101 and dev.stats["rejected"] == burst + 101
+        assert len(dev.security_log) == burst + 1
+        # Authenticated failures are never throttled.
+        dev.handle_gbcs(fx.command("supplier", CHECKED, b"")[0], NOW + 3)
+        assert dev.last_outcome == "bad_payload" and len(dev.security_log) == burst + 2
+        # A real command still runs in the middle of a flood.
+        out = dev.handle_gbcs(fx.command("supplier", READ, b"")[0], NOW + 3)
+        assert dev.last_outcome == "accepted" and len(out) == 1
+        # Once a token is back: the rejection is logged, after an entry counting the others.
+        out = dev.handle_gbcs(bad, NOW + pipeline.FLOOD_REFILL_S)
+        assert _alert_codes(out) == [0x8F53]
+        flood, last = dev.security_entries(len(dev.security_log) - 2, 2)
+        assert flood["event"] == "flood" and flood["counter"] == 101
+        assert last["event"] == "bad_mac"
+        # Still flooding: no second 8F60 until the bucket has filled up again.
+        assert dev.handle_gbcs(bad, NOW + pipeline.FLOOD_REFILL_S) == []
+        later = NOW + pipeline.FLOOD_REFILL_S * (burst + 2)
+        assert _alert_codes(dev.handle_gbcs(bad, later)) == [0x8F53]
+        for _i in range(burst - 1):
+            dev.handle_gbcs(bad, later)
+        assert _alert_codes(dev.handle_gbcs(bad, later)) == [0x8F60]
+        # A clock set back does not refill the bucket.
+        assert dev.handle_gbcs(bad, NOW) == []
     finally:
         fx.cleanup(store)
 
@@ -186,3 +241,35 @@ def test_validate_refuses_bad_keys_before_anything_changes():
         assert "supplier" in str(exc)
     else:
         raise AssertionError("a party key off the curve was accepted")
+
+
+def test_security_credentials_are_the_pipelines_with_the_cells_of_the_devices_role():
+    # CS02a for the supplier (2) and the load controller (8): the stub, a role without cells
+    # of its own, holds the common cells, not the ESME's load controller cells.
+    dev, store = _stub()
+    try:
+        ds_cell = credentials._cell_id_bytes(2, credentials.DS, 0)
+        payload = asn1.sequence(ds_cell, asn1.sequence(asn1.integer(2), asn1.integer(8)))
+        raw, _ = fx.command("supplier", CS02A, payload)
+        (out,) = dev.handle_gbcs(raw, NOW)
+        assert dev.last_outcome == "accepted", dev.last_detail
+        body, _ = asn1.read_as(envelope.decode(out).content, asn1.SEQUENCE)
+        supplier, body = asn1.read_as(body, asn1.SEQUENCE)
+        role, supplier = asn1.read_int(supplier)
+        status, supplier = asn1.read_as(supplier, asn1.ENUMERATED)
+        assert role == 2 and asn1.to_int(status) == credentials.SUCCESS
+        _seq, supplier = asn1.read_int(supplier)
+        held, _ = asn1.read_as(supplier, asn1.SEQUENCE)
+        assert len(list(asn1.elements(held))) == 2  # its DS and KA anchors (no prepayment KA)
+        load_controller, _ = asn1.read_as(body, asn1.SEQUENCE)
+        role, load_controller = asn1.read_int(load_controller)
+        status, _ = asn1.read_as(load_controller, asn1.ENUMERATED)
+        assert role == 8 and asn1.to_int(status) == credentials.TRUST_ANCHOR_NOT_FOUND
+        assert len(credentials.cells(dev)) < len(credentials.CELLS["ESME"])
+        # A cell of another role than the originator's is not the supplier's to ask about.
+        other = asn1.sequence(credentials._cell_id_bytes(3, credentials.DS, 0),
+                              asn1.sequence(asn1.integer(2)))
+        dev.handle_gbcs(fx.command("supplier", CS02A, other)[0], NOW)
+        assert dev.last_outcome == "not_authorised"
+    finally:
+        fx.cleanup(store)

@@ -34,7 +34,7 @@ from smets.cosem import (
     skip,
     structure,
 )
-from smets.devices.gbcsdev import GBCSDevice, Reject
+from smets.devices.gbcsdev import GBCSDevice, Reject, _hex
 from smets.gbcs import crypto, usecases
 from smets.gbcs.usecases import FLAG_ASN1, FLAG_OPTIONAL, FLAG_POLYPHASE, FLAG_TWIN
 from smets.logbook import Logbook
@@ -123,7 +123,6 @@ _KEY_EC_LIMIT = b"\x00\x70\x00\x00\x13\x0a\x01\xff\x09"
 _KEY_BILLING_CALENDAR = b"\x00\x16\x00\x00\x0f\x00\x00\xff\x04"
 _KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
 _NULL = b"\x00"
-_CS02A = (0x0008, 0x000A, 0x000B, 0x000C, 0x011B)  # esme_cs02a; other CS02 codes: esme_cs02b
 _JOINS = (0x000D, 0x000E, 0x000F, 0x0010, 0x0013)  # CS03A1, CS03B, CS04AC, CS04B, CS07: joins
 _TYPE1 = (devlog.PPMID, devlog.HCALCS)  # joined devices whose commands esme_han takes
 _CS06 = const(0x0012)  # Activate Firmware: esme_fw
@@ -366,8 +365,25 @@ class ESME(GBCSDevice):
             s["debit_ws"] += e + e2
 
     def _save(self):
-        self.store.save("esme", self.state)
+        self.store.save_often("esme", self.state)  # after most commands: two slots, in place
         self._saved = self._t
+
+    def schedule_credentials(self, name, when, code, msg):
+        # One pending update per use case family (slot -1 CS02b, -2 CS02g), run by
+        # esme_ext.credentials_due among the future-dated activations.
+        slot = -2 if name == "cs02g" else -1
+        pending = self.state["pending"]
+        for e in [e for e in pending if e[1] == slot]:
+            pending.remove(e)
+        if when is not None:
+            pending.append([when, slot, code, msg.counter, _hex(msg.originator)])
+        self._save()
+
+    def take_execution_fault(self):
+        if self.dlms_faults > 0:
+            self.dlms_faults -= 1
+            return True
+        return False
 
     def _event(self, now, code):
         self.events.append(now & 0xFFFFFFFF, code)
@@ -387,17 +403,7 @@ class ESME(GBCSDevice):
                 return _call("execute", self, uc, msg, ctx, module="joins")
             if msg.message_code == _CS06:
                 return _call("execute", self, uc, msg, ctx, module="esme_fw")
-            # Security credentials (CS02x): ASN.1 payloads, rarely sent; their code is loaded
-            # for the call, in room made by dropping the parties' verification tables (they
-            # load again from flash when next needed).
-            self.drop_tables()
-            if msg.message_code in _CS02A:
-                return _call("execute", self, uc, msg, ctx, module="esme_cs02a")
-            content, changes = _call("execute", self, uc, msg, ctx, module="esme_cs02b")
-            if changes:
-                # Replaced trust anchors, written once the CS02b code has left the heap.
-                _call("commit", self, changes)
-            return content
+            return self.execute_credentials(uc, msg, ctx)
         c = bytes(msg.content)
         try:
             invoke, specs = cosem.parse_request(c)
@@ -443,8 +449,9 @@ class ESME(GBCSDevice):
             self._save_attrs()
         # The state (registers, credit, switch) goes to flash after anything that may change
         # it; a read only saves when the registers have run on for a while since the last save.
-        if any(s[0] != GET and s[0] != GET_WITH_SELECTION for s in specs) \
-                or ctx.now - self._saved >= _SAVE_EVERY:
+        # (Class 30, data protection, method 1 get_protected_attributes is a read: ECS17b.)
+        if any(s[0] != GET and s[0] != GET_WITH_SELECTION and s[1][:2] != b"\x00\x1e"
+               for s in specs) or ctx.now - self._saved >= _SAVE_EVERY:
             self._save()
         return cosem.response(invoke, data, results)
 
@@ -650,7 +657,7 @@ class ESME(GBCSDevice):
         if len(msg.other_info) > 26:
             # An unknown remote party: its key agreement certificate is in the command, and
             # the encryption uses a fresh counter of the device's own (GBCS notes 1.3).
-            z, counter = _call("urp", self, ctx, module="esme_cs02a")
+            z, counter = self.urp_key(ctx)
         else:
             z, counter = ctx.z(), msg.counter
         protected = crypto.protect_payload(z, self.eui, counter, recipient, structure(values))
@@ -774,13 +781,11 @@ class ESME(GBCSDevice):
 
 
 def _call(name, *args, module="esme_ext"):
-    """Run a function of the ESME's rarely used code (esme_ext; esme_cs02a / esme_cs02b, the
-    security credentials, with esme_cs02 and the DER codec and certificate parser they
-    import) and drop the modules again."""
+    """Run a function of the ESME's rarely used code (esme_ext; the joins and the firmware
+    activation with the DER codec and certificate parser they import) and drop the modules
+    again."""
     drop = ()
-    if module.startswith("esme_cs02"):
-        drop = ("smets.devices.esme_cs02", "smets.gbcs.cert", "smets.gbcs.asn1")
-    elif module == "joins":
+    if module == "joins":
         drop = ("smets.gbcs.cert", "smets.gbcs.asn1")
     elif module == "esme_fw":
         drop = ("smets.gbcs.asn1",)

@@ -58,10 +58,7 @@ def execute(dev, uc, msg, ctx):
 
 def _injected(dev):
     """An execution failure the bench injects (CONTROL fault_dlms): the next item fails."""
-    if getattr(dev, "dlms_faults", 0) > 0:
-        dev.dlms_faults -= 1
-        return True
-    return False
+    return dev.take_execution_fault()
 
 
 def _entity(data):

@@ -67,6 +67,12 @@ class Type1Device(GBCSDevice):
         self.han_out = []  # HAN frames made outside a frame handler (button, CONTROL)
         self.alerts_out = []  # GBCS alerts made outside a command (CS09)
 
+    def take_execution_fault(self):
+        if self.dlms_faults > 0:
+            self.dlms_faults -= 1
+            return True
+        return False
+
     def han_joined(self, eui):
         return self.device_log.joined(eui)
 
@@ -88,8 +94,7 @@ class Type1Device(GBCSDevice):
                 raise Reject("bad_payload", "CS08 command is not NULL")
             fw = bytes.fromhex(self.state["firmware"])
             ok = 0
-            if self.dlms_faults > 0:
-                self.dlms_faults -= 1
+            if self.take_execution_fault():
                 fw, ok = bytes(4), 1  # read failure (GBCS: firmware version not returned)
             # SEQUENCE { OCTET STRING firmware version, INTEGER response code }
             return b"\x30\x09\x04\x04" + fw + b"\x02\x01" + bytes((ok,))

@@ -5,10 +5,12 @@ what runs once per start (the pipeline state from the identity, the trusted part
 
 from smets.gbcs import crypto, p256
 from smets.gbcs.pipeline import (
+    _ALERT_KEY,
     _FIRST_ALERT_COUNTER,
     _SECLOG_FORMAT,
     EVENT_BASE,
     FAILURES,
+    FLOOD_BURST,
     ROLE_BITS,
     SECURITY_EVENTS,
     SECURITY_LOG_SIZE,
@@ -16,6 +18,7 @@ from smets.gbcs.pipeline import (
     _hex,
 )
 from smets.logbook import Logbook
+from smets.store import CounterLog
 
 
 def validate_keys(identity):
@@ -57,16 +60,29 @@ def init_gbcs(dev, identity):
     for k, z in (store.load("zcache") or {}).items():
         dev.zcache.put(bytes.fromhex(k), bytes.fromhex(z))
     dev._zcache_saved = len(dev.zcache)
-    sec = store.load("security") or {}
-    dev.counters = sec.get("counters", {})  # originator title hex -> last accepted counter
-    dev.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
+    log = dev.counter_log = CounterLog(store, "security")
+    counters = {}  # originator title hex -> last accepted counter
+    alert = _FIRST_ALERT_COUNTER
+    if log.legacy is not None:  # the JSON record of an older firmware
+        counters = dict(log.legacy.get("counters", {}))
+        alert = log.legacy.get("alert_counter", alert)
+    for key, value in log.values.items():
+        if key == _ALERT_KEY:
+            alert = value
+        elif key[0] == 1:
+            counters[_hex(key[1:])] = value
+    dev.counters = counters
+    dev.alert_counter = alert
+    if log.legacy is not None:
+        dev._save_security()
     dev.security_log = Logbook(store, "seclog", _SECLOG_FORMAT, SECURITY_LOG_SIZE)
     dev.last_detail = ""
     stats = getattr(dev, "stats", None)
     if stats is None:
         stats = dev.stats = {}
-    for name in ("commands", "accepted", "rejected", "alerts"):
+    for name in ("commands", "accepted", "rejected", "alerts", "suppressed"):
         stats[name] = 0
+    dev._flood = [FLOOD_BURST, 0, 0, False]  # rejection token bucket (GBCSPipeline)
     dev.last_outcome = None
     dev.last_code = None
 
@@ -134,3 +150,37 @@ def control(dev, op, req, now):
         out = dev.handle_gbcs(bytes.fromhex(req["hex"]), now)
         return [_hex(m) for m in out]
     raise ValueError("unknown CONTROL op %r for %s" % (op, dev.ROLE))
+
+
+def commit_trust(dev, changes):
+    """Write the trust anchor changes of an update (credentials_anchors.evaluate): anchors
+    [[role, field, entity id, key]], then sequence numbers [[role, value, floor?]]. Sequence
+    numbers and originator counters only ever go up, except that a floor for a role whose
+    anchor this update gave to another entity starts that new party's counters at the floor.
+    One record, written and renamed at once, then the device's parties are rebuilt from it and
+    the counters saved."""
+    trust = dict(dev.trust)
+    replaced = []
+
+    def entry(name):
+        e = dict(trust.get(name) or {})
+        trust[name] = e
+        return e
+
+    for name, field, eui, key in changes["anchors"]:
+        e = entry(name)
+        if e.get("eui") != eui:
+            replaced.append(name)
+        e["eui"] = eui
+        e[field] = key
+    for name, value, floor in changes["seq"]:
+        e = entry(name)
+        new_party = floor and name in replaced
+        e["seq"] = value if new_party else max(e.get("seq", 0), value)
+        if floor and e.get("eui"):
+            last = dev.counters.get(e["eui"], -1)
+            dev.counters[e["eui"]] = value if new_party else max(last, value)
+    dev.store.dump("trust", trust)
+    dev.load_parties(trust)
+    dev._save_security()
+    dev.log("I", "trust anchors updated (mode %d)" % changes["mode"])
