@@ -10,3 +10,5 @@
 # (`smetsbench deploy` copies them, and skips lib/smets when the board reports it frozen).
 include("$(PORT_DIR)/boards/manifest.py")
 package("smets", opt=2)
+# The CAD's MQTT client, from micropython-lib (the host build bundles its PyPI release).
+require("umqtt.simple")
