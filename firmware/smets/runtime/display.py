@@ -155,8 +155,9 @@ def open_display(cfg):
         from smets.display import MemoryDisplay
 
         return MemoryDisplay(int(cfg.get("width", 240)), int(cfg.get("height", 136)))
-    import machine
     import time
+
+    import machine
 
     def pin(name, mode=machine.Pin.OUT):
         n = cfg.get(name)
