@@ -103,6 +103,7 @@ class CAD(ConsumerDevice):
         self.publications = {}  # topic -> payload, the newest only
         self.last = {}  # topic -> the last payload made (bench)
         self.mqtt_status = {}  # written by the runtime's publisher
+        self.mqtt_generation = 0  # a new broker configuration: the publisher reconnects
         self._next_pub = now
         self._last_pub = None
         self._pub_version = -1
@@ -218,6 +219,6 @@ class CAD(ConsumerDevice):
             self.interval = m.get("interval", INTERVAL_S)
             self._next_pub = now
             self.store.save("consumer", self.cfg)
-            self.mqtt_status["reconfigured"] = self.mqtt_status.get("reconfigured", 0) + 1
+            self.mqtt_generation += 1
             return self.mqtt_config()
         return ConsumerDevice.control(self, op, req, now)

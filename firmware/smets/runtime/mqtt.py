@@ -21,10 +21,16 @@ class Publisher:
     def __init__(self, device, log, board=None):
         self.device = device
         self.log = log
-        self.cfg = device.mqtt_config()
-        self.wifi = self.cfg.get("wifi") or (board or {}).get("wifi")
-        self.client = None
+        self.board = board
         self.wlan = None
+        self._configure()
+
+    def _configure(self):
+        device = self.device
+        self.generation = device.mqtt_generation
+        self.cfg = device.mqtt_config()
+        self.wifi = self.cfg.get("wifi") or (self.board or {}).get("wifi")
+        self.client = None
         self.next_try = 0
         self.backoff = _BACKOFF_MIN_MS
         self.last_io = 0
@@ -108,6 +114,9 @@ class Publisher:
     # -- the loop -----------------------------------------------------------------------------
     def poll(self, now_ms):
         """Connect when due, send what the device made; ms until it wants to run again."""
+        if self.generation != self.device.mqtt_generation:
+            self.close()  # another broker (CONTROL "mqtt"): start over with it
+            self._configure()
         if self.client is None:
             if now_ms < self.next_try:
                 return self.next_try - now_ms
