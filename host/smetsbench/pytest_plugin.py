@@ -17,8 +17,10 @@ Fixtures (module scope unless noted):
   open: a virtual board, or the real board given for the role. A real board's `board` is a
   RealBoard (port, boots, power_cut) so tests written for virtual boards run unchanged.
   Roles the firmware does not emulate yet are skipped on virtual boards;
-- esme_init, gsme_init, ihd_init, cad_init: initial register values ({}); override them in a
-  test module to start a device from known values;
+- esme_init, gsme_init, ihd_init, cad_init: initial register values ({}; the CAD's: publish
+  to the mqtt_broker fixture); override them in a test module to start a device from known
+  values;
+- mqtt_broker: an MQTT broker on a loopback port (amqtt, in this process) for the CAD;
 - smets_boards (session): {role: BoardSpec} of the real boards given.
 
 Tests marked `hil` need real boards: they are skipped unless every device role they use has
@@ -40,7 +42,7 @@ from smets import roles as _roles
 
 ROLES = _roles.bench_roles()  # the firmware's role table (smets.roles)
 _DEVICE_FIXTURES = {role.lower(): role for role in ROLES}
-_SMETS_FIXTURES = {"smets_bench", "hub", "dcc"} | set(_DEVICE_FIXTURES)
+_SMETS_FIXTURES = {"smets_bench", "hub", "dcc", "mqtt_broker"} | set(_DEVICE_FIXTURES)
 _ACTIVE_BENCHES = []
 _LOG_KEY = pytest.StashKey[Path]()
 _SPECS_KEY = pytest.StashKey[dict]()
@@ -250,7 +252,26 @@ cad = _device_fixture("CAD")
 esme_init = _init_fixture("ESME")
 gsme_init = _init_fixture("GSME")
 ihd_init = _init_fixture("IHD")
-cad_init = _init_fixture("CAD")
+
+
+@pytest.fixture(scope="module")
+def mqtt_broker():
+    """An MQTT broker on a loopback port for the CAD to publish to (amqtt, in this
+    process); `.url` is mqtt://127.0.0.1:PORT (smetsbench.mqtt.Watcher reads it)."""
+    from smetsbench.mqtt import EmbeddedBroker
+
+    with EmbeddedBroker() as broker:
+        yield broker
+
+
+@pytest.fixture(scope="module", name="cad_init")
+def cad_init(mqtt_broker):
+    """Initial values of the CAD fixture: it publishes to the `mqtt_broker` fixture (override
+    in a module for another broker, prefix or interval)."""
+    from smetsbench.mqtt import parse_url
+
+    host, port = parse_url(mqtt_broker.url)
+    return {"mqtt": {"host": host, "port": port}}
 
 
 def add_device(bench, role, config=None, init=None):
