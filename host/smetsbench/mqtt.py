@@ -94,8 +94,7 @@ class EmbeddedBroker:
             self._broker = Broker(config)
             await self._broker.start()
 
-        self._loop.run(start())
-        wait_port("127.0.0.1", self.port)
+        self._loop.run(start())  # listening once start() returns
         return self.url
 
     def stop(self):

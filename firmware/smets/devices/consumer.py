@@ -248,6 +248,8 @@ class ConsumerDevice(HANDevice):
             m.price = se.parse_publish_price(zcl.payload)
             self.stats["prices"] += 1
             self.changed()
+            # A new tariff: its standing charge and block prices are Price attributes.
+            return [self._read(m, c, a) for c, a in _SLOW if c == se.PRICE]
         elif aps.cluster == se.MESSAGING and zcl.command == se.DISPLAY_MESSAGE:
             mid, control, _start, _dur, text = se.parse_display_message(zcl.payload)
             self.stats["messages"] += 1
