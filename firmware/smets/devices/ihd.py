@@ -103,6 +103,8 @@ class IHD(ConsumerDevice):
     def control(self, op, req, now):
         if op == "screen":
             return self._screen(req, now)
+        if op == "text":
+            return {"text": self.text, "draws": self.stats["draws"]}  # cheap: no redraw
         if op == "button":
             return {"did": self.button(now), "page": ihd_view.PAGES[self.page]}
         return ConsumerDevice.control(self, op, req, now)
