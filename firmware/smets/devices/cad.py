@@ -20,9 +20,10 @@ Energy in kWh with 3 decimals, power in kW, unit rate in GBP/kWh and standing ch
 with 5 decimals (integer arithmetic: an ESP32's floats are 32-bit). The default prefix is
 "glow" and the id the CAD's 12 hex digits (Glow uses its MAC; here the EUI-64 without its
 middle 16 bits unless provisioning gives one). The CAD publishes every `interval` seconds and,
-at most once a second, whenever the meters report a change. Sans-IO: `take_publications()`
-gives (topic, payload) pairs; the runtime (smets.runtime.mqtt) sends them with micropython-lib's
-umqtt over the board's network, and writes what happens into `mqtt_status`.
+at most once a second, when the power, price, supply status or credit changes. Sans-IO:
+`take_publications()` gives (topic, payload) pairs; the runtime (smets.runtime.mqtt) sends
+them with micropython-lib's umqtt over the board's network, and writes what happens into
+`mqtt_status`.
 """
 
 try:
@@ -107,6 +108,7 @@ class CAD(ConsumerDevice):
         self._next_pub = now
         self._last_pub = None
         self._pub_version = -1
+        self._pub_key = None
         self.stats["made"] = 0
 
     def config_from(self, init):
@@ -131,11 +133,30 @@ class CAD(ConsumerDevice):
         return "/".join((self.prefix, self.id) + levels)
 
     # -- publishing ---------------------------------------------------------------------------
+    def _news(self):
+        """Whether something a user acts on changed since the last messages (power, price,
+        supply, credit, meters answering): those go out within MIN_GAP_S; the registers'
+        steady climb waits for the interval, as the Glow CAD's does."""
+        if self.version == self._pub_version:
+            return False
+        self._pub_version = self.version
+        key = []
+        for kind in ("elec", "gas"):
+            m = self.meter(kind)
+            if m is not None:
+                key.append((m.responding, m.get(0x0702, 0x0400), m.get(0x0702, 0x0014),
+                            m.get(0x0705, 0x0001), m.price and m.price["price"]))
+        key = tuple(key)
+        if key != self._pub_key:
+            self._pub_key = key
+            return True
+        return False
+
     def tick(self, now):
         out = ConsumerDevice.tick(self, now)
         due = now >= self._next_pub
-        if not due and self.version != self._pub_version and self._last_pub is not None:
-            due = now - self._last_pub >= MIN_GAP_S
+        if not due and self._last_pub is not None and now - self._last_pub >= MIN_GAP_S:
+            due = self._news()
         if due:
             self.make(now)
         return out
@@ -151,7 +172,7 @@ class CAD(ConsumerDevice):
         replaced: only the newest reading matters)."""
         self._next_pub = now + self.interval
         self._last_pub = now
-        self._pub_version = self.version
+        self._news()
         msgs = [(self.topic("STATE"), self.state_json(now))]
         for kind, name in (("elec", "electricitymeter"), ("gas", "gasmeter")):
             d = self.fuel(kind, now)

@@ -359,7 +359,12 @@ class SEServer:
 
     # -- frames in and out --------------------------------------------------------------------
     def joined(self, eui):
-        return self._joined is None or self._joined(eui)
+        """Whether the meter's device log holds `eui` (the ESME's `han_joined` gives the
+        device type, which may be 0, or None)."""
+        if self._joined is None:
+            return True
+        kind = self._joined(eui)
+        return kind is not None and kind is not False
 
     def on_zcl(self, aps, zcl, now):
         """The answer to a ZCL frame from a Type 2 device (list of APS frames)."""
