@@ -10,7 +10,6 @@ from smetsbench import screens
 from smetsbench.mqtt import EmbeddedBroker, Mosquitto, Watcher
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-ESME_HEAP = "384K"
 
 
 def _wait(what, check, timeout=20.0, interval=0.2):
@@ -37,9 +36,7 @@ def broker():
 
 @pytest.fixture(scope="module")
 def home(smets_bench, broker):
-    # The ESME with its SE server loaded needs more than the 256K default until its code
-    # leaves the heap (ROMFS, issue 13): ESME_HEAP.
-    esme = smets_bench.add_virtual("ESME", heap=ESME_HEAP, init={
+    esme = smets_bench.add_virtual("ESME", init={
         "power_w": 1200, "import_wh": 4321, "mpan_import": "1312345678111"})
     ihd = smets_bench.add_virtual("IHD")
     port = int(broker.url.rsplit(":", 1)[1])

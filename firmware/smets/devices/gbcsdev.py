@@ -32,7 +32,7 @@ _GBCS_OPS = ("use_cases", "security_log", "gbcs")
 class GBCSDevice(HANDevice, GBCSPipeline):
     SLEEPY = False  # polls the hub with GET (GSME) instead of taking pushed PUTs (ESME)
     POLL_S = POLL_S
-    RECORDS = GBCSPipeline.RECORDS
+    RECORDS: tuple = GBCSPipeline.RECORDS
 
     @classmethod
     def validate(cls, identity, init=None):

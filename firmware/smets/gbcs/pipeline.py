@@ -24,7 +24,7 @@ try:
     from micropython import const
 except ImportError:  # CPython
 
-    def const(x):
+    def const(x):  # type: ignore[misc]  # CPython has no micropython.const
         return x
 
 
@@ -135,8 +135,8 @@ def _hex(b):
 
 
 class GBCSPipeline:
-    ROLE = None
-    USE_CASES = {}
+    ROLE: str | None = None
+    USE_CASES: dict = {}
     ALERT_RECIPIENT = "supplier"
     # Store records of this device's own state (removed for a fresh start; set aside, and put
     # back, by a provisioning that fails): replay counters, replaced keys and trust anchors,

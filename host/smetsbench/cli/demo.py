@@ -20,8 +20,6 @@ from smetsbench.oracle.parties import DCC
 from smetsbench.session import Bench
 from smetsbench.usecases import library as usecases
 
-HOME_ESME_HEAP = "384K"
-
 # (use case, scenario, run options, expectation parameters)
 SCRIPT = [
     # The meter draws nothing until the script says so: register values do not depend on how
@@ -143,10 +141,7 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
 
             capture = PcapWriter(pcap, hub_eui=bench.hub.eui)
             bench.hub.taps.append(capture.tap)
-        # With the home, the ESME also serves its IHD and CAD (smets.devices.esme_se): more
-        # heap than the meter alone until its code leaves the heap (ROMFS, issue 13).
-        esme = bench.add_virtual("ESME", heap=HOME_ESME_HEAP if home and heap == "256K" else None,
-                                 init={"mpan_import": "1312345678111", "power_w": 500})
+        esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111", "power_w": 500})
         board = esme.board
         st = esme.status()
         print("smetsbench demo: ESME %s on a virtual board (%s, heap %s, port %s)" % (
