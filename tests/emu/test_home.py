@@ -8,6 +8,7 @@ import time
 import pytest
 from smetsbench import screens
 from smetsbench.mqtt import EmbeddedBroker, Mosquitto, Watcher
+from smetsbench.usecases import library as usecases
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -34,6 +35,19 @@ def broker():
         yield b
 
 
+def _join(bench, esme, dev, code="CS03B"):
+    """GBCS Method B join (unjoin with CS04B) of a Type 2 device on the meter, where the
+    firmware keeps the meter's device log; True when it ran."""
+    if code not in usecases.USE_CASES:
+        return False
+    params = {"other": dev.eui.hex()}
+    if code == "CS03B":
+        params["other_type"] = dev.role
+    res = bench.run(esme, code, **params)
+    assert res.passed, res.report()
+    return True
+
+
 @pytest.fixture(scope="module")
 def home(smets_bench, broker):
     esme = smets_bench.add_virtual("ESME", init={
@@ -42,6 +56,8 @@ def home(smets_bench, broker):
     port = int(broker.url.rsplit(":", 1)[1])
     cad = smets_bench.add_virtual("CAD", init={"mqtt": {"host": "127.0.0.1", "port": port,
                                                         "interval": 5}})
+    for dev in (ihd, cad):
+        _join(smets_bench, esme, dev)
     _wait("the IHD to read the ESME", lambda: _elec(ihd))
     _wait("the CAD to read the ESME", lambda: _elec(cad))
     return esme, ihd, cad
@@ -107,3 +123,21 @@ def test_cad_against_mosquitto_survives_the_broker_going_away(smets_bench, home)
             assert w.wait_for(lambda m: m.topic.endswith("electricitymeter"), 40) is not None
     st = cad.status()["device"]["mqtt"]
     assert st["connects"] >= 2 and st["state"] in ("connected", "down")
+
+
+def test_the_meter_answers_a_type2_device_only_while_joined(smets_bench, home):
+    esme, _ihd, _cad = home
+    if "CS03B" not in usecases.USE_CASES:
+        pytest.skip("this firmware's ESME keeps no device log yet (CS03B/CS04B)")
+    other = smets_bench.add_virtual("IHD", eui="00db12345678909e", init={"poll_s": 2})
+    found = _wait("the new IHD to find the meter", lambda: other.status()["device"]["meters"])
+    assert not any(m["responding"] for m in found.values())
+    unjoined = esme.status()["device"]["han"]["unjoined"]
+    _wait("the meter to drop its frames", lambda: esme.status()["device"]["han"][
+        "unjoined"] > unjoined)
+    assert "Waiting for meter data" in other.status()["device"]["alerts"]
+    _join(smets_bench, esme, other)
+    _wait("the joined IHD to read the meter", lambda: _elec(other))
+    _join(smets_bench, esme, other, "CS04B")
+    _wait("the unjoined IHD to lose the meter", lambda: not _elec(other), timeout=30)
+    assert "Electricity meter not responding" in other.status()["device"]["alerts"]

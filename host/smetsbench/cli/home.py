@@ -72,8 +72,8 @@ class Home:
                                             "no Method B join in this firmware yet: the meter "
                                             "answers every device on the HAN"))
             return
-        res = self.bench.run(self.esme, "CS03B", join_eui=dev.eui.hex())
-        self._record("join %s (CS03B)" % dev.role, res.passed, res.checks.summary())
+        res = self.bench.run(self.esme, "CS03B", other=dev.eui.hex(), other_type=dev.role)
+        self._record("CS03B join %s to the ESME" % dev.role, res.passed, res.checks.summary())
 
     # -- helpers ------------------------------------------------------------------------------
     def _record(self, step, ok, detail=""):
