@@ -120,6 +120,9 @@ _KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
 _NULL = b"\x00"
 _CS02A = (0x0008, 0x000A, 0x000B, 0x000C, 0x011B)  # esme_cs02a; other CS02 codes: esme_cs02b
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
+# The SE clusters the meter serves its Type 2 devices (smets.devices.esme_se): Basic, Price,
+# Metering, Messaging, Prepayment, Device Management.
+_SE_CLUSTERS = (0x0000, 0x0700, 0x0702, 0x0703, 0x0705, 0x0708)
 
 
 class DataAccessError(Exception):
@@ -583,6 +586,8 @@ class ESME(GBCSDevice):
     def on_cluster(self, aps, zcl, now):
         if aps.profile != PROFILE_SE:
             return []  # not ZCL (ZDO service discovery is the hub's)
+        if aps.cluster not in _SE_CLUSTERS:
+            return None  # Default Response UNSUPPORTED_CLUSTER, whoever asks
         return self.se_server(now).on_zcl(aps, zcl, now)
 
     def se_server(self, now):
