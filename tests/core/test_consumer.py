@@ -14,6 +14,7 @@ from smets.dlms.access import AccessRequest, RequestSpec
 from smets.dlms.axdr import Data
 from smets.han import ApsFrame
 from smets.zcl import se
+from test_esme_se import join
 
 try:
     from unittest import SkipTest
@@ -37,6 +38,9 @@ class Home:
             "power_w": 1200, "import_wh": 5000, "mpan_import": "1312345678111"})
         if joined is not None:
             self.esme.han_joined = joined
+        else:
+            for eui in (IHD_EUI, CAD_EUI):
+                join(self.esme, eui)
         ident = {"eui": IHD_EUI.hex(), "hub_eui": fx.HUB_EUI.hex(), "role": "IHD"}
         self.ihd = IHD(ident, self.stores[1], NOW, fresh=True, init={})
         ident = {"eui": CAD_EUI.hex(), "hub_eui": fx.HUB_EUI.hex(), "role": "CAD"}

@@ -26,12 +26,26 @@ IHD = bytes.fromhex("00db12345678909c")
 OB = fx.obis
 
 
+def join(dev, eui, now=NOW):
+    """CS03B (Method B join) of a Type 2 device where the ESME keeps a device log: ASN.1
+    SEQUENCE {join method 2, EUI-64, device type 6} (as the RTDS 8.7.2_CS03B command)."""
+    if not hasattr(dev, "device_log"):
+        return False  # this firmware's ESME answers any HAN device
+    body = b"\x02\x01\x02\x04\x08" + bytes(eui) + b"\x02\x01\x06"
+    raw, _ = fx.command("supplier", 0x000E, b"\x30" + bytes((len(body),)) + body)
+    dev.handle_gbcs(raw, now)
+    assert dev.last_outcome == "accepted", (dev.last_outcome, dev.last_detail)
+    return True
+
+
 def _device(init=None, joined=None):
     store = fx.scratch_store()
     dev = ESME(fx.identity(), store, NOW, fresh=True, init=init or {
         "power_w": 1500, "import_wh": 123456, "mpan_import": "1312345678111"})
     if joined is not None:
         dev.han_joined = joined
+    else:
+        join(dev, IHD)
     return dev, store
 
 
