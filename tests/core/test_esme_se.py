@@ -228,6 +228,14 @@ def test_bad_zcl_gets_status_codes_and_the_device_log_is_enforced():
         assert _read(dev, se.METERING, [se.M_SUMMATION_DELIVERED], src=stranger) is None
         assert dev.status(NOW)["han"]["unjoined"] == 1
         assert _read(dev, se.METERING, [se.M_SUMMATION_DELIVERED])[0] == 123456
+        # Reports stop once the device leaves the log (CS04B), and so do pushes.
+        cfg = foundation.encode(0x06, [ReportingConfig(se.M_DEMAND, types.INT24, 1, 60, 10)])
+        dev.on_han(_frame(se.METERING, ZCLFrame(0x06, cfg, frame_type=TYPE_GLOBAL)), NOW)
+        assert [a for a in dev.tick(NOW) if a.cluster == se.METERING]
+        dev.han_joined = lambda eui: None
+        dev.control("set_load", {"power_w": 999}, NOW + 5)
+        assert [a for a in dev.tick(NOW + 5) if a.cluster != 0x0704] == []
+        assert dev.status(NOW + 5)["han"]["clients"] == []
     finally:
         fx.cleanup(store)
 

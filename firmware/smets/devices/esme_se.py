@@ -394,6 +394,12 @@ class SEServer:
     def tick(self, now):
         """Reports that are due, and pushes for a changed tariff or supplier message."""
         self.now = now
+        for eui in [e for e in self.clients if not self.joined(e)]:
+            # Unjoined (CS04B): nothing more goes to it, reports and pushes included.
+            del self.clients[eui]
+            for subs in self.reporting_to.values():
+                if eui in subs:
+                    subs.remove(eui)
         if not self.clients:
             return []
         self.esme.advance(now)
