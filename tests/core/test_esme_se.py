@@ -209,7 +209,8 @@ def test_configure_reporting_sends_reports_on_change():
 
 
 def test_bad_zcl_gets_status_codes_and_the_device_log_is_enforced():
-    dev, store = _device(joined=lambda eui: eui == IHD)
+    log = [IHD]  # the meter's device log: device type 6 (Type 2) for those it holds
+    dev, store = _device(joined=lambda eui: 6 if eui in log else None)
     try:
         unknown = ZCLFrame(0x77, b"", seq=1)
         out = dev.on_han(_frame(se.PRICE, unknown), NOW)
@@ -232,7 +233,7 @@ def test_bad_zcl_gets_status_codes_and_the_device_log_is_enforced():
         cfg = foundation.encode(0x06, [ReportingConfig(se.M_DEMAND, types.INT24, 1, 60, 10)])
         dev.on_han(_frame(se.METERING, ZCLFrame(0x06, cfg, frame_type=TYPE_GLOBAL)), NOW)
         assert [a for a in dev.tick(NOW) if a.cluster == se.METERING]
-        dev.han_joined = lambda eui: None
+        log.remove(IHD)  # CS04B
         dev.control("set_load", {"power_w": 999}, NOW + 5)
         assert [a for a in dev.tick(NOW + 5) if a.cluster != 0x0704] == []
         assert dev.status(NOW + 5)["han"]["clients"] == []
