@@ -14,7 +14,8 @@ Fixtures (module scope unless noted):
   bench's (parties/) and real boards are provisioned with the identities the bench issued;
 - hub, dcc: smets_bench.hub (the Communications Hub) and smets_bench.dcc (remote parties);
 - esme, gsme, ihd, cad: a DeviceHandle for that role, provisioned and with its GBCS tunnel
-  open: a virtual board, or the real board given for the role. A real board's `board` is a
+  open (ihd, cad: joined with CS03B to the esme fixture's meter; they have no tunnel): a
+  virtual board, or the real board given for the role. A real board's `board` is a
   RealBoard (port, boots, power_cut) so tests written for virtual boards run unchanged.
   Roles the firmware does not emulate yet are skipped on virtual boards;
 - esme_init, gsme_init, ihd_init, cad_init: initial register values ({}; the CAD's: publish
@@ -247,8 +248,38 @@ def _init_fixture(role):
 
 esme = _device_fixture("ESME")
 gsme = _device_fixture("GSME")
-ihd = _device_fixture("IHD")
-cad = _device_fixture("CAD")
+
+
+def join_consumer(bench, meter, device):
+    """Join a Type 2 device (IHD, CAD) to a meter the GBCS way (CS03B, Method B), where the
+    firmware's meter keeps a device log; False where it does not (it answers any device)."""
+    from smetsbench.usecases import library as usecases
+
+    if "CS03B" not in usecases.USE_CASES:
+        return False
+    res = bench.run(meter, "CS03B", other=device.eui.hex(), other_type=device.role)
+    if not res.passed:
+        pytest.fail("CS03B join of %s to %s: %s" % (device.role, meter.role, res.report()),
+                    pytrace=False)
+    return True
+
+
+def _consumer_fixture(role):
+    def fixture(request, smets_bench, esme):
+        init = request.getfixturevalue(role.lower() + "_init")
+        device = add_device(smets_bench, role, request.config, init)
+        join_consumer(smets_bench, esme, device)
+        return device
+
+    fixture.__name__ = role.lower()
+    fixture.__doc__ = ("A provisioned %s joined (CS03B) to the `esme` fixture's meter: a "
+                       "virtual board, or the board given with --board %s=PORT." % (
+                           role, role.lower()))
+    return pytest.fixture(scope="module", name=role.lower())(fixture)
+
+
+ihd = _consumer_fixture("IHD")
+cad = _consumer_fixture("CAD")
 esme_init = _init_fixture("ESME")
 gsme_init = _init_fixture("GSME")
 ihd_init = _init_fixture("IHD")

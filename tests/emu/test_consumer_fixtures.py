@@ -22,10 +22,9 @@ def _until(check, timeout=20.0):
 def test_ihd_fixture_reads_the_esme_fixture(esme, ihd):
     assert ihd.status()["role"] == "IHD"
     meters = lambda: ihd.status()["device"]["meters"]  # noqa: E731
-    assert _until(lambda: esme.eui.hex() in meters()), meters()
-    dev = ihd.status()["device"]
-    assert dev["alerts"] != ["Searching for meters"]
-    assert "heap_alloc" not in ihd.status() or ihd.status()["heap_alloc"] < 200000
+    assert _until(lambda: meters().get(esme.eui.hex(), {}).get("responding")), meters()
+    assert meters()[esme.eui.hex()]["kind"] == "elec"
+    assert ihd.link.control("readings")["elec"]["site"] is not None
 
 
 def test_cad_fixture_publishes_to_the_broker_fixture(cad, mqtt_broker):
