@@ -27,8 +27,6 @@ from smets.zcl.frame import TYPE_CLUSTER, UNSUP_COMMAND, UNSUPPORTED_CLUSTER
 
 # CONTROL ops of every GBCS device, loaded for the request only (smets.gbcs.pipeline_ops).
 _GBCS_OPS = ("use_cases", "security_log", "gbcs")
-
-
 class GBCSDevice(HANDevice, GBCSPipeline):
     SLEEPY = False  # polls the hub with GET (GSME) instead of taking pushed PUTs (ESME)
     POLL_S = POLL_S
