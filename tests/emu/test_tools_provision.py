@@ -5,6 +5,7 @@ import subprocess
 import time
 
 import pytest
+from smets import roles
 from smets.node import FIRMWARE_VERSION
 from smetsbench import cli
 from smetsbench.boards import build
@@ -114,9 +115,9 @@ def test_reprovisioning_reuses_the_identity(lab, board, provisioned):
 
 
 def test_roles_the_firmware_lacks_are_reported_and_change_nothing(lab, board, provisioned):
-    from smets import roles
-
     lacking = [r for r in roles.bench_roles() if r not in roles.emulated()]
+    if not lacking:
+        pytest.skip("the firmware emulates every bench role")
     for role in lacking:
         with pytest.raises(ToolError) as err:
             provision(board.port, role, lab)
@@ -131,8 +132,8 @@ def test_roles_the_firmware_lacks_are_reported_and_change_nothing(lab, board, pr
         link.close()
     assert st["role"] == "ESME" and st["eui"] == provisioned.record.eui.hex()
     # The bench keeps the identities issued for those roles, not as boards.
-    roles = {BenchDir.load(lab.path).device(e).role for e in lab.devices()}
-    assert roles == {"ESME", "GSME", "IHD", "CAD"}
+    held = {BenchDir.load(lab.path).device(e).role for e in lab.devices()}
+    assert held == {"ESME"} | set(lacking)
     assert [b.role for b in BenchDir.load(lab.path).boards] == ["ESME"]
 
 

@@ -37,6 +37,7 @@ from smets.cosem import (
 from smets.devices.gbcsdev import GBCSDevice, Reject, _hex
 from smets.gbcs import crypto, usecases
 from smets.gbcs.usecases import FLAG_ASN1, FLAG_OPTIONAL, FLAG_POLYPHASE, FLAG_TWIN
+from smets.han import PROFILE_SE
 from smets.logbook import Logbook
 
 FIRMWARE_ID = b"\x00\x01\x00\x00"  # ECS52: four-byte firmware version identifier (0.1.0)
@@ -127,6 +128,9 @@ _JOINS = (0x000D, 0x000E, 0x000F, 0x0010, 0x0013)  # CS03A1, CS03B, CS04AC, CS04
 _TYPE1 = (devlog.PPMID, devlog.HCALCS)  # joined devices whose commands esme_han takes
 _CS06 = const(0x0012)  # Activate Firmware: esme_fw
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
+# The SE clusters the meter serves its Type 2 devices (smets.devices.esme_se): Basic, Price,
+# Metering, Messaging, Prepayment, Device Management.
+_SE_CLUSTERS = (0x0000, 0x0700, 0x0702, 0x0703, 0x0705, 0x0708)
 
 
 class DataAccessError(Exception):
@@ -692,20 +696,35 @@ class ESME(GBCSDevice):
     def date_time(self, now):
         return cosem.date_time(now)
 
-    # -- the HAN side: Type 1 devices joined to the meter (smets.devices.esme_han) ------------
+    # -- the HAN side: the meter's Type 1 devices (smets.devices.esme_han) and the ZigBee SE
+    # server for its Type 2 devices and its PPMID's reads (smets.devices.esme_se) ----------
+    _se = None  # made on the first frame from a Type 2 device
+
     def han_joined(self, eui):
         """The device type of a device the meter's device log holds, or None (GBCS 13.7)."""
         return self.device_log.joined(eui)
 
     def on_cluster(self, aps, zcl, now):
+        if aps.profile != PROFILE_SE:
+            return []  # not ZCL (ZDO service discovery is the hub's)
         if self.device_log.joined(aps.src_eui) in _TYPE1 or aps.cluster == 0x0800:
-            # A joined PPMID's prepayment commands, an HCALCS's load control frames.
+            # A joined PPMID's prepayment commands, an HCALCS's load control frames, the
+            # key establishment of a Method A join; the rest (reads) goes to the SE server.
             out = _call("on_frame", self, aps, zcl, now, module="esme_han")
             if out is not None:
                 return out
-        # Reads of the SE clusters (a PPMID's credit display, IHDs and CADs) are the SE
-        # server's (issue 11); it answers devices `han_joined` names.
-        return None
+        if aps.cluster not in _SE_CLUSTERS:
+            return None  # Default Response UNSUPPORTED_CLUSTER, whoever asks
+        return self.se_server(now).on_zcl(aps, zcl, now)
+
+    def se_server(self, now):
+        if self._se is None:
+            from smets.devices import esme_se
+
+            # The meter answers Type 2 devices in its device log only (CS03B joins them):
+            # `han_joined(eui)` is that check where the ESME keeps the log.
+            self._se = esme_se.server(self, now, getattr(self, "han_joined", None))
+        return self._se
 
     def on_joined(self, eui, dtype, method, now):
         if method == devlog.METHOD_A_INITIATOR:
@@ -718,6 +737,8 @@ class ESME(GBCSDevice):
         if self.han_out:
             out.extend(self.han_out)  # frames made by a command (ECS47 to an HCALCS)
             self.han_out = []
+        if self._se is not None:
+            out.extend(self._se.tick(now))
         return out
 
     def device_tick(self, now):
@@ -752,6 +773,8 @@ class ESME(GBCSDevice):
         nb = (max(now, self._t) // _HH + 1) * _HH
         for e in self.state["pending"]:
             nb = min(nb, e[0])
+        if self._se is not None:
+            nb = min(nb, self._se.next_due(now) or nb)
         return nb if due is None else min(due, nb)
 
     # -- bench -------------------------------------------------------------------------------
@@ -771,6 +794,8 @@ class ESME(GBCSDevice):
             st["import2_wh"] = s["import2_ws"] // 3600
         v = self.attrs.get(self.attrs.slot(_KEY_MPAN_IMPORT))
         st["mpan_import"] = bytes(v[2:]).decode()
+        if self._se is not None:
+            st["han"] = self._se.status()
         return st
 
     def control(self, op, req, now):

@@ -1,9 +1,12 @@
-"""`smetsbench demo`: an ESME on a virtual board, driven through the GBCS use cases end to end.
+"""`smetsbench demo`: a home on virtual boards, driven through the GBCS use cases end to end.
 
 Starts a virtual board (the firmware on the MicroPython unix port behind a pty), provisions it
 with fresh keys, then plays the supplier and network operator through the Communications Hub:
 reads, writes, load-switch control, encrypted register reads, and commands the meter must
-refuse. Prints one line per exchange and exits non-zero if any check fails.
+refuse. Then the home (smetsbench.cli.home, unless --no-home): an IHD and a CAD join the HAN,
+an MQTT broker starts (or --mqtt names one), and a tariff change, a top-up, a supplier message
+and a day of consumption must show on the IHD's screens (--screens DIR keeps them as PNGs) and
+in the CAD's MQTT messages. Prints one line per exchange and exits non-zero if any check fails.
 """
 
 import sys
@@ -127,7 +130,7 @@ def _flatten(d, out):
 
 
 def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=None, pcap=None,
-         verbose=False):
+         verbose=False, home=True, screens_dir=None, mqtt_url=None):
     dcc = DCC.from_keystore(keystore) if keystore else DCC.fresh()
     tracer = Tracer(trace_dir, dcc) if trace_dir else None
     started = time.perf_counter()
@@ -151,7 +154,31 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
         print("%-8s %-18s %-6s %-8s %7s  %s" % ("use case", "scenario", "result", "checks",
                                                "rtt ms", "details"))
         print("-" * 96)
-        results = run_script(bench, esme)
+        figures = None
+        house = None
+        if home:
+            # The IHD and the CAD come with the meter, as an installer fits them: they join
+            # and read it from the start (and the meter's SE server takes its heap then).
+            from smetsbench.cli.home import Home, gas_note
+
+            house = Home(bench, esme, print, screens_dir, mqtt_url)
+            house.start()
+            print()
+        try:
+            results = run_script(bench, esme)
+            if house is not None:
+                print()
+                print("the home: the IHD and the CAD follow the meter" + (
+                    "; screens in %s" % screens_dir if screens_dir else ""))
+                note = gas_note()
+                if note:
+                    print("  note: " + note)
+                print("-" * 96)
+                steps, figures = house.run()
+                results.extend(_Step(*s) for s in steps)
+        finally:
+            if house is not None:
+                house.close()
         st = esme.status()
         if capture:
             capture.close()
@@ -170,7 +197,24 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
         print("trace: %d GBCS files and keystore/ in %s" % (len(tracer.files), trace_dir))
     if pcap:
         print("capture: %s" % pcap)
+    if figures:
+        print("home: change to IHD screen %s s, to MQTT %s s; %d MQTT messages (%s/min); "
+              "heap IHD %s B, CAD %s B" % (
+                  figures.get("change_to_screen_s", "-"), figures.get("change_to_mqtt_s", "-"),
+                  figures.get("mqtt_messages", 0), figures.get("mqtt_per_minute", "-"),
+                  figures.get("ihd_heap_alloc", "-"), figures.get("cad_heap_alloc", "-")))
+        for path, text in figures.get("screens", ()):
+            print("screen: %s  (%s)" % (path, " | ".join(text[:3])))
     return 1 if failed else 0
+
+
+class _Step:
+    """A home step in the demo's results (passed like a use case Result)."""
+
+    def __init__(self, name, ok, detail):
+        self.usecase = name
+        self.passed = ok
+        self.detail = detail
 
 
 if __name__ == "__main__":
@@ -188,6 +232,13 @@ def register(sub):
                    help="run the firmware on the MicroPython unix port (auto: when installed) "
                         "or under CPython")
     d.add_argument("--dir", help="keep the virtual board's directory here (default: temporary)")
+    d.add_argument("--screens", metavar="DIR", help="save the IHD's screen after each home "
+                                                     "step as a PNG here")
+    d.add_argument("--mqtt", metavar="URL", help="the CAD publishes to this broker "
+                                                 "(mqtt://host:port); default: one started here")
+    d.add_argument("--no-home", action="store_true",
+                   help="the ESME use cases only (no IHD, CAD or broker)")
     d.set_defaults(func=lambda a: main(
         trace_dir=a.trace, keystore=a.keystore, heap=a.heap, runtime=a.runtime, work_dir=a.dir,
-        pcap=a.pcap, verbose=a.verbose))
+        pcap=a.pcap, verbose=a.verbose, home=not a.no_home, screens_dir=a.screens,
+        mqtt_url=a.mqtt))

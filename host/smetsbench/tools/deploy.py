@@ -77,7 +77,8 @@ for _p in ('main.py', 'boot.py', 'board.json', 'romfs.img'):
         _f[_p] = _h(_p)
     except OSError:
         pass
-_walk('lib/smets', _f)
+for _d in ('lib/smets', 'lib/umqtt'):
+    _walk(_d, _f)
 _i = sys.implementation
 _rom = None
 try:
@@ -115,15 +116,15 @@ if _held is not None:
     sys.modules['smets'] = _held
 import gc
 gc.collect()
-# Streamed: the file list of a board holding .mpy files is several KB of JSON, more than a
-# full heap has in one piece.
-print('@@SMETS@@', end='')
+# Streamed (json.dump to stdout), not built as one string: a board whose heap holds the
+# firmware's code may not have one block for the whole reply.
+sys.stdout.write('@@SMETS@@')
 json.dump({'name': _i.name, 'version': list(_i.version[:3]),
     'mpy': getattr(_i, '_mpy', 0), 'machine': getattr(_i, '_machine', ''),
     'platform': sys.platform, 'files': _f, 'rom_partition': _rom, 'vfsrom': _vfsrom,
     'frozen': _frozen, 'heap_free': gc.mem_free() if hasattr(gc, 'mem_free') else None},
     sys.stdout)
-print('@@')
+sys.stdout.write('@@')
 """
 
 _PREPARE = """
@@ -371,7 +372,8 @@ def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout
     held = info.get("files") or {}
     changed = sorted(p for p, data in files.items() if held.get(p) != _sha(data))
     stale = sorted(p for p in held if p not in files and (
-        p.startswith("lib/smets/") and p.endswith((".py", ".mpy")) or p == build.ROMFS_IMAGE))
+        p.startswith(("lib/smets/", "lib/umqtt/")) and p.endswith((".py", ".mpy"))
+        or p == build.ROMFS_IMAGE))
     if placement == ROMFS:
         _deploy_romfs(port, info["rom_partition"], build.romfs_image(arch), timeout, say)
     result.unchanged = len(files) - len(changed)
