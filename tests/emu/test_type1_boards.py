@@ -77,6 +77,12 @@ def test_join_agree_keys_and_use_the_ppmid(bench, esme, ppmid):
     regs = esme.link.control("attribute", **{"class": 1, "obis": "0.0.94.44.34.30",
                                               "attr": 2})
     assert int(regs[16:24], 16) > 0  # emergency credit available on the meter
+    # The credit display: the PPMID reads the meter's Prepayment cluster (the SE server
+    # answers the devices in the meter's device log).
+    ppmid.link.control("read")
+    balance = esme.status()["device"]["balance"]
+    shown = _wait(lambda: ppmid.link.control("display")["credit"] == balance)
+    assert shown, (ppmid.link.control("display"), balance)
     res = bench.run(ppmid, "CS08")
     assert res.passed, res.report()
 

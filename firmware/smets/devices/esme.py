@@ -719,6 +719,9 @@ class ESME(GBCSDevice):
 
     def se_server(self, now):
         if self._se is None:
+            import gc
+
+            gc.collect()  # the server's lasting objects low in a clean heap, not among garbage
             from smets.devices import esme_se
 
             # The meter answers Type 2 devices in its device log only (CS03B joins them):

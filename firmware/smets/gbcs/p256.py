@@ -458,12 +458,12 @@ class Table:
         """The serialised table as a memoryview (read-only use)."""
         if self._mv is not None:
             return self._mv
-        return memoryview(self.to_bytes())
+        return memoryview(_rare("serialise", self))  # no copy: flash writes take it as it is
 
     def to_bytes(self):
         if self._mv is not None:
             return bytes(self._mv)
-        return _rare("serialise", self)
+        return bytes(_rare("serialise", self))
 
     @staticmethod
     def from_bytes(buf):

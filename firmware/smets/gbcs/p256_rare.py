@@ -72,7 +72,7 @@ def generate_private_key(randbytes=None):
 
 
 def serialise(table):
-    """The serialised bytes of a table held in Montgomery form."""
+    """The serialised table (a bytearray) of a table held in Montgomery form."""
     blob = bytearray(_table_len(table.teeth))
     blob[:4] = _TABLE_MAGIC
     blob[4] = table.teeth
@@ -81,7 +81,7 @@ def serialise(table):
     blob[_POINT_END:end] = table._ent
     from_mont(blob, _POINT_END, end)
     blob[end:] = hashlib.sha256(memoryview(blob)[:end]).digest()[:_CHECK_LEN]
-    return bytes(blob)
+    return blob
 
 
 def load(buf):

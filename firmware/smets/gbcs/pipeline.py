@@ -454,7 +454,7 @@ class GBCSPipeline:
                     table = None
             if table is None:
                 table = p256.Table(party.ds)
-                self.store.save_bytes(name, table.to_bytes())
+                self.store.save_bytes(name, table.buffer)  # no 2 KB copy
             party._table = table
         return party._table
 
