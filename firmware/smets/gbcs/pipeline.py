@@ -114,7 +114,7 @@ class Party:
 class Context:
     """What a use case's handler may need beyond the message: time, keys, response options."""
 
-    __slots__ = ("device", "msg", "party", "now", "uc", "alerts", "other_info")
+    __slots__ = ("device", "msg", "party", "now", "uc", "alerts", "other_info", "urp")
 
     def __init__(self, device, msg, party, now, uc):
         self.device = device
@@ -124,6 +124,7 @@ class Context:
         self.uc = uc
         self.alerts = []
         self.other_info = None  # the response's other-information, when not the echo
+        self.urp = None  # (Z, counter, recipient) of an unknown remote party, once found
 
     def z(self):
         """ECDH secret between this device's KA key and the originator's KA key."""

@@ -25,6 +25,7 @@ FLAG_OPTIONAL = const(4)  # the request's specs are an ordered subset of the tem
 FLAG_SCRIPT = const(8)  # the row names the script id an action must carry
 FLAG_ASN1 = const(16)  # an ASN.1 payload (CS02x): sig_roles byte, no templates
 FLAG_SIGNED = const(32)  # the response is signed even when the command is not critical
+FLAG_DEVICE = const(64)  # the device model's own meaning (GSME: responses set the ZCL DDR bit)
 
 
 class UseCase:

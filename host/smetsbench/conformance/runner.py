@@ -85,6 +85,35 @@ RTDS_WORLD = {
         "power_w": 0,
         "reactive_var": 0,
     },
+    # The gas meter of the RTDS: register values its read responses show (GCS13a/b/c, GCS14,
+    # GCS21a, GCS33, GCS38, GCS46, GCS60), and the entries its log reads find (GCS15b/c/e,
+    # GCS16a/b, GCS17, GCS18, CS10a: snapshot times and causes, top-ups, the profile and the
+    # sampling session, the HAN device log of CS07). The logs' contents are the device's own.
+    "GSME": {
+        "attrs": {
+            "0702/0000": 12345, "0702/0100": 1000, "0702/0102": 2000, "0702/0104": 3000,
+            "0702/0106": 4000, "0702/0700": 0, "0702/0701": 1, "0702/0702": 2, "0702/0703": 3,
+            "0702/0205": 100, "0702/0206": "x0123abcd", "0702/0307": "1000999888",
+            "0702/0a00": 3500000, "0700/0302": 36, "0700/0303": 1, "0700/0304": 567,
+            "0700/0305": 1, "0700/0306": 0, "0700/0617": 0x80, "0705/0000": 0x0C97,
+            "0705/0001": 2500000, "0705/0002": 500000, "0705/0005": 2500000,
+            "0705/0211": 5000, "0705/0221": 5000, "0705/0231": 5000,
+        },
+        "history": {
+            "snapshots": [[1417392000, 0x000A], [1419843600, 1], [1419930000, 1],
+                          [1420016400, 1], [1420070400, 0x2002]],
+            "topups": [[1417392000, 1000, "73942365462589260379"],
+                       [1417927680, 1000, "73942327323638615660"],
+                       [1418463360, 500, "73942625654245273721"],
+                       [1418999040, 2500, "73942625652689260379"],
+                       [1419534720, 1000, "73942316567647575864"]],
+            "events": [[1419984000, 0x8F1F], [1419984900, 0x8145], [1420056000, 0x8F32]],
+            "profile": [1419897600, 96, 20],
+            "session": [2, 1420056000, 360, 41],
+            "hanlog": [["0102030405060708", 3], ["00db123456789099", 3],
+                       ["00db123456789097", 5]],
+        },
+    },
 }
 # SMKI remote party role codes (certificate subject OU), as in the RTDS keystore.
 SMKI_ROLES = {
@@ -835,6 +864,11 @@ class Runner:
         epoch = message_time(expected) or RTDS_EPOCH
         handle.link.control("time", epoch=epoch)
         failure = dlms_failure(expected)
+        gbz_fault = self._gbz_failure(expected)
+        if gbz_fault is not None:
+            # A GBZ response reporting an execution failure (ZCL HARDWARE_FAILURE in a Default
+            # Response or an attribute record): the same component fails on the device.
+            handle.link.control("fault_gbz", component=gbz_fault[0], attribute=gbz_fault[2])
         if failure is not None:
             # The item RTDS fails, after the ones it executed (break on error does the rest).
             index = failure[0]
@@ -878,6 +912,25 @@ class Runner:
         self._alerts(sc, res, handle, since, epoch)
         return res
 
+    def _gbz_failure(self, expected):
+        """(component, status, attribute) of the execution failure a GBZ RTDS response
+        reports (encrypted components decrypted with the keystore), or None."""
+        if payloads.of_message(expected) is not payloads.GBZ:
+            return None
+        content = bytes(expected.content)
+        try:
+            g = payloads.GBZ.decode(content, expected)
+        except ValueError:
+            return None
+        _, gbz_plain = self._decrypters(expected, self._rtds_ka(expected))
+        plain = {}
+        for i, c in enumerate(g.components):
+            if c.encrypted:
+                p = gbz_plain(i, c.ciphertext_and_tag)
+                if isinstance(p, (bytes, bytearray)):
+                    plain[i] = bytes(p)
+        return payloads.GBZ.failure(content, expected, plain)
+
     def _exchange(self, handle, raw, cmd):
         """Send a command; (Received or None, security-log entry if the device rejected it).
 
@@ -890,6 +943,10 @@ class Runner:
         sent = time.time()
         alerts_seen = hub.alert_count(handle.eui)
         ticket = hub.put(handle.eui, raw)
+        if roles.needs(handle.role, roles.SLEEPY):
+            # A sleepy device (GSME) takes the command when it next polls: wake it now, as its
+            # button would (GBCS 10.3), rather than wait for its wake-up interval.
+            handle.link.control("wake")
         deadline = time.monotonic() + self.response_timeout
         pause = 0.05
         while True:

@@ -266,17 +266,37 @@ class GBZKind(PayloadKind):
         c = self._alert_header(content, msg)
         return None if c is None else bytes(c[9:])
 
-    def failure(self, content, msg=None):
-        """(component index, status) of the first Default Response reporting a failure."""
+    def failure(self, content, msg=None, plaintexts=None):
+        """(component index, status, attribute index) of the first execution failure: a
+        Default Response whose status is neither SUCCESS nor NOT_FOUND (no entry is not a
+        failure), or a Read Attributes Response record with such a status (`plaintexts`:
+        {component index: decrypted ZCL payload} of encrypted components)."""
         try:
             g = self.decode(content, msg)
         except ValueError:
             return None
         for i, c in enumerate(g.components):
-            if c.frame_control & 0x03 == 0 and c.command == DEFAULT_RESPONSE and c.payload \
-                    and len(c.payload) == 2 and c.payload[1] != SUCCESS:
-                return i, c.payload[1]
+            if c.frame_control & 0x03:
+                continue
+            payload = c.payload if not c.encrypted else (plaintexts or {}).get(i)
+            if payload is None:
+                continue
+            if c.command == DEFAULT_RESPONSE and len(payload) == 2 \
+                    and payload[1] not in (SUCCESS, _NOT_FOUND):
+                return i, payload[1], 0
+            if c.command == foundation.READ_ATTRIBUTES_RESPONSE:
+                try:
+                    records = foundation.decode(c.command, bytes(payload))
+                except ZCLError:
+                    continue
+                for j, r in enumerate(records):
+                    if r.status not in (SUCCESS, _NOT_FOUND, _UNSUPPORTED_ATTRIBUTE):
+                        return i, r.status, j
         return None
+
+
+_NOT_FOUND = 0x8B
+_UNSUPPORTED_ATTRIBUTE = 0x86
 
 
 # ----------------------------------------------------------------------------------- ASN.1
@@ -368,8 +388,9 @@ def _der_json(node):
 
 # Device failures an ASN.1 response reports as a bare response code (GBCS 12: CS02c key pair
 # generation / request production failed, CS02d certificate storage / private key change
-# failed, CS02e certificate retrieval failure): message code -> failure codes.
-ASN1_FAILURES = {0x000A: (2, 3), 0x000B: (6, 7), 0x000C: (3,)}
+# failed, CS02e certificate retrieval failure; CS07 device log unreadable, a SEQUENCE holding
+# the code alone): message code -> failure codes.
+ASN1_FAILURES = {0x000A: (2, 3), 0x000B: (6, 7), 0x000C: (3,), 0x0013: (1,)}
 
 _GENERALIZED_TIME = re.compile(rb"\x18\x0f(\d{14})Z")
 
@@ -406,6 +427,8 @@ class ASN1Kind(PayloadKind):
     def failure(self, content, msg=None):
         codes = ASN1_FAILURES.get(msg.message_code) if msg is not None else None
         c = bytes(content)
+        if codes and len(c) == 5 and c[:4] == b"\x30\x03\x02\x01":
+            c = c[2:]  # SEQUENCE { INTEGER result } alone (CS07 failing)
         if codes and len(c) == 3 and c[:2] == b"\x02\x01" and c[2] in codes:
             return 0, c[2]
         return None

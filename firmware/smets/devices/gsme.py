@@ -1,0 +1,665 @@
+"""Gas Smart Metering Equipment (GSME): a sleepy ZigBee SE meter behind the GBCS pipeline.
+
+The cluster model and the use cases are data (`gsme_model`, compiled into `gsme_image`): every
+attribute of the meter's Basic, Metering, Price, Prepayment and Device Management clusters is a
+ZCL value in one `smets.zcl.attrs.AttrTable`, and a use case is a row saying who may send it,
+whether it is critical, and which GBZ components (GBCS 7.2.2) its command carries in which
+order. A command's GBZ payload is checked against its row, then each component runs: Read
+Attributes is answered from the table, and each cluster-specific command has a handler (the
+`_HANDLERS` table below maps ZSE command ids to methods). Every component gets one response
+component: a Read Attributes Response, the ZSE response command, or a Default Response with the
+ZCL status; after an execution failure the rest are answered "FAILURE" (as the DCC RTDS ERROR
+responses show). Components the row marks are encrypted for the remote party (GBCS 7.3.5).
+
+The meter itself: gas flows at `flow_lph` while the valve is open, summing into the volume,
+TOU tier and block registers on the device clock; snapshots are taken at midnight UTC (daily
+read log, cause General, GBCS 10.4.2.1), at the end of each billing period and on a change of
+tariff, supplier or payment mode; half-hour consumption is profiled; prepayment credit is
+spent and debt recovered; future-dated commands run at their time and are reported with an 8F66
+alert (message code 0x00CD). The GSME is battery powered and sleepy (GBCS 7.2, 10.3): it polls
+the hub with tunnel GETs when it wakes - every WAKE_S on its own schedule, when the consumer
+presses its button, and when it has an alert to send - until the hub says nothing is left,
+and each wake-up it reports its registers to the Gas Proxy Function's mirror on the hub
+(ZSE D.3 mirroring: RequestMirror, then Report Attributes and PublishSnapshot to the mirror).
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+import struct
+
+from smets import lazy
+from smets.codec import date_time
+from smets.devices.gbcsdev import GBCSDevice, Reject
+from smets.gbcs import crypto, usecases
+from smets.gbcs.usecases import FLAG_ASN1, FLAG_DEVICE, FLAG_OPTIONAL
+from smets.zcl import gbz, se
+from smets.zcl.frame import (
+    DEFAULT_RESPONSE,
+    FAILURE,
+    HARDWARE_FAILURE,
+    INVALID_FIELD,
+    NOT_FOUND,
+    READ_ATTRIBUTES,
+    READ_ATTRIBUTES_RESPONSE,
+    SUCCESS,
+    TYPE_CLUSTER,
+    TYPE_GLOBAL,
+    UNSUP_COMMAND,
+    UNSUPPORTED_ATTRIBUTE,
+    ZCLError,
+)
+
+MODEL_VERSION = const(1)  # gsme_model.VERSION this code is written for
+FIRMWARE_ID = b"\x00\x01\x00\x00"  # Metering CurrentMeterID: the firmware version (GCS38)
+
+# Wake-up interval of the sleepy GSME: it updates the GPF "typically once every 30 minutes"
+# (SEC modification SECMP0015, which gives the GSME's own clock time to that update) and must
+# take its midnight snapshot to the GPF before the next scheduled wake (GBCS 10.4.2.1).
+WAKE_S = const(1800)
+EPOCH_2000 = const(946684800)  # ZCL UTCTime counts from 2000-01-01 (ZCL 2.6.2.20)
+NEVER_A = const(0xFFFFFFFE)  # start times GBCS commands use to cancel (RTDS CANCELLATION)
+NEVER_B = const(0xFFFFFFFF)
+DAY_S = const(86400)
+HH_S = const(1800)
+_CATCH_UP = const(3456000)  # 40 days: a longer clock jump accrues without captures
+
+# Clusters
+BASIC = const(0x0000)
+PRICE = const(0x0700)
+METERING = const(0x0702)
+MESSAGING = const(0x0703)
+PREPAYMENT = const(0x0705)
+CALENDAR = const(0x0707)
+DEVICE_MANAGEMENT = const(0x0708)
+EVENTS = const(0x0709)
+
+# Metering SupplyStatus (ZSE D.3.2.2.2.20) as a gas valve has it.
+SUPPLY_OFF = const(0)
+SUPPLY_ARMED = const(1)
+SUPPLY_ON = const(2)
+
+# Snapshot causes (ZSE D.3.2.3.1.?: SnapshotCause bitmap).
+CAUSE_GENERAL = const(0x0001)
+CAUSE_BILLING = const(0x0002)
+CAUSE_TARIFF = const(0x0008)
+CAUSE_TENANCY = const(0x1000)
+CAUSE_SUPPLIER = const(0x2000)
+CAUSE_MODE = const(0x4000)
+
+# Alerts and event codes (GBCS Table 16.2 names, gbcs-parser util.ts).
+MSG_FUTURE_DATED_ALERT = const(0x00CD)
+MSG_BILLING_ALERT = const(0x008B)  # GCS53
+ALERT_FUTURE_DATED_EXECUTED = const(0x8F66)
+ALERT_FUTURE_DATED_NOT_EXECUTED = const(0x8F67)
+ALERT_BILLING_DATA_LOG = const(0x8F0A)
+EVENT_SUPPLY_ARMED = const(0x8F32)
+EVENT_CREDIT_ADDED_LOCALLY = const(0x810E)
+EVENT_EC_ACTIVATED = const(0x81AB)
+EVENT_UTRN_NOT_AUTHENTIC = const(0x8F63)
+EVENT_DUPLICATE_UTRN = const(0x8F51)
+EVENT_EVENT_LOG_CLEARED = const(0x8F52)
+EVENT_SUPPLY_ENABLED = const(0xF001)  # the emulator's own range: GBCS has no plain code
+EVENT_SUPPLY_DISABLED = const(0xF002)
+EVENT_SUPPLY_ENABLED_LOCALLY = const(0xF003)
+EVENT_SITE_ID_SET = const(0xF010)
+LOG_GENERAL = const(0x03)  # ZSE Events log ids: general event log
+LOG_SECURITY = const(0x04)
+
+# PaymentControlConfiguration bit 1: prepayment enabled (ZSE D.7.2.2.1); GBCS 0x0C97 / 0x0C94.
+_PREPAYMENT_ENABLED = const(0x0002)
+CREDIT_PER_PENNY = const(1000)  # credit attributes count thousandths of a penny (RTDS CS01b)
+
+SNAPSHOT_LOG_SIZE = const(31)  # daily read log: 31 days (GBCS GCS16a/b read 31)
+BILLING_LOG_SIZE = const(12)  # billing data log: 12 entries (GCS15b/c read 12)
+HH_LOG_SIZE = const(100)  # half-hour profile kept on the board (two days)
+TOPUP_LOG_SIZE = const(5)  # GBCS: the last five top-ups (GCS15e)
+EVENT_LOG_SIZE = const(100)
+DEBT_LOG_SIZE = const(20)
+SAMPLE_LOG_SIZE = const(64)  # a network data sampling session (GCS31 / GCS18)
+MAX_PENDING = const(16)
+# Snapshot record: time, cause, id, volume, 4 tiers, 4 blocks; accumulated debt, 3 debts,
+# emergency credit, credit (the Prepayment snapshot sub-payload, ZSE payload type 0).
+SNAPSHOT_FORMAT = ">III9Qi3Iii"
+
+# Handlers: "<cluster><c|s><command>:<method>" (c client to server, s server to client), and
+# where the command names an activation time, the index of that field ("F": the GBZ component's
+# from-date-time, GBCS 7.2.10). A str constant: one find() per component, flash on a board.
+_HANDLERS = (
+    " 0702c06:snapshot 0702c07:start_sampling 0702c08:sampled 0702c0b:change_supply/3"
+    " 0702c0c:local_supply 0702c0d:supply_state 0702c0e:flow_threshold"
+    " 0705c00:select_ec 0705c02:change_debt 0705c03:ec_setup/1 0705c04:top_up"
+    " 0705c05:credit_adjust 0705c06:payment_mode/2 0705c07:prepay_snapshot 0705c08:top_up_log"
+    " 0705c09:low_credit/F 0705c0a:debt_log 0705c0b:max_credit/2 0705c0c:debt_cap/2"
+    " 0700s01:block_period 0700s02:conversion/1 0700s03:calorific/1 0700s04:tariff/3"
+    " 0700s05:price_matrix/2 0700s06:thresholds/2 0700s09:billing_period"
+    " 0700c06:tariff_get 0700c07:tariff_get 0700c08:tariff_get 0700c0b:billing_get"
+    " 0707s00:calendar/3 0707s01:calendar 0707s02:calendar 0707s03:calendar 0707s04:calendar/3"
+    " 0707c00:calendar_get 0707c01:calendar_get 0707c02:calendar_get 0707c03:calendar_get"
+    " 0707c04:calendar_get"
+    " 0703s00:message 0708s00:tenancy/3 0708s01:supplier/4 0708s02:password 0708s03:site_id"
+    " 0708s04:event_config 0708s05:event_config_get 0708s06:cin"
+    " 0709c00:event_log 0709c01:clear_log "
+)
+# Rarely used handlers: run from gsme_ext (their code is loaded for the call).
+_EXT_HANDLERS = ("tariff_get", "billing_get", "calendar_get", "event_config",
+                 "event_config_get", "event_log", "clear_log", "debt_log", "top_up_log",
+                 "start_sampling")
+_MODEL = None  # (index, default values, use-case Table, clusters) from gsme_image
+
+
+class Failure(Exception):
+    """A component the meter cannot execute: answered with this ZCL status."""
+
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
+
+def _call(name, *args):
+    """A function of the GSME's rarely used code (gsme_ext), loaded for the call with the
+    codecs only it uses (ASN.1, certificates, UTRNs)."""
+    return lazy.call("smets.devices.gsme_ext", name, args, _DROP)
+
+
+_DROP = ("smets.gbcs.asn1", "smets.gbcs.cert", "smets.gbcs.utrn")
+
+
+def utc(now):
+    """ZCL UTCTime of a unix time."""
+    return max(0, now - EPOCH_2000) & 0xFFFFFFFF
+
+
+class GSME(GBCSDevice):
+    ROLE = "GSME"
+    SLEEPY = True
+    POLL_S = WAKE_S
+    RECORDS = GBCSDevice.RECORDS + ("gsme", "zattrs", "snaps", "bills", "hh", "topups",
+                                    "events", "debtlog", "samples", "tariff", "evcfg",
+                                    "hanlog")
+
+    @classmethod
+    def validate(cls, identity, init=None):
+        GBCSDevice.validate(identity, init)
+        _call("validate_init", init or {})
+
+    def __init__(self, identity, store, now, log=None, fresh=False, init=None):
+        init = init or {}
+        # The wake-up interval may be given at provisioning (a bench that wants a faster or
+        # slower GSME); the tunnel client polls at it.
+        self.POLL_S = int(init.get("wake_s", WAKE_S))
+        GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
+        _call("start", self, now, fresh, init)
+        self.gbz_fault = None  # (component, attribute) failed once (CONTROL fault_gbz)
+        self.to_push = []  # billing snapshots to push (GCS53) at the next tick
+        self.to_alert = []  # alerts raised outside a command (CONTROL alert), for the next tick
+        self._mirror_seen = 0  # daily snapshot ids already pushed to the mirror
+
+    # -- the model ---------------------------------------------------------------------------
+    def _save(self):
+        self.store.save("gsme", self.state)
+        self._saved = self.state["t"]
+
+    def _save_attrs(self):
+        self.store.save_bytes("zattrs", self.attrs.values)
+
+    def get(self, cluster, attr_id):
+        return self.attrs.value(cluster, attr_id)
+
+    def put(self, cluster, attr_id, value):
+        status = self.attrs.set(cluster, attr_id, value)
+        if status is not None:
+            raise Failure(status)
+        self._dirty = True
+
+    def add(self, cluster, attr_id, delta, lo=None, hi=None):
+        v = self.attrs.value(cluster, attr_id) + delta
+        if lo is not None and v < lo:
+            v = lo
+        if hi is not None and v > hi:
+            v = hi
+        self.attrs.set(cluster, attr_id, v)
+        return v
+
+    def _event(self, now, code, log_id=LOG_GENERAL):
+        self.events.append(now & 0xFFFFFFFF, code, log_id)
+        self.log("I", "event %04X" % code)
+
+    def prepayment(self):
+        return bool(self.get(PREPAYMENT, 0x0000) & _PREPAYMENT_ENABLED)
+
+    # -- gas flow, registers, captures ---------------------------------------------------------
+    def advance(self, now):
+        """Run the meter from its last time to `now`: consumption, profiles, snapshots."""
+        s = self.state
+        t = s["t"]
+        if now <= t:
+            if now < t:
+                s["t"] = now  # a clock set back: nothing is measured twice
+            return
+        if now - t > _CATCH_UP:
+            # A long jump: the registers accrue, the logs keep the last 40 days only.
+            skip_to = (now - _CATCH_UP) // DAY_S * DAY_S
+            if skip_to > t:
+                self._accrue(t, skip_to)
+                t = s["t"] = skip_to
+        captured = False
+        while t < now:
+            nb = (t // HH_S + 1) * HH_S
+            end = min(nb, now)
+            self._accrue(t, end)
+            t = s["t"] = end
+            if end == nb:
+                captured = True
+                self.hh.append(nb & 0xFFFFFFFF, s["hh"])
+                s["hh"] = 0
+                if nb % DAY_S == 0:
+                    self._midnight(nb)
+        if s.get("session"):
+            self._sample(now)
+        if captured:
+            self.hh.save()
+            self._save_attrs()
+            self._save()
+
+    def _sample(self, now):
+        _call("sample", self, now)
+
+    def _accrue(self, t0, t1):
+        """Gas used between t0 and t1 (the valve open), in litres (the register unit with
+        the model's divisor of 1000 m3), into every register it counts in."""
+        s = self.state
+        if self.get(METERING, 0x0014) != SUPPLY_ON or not s["flow"]:
+            return
+        litres = s["flow"] * (t1 - t0) + s["frac"]
+        s["frac"] = litres % 3600
+        litres //= 3600
+        if not litres:
+            return
+        s["hh"] += litres
+        s["day"] += litres
+        s["period"] += litres
+        a = self.attrs
+        for attr in (0x0000, 0x0100 + 2 * (self._tier(t1) - 1), 0x0700 + self._block()):
+            a.set(METERING, attr, (a.value(METERING, attr) + litres) & 0xFFFFFFFFFFFF)
+        if self.prepayment():
+            # Charged at the price of the block in use (NoTierBlockNPrice, thousandths of a
+            # penny per m3 x 1000 / 1000): the meter balance goes down, then emergency credit.
+            price = a.value(PRICE, 0x0400 + self._block())
+            cost = (litres * price) // 1000
+            credit = a.value(PREPAYMENT, 0x0001) - cost
+            if credit < 0 and a.value(PREPAYMENT, 0x0002) > 0:
+                ec = a.value(PREPAYMENT, 0x0002) + credit
+                credit = 0
+                if ec < 0:
+                    credit, ec = ec, 0
+                a.set(PREPAYMENT, 0x0002, ec)
+            a.set(PREPAYMENT, 0x0001, max(-0x80000000, credit))
+            if credit <= 0 and a.value(PREPAYMENT, 0x0002) <= 0:
+                # Out of credit: the valve closes (SMETS disablement threshold 0).
+                a.set(METERING, 0x0014, SUPPLY_OFF)
+                self._event(t1, EVENT_SUPPLY_DISABLED)
+
+    def _tier(self, now):
+        """The TOU tier in force (1-4): the tariff calendar's, else tier 1."""
+        tier = self.state.get("tier")
+        return tier if tier else 1
+
+    def _block(self):
+        """The price block (0-3) the volume of this block period has reached."""
+        used = self.state["period"]
+        n = 0
+        for i in range(3):
+            th = self.get(PRICE, 0x0100 + i)
+            if th and used >= th:
+                n = i + 1
+        return n
+
+    def _midnight(self, t):
+        _call("midnight", self, t)
+
+    # -- snapshots -----------------------------------------------------------------------------
+    def snapshot(self, t, cause):
+        """Take a snapshot of the registers (ZSE D.3 / D.7 snapshots: one record holds the
+        Metering and the Prepayment payloads)."""
+        a = self.attrs
+        s = self.state
+        m = [a.value(METERING, x) for x in (0x0000, 0x0100, 0x0102, 0x0104, 0x0106, 0x0700,
+                                            0x0701, 0x0702, 0x0703)]
+        p = [a.value(PREPAYMENT, x) for x in (0x0005, 0x0211, 0x0221, 0x0231, 0x0002, 0x0001)]
+        log = self.snaps if cause == CAUSE_GENERAL else self.bills
+        log.append(t & 0xFFFFFFFF, cause, s["snap_id"], *(m + p))
+        s["snap_id"] += 1
+
+    def find_snapshots(self, earliest, latest, cause):
+        """Snapshot records taken between two UTC times whose cause matches, oldest first."""
+        out = []
+        for log in (self.snaps, self.bills):
+            for i in range(len(log)):
+                e = log.entry(i)
+                t = utc(e[0])
+                if earliest <= t <= latest and (e[1] & cause):
+                    out.append(e)
+        out.sort(key=lambda e: e[0])
+        return out
+
+    # -- GBCS use cases ------------------------------------------------------------------------
+    def execute(self, uc, msg, ctx):
+        if self.USE_CASES.rows[uc.template + 3] & FLAG_ASN1:
+            self.drop_tables()
+            return _call("asn1_use_case", self, uc, msg, ctx)
+        payload = gbz.GBZPayload.from_bytes(bytes(msg.content))
+        words = self._match(uc, payload.components)
+        self.advance(ctx.now)
+        self._dirty = False
+        rows = self.USE_CASES.rows
+        ddr = rows[uc.template + 3] & FLAG_DEVICE
+        out = []
+        broken = False
+        encrypted = 0  # GBCS 7.3.5: the additional header counts the encrypted components
+        for i in range(len(payload.components)):
+            c = payload.components[i]
+            w = words[i]
+            if broken:
+                # After an execution failure nothing more runs (as a DLMS break on error):
+                # RTDS ERROR responses answer the rest with FAILURE for command "ff".
+                out.append(self._default(c, 0xFF, FAILURE))
+                continue
+            resp, broken = self._component(i, c, w, ctx)
+            if resp.command != DEFAULT_RESPONSE or resp.frame_control & 0x03 == TYPE_CLUSTER:
+                if ddr:
+                    resp.frame_control |= 0x10
+                if w & 0x800:
+                    resp.ciphered = self._encrypt(ctx, resp.payload)
+                    resp.control |= gbz.CONTROL_ENCRYPTED
+                    resp.additional_header = bytes((0, encrypted & 0xFF))
+                    resp.payload = None
+                    encrypted += 1
+            out.append(resp)
+        if self._dirty:
+            self._save_attrs()
+        self._save()
+        return gbz.GBZPayload(out).to_bytes()
+
+    def _match(self, uc, comps):
+        """The template word of each component: the row's components in order, each once or
+        (marked *) repeated; with FLAG_OPTIONAL any of them may be left out."""
+        r = self.USE_CASES.rows
+        optional = r[uc.template + 3] & FLAG_OPTIONAL
+        q = usecases.alternatives(r, uc.template)
+        n_alts = r[q]
+        q += 1
+        for _ in range(n_alts):
+            k = r[q]
+            tpl = r[q + 1:q + 1 + 2 * k]
+            q += 1 + 2 * k
+            words = self._fit(tpl, comps, optional)
+            if words is not None:
+                return words
+        raise Reject("bad_payload", "%s: GBZ components do not match the use case" % uc.name)
+
+    def _fit(self, tpl, comps, optional):
+        out = []
+        j = 0
+        n = len(comps)
+        for i in range(0, len(tpl), 2):
+            w = (tpl[i] << 8) | tpl[i + 1]
+            seen = 0
+            while j < n and self._is(w, comps[j]):
+                out.append(w)
+                j += 1
+                seen += 1
+                if not w & 0x400:
+                    break
+            if not seen and not optional:
+                return None
+        if j != n or not n:
+            return None
+        return out
+
+    def _is(self, w, c):
+        fc = c.frame_control
+        kind = fc & 0x03
+        return (_MODEL[3][w >> 12] == c.cluster and c.command == (w & 0xFF)
+                and kind == (TYPE_CLUSTER if w & 0x100 else TYPE_GLOBAL)
+                and bool(fc & 0x08) == bool(w & 0x200) and not fc & 0x04)
+
+    def _component(self, i, c, w, ctx):
+        """(response component, whether execution broke off) of command component i."""
+        fault = self.gbz_fault
+        if fault is not None and fault[0] == i:
+            self.gbz_fault = None
+        else:
+            fault = None
+        if c.command == READ_ATTRIBUTES and not w & 0x100:
+            return self._read(c, fault), fault is not None
+        if fault is not None:
+            return self._default(c, c.command, HARDWARE_FAILURE), True
+        s2c = bool(c.frame_control & 0x08)
+        try:
+            fields = se.decode(c.cluster, s2c, c.command, c.payload)
+            result = self._run(c, fields, ctx, s2c)
+        except Failure as f:
+            return self._default(c, c.command, f.status), f.status != NOT_FOUND
+        except (ZCLError, IndexError, TypeError):
+            return self._default(c, c.command, INVALID_FIELD), True
+        if result is None:
+            return self._default(c, c.command, SUCCESS), False
+        cmd, resp = result
+        # The response goes the other way (GetEventConfiguration, server to client, is
+        # answered with ReportEventConfiguration, client to server).
+        fc = TYPE_CLUSTER | (0 if s2c else 0x08)
+        return gbz.GBZComponent(c.cluster, fc, c.seq, cmd, resp), False
+
+    def _default(self, c, command, status):
+        # ZCL 2.5.12: the Default Response goes the other way; RTDS sets no DDR bit on it.
+        fc = TYPE_GLOBAL if c.frame_control & 0x08 else TYPE_GLOBAL | 0x08
+        return gbz.GBZComponent(c.cluster, fc, c.seq, DEFAULT_RESPONSE, bytes((command, status)))
+
+    def _read(self, c, fault):
+        """Read Attributes (ZCL 2.5.1) answered from the attribute table: a record per id,
+        UNSUPPORTED_ATTRIBUTE for one the meter does not have."""
+        p = c.payload
+        if len(p) % 2:
+            return self._default(c, READ_ATTRIBUTES, INVALID_FIELD)
+        t = self.attrs
+        out = bytearray()
+        for j in range(0, len(p), 2):
+            out += p[j:j + 2]
+            row = t.find(c.cluster, p[j] | (p[j + 1] << 8))
+            if fault is not None and fault[1] == j // 2:
+                out.append(HARDWARE_FAILURE)
+            elif row < 0:
+                out.append(UNSUPPORTED_ATTRIBUTE)
+            else:
+                out += bytes((SUCCESS, t.type(row))) + t.raw(row)
+        return gbz.GBZComponent(c.cluster, TYPE_GLOBAL | 0x08, c.seq, READ_ATTRIBUTES_RESPONSE,
+                                bytes(out))
+
+    def _run(self, c, fields, ctx, s2c):
+        key = " %04x%s%02x:" % (c.cluster, "s" if s2c else "c", c.command)
+        i = _HANDLERS.find(key)
+        if i < 0:
+            raise Failure(UNSUP_COMMAND)
+        i += len(key)
+        j = _HANDLERS.find(" ", i)
+        name, _, at = _HANDLERS[i:j].partition("/")
+        if at and ctx.uc.response_time:
+            t = c.from_date_time if at == "F" else fields[int(at)]
+            if t is not None and self._schedule(c, t, ctx):
+                return _call("scheduled_reply", self, c, name)
+        return self._handle(name, c, fields, ctx)
+
+    def _handle(self, name, c, fields, ctx):
+        """Run a handler: a method of this class (the frequent ones), else from gsme_ext or
+        gsme_cfg, loaded for the call."""
+        fn = getattr(self, "_h_" + name, None)
+        if fn is not None:
+            return fn(c, fields, ctx)
+        module = "ext" if name in _EXT_HANDLERS else "cfg"
+        return lazy.call("smets.devices.gsme_" + module, "handle", (self, name, c, fields, ctx))
+
+    # -- future-dated commands (GBCS 7.2.10 / gbcs-notes 6) -------------------------------------
+    def _schedule(self, c, t, ctx):
+        return _call("schedule", self, c, t, ctx)
+
+    # -- payload encryption (GBCS 7.3.5) --------------------------------------------------------
+    def _encrypt(self, ctx, plaintext):
+        """A component's ZCL payload encrypted for the remote party the response is for: the
+        supplementary remote party of the other-information if there is one, else the
+        originator; an unknown remote party's key comes from its certificate in the command."""
+        msg = ctx.msg
+        info = msg.other_info
+        if ctx.urp is None and len(info) > 26:
+            ctx.urp = _call("urp", self, ctx)
+        if ctx.urp is not None:
+            z, counter, recipient = ctx.urp
+        else:
+            counter = msg.counter
+            recipient = bytes(info[2:10]) if len(info) >= 10 else bytes(msg.originator)
+            party = self.parties.get(recipient)
+            if party is None or party.ka is None:
+                raise Reject("bad_payload", "no key agreement key of %s" % recipient.hex())
+            z = self.zcache.z(party.ka)
+        return crypto.protect_payload(z, self.eui, counter, recipient, plaintext)
+
+    # -- Metering handlers -----------------------------------------------------------------------
+    def _h_snapshot(self, c, f, ctx):
+        """GetSnapshot (ZSE D.3.2.3.1.7): the snapshot at SnapshotOffset among those taken in
+        the window whose cause matches (offset 0: the oldest, as the RTDS answers);
+        PublishSnapshot with the block/tier payload (type 6), else NOT_FOUND."""
+        found = self.find_snapshots(f[0], f[1], f[3])
+        if f[2] >= len(found):
+            raise Failure(NOT_FOUND)
+        e = found[f[2]]
+        sub = bytearray()
+        sub += e[3].to_bytes(6, "little") + b"\x04"
+        for v in e[4:8]:
+            sub += v.to_bytes(6, "little")
+        sub += b"\x14"  # one tier and four block thresholds' registers in use
+        for v in e[8:12]:
+            sub += v.to_bytes(6, "little")
+        return 0x06, se.encode(METERING, True, 0x06, [e[2], utc(e[0]), len(found), 0, 1,
+                                                      e[1] & f[3], 6, bytes(sub)])
+
+    def _h_prepay_snapshot(self, c, f, ctx):
+        """GetPrepaySnapshot (ZSE D.7.2.4.7): as GetSnapshot, the Prepayment payload (type 0:
+        accumulated debt, the three debt registers, emergency credit, credit)."""
+        found = self.find_snapshots(f[0], f[1], f[3])
+        if f[2] >= len(found):
+            raise Failure(NOT_FOUND)
+        e = found[f[2]]
+        sub = struct.pack("<i3Iii", *e[12:18])
+        return 0x01, se.encode(PREPAYMENT, True, 0x01, [e[2], utc(e[0]), len(found), 0, 1,
+                                                        e[1] & f[3], 0, sub])
+
+    def _h_sampled(self, c, f, ctx):
+        """GetSampledData (ZSE D.3.2.3.1.9). Sample id 0 is the half-hour consumption profile,
+        addressed by time: the NumberOfSamples periods from EarliestSampleTime (a span the log
+        holds nothing of is NOT_FOUND, RTDS GCS17). A sampling session (GCS31) is addressed by
+        its id: its first NumberOfSamples samples at or after EarliestSampleTime (GCS18)."""
+        sid, earliest, stype, n = f
+        lo = earliest + EPOCH_2000
+        if sid == 0:
+            log, interval = self.hh, HH_S
+            hi = lo + n * interval
+        elif sid == self.state.get("session", [None])[0]:
+            interval = self.state["session"][2]
+            log, hi = self.samples, 1 << 40
+        else:
+            raise Failure(NOT_FOUND)
+        first = None
+        samples = []
+        for i in range(len(log)):
+            e = log.entry(i)
+            if lo <= e[0] < hi and len(samples) < n:
+                if first is None:
+                    first = e[0]
+                samples.append((min(e[1], 0xFFFFFF),))
+        if first is None:
+            raise Failure(NOT_FOUND)
+        return 0x07, se.encode(METERING, True, 0x07, [sid, utc(first), stype, interval,
+                                                      len(samples), samples])
+
+    # -- Prepayment handlers ------------------------------------------------------------------
+    def _h_top_up(self, c, f, ctx):
+        """ConsumerTopUp (GBCS CS01b, and PCS01 from a PPMID): the UTRN checked (GBCS 14),
+        its value credited; ConsumerTopUpResponse (ZSE D.7.2.5.3: 0 accepted, 1 rejected as
+        invalid, 2 as a duplicate)."""
+        return 0x03, _call("top_up", self, f, ctx)
+
+    # -- HAN: the mirror on the GPF, the button --------------------------------------------------
+    def on_cluster(self, aps, zcl, now):
+        return _call("on_cluster", self, aps, zcl, now)
+
+    def _report(self, now):
+        return _call("report", self, now)
+
+    def _due(self, now):
+        return _call("due", self, now)
+
+    def button(self, now):
+        return _call("button", self, now)
+
+    # -- alerts / time ---------------------------------------------------------------------------
+    def alert_content(self, counter, alert_code, now, fields):
+        """A GBZ alert (GBCS 7.2.9): profile, component count, alert code, UTC time, then the
+        alert's data (future-dated outcome, integrity code, encrypted components)."""
+        if callable(fields):
+            fields = fields(counter)
+        data = bytes(fields) if fields else b""
+        head = b"\x01\x09" + (b"\x01" if data else b"\x00") + alert_code.to_bytes(2, "big")
+        return head + utc(now).to_bytes(4, "big") + data
+
+    def date_time(self, now):
+        return date_time(now)
+
+    def tick(self, now):
+        gets = self.tunnel.gets
+        out = GBCSDevice.tick(self, now)
+        if self.tunnel.gets != gets:
+            # Awake (a poll went out): the mirror's update goes with it.
+            out.extend(self._report(now))
+        return out
+
+    def device_tick(self, now):
+        self.advance(now)
+        out, self.to_alert = self.to_alert, []
+        if self.state["pending"] and min(e[0] for e in self.state["pending"]) <= now:
+            out += self._due(now)
+        while self.to_push:
+            alert = _call("billing_alert", self, self.to_push.pop(0))
+            if alert:
+                out.append(alert)
+        if out:
+            self.tunnel.wake()  # a sleepy meter wakes to send its alerts
+        return out
+
+    def next_due(self, now):
+        due = GBCSDevice.next_due(self, now)
+        nb = (max(now, self.state["t"]) // HH_S + 1) * HH_S
+        for e in self.state["pending"]:
+            nb = min(nb, e[0])
+        return nb if due is None else min(due, nb)
+
+    def shutdown(self, now):
+        self.advance(now)
+        self._save_attrs()
+        self._save()
+        self.hh.save()
+        GBCSDevice.shutdown(self, now)
+
+    # -- bench --------------------------------------------------------------------------------
+    def status(self, now):
+        return _call("status", self, now)
+
+    def control(self, op, req, now):
+        if op in ("set_flow", "button", "fault_gbz", "fault_dlms", "events", "attribute",
+                  "alert", "wake"):
+            return _call("control", self, op, req, now)
+        return GBCSDevice.control(self, op, req, now)
