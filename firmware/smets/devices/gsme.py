@@ -38,7 +38,10 @@ from smets.codec import date_time
 from smets.devices.gbcsdev import GBCSDevice, Reject
 from smets.gbcs import crypto, usecases
 from smets.gbcs.usecases import FLAG_ASN1, FLAG_DEVICE, FLAG_OPTIONAL
+from smets.han import ApsFrame
+from smets.logbook import Logbook
 from smets.zcl import gbz, se
+from smets.zcl.attrs import REPORTABLE, AttrTable
 from smets.zcl.frame import (
     DEFAULT_RESPONSE,
     FAILURE,
@@ -47,12 +50,14 @@ from smets.zcl.frame import (
     NOT_FOUND,
     READ_ATTRIBUTES,
     READ_ATTRIBUTES_RESPONSE,
+    REPORT_ATTRIBUTES,
     SUCCESS,
     TYPE_CLUSTER,
     TYPE_GLOBAL,
     UNSUP_COMMAND,
     UNSUPPORTED_ATTRIBUTE,
     ZCLError,
+    ZCLFrame,
 )
 
 MODEL_VERSION = const(1)  # gsme_model.VERSION this code is written for
@@ -124,8 +129,10 @@ DEBT_LOG_SIZE = const(20)
 SAMPLE_LOG_SIZE = const(64)  # a network data sampling session (GCS31 / GCS18)
 MAX_PENDING = const(16)
 # Snapshot record: time, cause, id, volume, 4 tiers, 4 blocks; accumulated debt, 3 debts,
-# emergency credit, credit (the Prepayment snapshot sub-payload, ZSE payload type 0).
-SNAPSHOT_FORMAT = ">III9Qi3Iii"
+# emergency credit, credit (the Prepayment snapshot sub-payload, ZSE payload type 0). The
+# registers are uint48 in ZCL; a snapshot keeps their low 32 bits (4 million m3 in litres: more
+# than a domestic meter ever reads), 72 bytes a record rather than 108.
+SNAPSHOT_FORMAT = ">III9Ii3Iii"
 
 # Handlers: "<cluster><c|s><command>:<method>" (c client to server, s server to client), and
 # where the command names an activation time, the index of that field ("F": the GBZ component's
@@ -168,6 +175,24 @@ def _call(name, *args):
 
 
 _DROP = ("smets.gbcs.asn1", "smets.gbcs.cert", "smets.gbcs.utrn")
+# The configuration commands' module: loaded at the first of them and kept (importing it for
+# each command leaves holes in a small heap; its code is ~3 KB).
+_CFG = "smets.devices.gsme_cfg"
+
+
+def _model():
+    """The shared model tables (gsme_image: a few bytes constants), loaded once; the module
+    itself is let go."""
+    global _MODEL
+    if _MODEL is None:
+        from smets.devices import gsme_image as im
+
+        if im.VERSION != MODEL_VERSION:
+            raise ValueError("gsme_image %d, firmware expects %d" % (im.VERSION, MODEL_VERSION))
+        _MODEL = (im.INDEX, im.DEFAULTS, usecases.Table(im.USE_CASES), im.CLUSTERS)
+        del im
+        lazy.unload("smets.devices.gsme_image")
+    return _MODEL
 
 
 def utc(now):
@@ -194,10 +219,32 @@ class GSME(GBCSDevice):
         # slower GSME); the tunnel client polls at it.
         self.POLL_S = int(init.get("wake_s", WAKE_S))
         GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
-        _call("start", self, now, fresh, init)
+        # The long-lived buffers first, while no transient code sits in the heap: the model
+        # tables, the attribute values, the state and the logs.
+        index, defaults, self.USE_CASES, _ = _model()
+        self.attrs = AttrTable(index, defaults)
+        state = None if fresh else store.load("gsme")
+        if state is None or not self.attrs.load(store.load_bytes("zattrs")):
+            state = {"t": now, "flow": 0, "frac": 0, "hh": 0, "day": 0, "period": 0,
+                     "pending": [], "snap_id": 0, "topup_counter": -1}
+            fresh = True
+        self.state = state
+        self.snaps = Logbook(store, "snaps", SNAPSHOT_FORMAT, SNAPSHOT_LOG_SIZE)
+        self.bills = Logbook(store, "bills", SNAPSHOT_FORMAT, BILLING_LOG_SIZE)
+        self.hh = Logbook(store, "hh", ">II", HH_LOG_SIZE, autosave=False)
+        self.topups = Logbook(store, "topups", ">Ii20s", TOPUP_LOG_SIZE)
+        self.events = Logbook(store, "events", ">IHB", EVENT_LOG_SIZE)
+        self.debts = Logbook(store, "debtlog", ">IIBI", DEBT_LOG_SIZE)
+        self.samples = Logbook(store, "samples", ">II", SAMPLE_LOG_SIZE)
+        self._saved = state["t"]
+        self._dirty = False
+        if fresh:
+            _call("world", self, now, init)
         self.gbz_fault = None  # (component, attribute) failed once (CONTROL fault_gbz)
         self.to_push = []  # billing snapshots to push (GCS53) at the next tick
         self.to_alert = []  # alerts raised outside a command (CONTROL alert), for the next tick
+        self._loaded = {}  # handler modules loaded for the command being run
+        self._kept = None  # published tariff payloads to keep ({key: hex}), saved at the end
         self._mirror_seen = 0  # daily snapshot ids already pushed to the mirror
 
     # -- the model ---------------------------------------------------------------------------
@@ -267,8 +314,6 @@ class GSME(GBCSDevice):
             self._save_attrs()
             self._save()
 
-    def _sample(self, now):
-        _call("sample", self, now)
 
     def _accrue(self, t0, t1):
         """Gas used between t0 and t1 (the valve open), in litres (the register unit with
@@ -320,8 +365,6 @@ class GSME(GBCSDevice):
                 n = i + 1
         return n
 
-    def _midnight(self, t):
-        _call("midnight", self, t)
 
     # -- snapshots -----------------------------------------------------------------------------
     def snapshot(self, t, cause):
@@ -329,8 +372,9 @@ class GSME(GBCSDevice):
         Metering and the Prepayment payloads)."""
         a = self.attrs
         s = self.state
-        m = [a.value(METERING, x) for x in (0x0000, 0x0100, 0x0102, 0x0104, 0x0106, 0x0700,
-                                            0x0701, 0x0702, 0x0703)]
+        m = [a.value(METERING, x) & 0xFFFFFFFF for x in (0x0000, 0x0100, 0x0102, 0x0104,
+                                                         0x0106, 0x0700, 0x0701, 0x0702,
+                                                         0x0703)]
         p = [a.value(PREPAYMENT, x) for x in (0x0005, 0x0211, 0x0221, 0x0231, 0x0002, 0x0001)]
         log = self.snaps if cause == CAUSE_GENERAL else self.bills
         log.append(t & 0xFFFFFFFF, cause, s["snap_id"], *(m + p))
@@ -355,6 +399,12 @@ class GSME(GBCSDevice):
             return _call("asn1_use_case", self, uc, msg, ctx)
         payload = gbz.GBZPayload.from_bytes(bytes(msg.content))
         words = self._match(uc, payload.components)
+        try:
+            return self._execute(uc, ctx, payload, words)
+        finally:
+            self._finish()
+
+    def _execute(self, uc, ctx, payload, words):
         self.advance(ctx.now)
         self._dirty = False
         rows = self.USE_CASES.rows
@@ -492,21 +542,57 @@ class GSME(GBCSDevice):
         if at and ctx.uc.response_time:
             t = c.from_date_time if at == "F" else fields[int(at)]
             if t is not None and self._schedule(c, t, ctx):
-                return _call("scheduled_reply", self, c, name)
+                # For later: only ChangePaymentMode answers more than SUCCESS meanwhile.
+                if name == "payment_mode":
+                    return self._handle("payment_mode_reply", c, fields, ctx)
+                return None
         return self._handle(name, c, fields, ctx)
 
     def _handle(self, name, c, fields, ctx):
         """Run a handler: a method of this class (the frequent ones), else from gsme_ext or
-        gsme_cfg, loaded for the call."""
+        gsme_cfg, loaded once for the command (a tariff is a dozen components) and dropped
+        when it is done (`_finish`)."""
         fn = getattr(self, "_h_" + name, None)
         if fn is not None:
             return fn(c, fields, ctx)
-        module = "ext" if name in _EXT_HANDLERS else "cfg"
-        return lazy.call("smets.devices.gsme_" + module, "handle", (self, name, c, fields, ctx))
+        module = "smets.devices.gsme_" + ("ext" if name in _EXT_HANDLERS else "cfg")
+        mod = self._loaded.get(module)
+        if mod is None:
+            mod = self._loaded[module] = __import__(module, None, None, ("handle",))
+        return mod.handle(self, name, c, fields, ctx)
+
+    def _finish(self):
+        """After a command or a due change: the tariff records a handler kept, then the
+        handlers' modules let go."""
+        if self._kept:
+            rec = self.store.load("tariff") or {}
+            rec.update(self._kept)
+            self.store.save("tariff", rec)
+            self._kept = None
+        for module in [m for m in self._loaded if m != _CFG]:
+            lazy.unload(module)
+            del self._loaded[module]
 
     # -- future-dated commands (GBCS 7.2.10 / gbcs-notes 6) -------------------------------------
     def _schedule(self, c, t, ctx):
-        return _call("schedule", self, c, t, ctx)
+        """True when the component is for later: scheduled (a start time in the future) or
+        cancelling (the "never" times) the one pending from the same use case."""
+        msg = ctx.msg
+        pending = self.state["pending"]
+        if t in (NEVER_A, NEVER_B):
+            for e in [e for e in pending if e[1] == msg.message_code and e[4] == c.cluster
+                      and e[6] == c.command]:
+                pending.remove(e)
+            return True
+        if t == 0 or t + EPOCH_2000 <= ctx.now:
+            return False
+        if len(pending) >= MAX_PENDING:
+            pending.pop(0)
+        pending.append([t + EPOCH_2000, msg.message_code, msg.counter,
+                        "".join("%02x" % b for b in msg.originator), c.cluster,
+                        c.frame_control, c.command, "".join("%02x" % b for b in c.payload),
+                        c.from_date_time or 0])
+        return True
 
     # -- payload encryption (GBCS 7.3.5) --------------------------------------------------------
     def _encrypt(self, ctx, plaintext):
@@ -594,17 +680,171 @@ class GSME(GBCSDevice):
         return 0x03, _call("top_up", self, f, ctx)
 
     # -- HAN: the mirror on the GPF, the button --------------------------------------------------
-    def on_cluster(self, aps, zcl, now):
-        return _call("on_cluster", self, aps, zcl, now)
 
-    def _report(self, now):
-        return _call("report", self, now)
 
     def _due(self, now):
-        return _call("due", self, now)
+        try:
+            return _call("due", self, now)
+        finally:
+            self._finish()
+
+
+    # -- time-driven work, the mirror, the button, the status ------------------------------
+    def _sample(self, now):
+        """A sampling session (GCS31) samples the consumption every interval, up to its
+        number of samples."""
+        s = self.state
+        _sid, t0, interval, n = s["session"]
+        k = len(self.samples)
+        at = t0 + k * interval
+        while k < n and at <= now:
+            vol = self.get(METERING, 0x0000)
+            self.samples.append(at & 0xFFFFFFFF, max(0, vol - s.get("sampled", vol)))
+            s["sampled"] = vol
+            k += 1
+            at += interval
+
+    def _midnight(self, t):
+        """Midnight UTC: the daily read log snapshot (GBCS 10.4.2.1: cause General), the
+        day's consumption, daily debt recovery and the billing period's end."""
+        s = self.state
+        a = self.attrs
+        a.set(METERING, 0x0403, min(s["day"], 0xFFFFFF))
+        a.set(METERING, 0x0401, 0)
+        s["day"] = 0
+        self._recover_debts(t)
+        self.snapshot(t, CAUSE_GENERAL)
+        end = self._billing_end(t)
+        if end:
+            self.snapshot(t, CAUSE_BILLING)
+            self.to_push.append(self.state["snap_id"] - 1)
+            a.set(PRICE, 0x0602, a.value(PRICE, 0x0600))
+            a.set(PRICE, 0x0600, utc(t))
+            s["period"] = 0
+
+    def _billing_end(self, t):
+        """Whether a billing period ends at midnight t (PublishBillingPeriod: start, duration
+        and its unit, ZSE D.4.2.4.10 duration type low nibble 0 minutes, 1 days, 2 weeks,
+        3 months; GBCS default monthly)."""
+        start = self.get(PRICE, 0x0600) + EPOCH_2000
+        dur = self.get(PRICE, 0x0601) or 1
+        unit = self.get(PRICE, 0x0604) & 0x0F
+        if t <= start:
+            return False
+        if unit == 3:
+            from smets.codec import civil_from_days
+
+            y0, m0, d0 = civil_from_days(start // DAY_S)
+            y, m, d = civil_from_days(t // DAY_S)
+            months = (y - y0) * 12 + m - m0
+            return d == d0 and months > 0 and months % dur == 0 and t % DAY_S == start % DAY_S
+        step = dur * (60, DAY_S, 7 * DAY_S)[unit] if unit < 3 else DAY_S
+        return (t - start) % step == 0
+
+    def _recover_debts(self, t):
+        """Time-based debts (1 and 2) are recovered once a day from the meter balance
+        (DebtRecoveryFrequency 1 = daily; GBCS SMETS2 time debt registers)."""
+        if not self.prepayment():
+            return
+        for base in (0x0210, 0x0220):
+            debt = self.get(PREPAYMENT, base + 1)
+            rate = self.get(PREPAYMENT, base + 7)
+            if debt and rate:
+                take = min(debt, rate)
+                self.attrs.set(PREPAYMENT, base + 1, debt - take)
+                self.add(PREPAYMENT, 0x0001, -take, -0x80000000)
+                self.debts.append(t & 0xFFFFFFFF, take, 1 if base == 0x0210 else 3,
+                                  debt - take)
+
+    def _report(self, now):
+        """The wake-up update of the GPF mirror (ZSE D.3.4 mirroring; GBCS 10.4): Report
+        Attributes of every attribute the model marks reported, cluster by cluster, and the
+        daily read log snapshots the mirror has not had (GBCS 10.4.2.1: PublishSnapshot)."""
+        m = self.state.get("mirror")
+        if not m:
+            return [self._to_mirror(METERING, ZCLFrame(0x01, b"", server_to_client=True,
+                                                     disable_default_response=True), 1, None)]
+        self.advance(now)
+        self.attrs.set(METERING, 0x0007, utc(now))  # ReadingSnapShotTime (SECMP0015)
+        out = []
+        t = self.attrs
+        for cluster in (BASIC, METERING, PRICE, PREPAYMENT):
+            rows = list(t.rows(cluster, REPORTABLE))
+            while rows:
+                part, rows = rows[:24], rows[24:]
+                data = b"".join(
+                    bytes((t.key(r)[1] & 0xFF, t.key(r)[1] >> 8, t.type(r))) + t.raw(r)
+                    for r in part)
+                zcl = ZCLFrame(REPORT_ATTRIBUTES, data, frame_type=TYPE_GLOBAL,
+                               server_to_client=True, disable_default_response=True)
+                out.append(self._to_mirror(cluster, zcl, m[0], m[1]))
+        last = self.state.get("pushed", -1)
+        for i in range(len(self.snaps)):
+            e = self.snaps.entry(i)
+            if e[2] <= last:
+                continue
+            for cluster, fn in ((METERING, self._h_snapshot), (PREPAYMENT,
+                                                               self._h_prepay_snapshot)):
+                cmd, payload = fn(None, [utc(e[0]), utc(e[0]), 0, CAUSE_GENERAL], None)
+                zcl = ZCLFrame(cmd, payload, server_to_client=True,
+                               disable_default_response=True)
+                out.append(self._to_mirror(cluster, zcl, m[0], m[1]))
+            self.state["pushed"] = e[2]
+        return out
+
+    def _to_mirror(self, cluster, zcl, ep, eui_hex):
+        zcl.seq = self.next_zcl_seq()
+        dst = bytes.fromhex(eui_hex) if eui_hex else self.hub_eui
+        return ApsFrame(self.eui, dst, cluster, zcl.to_bytes(), dst_ep=ep)
+
+    def on_cluster(self, aps, zcl, now):
+        if aps.cluster == METERING and zcl.frame_type == TYPE_CLUSTER \
+                and not zcl.server_to_client and zcl.command == 0x01:
+            # RequestMirrorResponse (ZSE D.3.4.2.3.2): the mirror's endpoint on the hub.
+            try:
+                ep = se.decode(METERING, False, 0x01, zcl.payload)[0]
+            except ZCLError:
+                return []
+            if ep == 0xFFFF:
+                self.log("W", "the hub has no mirror for this meter")
+                return []
+            self.state["mirror"] = [ep, aps.src_eui.hex()]
+            self._save()
+            self.log("I", "mirror on %s endpoint %d" % (aps.src_eui.hex(), ep))
+            return self._report(now)
+        if zcl.frame_type == TYPE_GLOBAL and zcl.command == DEFAULT_RESPONSE:
+            return []
+        return None
 
     def button(self, now):
-        return _call("button", self, now)
+        """The consumer's button: wakes the meter; an armed valve opens (SMETS2: the consumer
+        re-enables an armed supply)."""
+        self.advance(now)
+        self.tunnel.wake()
+        if self.get(METERING, 0x0014) == SUPPLY_ARMED:
+            self.attrs.set(METERING, 0x0014, SUPPLY_ON)
+            self._event(now, EVENT_SUPPLY_ENABLED_LOCALLY)
+            self._save_attrs()
+            self._save()
+            return "valve opened; awake"
+        return "awake"
+
+    def status(self, now):
+        self.advance(now)
+        st = GBCSDevice.status(self, now)
+        st["volume"] = self.get(METERING, 0x0000)
+        st["supply"] = ("off", "armed", "on")[min(2, self.get(METERING, 0x0014))]
+        st["credit"] = self.get(PREPAYMENT, 0x0001)
+        st["prepayment"] = self.prepayment()
+        st["flow_lph"] = self.state["flow"]
+        st["pending"] = len(self.state["pending"])
+        st["mirror"] = self.state.get("mirror")
+        st["polls"] = self.tunnel.gets
+        st["last_poll"] = self.tunnel.last_poll
+        st["wake_s"] = self.POLL_S
+        if self.state.get("message"):
+            st["message"] = self.state["message"]
+        return st
 
     # -- alerts / time ---------------------------------------------------------------------------
     def alert_content(self, counter, alert_code, now, fields):
@@ -655,8 +895,6 @@ class GSME(GBCSDevice):
         GBCSDevice.shutdown(self, now)
 
     # -- bench --------------------------------------------------------------------------------
-    def status(self, now):
-        return _call("status", self, now)
 
     def control(self, op, req, now):
         if op in ("set_flow", "button", "fault_gbz", "fault_dlms", "events", "attribute",

@@ -191,11 +191,12 @@ def _cin(dev, c, f, ctx):
 
 
 def _keep(dev, name, c, ident=None):
-    """Keep a published command's payload (the tariff a Get* command reads back)."""
-    rec = dev.store.load("tariff") or {}
+    """Keep a published command's payload (the tariff a Get* command reads back); saved
+    once the command is done (GSME._finish)."""
+    if dev._kept is None:
+        dev._kept = {}
     key = name if ident is None else "%s.%d" % (name, ident & 0xFFFF)
-    rec[key] = "".join("%02x" % b for b in c.payload)
-    dev.store.save("tariff", rec)
+    dev._kept[key] = "".join("%02x" % b for b in c.payload)
 
 
 def _change_supply(dev, c, f, ctx):
@@ -250,6 +251,10 @@ def set_supply(dev, after, now, local=False):
     dev._event(now, G.EVENT_SUPPLY_ARMED if after == G.SUPPLY_ARMED else
                 (G.EVENT_SUPPLY_ENABLED_LOCALLY if local else G.EVENT_SUPPLY_ENABLED)
                 if after == G.SUPPLY_ON else G.EVENT_SUPPLY_DISABLED)
+
+
+def _payment_mode_reply(dev, c, f, ctx):
+    return payment_mode_reply(dev)
 
 
 def payment_mode_reply(dev):

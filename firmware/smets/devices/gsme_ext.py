@@ -6,23 +6,14 @@ top-up, payload encryption for an unknown remote party, the billing data log ale
 the bench's CONTROL operations. Functions take the GSME.
 """
 
-from smets import lazy
 from smets.devices import gsme as G
-from smets.devices.gbcsdev import GBCSDevice, Reject
-from smets.gbcs import crypto, usecases
-from smets.han import ApsFrame
-from smets.logbook import Logbook
+from smets.devices.gbcsdev import Reject
+from smets.gbcs import crypto
 from smets.zcl import gbz, se
-from smets.zcl.attrs import REPORTABLE, AttrTable
 from smets.zcl.frame import (
-    DEFAULT_RESPONSE,
     INVALID_FIELD,
     NOT_FOUND,
-    REPORT_ATTRIBUTES,
-    TYPE_CLUSTER,
-    TYPE_GLOBAL,
     ZCLError,
-    ZCLFrame,
 )
 
 # Init keys a bench may give (validate_init checks them).
@@ -51,44 +42,9 @@ def validate_init(init):
         int(attr, 16)
 
 
-def model():
-    """The shared model tables (gsme_image, a few bytes constants), loaded once."""
-    if G._MODEL is None:
-        from smets.devices import gsme_image as im
-
-        if im.VERSION != G.MODEL_VERSION:
-            raise ValueError("gsme_image %d, firmware expects %d" % (im.VERSION,
-                                                                     G.MODEL_VERSION))
-        G._MODEL = (im.INDEX, im.DEFAULTS, usecases.Table(im.USE_CASES), im.CLUSTERS)
-        del im
-        lazy.unload("smets.devices.gsme_image")
-    return G._MODEL
-
-
-def start(dev, now, fresh, init):
-    """The model, the attribute values, the meter's state and logs; on a fresh provisioning
-    the values and history the bench gives (the "world" of a conformance replay)."""
-    index, defaults, dev.USE_CASES, _ = model()
-    st = dev.store
-    dev.attrs = AttrTable(index, defaults)
-    state = None if fresh else st.load("gsme")
-    if state is None or not dev.attrs.load(st.load_bytes("zattrs")):
-        state = None
-    if state is None:
-        state = {"t": now, "flow": 0, "frac": 0, "hh": 0, "day": 0, "period": 0,
-                 "pending": [], "snap_id": 0, "topup_counter": -1}
-    dev.state = state
-    dev.snaps = Logbook(st, "snaps", G.SNAPSHOT_FORMAT, G.SNAPSHOT_LOG_SIZE)
-    dev.bills = Logbook(st, "bills", G.SNAPSHOT_FORMAT, G.BILLING_LOG_SIZE)
-    dev.hh = Logbook(st, "hh", ">II", G.HH_LOG_SIZE, autosave=False)
-    dev.topups = Logbook(st, "topups", ">Ii20s", G.TOPUP_LOG_SIZE)
-    dev.events = Logbook(st, "events", ">IHB", G.EVENT_LOG_SIZE)
-    dev.debts = Logbook(st, "debtlog", ">IIBI", G.DEBT_LOG_SIZE)
-    dev.samples = Logbook(st, "samples", ">II", G.SAMPLE_LOG_SIZE)
-    if fresh:
-        _world(dev, now, init)
-    dev._saved = state["t"]
-    dev._dirty = False
+def world(dev, now, init):
+    """A fresh meter's start values (see _world)."""
+    _world(dev, now, init)
 
 
 def _world(dev, now, init):
@@ -525,61 +481,6 @@ def _join_details(dev, content, ctx):
 # -- time-driven and wake-up work (from gsme.GSME) ----------------------------------------
 
 
-def sample(dev, now):
-    """A sampling session (GCS31) samples the consumption every interval, up to its
-    number of samples."""
-    s = dev.state
-    _sid, t0, interval, n = s["session"]
-    k = len(dev.samples)
-    at = t0 + k * interval
-    while k < n and at <= now:
-        vol = dev.get(G.METERING, 0x0000)
-        dev.samples.append(at & 0xFFFFFFFF, max(0, vol - s.get("sampled", vol)))
-        s["sampled"] = vol
-        k += 1
-        at += interval
-
-
-def midnight(dev, t):
-    """Midnight UTC: the daily read log snapshot (GBCS 10.4.2.1: cause General), the
-    day's consumption, daily debt recovery and the billing period's end."""
-    s = dev.state
-    a = dev.attrs
-    a.set(G.METERING, 0x0403, min(s["day"], 0xFFFFFF))
-    a.set(G.METERING, 0x0401, 0)
-    s["day"] = 0
-    recover_debts(dev, t)
-    dev.snapshot(t, G.CAUSE_GENERAL)
-    end = billing_end(dev, t)
-    if end:
-        dev.snapshot(t, G.CAUSE_BILLING)
-        dev.to_push.append(dev.state["snap_id"] - 1)
-        a.set(G.PRICE, 0x0602, a.value(G.PRICE, 0x0600))
-        a.set(G.PRICE, 0x0600, G.utc(t))
-        s["period"] = 0
-
-
-def schedule(dev, c, t, ctx):
-    """True when the component is for later: scheduled (a start time in the future) or
-    cancelling (the "never" times) the one pending from the same use case."""
-    msg = ctx.msg
-    pending = dev.state["pending"]
-    if t in (G.NEVER_A, G.NEVER_B):
-        for e in [e for e in pending if e[1] == msg.message_code and e[4] == c.cluster
-                  and e[6] == c.command]:
-            pending.remove(e)
-        return True
-    if t == 0 or t + G.EPOCH_2000 <= ctx.now:
-        return False
-    if len(pending) >= G.MAX_PENDING:
-        pending.pop(0)
-    pending.append([t + G.EPOCH_2000, msg.message_code, msg.counter,
-                    "".join("%02x" % b for b in msg.originator), c.cluster,
-                    c.frame_control, c.command, "".join("%02x" % b for b in c.payload),
-                    c.from_date_time or 0])
-    return True
-
-
 def due(dev, now):
     """Future-dated commands whose time has come: run, each reported with an 8F66 alert
     (8F67 when it fails), message code 0x00CD, to the command's originator, signed."""
@@ -608,143 +509,6 @@ def due(dev, now):
     dev._save_attrs()
     dev._save()
     return out
-
-
-def report(dev, now):
-    """The wake-up update of the GPF mirror (ZSE D.3.4 mirroring; GBCS 10.4): Report
-    Attributes of every attribute the model marks reported, cluster by cluster, and the
-    daily read log snapshots the mirror has not had (GBCS 10.4.2.1: PublishSnapshot)."""
-    m = dev.state.get("mirror")
-    if not m:
-        return [to_mirror(dev, G.METERING, ZCLFrame(0x01, b"", server_to_client=True,
-                                                 disable_default_response=True), 1, None)]
-    dev.advance(now)
-    dev.attrs.set(G.METERING, 0x0007, G.utc(now))  # ReadingSnapShotTime (SECMP0015)
-    out = []
-    t = dev.attrs
-    for cluster in (G.BASIC, G.METERING, G.PRICE, G.PREPAYMENT):
-        rows = list(t.rows(cluster, REPORTABLE))
-        while rows:
-            part, rows = rows[:24], rows[24:]
-            data = b"".join(
-                bytes((t.key(r)[1] & 0xFF, t.key(r)[1] >> 8, t.type(r))) + t.raw(r)
-                for r in part)
-            zcl = ZCLFrame(REPORT_ATTRIBUTES, data, frame_type=TYPE_GLOBAL,
-                           server_to_client=True, disable_default_response=True)
-            out.append(to_mirror(dev, cluster, zcl, m[0], m[1]))
-    last = dev.state.get("pushed", -1)
-    for i in range(len(dev.snaps)):
-        e = dev.snaps.entry(i)
-        if e[2] <= last:
-            continue
-        for cluster, fn in ((G.METERING, dev._h_snapshot), (G.PREPAYMENT,
-                                                           dev._h_prepay_snapshot)):
-            cmd, payload = fn(None, [G.utc(e[0]), G.utc(e[0]), 0, G.CAUSE_GENERAL], None)
-            zcl = ZCLFrame(cmd, payload, server_to_client=True,
-                           disable_default_response=True)
-            out.append(to_mirror(dev, cluster, zcl, m[0], m[1]))
-        dev.state["pushed"] = e[2]
-    return out
-
-
-def button(dev, now):
-    """The consumer's button: wakes the meter; an armed valve opens (SMETS2: the consumer
-    re-enables an armed supply)."""
-    dev.advance(now)
-    dev.tunnel.wake()
-    if dev.get(G.METERING, 0x0014) == G.SUPPLY_ARMED:
-        dev.attrs.set(G.METERING, 0x0014, G.SUPPLY_ON)
-        dev._event(now, G.EVENT_SUPPLY_ENABLED_LOCALLY)
-        dev._save_attrs()
-        dev._save()
-        return "valve opened; awake"
-    return "awake"
-
-
-def status(dev, now):
-    dev.advance(now)
-    st = GBCSDevice.status(dev, now)
-    st["volume"] = dev.get(G.METERING, 0x0000)
-    st["supply"] = ("off", "armed", "on")[min(2, dev.get(G.METERING, 0x0014))]
-    st["credit"] = dev.get(G.PREPAYMENT, 0x0001)
-    st["prepayment"] = dev.prepayment()
-    st["flow_lph"] = dev.state["flow"]
-    st["pending"] = len(dev.state["pending"])
-    st["mirror"] = dev.state.get("mirror")
-    st["polls"] = dev.tunnel.gets
-    st["last_poll"] = dev.tunnel.last_poll
-    st["wake_s"] = dev.POLL_S
-    if dev.state.get("message"):
-        st["message"] = dev.state["message"]
-    return st
-
-
-def on_cluster(dev, aps, zcl, now):
-    if aps.cluster == G.METERING and zcl.frame_type == TYPE_CLUSTER \
-            and not zcl.server_to_client and zcl.command == 0x01:
-        # RequestMirrorResponse (ZSE D.3.4.2.3.2): the mirror's endpoint on the hub.
-        try:
-            ep = se.decode(G.METERING, False, 0x01, zcl.payload)[0]
-        except ZCLError:
-            return []
-        if ep == 0xFFFF:
-            dev.log("W", "the hub has no mirror for this meter")
-            return []
-        dev.state["mirror"] = [ep, aps.src_eui.hex()]
-        dev._save()
-        dev.log("I", "mirror on %s endpoint %d" % (aps.src_eui.hex(), ep))
-        return dev._report(now)
-    if zcl.frame_type == TYPE_GLOBAL and zcl.command == DEFAULT_RESPONSE:
-        return []
-    return None
-
-
-def billing_end(dev, t):
-    """Whether a billing period ends at midnight t (PublishBillingPeriod: start, duration
-    and its unit, ZSE D.4.2.4.10 duration type low nibble 0 minutes, 1 days, 2 weeks,
-    3 months; GBCS default monthly)."""
-    start = dev.get(G.PRICE, 0x0600) + G.EPOCH_2000
-    dur = dev.get(G.PRICE, 0x0601) or 1
-    unit = dev.get(G.PRICE, 0x0604) & 0x0F
-    if t <= start:
-        return False
-    if unit == 3:
-        from smets.codec import civil_from_days
-
-        y0, m0, d0 = civil_from_days(start // G.DAY_S)
-        y, m, d = civil_from_days(t // G.DAY_S)
-        months = (y - y0) * 12 + m - m0
-        return d == d0 and months > 0 and months % dur == 0 and t % G.DAY_S == start % G.DAY_S
-    step = dur * (60, G.DAY_S, 7 * G.DAY_S)[unit] if unit < 3 else G.DAY_S
-    return (t - start) % step == 0
-
-
-def recover_debts(dev, t):
-    """Time-based debts (1 and 2) are recovered once a day from the meter balance
-    (DebtRecoveryFrequency 1 = daily; GBCS SMETS2 time debt registers)."""
-    if not dev.prepayment():
-        return
-    for base in (0x0210, 0x0220):
-        debt = dev.get(G.PREPAYMENT, base + 1)
-        rate = dev.get(G.PREPAYMENT, base + 7)
-        if debt and rate:
-            take = min(debt, rate)
-            dev.attrs.set(G.PREPAYMENT, base + 1, debt - take)
-            dev.add(G.PREPAYMENT, 0x0001, -take, -0x80000000)
-            dev.debts.append(t & 0xFFFFFFFF, take, 1 if base == 0x0210 else 3,
-                              debt - take)
-
-
-def scheduled_reply(dev, c, name):
-    if name == "payment_mode":
-        return lazy.call("smets.devices.gsme_cfg", "payment_mode_reply", (dev,))
-    return None
-
-
-def to_mirror(dev, cluster, zcl, ep, eui_hex):
-    zcl.seq = dev.next_zcl_seq()
-    dst = bytes.fromhex(eui_hex) if eui_hex else dev.hub_eui
-    return ApsFrame(dev.eui, dst, cluster, zcl.to_bytes(), dst_ep=ep)
 
 
 # -- bench CONTROL -------------------------------------------------------------------------
