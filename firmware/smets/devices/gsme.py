@@ -34,28 +34,25 @@ except ImportError:  # CPython
 import struct
 
 from smets import lazy
-from smets.codec import date_time
-from smets.devices.gbcsdev import GBCSDevice, Reject
-from smets.gbcs import crypto, usecases
-from smets.gbcs.usecases import FLAG_ASN1, FLAG_DEVICE, FLAG_OPTIONAL
+from smets.devices.gbzdev import (  # noqa: F401 - Failure and utc are this module's API too
+    EPOCH_2000,
+    NEVER_A,
+    NEVER_B,
+    Failure,
+    GBZDevice,
+    utc,
+)
+from smets.gbcs import usecases
 from smets.han import ApsFrame
 from smets.logbook import Logbook
-from smets.zcl import gbz, se
+from smets.zcl import se
 from smets.zcl.attrs import REPORTABLE, AttrTable
 from smets.zcl.frame import (
     DEFAULT_RESPONSE,
-    FAILURE,
-    HARDWARE_FAILURE,
-    INVALID_FIELD,
     NOT_FOUND,
-    READ_ATTRIBUTES,
-    READ_ATTRIBUTES_RESPONSE,
     REPORT_ATTRIBUTES,
-    SUCCESS,
     TYPE_CLUSTER,
     TYPE_GLOBAL,
-    UNSUP_COMMAND,
-    UNSUPPORTED_ATTRIBUTE,
     ZCLError,
     ZCLFrame,
 )
@@ -67,9 +64,6 @@ FIRMWARE_ID = b"\x00\x01\x00\x00"  # Metering CurrentMeterID: the firmware versi
 # (SEC modification SECMP0015, which gives the GSME's own clock time to that update) and must
 # take its midnight snapshot to the GPF before the next scheduled wake (GBCS 10.4.2.1).
 WAKE_S = const(1800)
-EPOCH_2000 = const(946684800)  # ZCL UTCTime counts from 2000-01-01 (ZCL 2.6.2.20)
-NEVER_A = const(0xFFFFFFFE)  # start times GBCS commands use to cancel (RTDS CANCELLATION)
-NEVER_B = const(0xFFFFFFFF)
 DAY_S = const(86400)
 HH_S = const(1800)
 _CATCH_UP = const(3456000)  # 40 days: a longer clock jump accrues without captures
@@ -127,7 +121,6 @@ TOPUP_LOG_SIZE = const(5)  # GBCS: the last five top-ups (GCS15e)
 EVENT_LOG_SIZE = const(100)
 DEBT_LOG_SIZE = const(20)
 SAMPLE_LOG_SIZE = const(64)  # a network data sampling session (GCS31 / GCS18)
-MAX_PENDING = const(16)
 # Snapshot record: time, cause, id, volume, 4 tiers, 4 blocks; accumulated debt, 3 debts,
 # emergency credit, credit (the Prepayment snapshot sub-payload, ZSE payload type 0). The
 # registers are uint48 in ZCL; a snapshot keeps their low 32 bits (4 million m3 in litres: more
@@ -160,21 +153,10 @@ _EXT_HANDLERS = ("tariff_get", "billing_get", "calendar_get", "event_config",
 _MODEL = None  # (index, default values, use-case Table, clusters) from gsme_image
 
 
-class Failure(Exception):
-    """A component the meter cannot execute: answered with this ZCL status."""
-
-    def __init__(self, status):
-        super().__init__(status)
-        self.status = status
-
-
 def _call(name, *args):
     """A function of the GSME's rarely used code (gsme_ext), loaded for the call with the
     codecs only it uses (ASN.1, certificates, UTRNs)."""
-    return lazy.call("smets.devices.gsme_ext", name, args, _DROP)
-
-
-_DROP = ("smets.gbcs.asn1", "smets.gbcs.cert", "smets.gbcs.utrn")
+    return lazy.call("smets.devices.gsme_ext", name, args, GBZDevice.DROP)
 # The configuration commands' module: loaded at the first of them and kept (importing it for
 # each command leaves holes in a small heap; its code is ~3 KB).
 _CFG = "smets.devices.gsme_cfg"
@@ -195,22 +177,20 @@ def _model():
     return _MODEL
 
 
-def utc(now):
-    """ZCL UTCTime of a unix time."""
-    return max(0, now - EPOCH_2000) & 0xFFFFFFFF
-
-
-class GSME(GBCSDevice):
+class GSME(GBZDevice):
     ROLE = "GSME"
     SLEEPY = True
     POLL_S = WAKE_S
-    RECORDS = GBCSDevice.RECORDS + ("gsme", "zattrs", "snaps", "bills", "hh", "topups",
+    HANDLERS = _HANDLERS
+    EXT_MODULE = "smets.devices.gsme_ext"
+    KEEP_MODULES = (_CFG,)
+    RECORDS = GBZDevice.RECORDS + ("gsme", "zattrs", "snaps", "bills", "hh", "topups",
                                     "events", "debtlog", "samples", "tariff", "evcfg",
                                     "hanlog")
 
     @classmethod
     def validate(cls, identity, init=None):
-        GBCSDevice.validate(identity, init)
+        GBZDevice.validate(identity, init)
         _call("validate_init", init or {})
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
@@ -218,10 +198,10 @@ class GSME(GBCSDevice):
         # The wake-up interval may be given at provisioning (a bench that wants a faster or
         # slower GSME); the tunnel client polls at it.
         self.POLL_S = int(init.get("wake_s", WAKE_S))
-        GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
+        GBZDevice.__init__(self, identity, store, now, log, fresh, init)
         # The long-lived buffers first, while no transient code sits in the heap: the model
         # tables, the attribute values, the state and the logs.
-        index, defaults, self.USE_CASES, _ = _model()
+        index, defaults, self.USE_CASES, self.CLUSTERS = _model()
         self.attrs = AttrTable(index, defaults)
         state = None if fresh else store.load("gsme")
         if state is None or not self.attrs.load(store.load_bytes("zattrs")):
@@ -240,11 +220,8 @@ class GSME(GBCSDevice):
         self._dirty = False
         if fresh:
             _call("world", self, now, init)
-        self.gbz_fault = None  # (component, attribute) failed once (CONTROL fault_gbz)
         self.to_push = []  # billing snapshots to push (GCS53) at the next tick
         self.to_alert = []  # alerts raised outside a command (CONTROL alert), for the next tick
-        self._loaded = {}  # handler modules loaded for the command being run
-        self._kept = None  # published tariff payloads to keep ({key: hex}), saved at the end
         self._mirror_seen = 0  # daily snapshot ids already pushed to the mirror
 
     # -- the model ---------------------------------------------------------------------------
@@ -252,8 +229,8 @@ class GSME(GBCSDevice):
         self.store.save("gsme", self.state)
         self._saved = self.state["t"]
 
-    def _save_attrs(self):
-        self.store.save_bytes("zattrs", self.attrs.values)
+    def handler_module(self, name):
+        return self.EXT_MODULE if name in _EXT_HANDLERS else _CFG
 
     def get(self, cluster, attr_id):
         return self.attrs.value(cluster, attr_id)
@@ -391,228 +368,6 @@ class GSME(GBCSDevice):
                     out.append(e)
         out.sort(key=lambda e: e[0])
         return out
-
-    # -- GBCS use cases ------------------------------------------------------------------------
-    def execute(self, uc, msg, ctx):
-        if self.USE_CASES.rows[uc.template + 3] & FLAG_ASN1:
-            self.drop_tables()
-            return _call("asn1_use_case", self, uc, msg, ctx)
-        payload = gbz.GBZPayload.from_bytes(bytes(msg.content))
-        words = self._match(uc, payload.components)
-        try:
-            return self._execute(uc, ctx, payload, words)
-        finally:
-            self._finish()
-
-    def _execute(self, uc, ctx, payload, words):
-        self.advance(ctx.now)
-        self._dirty = False
-        rows = self.USE_CASES.rows
-        ddr = rows[uc.template + 3] & FLAG_DEVICE
-        out = []
-        broken = False
-        encrypted = 0  # GBCS 7.3.5: the additional header counts the encrypted components
-        for i in range(len(payload.components)):
-            c = payload.components[i]
-            w = words[i]
-            if broken:
-                # After an execution failure nothing more runs (as a DLMS break on error):
-                # RTDS ERROR responses answer the rest with FAILURE for command "ff".
-                out.append(self._default(c, 0xFF, FAILURE))
-                continue
-            resp, broken = self._component(i, c, w, ctx)
-            if resp.command != DEFAULT_RESPONSE or resp.frame_control & 0x03 == TYPE_CLUSTER:
-                if ddr:
-                    resp.frame_control |= 0x10
-                if w & 0x800:
-                    resp.ciphered = self._encrypt(ctx, resp.payload)
-                    resp.control |= gbz.CONTROL_ENCRYPTED
-                    resp.additional_header = bytes((0, encrypted & 0xFF))
-                    resp.payload = None
-                    encrypted += 1
-            out.append(resp)
-        if self._dirty:
-            self._save_attrs()
-        self._save()
-        return gbz.GBZPayload(out).to_bytes()
-
-    def _match(self, uc, comps):
-        """The template word of each component: the row's components in order, each once or
-        (marked *) repeated; with FLAG_OPTIONAL any of them may be left out."""
-        r = self.USE_CASES.rows
-        optional = r[uc.template + 3] & FLAG_OPTIONAL
-        q = usecases.alternatives(r, uc.template)
-        n_alts = r[q]
-        q += 1
-        for _ in range(n_alts):
-            k = r[q]
-            tpl = r[q + 1:q + 1 + 2 * k]
-            q += 1 + 2 * k
-            words = self._fit(tpl, comps, optional)
-            if words is not None:
-                return words
-        raise Reject("bad_payload", "%s: GBZ components do not match the use case" % uc.name)
-
-    def _fit(self, tpl, comps, optional):
-        out = []
-        j = 0
-        n = len(comps)
-        for i in range(0, len(tpl), 2):
-            w = (tpl[i] << 8) | tpl[i + 1]
-            seen = 0
-            while j < n and self._is(w, comps[j]):
-                out.append(w)
-                j += 1
-                seen += 1
-                if not w & 0x400:
-                    break
-            if not seen and not optional:
-                return None
-        if j != n or not n:
-            return None
-        return out
-
-    def _is(self, w, c):
-        fc = c.frame_control
-        kind = fc & 0x03
-        return (_MODEL[3][w >> 12] == c.cluster and c.command == (w & 0xFF)
-                and kind == (TYPE_CLUSTER if w & 0x100 else TYPE_GLOBAL)
-                and bool(fc & 0x08) == bool(w & 0x200) and not fc & 0x04)
-
-    def _component(self, i, c, w, ctx):
-        """(response component, whether execution broke off) of command component i."""
-        fault = self.gbz_fault
-        if fault is not None and fault[0] == i:
-            self.gbz_fault = None
-        else:
-            fault = None
-        if c.command == READ_ATTRIBUTES and not w & 0x100:
-            return self._read(c, fault), fault is not None
-        if fault is not None:
-            return self._default(c, c.command, HARDWARE_FAILURE), True
-        s2c = bool(c.frame_control & 0x08)
-        try:
-            fields = se.decode(c.cluster, s2c, c.command, c.payload)
-            result = self._run(c, fields, ctx, s2c)
-        except Failure as f:
-            return self._default(c, c.command, f.status), f.status != NOT_FOUND
-        except (ZCLError, IndexError, TypeError):
-            return self._default(c, c.command, INVALID_FIELD), True
-        if result is None:
-            return self._default(c, c.command, SUCCESS), False
-        cmd, resp = result
-        # The response goes the other way (GetEventConfiguration, server to client, is
-        # answered with ReportEventConfiguration, client to server).
-        fc = TYPE_CLUSTER | (0 if s2c else 0x08)
-        return gbz.GBZComponent(c.cluster, fc, c.seq, cmd, resp), False
-
-    def _default(self, c, command, status):
-        # ZCL 2.5.12: the Default Response goes the other way; RTDS sets no DDR bit on it.
-        fc = TYPE_GLOBAL if c.frame_control & 0x08 else TYPE_GLOBAL | 0x08
-        return gbz.GBZComponent(c.cluster, fc, c.seq, DEFAULT_RESPONSE, bytes((command, status)))
-
-    def _read(self, c, fault):
-        """Read Attributes (ZCL 2.5.1) answered from the attribute table: a record per id,
-        UNSUPPORTED_ATTRIBUTE for one the meter does not have."""
-        p = c.payload
-        if len(p) % 2:
-            return self._default(c, READ_ATTRIBUTES, INVALID_FIELD)
-        t = self.attrs
-        out = bytearray()
-        for j in range(0, len(p), 2):
-            out += p[j:j + 2]
-            row = t.find(c.cluster, p[j] | (p[j + 1] << 8))
-            if fault is not None and fault[1] == j // 2:
-                out.append(HARDWARE_FAILURE)
-            elif row < 0:
-                out.append(UNSUPPORTED_ATTRIBUTE)
-            else:
-                out += bytes((SUCCESS, t.type(row))) + t.raw(row)
-        return gbz.GBZComponent(c.cluster, TYPE_GLOBAL | 0x08, c.seq, READ_ATTRIBUTES_RESPONSE,
-                                bytes(out))
-
-    def _run(self, c, fields, ctx, s2c):
-        key = " %04x%s%02x:" % (c.cluster, "s" if s2c else "c", c.command)
-        i = _HANDLERS.find(key)
-        if i < 0:
-            raise Failure(UNSUP_COMMAND)
-        i += len(key)
-        j = _HANDLERS.find(" ", i)
-        name, _, at = _HANDLERS[i:j].partition("/")
-        if at and ctx.uc.response_time:
-            t = c.from_date_time if at == "F" else fields[int(at)]
-            if t is not None and self._schedule(c, t, ctx):
-                # For later: only ChangePaymentMode answers more than SUCCESS meanwhile.
-                if name == "payment_mode":
-                    return self._handle("payment_mode_reply", c, fields, ctx)
-                return None
-        return self._handle(name, c, fields, ctx)
-
-    def _handle(self, name, c, fields, ctx):
-        """Run a handler: a method of this class (the frequent ones), else from gsme_ext or
-        gsme_cfg, loaded once for the command (a tariff is a dozen components) and dropped
-        when it is done (`_finish`)."""
-        fn = getattr(self, "_h_" + name, None)
-        if fn is not None:
-            return fn(c, fields, ctx)
-        module = "smets.devices.gsme_" + ("ext" if name in _EXT_HANDLERS else "cfg")
-        mod = self._loaded.get(module)
-        if mod is None:
-            mod = self._loaded[module] = __import__(module, None, None, ("handle",))
-        return mod.handle(self, name, c, fields, ctx)
-
-    def _finish(self):
-        """After a command or a due change: the tariff records a handler kept, then the
-        handlers' modules let go."""
-        if self._kept:
-            rec = self.store.load("tariff") or {}
-            rec.update(self._kept)
-            self.store.save("tariff", rec)
-            self._kept = None
-        for module in [m for m in self._loaded if m != _CFG]:
-            lazy.unload(module)
-            del self._loaded[module]
-
-    # -- future-dated commands (GBCS 7.2.10 / gbcs-notes 6) -------------------------------------
-    def _schedule(self, c, t, ctx):
-        """True when the component is for later: scheduled (a start time in the future) or
-        cancelling (the "never" times) the one pending from the same use case."""
-        msg = ctx.msg
-        pending = self.state["pending"]
-        if t in (NEVER_A, NEVER_B):
-            for e in [e for e in pending if e[1] == msg.message_code and e[4] == c.cluster
-                      and e[6] == c.command]:
-                pending.remove(e)
-            return True
-        if t == 0 or t + EPOCH_2000 <= ctx.now:
-            return False
-        if len(pending) >= MAX_PENDING:
-            pending.pop(0)
-        pending.append([t + EPOCH_2000, msg.message_code, msg.counter,
-                        "".join("%02x" % b for b in msg.originator), c.cluster,
-                        c.frame_control, c.command, "".join("%02x" % b for b in c.payload),
-                        c.from_date_time or 0])
-        return True
-
-    # -- payload encryption (GBCS 7.3.5) --------------------------------------------------------
-    def _encrypt(self, ctx, plaintext):
-        """A component's ZCL payload encrypted for the remote party the response is for: the
-        supplementary remote party of the other-information if there is one, else the
-        originator; an unknown remote party's key comes from its certificate in the command."""
-        msg = ctx.msg
-        info = msg.other_info
-        if ctx.urp is None and len(info) > 26:
-            ctx.urp = _call("urp", self, ctx)
-        if ctx.urp is not None:
-            z, counter, recipient = ctx.urp
-        else:
-            counter = msg.counter
-            recipient = bytes(info[2:10]) if len(info) >= 10 else bytes(msg.originator)
-            party = self.parties.get(recipient)
-            if party is None or party.ka is None:
-                raise Reject("bad_payload", "no key agreement key of %s" % recipient.hex())
-            z = self.zcache.z(party.ka)
-        return crypto.protect_payload(z, self.eui, counter, recipient, plaintext)
 
     # -- Metering handlers -----------------------------------------------------------------------
     def _h_snapshot(self, c, f, ctx):
@@ -831,7 +586,7 @@ class GSME(GBCSDevice):
 
     def status(self, now):
         self.advance(now)
-        st = GBCSDevice.status(self, now)
+        st = GBZDevice.status(self, now)
         st["volume"] = self.get(METERING, 0x0000)
         st["supply"] = ("off", "armed", "on")[min(2, self.get(METERING, 0x0014))]
         st["credit"] = self.get(PREPAYMENT, 0x0001)
@@ -847,21 +602,10 @@ class GSME(GBCSDevice):
         return st
 
     # -- alerts / time ---------------------------------------------------------------------------
-    def alert_content(self, counter, alert_code, now, fields):
-        """A GBZ alert (GBCS 7.2.9): profile, component count, alert code, UTC time, then the
-        alert's data (future-dated outcome, integrity code, encrypted components)."""
-        if callable(fields):
-            fields = fields(counter)
-        data = bytes(fields) if fields else b""
-        head = b"\x01\x09" + (b"\x01" if data else b"\x00") + alert_code.to_bytes(2, "big")
-        return head + utc(now).to_bytes(4, "big") + data
-
-    def date_time(self, now):
-        return date_time(now)
 
     def tick(self, now):
         gets = self.tunnel.gets
-        out = GBCSDevice.tick(self, now)
+        out = GBZDevice.tick(self, now)
         if self.tunnel.gets != gets:
             # Awake (a poll went out): the mirror's update goes with it.
             out.extend(self._report(now))
@@ -881,7 +625,7 @@ class GSME(GBCSDevice):
         return out
 
     def next_due(self, now):
-        due = GBCSDevice.next_due(self, now)
+        due = GBZDevice.next_due(self, now)
         nb = (max(now, self.state["t"]) // HH_S + 1) * HH_S
         for e in self.state["pending"]:
             nb = min(nb, e[0])
@@ -892,7 +636,7 @@ class GSME(GBCSDevice):
         self._save_attrs()
         self._save()
         self.hh.save()
-        GBCSDevice.shutdown(self, now)
+        GBZDevice.shutdown(self, now)
 
     # -- bench --------------------------------------------------------------------------------
 
@@ -900,4 +644,4 @@ class GSME(GBCSDevice):
         if op in ("set_flow", "button", "fault_gbz", "fault_dlms", "events", "attribute",
                   "alert", "wake"):
             return _call("control", self, op, req, now)
-        return GBCSDevice.control(self, op, req, now)
+        return GBZDevice.control(self, op, req, now)
