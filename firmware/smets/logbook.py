@@ -61,6 +61,18 @@ class Logbook:
         slot = (self._next() - n + i) % self.size
         return struct.unpack_from(self.fmt, self.buf, 4 + slot * self.rec)
 
+    def update(self, i, *fields):
+        """Rewrite the i-th entry, oldest first (negative i counts from the newest)."""
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("log entry %d of %d" % (i, n))
+        slot = (self._next() - n + i) % self.size
+        struct.pack_into(self.fmt, self.buf, 4 + slot * self.rec, *fields)
+        if self.autosave:
+            self.save()
+
     def entries(self, start=0, count=None):
         n = len(self)
         stop = n if count is None else min(n, start + count)

@@ -29,7 +29,7 @@ TABLE = (
     ("GSME", "smets.devices.gsme", "GSME", GBCS | SLEEPY | BENCH | DEVICE_TYPE,
      "00db1234567890a1"),
     ("CHF", None, None, GBCS | HUB | DEVICE_TYPE, "00db1234567890a2"),
-    ("GPF", None, None, GBCS | HUB | DEVICE_TYPE, "00db1234567890a3"),
+    ("GPF", "smets.devices.gpf", "GPF", GBCS | HUB | DEVICE_TYPE, "00db1234567890a3"),
     ("PPMID", None, None, GBCS | DEVICE_TYPE, "00db1234567890a4"),
     ("HCALCS", None, None, GBCS | DEVICE_TYPE, "00db1234567890a5"),
     ("SAPC", None, None, DEVICE_TYPE, None),

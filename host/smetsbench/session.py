@@ -35,6 +35,12 @@ DEFAULT_EUIS = {r[0]: r[4] for r in roles.TABLE if r[4] and roles.needs(r[0], ro
 # Devices that sleep and poll the hub for their messages (GBCS 7.2.2: the GSME); the hub keeps
 # what is for them in their mailbox until they ask.
 SLEEPY_ROLES = roles.names(roles.SLEEPY)
+# Functions of the Communications Hub the bench runs in this process, beside the hub (the GPF).
+HUB_ROLES = roles.names(roles.HUB)
+# The hub endpoints the GPF serves (smets.devices.gpf: RequestMirror on the hub's SE endpoint,
+# the mirror on its own) and the clusters it takes on the first.
+GPF_MIRROR_EP = 2
+GPF_HUB_CLUSTERS = (0x0702,)
 
 # What a device must do with each kind of bad command: (security-log event, alert code or None).
 # Mirrors smets.devices.gbcsdev.FAILURE_ALERTS, restated here so the bench checks the firmware
@@ -133,6 +139,7 @@ class Bench:
         self.boards = []
         self.links = []
         self._ticker = None
+        self.auto_gpf = True  # start the hub's GPF with the first gas meter
 
     # -- devices ------------------------------------------------------------------------------
     def add_virtual(self, role, eui=None, init=None, heap=None):
@@ -161,6 +168,37 @@ class Bench:
         self._ticker.links.append(link)
         return handle
 
+    def add_hub_function(self, role="GPF", eui=None, init=None):
+        """A function of the Communications Hub with its own identity and keys (the GPF), run
+        by the hub in this process (its firmware core, as an in-process board) and attached
+        to the HAN; it is started once per bench (a second call gives the same device).
+        The GPF serves the mirror of the GSME on the hub's endpoints (ZSE D.3.4)."""
+        for h in self.devices:
+            if h.role == role:
+                return h
+        from smetsbench.boards.inprocess import InProcessLink, Ticker
+
+        eui = eui or roles.default_eui(role)
+        link = InProcessLink(self.work_dir / ("%s-%s" % (role.lower(), eui)),
+                             name="%s-%s" % (role.lower(), eui[-4:]))
+        if self._ticker is None:
+            self._ticker = Ticker(0.2)
+            self._ticker.start()
+        handle = self._adopt(role, link, eui, init)
+        if role == "GPF":
+            self.hub.attach(link, handle.eui, role, endpoints=(1, GPF_MIRROR_EP))
+            self.hub.host(1, handle.eui, GPF_HUB_CLUSTERS)
+            self.hub.host(GPF_MIRROR_EP, handle.eui)
+        link.tick()
+        self.hub.wait_tunnel(handle.eui, timeout=10.0)
+        self._ticker.links.append(link)
+        return handle
+
+    @property
+    def gpf(self):
+        """The hub's GPF (started on first use)."""
+        return self.add_hub_function("GPF")
+
     def add_board(self, role, url, eui=None, init=None, board=None, baudrate=115200):
         eui = eui or DEFAULT_EUIS[role]
         link = BoardLink(url, baudrate=baudrate, name=board.name if board else url)
@@ -173,6 +211,9 @@ class Bench:
         link.control("status", timeout=10.0)  # the firmware is up and answering
         handle = DeviceHandle(role, eui, ocrypto.generate_private_key(),
                               ocrypto.generate_private_key(), link, board)
+        if role in SLEEPY_ROLES and "GPF" in roles.emulated() and self.auto_gpf:
+            # A gas meter reports to the GPF's mirror on the hub (GBCS 10.4): the hub runs one.
+            self.add_hub_function("GPF")
         self.hub.attach(link, handle.eui, role, sleepy=role in SLEEPY_ROLES)
         self.provision(handle, init)
         self.devices.append(handle)

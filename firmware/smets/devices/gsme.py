@@ -31,13 +31,13 @@ except ImportError:  # CPython
         return x
 
 
-import struct
 
 from smets import lazy
 from smets.devices.gbzdev import (  # noqa: F401 - Failure and utc are this module's API too
     EPOCH_2000,
     NEVER_A,
     NEVER_B,
+    SNAPSHOT_FORMAT,
     Failure,
     GBZDevice,
     utc,
@@ -121,11 +121,6 @@ TOPUP_LOG_SIZE = const(5)  # GBCS: the last five top-ups (GCS15e)
 EVENT_LOG_SIZE = const(100)
 DEBT_LOG_SIZE = const(20)
 SAMPLE_LOG_SIZE = const(64)  # a network data sampling session (GCS31 / GCS18)
-# Snapshot record: time, cause, id, volume, 4 tiers, 4 blocks; accumulated debt, 3 debts,
-# emergency credit, credit (the Prepayment snapshot sub-payload, ZSE payload type 0). The
-# registers are uint48 in ZCL; a snapshot keeps their low 32 bits (4 million m3 in litres: more
-# than a domestic meter ever reads), 72 bytes a record rather than 108.
-SNAPSHOT_FORMAT = ">III9Ii3Iii"
 
 # Handlers: "<cluster><c|s><command>:<method>" (c client to server, s server to client), and
 # where the command names an activation time, the index of that field ("F": the GBZ component's
@@ -356,48 +351,6 @@ class GSME(GBZDevice):
         log = self.snaps if cause == CAUSE_GENERAL else self.bills
         log.append(t & 0xFFFFFFFF, cause, s["snap_id"], *(m + p))
         s["snap_id"] += 1
-
-    def find_snapshots(self, earliest, latest, cause):
-        """Snapshot records taken between two UTC times whose cause matches, oldest first."""
-        out = []
-        for log in (self.snaps, self.bills):
-            for i in range(len(log)):
-                e = log.entry(i)
-                t = utc(e[0])
-                if earliest <= t <= latest and (e[1] & cause):
-                    out.append(e)
-        out.sort(key=lambda e: e[0])
-        return out
-
-    # -- Metering handlers -----------------------------------------------------------------------
-    def _h_snapshot(self, c, f, ctx):
-        """GetSnapshot (ZSE D.3.2.3.1.7): the snapshot at SnapshotOffset among those taken in
-        the window whose cause matches (offset 0: the oldest, as the RTDS answers);
-        PublishSnapshot with the block/tier payload (type 6), else NOT_FOUND."""
-        found = self.find_snapshots(f[0], f[1], f[3])
-        if f[2] >= len(found):
-            raise Failure(NOT_FOUND)
-        e = found[f[2]]
-        sub = bytearray()
-        sub += e[3].to_bytes(6, "little") + b"\x04"
-        for v in e[4:8]:
-            sub += v.to_bytes(6, "little")
-        sub += b"\x14"  # one tier and four block thresholds' registers in use
-        for v in e[8:12]:
-            sub += v.to_bytes(6, "little")
-        return 0x06, se.encode(METERING, True, 0x06, [e[2], utc(e[0]), len(found), 0, 1,
-                                                      e[1] & f[3], 6, bytes(sub)])
-
-    def _h_prepay_snapshot(self, c, f, ctx):
-        """GetPrepaySnapshot (ZSE D.7.2.4.7): as GetSnapshot, the Prepayment payload (type 0:
-        accumulated debt, the three debt registers, emergency credit, credit)."""
-        found = self.find_snapshots(f[0], f[1], f[3])
-        if f[2] >= len(found):
-            raise Failure(NOT_FOUND)
-        e = found[f[2]]
-        sub = struct.pack("<i3Iii", *e[12:18])
-        return 0x01, se.encode(PREPAYMENT, True, 0x01, [e[2], utc(e[0]), len(found), 0, 1,
-                                                        e[1] & f[3], 0, sub])
 
     def _h_sampled(self, c, f, ctx):
         """GetSampledData (ZSE D.3.2.3.1.9). Sample id 0 is the half-hour consumption profile,

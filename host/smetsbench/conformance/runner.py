@@ -115,6 +115,17 @@ RTDS_WORLD = {
         },
     },
 }
+# The GPF of the RTDS: its mirror holds the gas meter's values (GCS13a/b/c, GCS14 answered from
+# it), its copy of the prepayment daily read log two days (GCS16b), its daily consumption log
+# the days GCS61 finds, its device log the entries of the GCS62 alert.
+RTDS_WORLD["GPF"] = {
+    "attrs": {k: v for k, v in RTDS_WORLD["GSME"]["attrs"].items()},
+    "history": {
+        "snapshots": [[1419843600, 1], [1419930000, 1], [1420016400, 1]],
+        "consumption": [1419206400, 11, 200],
+        "devlog": [["0102030405060708", 6], ["00db123456789099", 5], ["00db123456789097", 5]],
+    },
+}
 # SMKI remote party role codes (certificate subject OU), as in the RTDS keystore.
 SMKI_ROLES = {
     "01": "recovery",
@@ -710,6 +721,9 @@ class Runner:
             init = self.device_init.get(role)
             if role in self.boards:
                 handle = bench.add_board(role, self.boards[role], eui=eui.hex(), init=init)
+            elif roles.needs(role, roles.HUB):
+                # A function of the hub (the GPF): run by the hub in this process.
+                handle = bench.add_hub_function(role, eui=eui.hex(), init=init)
             else:
                 handle = bench.add_virtual(role, eui=eui.hex(), init=init)
             dev = self.devices[role] = _Device(role, handle)

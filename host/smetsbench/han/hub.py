@@ -88,6 +88,11 @@ class CommsHub:
         link.on_han = self._on_han
         return dev
 
+    def host(self, endpoint, eui, clusters=None):
+        """A hub function (the GPF) serves the hub's `endpoint` (HanNetwork.host)."""
+        with self._cond:
+            self.network.host(endpoint, eui, clusters)
+
     def detach(self, eui):
         with self._cond:
             self.network.remove_device(eui)
