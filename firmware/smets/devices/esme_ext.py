@@ -177,41 +177,7 @@ def due(dev, now):
     return out
 
 
-# -- security credentials (CS02b / CS02g; the rest is in esme_cs02*) ---------------------------
-
-
-def commit(dev, changes):
-    """Write the trust anchor changes of an update (esme_cs02b.evaluate): anchors
-    [[role, field, entity id, key]], then sequence numbers [[role, value, floor?]]. Sequence
-    numbers and originator counters only ever go up, except that a floor for a role whose
-    anchor this update gave to another entity starts that new party's counters at the floor.
-    One record, written and renamed at once, then the device's parties are rebuilt from it and
-    the counters saved."""
-    trust = dict(dev.trust)
-    replaced = []
-
-    def entry(name):
-        e = dict(trust.get(name) or {})
-        trust[name] = e
-        return e
-
-    for name, field, eui, key in changes["anchors"]:
-        e = entry(name)
-        if e.get("eui") != eui:
-            replaced.append(name)
-        e["eui"] = eui
-        e[field] = key
-    for name, value, floor in changes["seq"]:
-        e = entry(name)
-        new_party = floor and name in replaced
-        e["seq"] = value if new_party else max(e.get("seq", 0), value)
-        if floor and e.get("eui"):
-            last = dev.counters.get(e["eui"], -1)
-            dev.counters[e["eui"]] = value if new_party else max(last, value)
-    dev.store.dump("trust", trust)
-    dev.load_parties(trust)
-    dev._save_security()
-    dev.log("I", "trust anchors updated (mode %d)" % changes["mode"])
+# -- security credentials: a future-dated CS02b / CS02g (smets.gbcs.credentials*) ------------
 
 
 def credentials_due(dev, e):
@@ -231,7 +197,8 @@ def credentials_due(dev, e):
         dev.store.remove(name)
         return None
     if rec["plan"]:
-        commit(dev, rec["plan"])  # committing twice (a power cut below) changes nothing more
+        # Committing twice (a power cut below) changes nothing more.
+        lazy.call("smets.gbcs.pipeline_ops", "commit_trust", (dev, rec["plan"]))
     code = 0x8F66 if rec["ok"] else 0x8F67
     y, m, d = civil_from_days(t // 86400)
     s = t % 86400

@@ -1,4 +1,7 @@
-"""The ESME's security credential use cases (GBCS section 12), imported for one call.
+"""The security credential use cases (GBCS section 12) of any GBCS device, imported for one
+call (`GBCSDevice.execute_credentials`): the rules and shared helpers here, CS02a/c/d/e/f and
+the unknown-remote-party key in `credentials_keys`, CS02b/g in `credentials_anchors`. What a
+device holds differs by role (`CELLS`, `MODES`); the rest is the same for every device.
 
 ASN.1 DER payloads (smets.gbcs.asn1) in and out:
 - CS02a (0x0008) / CS02f (0x011B) Provide Security Credentials Details: for each remote party
@@ -25,9 +28,10 @@ device's parties, so the next command is checked against the new keys.
 
 Rules, from the RTDS 4.5.0 messages and the ASN.1 of gbcs-parser, and where those do not say,
 the emulator's choices (marked *):
-- Cells the ESME holds: root (keyCertSign), recovery DS, supplier DS, KA and prepayment KA,
-  network operator DS and KA, ACB KA, transitional CoS DS, load controller DS and KA. Another
-  role is "trust anchor not found" (25, RTDS: WAN provider); a held role with no party is
+- Cells a device holds (`CELLS`; the ESME's): root (keyCertSign), recovery DS, supplier DS, KA
+  and prepayment KA, network operator DS and KA, ACB KA, transitional CoS DS, load controller
+  DS and KA; a role without a row of its own holds the ESME's cells but the load controller's.
+  Another role is "trust anchor not found" (25, RTDS: WAN provider); a held role with no party is
   "no trust anchor" (10)*. CS02f answers "other" (127) for the transitional CoS (both RTDS
   CS02f ERROR variants), otherwise as CS02a.
 - The authorising cell of CS02a/f and CS02b/g must be the originator's role; a CS02b/g's
@@ -68,14 +72,28 @@ from smets.gbcs.cert import KU_KEY_CERT_SIGN as CA
 
 ROLE_NAMES = {0: "root", 1: "recovery", 2: "supplier", 3: "network_operator", 4: "acb",
               5: "tcos", 6: "wan_provider", 8: "load_controller"}
-# The ESME's trust anchor cells: (role code, key usage, cell usage, trust record field).
-CELLS = ((0, CA, 0, "ca"), (1, DS, 0, "ds"), (2, DS, 0, "ds"), (2, KA, 0, "ka"),
-         (2, KA, 1, "pp"), (3, DS, 0, "ds"), (3, KA, 0, "ka"), (4, KA, 0, "ka"), (5, DS, 0, "ds"),
-         (8, DS, 0, "ds"), (8, KA, 0, "ka"))
+# Trust anchor cells: (role code, key usage, cell usage, trust record field). Every device:
+_COMMON_CELLS = ((0, CA, 0, "ca"), (1, DS, 0, "ds"), (2, DS, 0, "ds"), (2, KA, 0, "ka"),
+                 (2, KA, 1, "pp"), (3, DS, 0, "ds"), (3, KA, 0, "ka"), (4, KA, 0, "ka"),
+                 (5, DS, 0, "ds"))
 # Update Security Credentials: message code -> (replacement mode, authorising role, targets).
-MODES = {0x0102: (2, 2, (2,)), 0x0103: (3, 3, (3,)), 0x0104: (4, 4, (4,)),
-         0x0106: (6, 5, (5,)), 0x0107: (7, 5, (2,)), 0x0108: (8, 1, (1, 2, 3, 4, 5, 8)),
-         0x0125: (10, 8, (8,)), 0x0126: (11, 2, (8,))}
+_COMMON_MODES = {0x0102: (2, 2, (2,)), 0x0103: (3, 3, (3,)), 0x0104: (4, 4, (4,)),
+                 0x0106: (6, 5, (5,)), 0x0107: (7, 5, (2,)), 0x0108: (8, 1, (1, 2, 3, 4, 5))}
+# By device role, where it holds more: the ESME has the load controller's cells (CS02g).
+CELLS = {"ESME": _COMMON_CELLS + ((8, DS, 0, "ds"), (8, KA, 0, "ka"))}
+MODES = {"ESME": {0x0102: (2, 2, (2,)), 0x0103: (3, 3, (3,)), 0x0104: (4, 4, (4,)),
+                  0x0106: (6, 5, (5,)), 0x0107: (7, 5, (2,)), 0x0108: (8, 1, (1, 2, 3, 4, 5, 8)),
+                  0x0125: (10, 8, (8,)), 0x0126: (11, 2, (8,))}}
+
+
+def cells(dev):
+    """The trust anchor cells `dev` holds."""
+    return CELLS.get(dev.ROLE, _COMMON_CELLS)
+
+
+def modes(dev):
+    """{message code: (replacement mode, authorising role, target roles)} of `dev`."""
+    return MODES.get(dev.ROLE, _COMMON_MODES)
 
 MSG_CS02A = 0x0008
 MSG_CS02C = 0x000A
@@ -147,8 +165,8 @@ def _cell_id_bytes(role, usage, cell_usage):
                          asn1.integer(cell_usage) if cell_usage else b"")
 
 
-def _cell(role, usage, cell_usage):
-    for c in CELLS:
+def _cell(dev, role, usage, cell_usage):
+    for c in cells(dev):
         if c[0] == role and c[1] == usage and c[2] == cell_usage:
             return c
     return None
