@@ -169,24 +169,17 @@ def backup_alert(dev, now):
 
 
 def _update_credentials(dev, uc, msg, ctx):
-    """CS02b on the GPF: the trust anchor rules of the ESME's credentials code (GBCS 12,
-    smets.devices.esme_cs02), its changes committed at once. The ACB may send it for the
-    role whose replacement mode it is (the handover of a DCC controlled device, RTDS 6.21):
-    the update is then checked as that role's."""
-    from smets import lazy
-    from smets.devices.esme_cs02 import MODES, ROLE_NAMES
+    """CS02b on the GPF: the pipeline's trust anchor rules (GBCS 12, smets.gbcs.credentials).
+    The ACB may send it for the role whose replacement mode it is (the handover of a DCC
+    controlled device, RTDS 6.21): the update is then checked as that role's."""
+    from smets.gbcs.credentials import ROLE_NAMES, modes
     from smets.gbcs.pipeline import Party
 
-    if ctx.party.role == "acb" and msg.message_code in MODES:
+    mode = modes(dev).get(msg.message_code)
+    if ctx.party.role == "acb" and mode is not None:
         p = ctx.party
-        ctx.party = Party(ROLE_NAMES[MODES[msg.message_code][1]], p.eui, p.ka, p.ds)
-
-    drop = ("smets.devices.esme_cs02", "smets.gbcs.cert", "smets.gbcs.asn1")
-    content, changes = lazy.call("smets.devices.esme_cs02b", "execute", (dev, uc, msg, ctx),
-                                 drop)
-    if changes:
-        lazy.call("smets.devices.esme_ext", "commit", (dev, changes))
-    return content
+        ctx.party = Party(ROLE_NAMES[mode[1]], p.eui, p.ka, p.ds)
+    return dev.execute_credentials(uc, msg, ctx)
 
 
 def control(dev, op, req, now):
