@@ -21,7 +21,7 @@ import time
 
 from smets.dlms import access, axdr
 from smets.gbcs import envelope
-from smets.zcl import foundation, gbz
+from smets.zcl import foundation, gbz, se
 from smets.zcl import types as ztypes
 from smets.zcl.frame import DEFAULT_RESPONSE, SUCCESS, ZCLError
 
@@ -136,8 +136,11 @@ class DLMSKind(PayloadKind):
 
 
 def zcl_payload_json(cluster, frame_control, command, payload):
-    """JSON of a ZCL payload: foundation records with attribute and status names, else hex."""
-    if frame_control & 0x03 != 0 or not foundation.supported(command):
+    """JSON of a ZCL payload: foundation records with attribute and status names, a cluster
+    command's named fields (smets.zcl.se layouts), else hex."""
+    if frame_control & 0x03 != 0:
+        return _cluster_json(cluster, bool(frame_control & 0x08), command, payload)
+    if not foundation.supported(command):
         return {"payload": bytes(payload).hex()}
     try:
         records = foundation.decode(command, bytes(payload))
@@ -172,6 +175,28 @@ def zcl_payload_json(cluster, frame_control, command, payload):
             j["direction"] = r.direction
         out.append(j)
     return {"records": out}
+
+
+def _cluster_json(cluster, server_to_client, command, payload):
+    layout = se.layout(cluster, server_to_client, command)
+    names = zcl_names.fields(cluster, server_to_client, command)
+    if layout is None or names is None:
+        return {"payload": bytes(payload).hex()}
+    try:
+        values = se.decode(cluster, server_to_client, command, bytes(payload))
+    except ZCLError as exc:
+        return {"payload": bytes(payload).hex(), "error": str(exc)}
+    head, group = names
+    out = {}
+    for i, v in enumerate(values):
+        t = layout[i]
+        if t == se.REPEAT:
+            types = layout[i + 1:]
+            out["entries"] = [{n: _value_json(types[k], x) for k, (n, x) in
+                               enumerate(zip(group, item))} for item in v]
+        else:
+            out[head[i]] = _value_json(t, v)
+    return {"fields": out}
 
 
 def _attr_json(cluster, attr_id):
