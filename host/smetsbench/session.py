@@ -21,7 +21,7 @@ from smets import roles
 from smets.dlms import access
 from smets.gbcs import envelope
 
-from smetsbench.boards.transport import BoardLink
+from smetsbench.boards.transport import BoardError, BoardLink
 from smetsbench.boards.virtual import VirtualBoard
 from smetsbench.han.hub import CommsHub, NoResponse
 from smetsbench.oracle import checker
@@ -229,14 +229,22 @@ class Bench:
             self.tracer.device(handle)
 
     # -- use cases ----------------------------------------------------------------------------
-    def run(self, device, name, scenario="SUCCESS", party=None, tamper=None, **params):
-        """Send one use case to a device and check the outcome; returns a Result."""
+    def run(self, device, name, scenario="SUCCESS", party=None, tamper=None, wake=True,
+            timeout=None, **params):
+        """Send one use case to a device and check the outcome; returns a Result.
+
+        A sleepy device (the GSME) gets the command when it next polls the hub: with `wake`
+        the bench presses its button (CONTROL wake) once the command waits in its mailbox,
+        else the command waits for the device's own wake-up, up to `timeout` seconds
+        (default: the bench's response timeout)."""
         uc = usecases.get(name)
         party = self.dcc[party or uc.originator]
         res = Result(name, scenario, device)
         code = uc.code
         counter = party.next_counter()
-        content = uc.build(counter, party, device.eui, **params)
+        content = uc.build(counter, party, device.eui, device_ka=device.ka_public, **params)
+        nudge = self._nudge(device) if wake else None
+        timeout = self.response_timeout if timeout is None else timeout
         critical = uc.critical
         recipient = device.eui
         if tamper == "unknown_code":
@@ -252,7 +260,8 @@ class Bench:
             if raw is None:
                 raw, _ = self.dcc.build_command(party, device.eui, device.ka_public, code, content,
                                                 critical=critical, counter=counter)
-                self._send_checked(device, uc, party, raw, Result(name, "prime", device), params)
+                self._send_checked(device, uc, party, raw, Result(name, "prime", device), params,
+                                   nudge, timeout)
         else:
             raw, _ = self.dcc.build_command(party, recipient, device.ka_public, code, content,
                                             critical=critical, counter=counter)
@@ -262,10 +271,10 @@ class Bench:
                 raw = self._corrupt_signature(raw, device)
         res.command = raw
         if tamper is None:
-            self._send_checked(device, uc, party, raw, res, params)
+            self._send_checked(device, uc, party, raw, res, params, nudge, timeout)
             device.last_commands[name] = raw
         else:
-            self._send_rejected(device, uc, raw, res, tamper)
+            self._send_rejected(device, uc, raw, res, tamper, nudge, timeout)
         if self.tracer:
             self.tracer.result(res)
         return res
@@ -281,14 +290,40 @@ class Bench:
                                   msg.recipient, envelope.mac_aad_for(apdu))
         return envelope.wrap_ciphering(apdu, mac)
 
-    def _send_checked(self, device, uc, party, raw, res, params):
+    def _nudge(self, device):
+        """What wakes a sleepy device for a command waiting in its mailbox (None: nothing
+        to do, the device is always on)."""
+        if device.role not in SLEEPY_ROLES:
+            return None
+
+        def nudge():
+            try:
+                device.link.control("wake")
+            except BoardError as exc:  # a device without a button: wait for its own polls
+                log.info("%s: no wake-up on request (%s)", device, exc)
+        return nudge
+
+    def _sleep_note(self, device):
+        """For a sleepy device: how often it wakes (its status), to tell a timeout apart."""
+        if device.role not in SLEEPY_ROLES:
+            return ""
+        try:
+            st = device.link.control("status", timeout=2.0)
+        except Exception as exc:  # noqa: BLE001 - a note, the timeout is the error
+            return " (its status: %s)" % exc
+        dev = st.get("device") or {}
+        return " (it wakes every %s s of its clock, which runs at %sx)" % (
+            dev.get("wake_s", "?"), st.get("clock_rate", 1))
+
+    def _send_checked(self, device, uc, party, raw, res, params, nudge=None, timeout=None):
         cmd = envelope.decode(raw)
         since = time.time()
         t0 = time.perf_counter()
         try:
-            rec = self.hub.command(device.eui, raw, timeout=self.response_timeout)
+            rec = self.hub.command(device.eui, raw, timeout=timeout or self.response_timeout,
+                                   nudge=nudge)
         except NoResponse as exc:
-            res.checks.add("response received", False, str(exc))
+            res.checks.add("response received", False, str(exc) + self._sleep_note(device))
             res.note = device.link.tail()
             return res
         res.rtt_ms = (time.perf_counter() - t0) * 1000
@@ -298,7 +333,12 @@ class Bench:
             rec.raw, cmd, party, device.ka_public, device.ds_public, uc.critical)
         res.checks.extend(checks)
         res.decoded = decoded
-        if msg is not None and checks.ok:
+        if msg is not None and checks.ok and uc.payload == "GBZ":
+            z = ocrypto.ecdh(party.ka_key, device.ka_public)
+            _json, _kind, resp, plain = checker.decode_payload(msg, z)
+            res.values = usecases.gbz_use_cases.GBZValues(resp, plain)
+            uc.expect(res.checks, resp, res.values, params)
+        elif msg is not None and checks.ok:
             resp = access.decode_apdu(msg.content)
             values = list(resp.data)
             if uc.encrypted:
@@ -311,7 +351,7 @@ class Bench:
         self._collect_alerts(device, res, since)
         return res
 
-    def _send_rejected(self, device, uc, raw, res, tamper):
+    def _send_rejected(self, device, uc, raw, res, tamper, nudge=None, timeout=None):
         event, alert = NEGATIVE[tamper]
         before = device.link.control("security_log", n=1)["count"]
         since = time.time()
@@ -319,7 +359,9 @@ class Bench:
         cmd = envelope.decode(raw)
         self.hub.forget_response(device.eui, cmd.counter)
         ticket = self.hub.put(device.eui, raw)
-        log_after = self._wait_security_entry(device, ticket, before, cmd.counter)
+        if nudge is not None:
+            nudge()
+        log_after = self._wait_security_entry(device, ticket, before, cmd.counter, timeout)
         res.rtt_ms = (time.perf_counter() - t0) * 1000
         # The entry is written once the device has dealt with the command, so a response it
         # should not have sent is in by now (same link, sent before the CONTROL reply).
@@ -350,12 +392,12 @@ class Bench:
                                        "%04X" % code if code is not None else None, alert))
         return res
 
-    def _wait_security_entry(self, device, ticket, before, counter):
+    def _wait_security_entry(self, device, ticket, before, counter, timeout=None):
         """The device's security log (CONTROL security_log, n=1) once it holds an entry for
         the command `counter` (the log had `before` entries), or as it is when
         `response_timeout` has passed. The log is asked only once the device has the command
         (a sleepy device polls for it), then again at growing intervals."""
-        deadline = time.monotonic() + self.response_timeout
+        deadline = time.monotonic() + (timeout or self.response_timeout)
         interval = 0.02
         log_now = None
         while True:

@@ -38,6 +38,7 @@ def unseen(tmp_path):
     shutil.copytree(SET / "1.6_ECS02", data / "payment-mode")
     shutil.copytree(SET / "7.4_ECS45", data / "switch" / "status")
     shutil.copytree(SET / "11.2_GCS38", data / "gas")
+    shutil.copytree(SET / "11.2_CS08", data / "ppmid")
     shutil.copytree(SET / "NA_ECS80", data / "alerts")
     shutil.copytree(SET / "NA_CS02bAnyByContingency", data / "contingency")
     for f in (data / "gas").iterdir():
@@ -60,7 +61,7 @@ def test_discover_pairs_commands_responses_and_alerts(unseen):
     assert by_id["contingency/CS02bAnyByContingency_NA_SUCCESS"].kind == "response"
     # PRECOMMAND files are not scenarios; every COMMAND is.
     assert not any("PRECOMMAND" in s.id for s in scenarios)
-    assert sum(s.kind == "command" for s in scenarios) == 4 + 2 + 2
+    assert sum(s.kind == "command" for s in scenarios) == 4 + 2 + 2 + 2
     assert conf.find_keystore(unseen) == unseen.parent.parent / "keystore"
 
 
@@ -201,11 +202,11 @@ def test_rtds_failures_times_and_alert_keys():
 
 def test_nothing_is_sent_for_what_the_bench_cannot_emulate(unseen):
     with conf.Runner(unseen) as runner:
-        results = {s.id: runner.run(s) for s in runner.select(devices=["GSME"])}
+        results = {s.id: runner.run(s) for s in runner.select(devices=["PPMID"])}
         results.update({s.id: runner.run(s) for s in runner.select(only=["ECS80", "contingency"])})
         assert runner.bench is None  # no board was started
     assert {r.outcome for r in results.values()} == {conf.NOT_EMULATED}
-    assert "device type GSME is not emulated" in results["gas/GCS38_11.2_SUCCESS"].reason
+    assert "device type PPMID is not emulated" in results["ppmid/CS08_11.2_SUCCESS"].reason
     assert "nothing to replay" in results["alerts/ECS80_NA_8F36_ALERT"].reason
     assert "without its COMMAND" in results["contingency/CS02bAnyByContingency_NA_ERROR"].reason
 

@@ -137,14 +137,18 @@ class CommsHub:
             self._handle(events)
         self._flush()
 
-    def command(self, eui, message, timeout=5.0):
+    def command(self, eui, message, timeout=5.0, nudge=None):
         """Send a GBCS command and wait for the device's response with the same counter.
 
+        `nudge()`, when given, is called once the command is on its way (in a sleepy
+        device's mailbox): e.g. the bench pressing the device's button so that it polls now.
         Returns a Received; raises NoResponse when nothing comes back in time (which is the
         right outcome for a command the device must discard)."""
         counter = envelope.decode(message).counter
         self.forget_response(eui, counter)
         ticket = self.put(eui, message)
+        if nudge is not None:
+            nudge()
         rec = self.take_response(eui, counter, timeout)
         if rec is None:
             raise NoResponse("no response from %s to counter %d within %.1f s%s" % (

@@ -20,6 +20,8 @@ from smets.dlms.access import (
 )
 from smets.dlms.axdr import Data
 
+from smetsbench.usecases import gbz as gbz_use_cases
+
 
 def _obis(text):
     return bytes(int(x) for x in text.split("-"))
@@ -46,6 +48,8 @@ def _request(counter, specs, data=None):
 
 
 class UseCase:
+    payload = "DLMS"
+
     def __init__(self, name, code, title, build, expect=None, critical=False,
                  originator="supplier", device="ESME", encrypted=False):
         self.name = name
@@ -56,6 +60,7 @@ class UseCase:
         self.critical = critical
         self.originator = originator
         self.device = device
+        self.devices = (device,)
         self.encrypted = encrypted
 
     def expect(self, checks, response, values, params):
@@ -277,3 +282,8 @@ def _model_rows():
 
 for _uc in _model_rows():
     USE_CASES[_uc.name] = _uc
+
+
+# -- the gas meter's and the GPF's use cases (GBZ payloads: smetsbench.usecases.gbz) -------------
+for _uc in gbz_use_cases.USE_CASES.values():
+    USE_CASES.setdefault(_uc.name, _uc)
