@@ -56,6 +56,7 @@ class TunnelClient:
         self.outbox = []  # GBCS messages waiting for a tunnel
         self.gets = 0  # GETs sent (sleepy)
         self._wake = False  # a sleepy device woken early: poll at the next tick
+        self.drained = 0  # wake-ups whose mailbox has been emptied (sleepy)
 
     def log(self, level, text):
         if self._log:
@@ -209,7 +210,11 @@ class TunnelClient:
                 out.append(aps.reply(aps.cluster, zcl.default_response(SUCCESS).to_bytes()))
             for reply in self.on_message(message, now):
                 out.extend(self.send(reply))
-        if command == tunnel.GBCS_GET_RESPONSE and remaining and self.sleepy:
-            # GBCS 7.2: `remaining` more messages are queued for this device: ask for the next.
-            out.append(self._get(now))
+        if command == tunnel.GBCS_GET_RESPONSE and self.sleepy:
+            if remaining:
+                # GBCS 7.2: `remaining` more messages are queued for this device: ask for
+                # the next.
+                out.append(self._get(now))
+            else:
+                self.drained += 1  # the mailbox is empty: this wake-up's messages are done
         return out

@@ -56,6 +56,7 @@ NEGATIVE = {
     "not_authorised": ("not_authorised", 0x8F30),
 }
 MSG_GENERIC_CRITICAL_ALERT = 0x1000
+ALERT_CREDIT_ADDED_LOCALLY = 0x810E
 
 
 def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc):
@@ -421,6 +422,64 @@ class Bench:
         for a in list(self.hub.alerts):
             if a.device == device.eui and a.t >= since:
                 res.alerts.append(a.raw)
+
+    # -- at the meter -------------------------------------------------------------------------
+    def keypad_top_up(self, device, pence, credit=None, scenario=None):
+        """A consumer types a UTRN (made by the supplier, GBCS 14) on the gas meter's keypad
+        (CONTROL top_up): checks that it is accepted and that the meter then raises the
+        non-critical alert 810E "credit added locally" (GBCS alert codes), MACed to the
+        supplier; `credit`: the CreditRemaining expected after it. Returns a Result."""
+        from smetsbench.oracle import utrn as outrn
+
+        res = Result("KEYPAD", scenario or "TOP_UP_%d_PENCE" % pence, device)
+        digits, _counter = outrn.make(self.dcc["supplier"], device.eui, device.ka_public, pence)
+        since = time.time()
+        t0 = time.perf_counter()
+        got = device.link.control("top_up", utrn=digits)
+        res.checks.add("top-up accepted", got.get("result") == 0, "result type %s"
+                       % got.get("result"))
+        if credit is not None:
+            res.checks.add("CreditRemaining after top-up", got.get("credit") == credit,
+                           "%s, expected %s" % (got.get("credit"), credit))
+        rec = self.hub.wait_alert(device.eui, timeout=self.response_timeout, since=since)
+        res.rtt_ms = (time.perf_counter() - t0) * 1000
+        if res.checks.add("alert raised", rec is not None, "810E expected"):
+            checks, _decoded, msg = checker.check_alert(rec.raw, device.eui, device.ka_public,
+                                                       device.ds_public, self.dcc)
+            res.checks.extend(checks)
+            res.alerts.append(rec.raw)
+            if msg is not None:
+                code = checker.alert_code(msg)
+                res.checks.add("alert code 810E", code == ALERT_CREDIT_ADDED_LOCALLY,
+                               "%04X" % code if code is not None else "none")
+        if self.tracer:
+            self.tracer.result(res)
+        return res
+
+    def update_mirror(self, device, timeout=None):
+        """Wake a gas meter (CONTROL wake, its button) and wait until the GPF has taken the
+        update the meter sends into its mirror at the end of every wake-up (GBCS 10.4): a GPF
+        read then answers with what the meter's last commands changed. Returns the seconds
+        it took; raises NoResponse when the update does not come in time."""
+        gpf = self.gpf
+        timeout = timeout or self.response_timeout
+
+        def frames(handle):
+            return handle.link.control("status")["device"]["mirror_frames"]
+
+        sent, taken = frames(device), frames(gpf)
+        t0 = time.monotonic()
+        device.link.control("wake")
+        deadline = t0 + timeout
+        more = None
+        while time.monotonic() < deadline:
+            if more is None and frames(device) > sent:
+                more = frames(device) - sent  # the meter's update is on its way
+            if more is not None and frames(gpf) - taken >= more:
+                return time.monotonic() - t0
+            time.sleep(0.01)
+        raise NoResponse("%s did not update the GPF's mirror within %.1f s (%s)" % (
+            device, timeout, "sent, not all taken" if more else "nothing sent"))
 
     # -- clock --------------------------------------------------------------------------------
     def advance_clock(self, device, seconds):

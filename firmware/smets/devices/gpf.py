@@ -95,6 +95,7 @@ class GPF(GBZDevice):
         self.bills = Logbook(store, "bills", SNAPSHOT_FORMAT, BILLING_LOG_SIZE)
         self.daily = Logbook(store, "daily", ">II", CONSUMPTION_LOG_SIZE)
         self.endpoint = None
+        self.mirror_frames = 0  # reports and snapshots the mirror has taken since the start
         if fresh:
             lazy.call(self.EXT_MODULE, "world", (self, now, init or {}))
 
@@ -118,10 +119,12 @@ class GPF(GBZDevice):
                               disable_default_response=True, seq=zcl.seq)
             return [aps.reply(c, answer.to_bytes())]
         if c in MIRRORED and zcl.frame_type == TYPE_GLOBAL and zcl.command == REPORT_ATTRIBUTES:
+            self.mirror_frames += 1
             self._mirror_report(c, zcl.payload, now)
             return []
         if c in (METERING, PREPAYMENT) and zcl.frame_type == TYPE_CLUSTER \
                 and zcl.server_to_client and zcl.command in (0x06, 0x01):
+            self.mirror_frames += 1
             try:
                 self._mirror_snapshot(c, zcl.command, zcl.payload)
             except (ZCLError, ValueError, IndexError):
@@ -187,6 +190,7 @@ class GPF(GBZDevice):
     def status(self, now):
         st = GBZDevice.status(self, now)
         st["mirror_time"] = self.state.get("mirror_t")
+        st["mirror_frames"] = self.mirror_frames  # since the start (a bench waits on it)
         st["volume"] = self.attrs.value(METERING, 0x0000)
         st["credit"] = self.attrs.value(PREPAYMENT, 0x0001)
         st["daily_log"] = len(self.daily)

@@ -218,6 +218,8 @@ class GSME(GBZDevice):
         self.to_push = []  # billing snapshots to push (GCS53) at the next tick
         self.to_alert = []  # alerts raised outside a command (CONTROL alert), for the next tick
         self._mirror_seen = 0  # daily snapshot ids already pushed to the mirror
+        self._drained = 0  # the tunnel's wake-ups the mirror has been updated for
+        self.mirror_frames = 0  # frames sent into the mirror since the start
 
     # -- the model ---------------------------------------------------------------------------
     def _save(self):
@@ -498,6 +500,7 @@ class GSME(GBZDevice):
                                disable_default_response=True)
                 out.append(self._to_mirror(cluster, zcl, m[0], m[1]))
             self.state["pushed"] = e[2]
+        self.mirror_frames += len(out)
         return out
 
     def _to_mirror(self, cluster, zcl, ep, eui_hex):
@@ -547,6 +550,7 @@ class GSME(GBZDevice):
         st["flow_lph"] = self.state["flow"]
         st["pending"] = len(self.state["pending"])
         st["mirror"] = self.state.get("mirror")
+        st["mirror_frames"] = self.mirror_frames
         st["polls"] = self.tunnel.gets
         st["last_poll"] = self.tunnel.last_poll
         st["wake_s"] = self.POLL_S
@@ -557,10 +561,11 @@ class GSME(GBZDevice):
     # -- alerts / time ---------------------------------------------------------------------------
 
     def tick(self, now):
-        gets = self.tunnel.gets
         out = GBZDevice.tick(self, now)
-        if self.tunnel.gets != gets:
-            # Awake (a poll went out): the mirror's update goes with it.
+        if self.tunnel.drained != self._drained:
+            # A wake-up's messages are done (the hub's mailbox is empty): the mirror's update
+            # goes before the meter sleeps, so the GPF has what the commands changed.
+            self._drained = self.tunnel.drained
             out.extend(self._report(now))
         return out
 
@@ -578,6 +583,8 @@ class GSME(GBZDevice):
         return out
 
     def next_due(self, now):
+        if self.tunnel.drained != self._drained:
+            return now  # the mirror's update is due
         due = GBZDevice.next_due(self, now)
         nb = (max(now, self.state["t"]) // HH_S + 1) * HH_S
         for e in self.state["pending"]:
@@ -595,6 +602,6 @@ class GSME(GBZDevice):
 
     def control(self, op, req, now):
         if op in ("set_flow", "button", "fault_gbz", "fault_dlms", "events", "attribute",
-                  "alert", "wake"):
+                  "alert", "wake", "top_up"):
             return _call("control", self, op, req, now)
         return GBZDevice.control(self, op, req, now)

@@ -484,6 +484,17 @@ def control(dev, op, req, now):
     if op in ("button", "wake"):
         text = dev.button(now) if op == "button" else (dev.tunnel.wake() or "awake")
         return {"done": text}
+    if op == "top_up":
+        # A UTRN typed on the meter's keypad (OriginatingDevice 1, the meter: ZSE D.7.2.3.4):
+        # checked as a remote one; the accepted top-up raises 810E on the next wake-up.
+        from smets.gbcs.pipeline import Context
+
+        dev.advance(now)
+        ctx = Context(dev, None, None, now, None)
+        payload = top_up(dev, (1, str(req["utrn"]).encode()), ctx)
+        dev.to_alert.extend(ctx.alerts)
+        result, value, _source, credit = se.decode(G.PREPAYMENT, True, 0x03, payload)
+        return {"result": result, "value": value, "credit": credit, "alerts": len(ctx.alerts)}
     if op == "fault_dlms":
         # The conformance runner's name for an execution failure of an ASN.1 use case.
         dev.gbz_fault = (0, 0)

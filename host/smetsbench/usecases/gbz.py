@@ -113,8 +113,9 @@ class GBZUseCase:
     encrypted = False
 
     def __init__(self, name, code, title, build, expect=None, critical=False,
-                 originator="supplier", devices=("GSME",)):
+                 originator="supplier", devices=("GSME",), show=()):
         self.name = name
+        self.show = show  # (cluster, attribute) a summary of the answer shows first
         self.code = code
         self.title = title
         self._build = build
@@ -295,17 +296,18 @@ USE_CASES = {}
 for _uc in (
     GBZUseCase("GCS13a", 0x0074, "Read GSME/GPF consumption register",
                _read((METERING, (0x0302, 0x0301, 0x0300, 0x0000))), _expect_consumption,
-               devices=BOTH),
+               devices=BOTH, show=((METERING, 0x0000),)),
     GBZUseCase("GCS14", 0x0075, "Read GSME/GPF prepayment registers",
                _read((PRICE, (0x0617, 0x0616)),
                      (PREPAYMENT, (0x0005, 0x0002, 0x0001, 0x0231, 0x0211, 0x0221))),
-               _expect_prepayment, devices=BOTH),
+               _expect_prepayment, devices=BOTH,
+               show=((PREPAYMENT, 0x0001), (PREPAYMENT, 0x0002))),
     GBZUseCase("GCS38", 0x0084, "Read GSME firmware version", _read((METERING, (0x0206,))),
                _expect_firmware),
     GBZUseCase("GCS46", 0x0089, "Read MPRN", _read((METERING, (0x0307,))), _expect_mprn),
     GBZUseCase("GCS41", 0x0087, "Set MPRN", _set_mprn, _expect_done),
     GBZUseCase("GCS33", 0x0082, "Read GSME valve status", _read((METERING, (0x0205, 0x0014))),
-               _expect_valve),
+               _expect_valve, show=((METERING, 0x0014),)),
     GBZUseCase("GCS32", 0x0081, "Remotely close the GSME valve", _change_supply(0),
                _expect_supply(0), critical=True),
     GBZUseCase("GCS39", 0x0085, "Arm the GSME valve", _change_supply(1), _expect_supply(1),
