@@ -33,6 +33,7 @@ from smets import lazy
 from smets.codec import date_time
 from smets.devices.gbcsdev import GBCSDevice, Reject
 from smets.gbcs import crypto, usecases
+from smets.gbcs.pipeline import CREDENTIAL_CODES
 from smets.gbcs.usecases import FLAG_ASN1, FLAG_DEVICE, FLAG_OPTIONAL
 from smets.zcl import gbz, se
 from smets.zcl.frame import (
@@ -94,12 +95,35 @@ class GBZDevice(GBCSDevice):
         self.gbz_fault = None  # (component, attribute) failed once (CONTROL fault_gbz)
         self._loaded = {}  # handler modules loaded for the command being run
         self._kept = None  # records a handler keeps ({key: hex}), saved at the end
+        self.to_alert = []  # alerts raised outside a command (CONTROL alert), for the next tick
+
+    def device_tick(self, now):
+        out, self.to_alert = self.to_alert, []
+        return out
+
+    def next_due(self, now):
+        if self.to_alert:
+            return now
+        return GBCSDevice.next_due(self, now)
 
     def handler_module(self, name):
         return self.EXT_MODULE
 
     def advance(self, now):
         """Run the device's clock to `now` before a command (a meter's registers)."""
+
+    def update_credentials(self, uc, msg, ctx):
+        """A CS02x use case (GBCS 12): the pipeline's, for any GBCS device; a role with rules
+        of its own overrides."""
+        return self.execute_credentials(uc, msg, ctx)
+
+    def take_execution_fault(self):
+        # The bench's injected execution failure (CONTROL fault_gbz / fault_dlms) fails the
+        # next command, a CS02x one too (smets.gbcs.credentials).
+        if self.gbz_fault is None:
+            return False
+        self.gbz_fault = None
+        return True
 
     def _save(self):
         pass
@@ -108,9 +132,10 @@ class GBZDevice(GBCSDevice):
         self.store.save_bytes("zattrs", self.attrs.values)
 
     # -- GBCS use cases ------------------------------------------------------------------------
-    # -- GBCS use cases ------------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
         if self.USE_CASES.rows[uc.template + 3] & FLAG_ASN1:
+            if msg.message_code in CREDENTIAL_CODES:
+                return self.update_credentials(uc, msg, ctx)
             self.drop_tables()
             return lazy.call(self.EXT_MODULE, "asn1_use_case", (self, uc, msg, ctx), self.DROP)
         payload = gbz.GBZPayload.from_bytes(bytes(msg.content))

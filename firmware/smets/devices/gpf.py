@@ -197,8 +197,11 @@ class GPF(GBZDevice):
         st["device_log"] = len(self.state.get("devlog", ()))
         return st
 
+    def update_credentials(self, uc, msg, ctx):
+        return lazy.call(self.EXT_MODULE, "update_credentials", (self, uc, msg, ctx))
+
     def control(self, op, req, now):
-        if op in ("fault_gbz", "fault_dlms", "attribute", "device_log"):
+        if op in ("fault_gbz", "fault_dlms", "attribute", "device_log", "alert"):
             return lazy.call(self.EXT_MODULE, "control", (self, op, req, now))
         return GBZDevice.control(self, op, req, now)
 

@@ -123,9 +123,7 @@ def asn1_use_case(dev, uc, msg, ctx):
         from smets.gbcs import asn1
 
         return asn1.integer(1)
-    if code == 0x008C:
-        return _restore_device_log(dev, memoryview(msg.content), ctx)
-    return _update_credentials(dev, uc, msg, ctx)
+    return _restore_device_log(dev, memoryview(msg.content), ctx)
 
 
 def _restore_device_log(dev, content, ctx):
@@ -165,10 +163,10 @@ def backup_alert(dev, now):
                        for e in dev.state.get("devlog", ()))
     body = asn1.sequence(asn1.integer(ALERT_DEVICE_LOG_CHANGED), asn1.generalized_time(now),
                          asn1.sequence(entries))
-    return dev.alert(MSG_GCS62, ALERT_DEVICE_LOG_CHANGED, now, body, critical=False)
+    return dev.alert(MSG_GCS62, ALERT_DEVICE_LOG_CHANGED, now, critical=False, content=body)
 
 
-def _update_credentials(dev, uc, msg, ctx):
+def update_credentials(dev, uc, msg, ctx):
     """CS02b on the GPF: the pipeline's trust anchor rules (GBCS 12, smets.gbcs.credentials).
     The ACB may send it for the role whose replacement mode it is (the handover of a DCC
     controlled device, RTDS 6.21): the update is then checked as that role's."""
@@ -198,5 +196,13 @@ def control(dev, op, req, now):
                 "value": v.hex() if isinstance(v, (bytes, bytearray)) else v}
     if op == "device_log":
         return {"entries": dev.state.get("devlog", [])}
+    if op == "alert":
+        # The GPF raises one alert of its own: GCS62 (8071), its device log backed up to the
+        # ACB after a change (bench: the change made elsewhere, e.g. by the CHF).
+        code = int(str(req["code"]), 16)
+        if code != ALERT_DEVICE_LOG_CHANGED:
+            raise ValueError("the GPF raises no alert %04X of its own" % code)
+        dev.to_alert.append(backup_alert(dev, now))
+        return {"alerts": 1}
     raise ValueError("unknown CONTROL op %r for GPF" % op)
 

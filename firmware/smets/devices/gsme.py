@@ -216,7 +216,6 @@ class GSME(GBZDevice):
         if fresh:
             _call("world", self, now, init)
         self.to_push = []  # billing snapshots to push (GCS53) at the next tick
-        self.to_alert = []  # alerts raised outside a command (CONTROL alert), for the next tick
         self._mirror_seen = 0  # daily snapshot ids already pushed to the mirror
         self._drained = 0  # the tunnel's wake-ups the mirror has been updated for
         self.mirror_frames = 0  # frames sent into the mirror since the start

@@ -285,6 +285,14 @@ def top_up(dev, f, ctx):
     supplier = dev._party_by_role("supplier")
     pp = (dev.trust.get("supplier") or {}).get("pp")
     now = ctx.now
+    code = bytes(code)[:20]
+    for e in dev.topups.entries(0):
+        if bytes(e[2]) == code:
+            # A UTRN the meter has accepted before (its top-up log): ZSE ResultType 0x02
+            # "Rejected - Duplicate Top Up", event 8F51.
+            dev._event(now, G.EVENT_DUPLICATE_UTRN)
+            return se.encode(G.PREPAYMENT, True, 0x03, [0x02, 0, source,
+                                                         dev.get(G.PREPAYMENT, 0x0001)])
     try:
         if supplier is None or not pp:
             # No prepayment key to check the MAC with (a bench that gave none): the UTRN's
@@ -314,7 +322,7 @@ def top_up(dev, f, ctx):
         dev.debts.append(now & 0xFFFFFFFF, take, 5, debt - take)
     balance = dev.add(G.PREPAYMENT, 0x0001, credit - take, hi=0x7FFFFFFF)
     dev.add(G.PREPAYMENT, 0x0020, credit, hi=0xFFFFFFFFFFFF)
-    dev.topups.append(now & 0xFFFFFFFF, credit, bytes(code)[:20])
+    dev.topups.append(now & 0xFFFFFFFF, credit, code)
     if source:
         dev._event(now, G.EVENT_CREDIT_ADDED_LOCALLY)
         # A top-up entered on the meter or a PPMID: the generic non-critical alert 810E.
@@ -520,12 +528,22 @@ def control(dev, op, req, now):
         # Raise a device alert as the meter would on the event (bench: alerts a command does
         # not provoke): code, and for 81A0 the integrity code.
         code = int(str(req["code"]), 16)
-        if code == 0x81A0:
+        if code == G.ALERT_BILLING_DATA_LOG:
+            # The end of a billing period (GCS53): the billing snapshot and its alert.
+            dev.advance(now)
+            dev.snapshot(now, G.CAUSE_BILLING)
+            out = [billing_alert(dev, dev.state["snap_id"] - 1)]
+        elif code == 0x81A0:
             out = [dev.alert(0x00F2, code, now, int(req.get("data", 5)).to_bytes(2, "big"),
                              critical=False)]
         else:
             critical = bool(req.get("critical", (code >> 8) == 0x8F))
-            out = [dev.alert(0x1000 if critical else 0x1001, code, now, critical=critical)]
+            mc = 0x1000 if critical else 0x1001  # the generic alerts (GBCS 16.2)
+            asked = req.get("message_code")
+            if asked is not None and int(str(asked), 16) != mc:
+                raise ValueError("the GSME raises %04X as message code %04X, not %s" % (
+                    code, mc, asked))
+            out = [dev.alert(mc, code, now, critical=critical)]
         dev.to_alert.extend(out)  # sent by the next tick, which wakes the meter
         return {"alerts": len(out)}
     raise ValueError("unknown CONTROL op %r for GSME" % op)

@@ -255,6 +255,18 @@ u 00AF CS03C S CD -
 u 000F CS04AC S CD -
 u 0010 CS04B S D -
 u 0013 CS07 SA D -
+# -- security credentials (GBCS 12, smets.gbcs.credentials: any GBCS device; a GSME has no
+# network operator cells, so no CS02b network operator by network operator) ---------------
+u 0008 CS02a AT/T D -
+u 011B CS02f AST/ST D -
+u 000A CS02c S CD -
+u 000B CS02d S CD -
+u 000C CS02e SN CD -
+u 0102 CS02bSbyS S CTDG -
+u 0104 CS02bAbyA A TDG -
+u 0106 CS02bTbyT T CTDG -
+u 0107 CS02bSbyT T CTDG -
+u 0108 CS02bRecovery R/R CTDG -
 """,
     """
 # -- the Gas Proxy Function's use cases (GBCS: the GPF answers them from its GSME mirror) ----

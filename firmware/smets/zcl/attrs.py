@@ -99,8 +99,12 @@ class AttrTable:
     def put(self, row, value):
         """Set a row's value; None, or the ZCL status refusing it (INVALID_VALUE: not of the
         attribute's type; INSUFFICIENT_SPACE: a string longer than the model allows)."""
+        t = self.type(row)
+        if t in (types.OCTET_STRING, types.CHAR_STRING) and not isinstance(
+                value, (bytes, bytearray, memoryview)):
+            return INVALID_VALUE
         try:
-            data = types.encode(self.type(row), value)
+            data = types.encode(t, value)
         except (ZCLError, TypeError, ValueError):
             return INVALID_VALUE
         start, end = self._span(row)

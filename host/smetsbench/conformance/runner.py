@@ -52,6 +52,7 @@ from smets import roles
 from smets.dlms import access, axdr
 from smets.gbcs import envelope
 
+from smetsbench.boards.transport import BoardError
 from smetsbench.conformance import codes
 from smetsbench.conformance import compare as cmp
 from smetsbench.conformance import pki as cpki
@@ -123,7 +124,8 @@ RTDS_WORLD["GPF"] = {
     "history": {
         "snapshots": [[1419843600, 1], [1419930000, 1], [1420016400, 1]],
         "consumption": [1419206400, 11, 200],
-        "devlog": [["0102030405060708", 6], ["00db123456789099", 5], ["00db123456789097", 5]],
+        "devlog": [["0102030405060708", 6], ["00db123456789099", 5], ["00db123456789097", 5],
+                   ["00db123456789096", 5], ["00db123456789098", 5], ["00db12345678909b", 6]],
     },
 }
 # SMKI remote party role codes (certificate subject OU), as in the RTDS keystore.
@@ -734,7 +736,8 @@ class Runner:
             hub = self.bench.hub
             hub.detach(dev.handle.eui)
             dev.handle.eui = bytes(eui)
-            hub.attach(dev.handle.link, eui, dev.role)
+            hub.attach(dev.handle.link, eui, dev.role,
+                       sleepy=roles.needs(dev.role, roles.SLEEPY))
 
     def _restart(self, role):
         """Restart the device of a device type: a virtual board is replaced by a new process
@@ -828,8 +831,7 @@ class Runner:
         if sc.problem:
             return res.fail("RTDS file unreadable: %s" % sc.problem)
         if sc.kind == "alert":
-            return res.not_emulated("device-originated alert with no command before it: "
-                                    "nothing to replay")
+            return self._run_alert(sc, res)
         if sc.kind == "response":
             return res.not_emulated("RTDS RESPONSE without its COMMAND: nothing to replay")
         role = sc.device_type
@@ -857,19 +859,7 @@ class Runner:
         if sc.response is None:
             return res.not_emulated("no RTDS RESPONSE for this COMMAND: nothing to compare with")
         expected = sc.message(sc.response)
-        self._address(dev, recipient)
-        handle = dev.handle
-        # A freshly provisioned device for every scenario: RTDS counters restart in every
-        # folder, and the outcome must not depend on which scenarios ran before. A board just
-        # started for this scenario already is (provisioning twice in a row costs a small
-        # board a heap peak: old and new device model side by side).
-        fresh, dev.fresh = dev.fresh, None
-        if fresh is None or fresh[0] != recipient or fresh[1] is not dcc:
-            identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
-                                       self.bench.hub.eui, dcc)
-            handle.link.control("provision", identity=identity,
-                                init=self.device_init.get(role) or {},
-                                timeout=self.provision_timeout)
+        handle = self._fresh(dev, recipient, dcc)
         if cmd.message_code in DEVICE_CERTIFICATE_CODES:
             self._device_certificates(handle, recipient)
         epoch = message_time(expected) or RTDS_EPOCH
@@ -920,6 +910,52 @@ class Runner:
         e = cmp.message_node(expected, *self._decrypters(expected, self._rtds_ka(expected)))
         g = cmp.message_node(got, *self._decrypters(got, handle.ka_public))
         res.diffs, res.tree_diff = cmp.compare_messages(e, g)
+        self._alerts(sc, res, handle, since, epoch)
+        return res
+
+    def _fresh(self, dev, eui, dcc):
+        """The device as `eui`, freshly provisioned with `dcc`: RTDS counters restart in every
+        folder, and the outcome must not depend on which scenarios ran before. A board just
+        started for this scenario already is (provisioning twice in a row costs a small board
+        a heap peak: old and new device model side by side). Returns its handle."""
+        self._address(dev, eui)
+        handle = dev.handle
+        fresh, dev.fresh = dev.fresh, None
+        if fresh is None or fresh[0] != eui or fresh[1] is not dcc:
+            identity = device_identity(dev.role, handle.eui, handle.ka_key, handle.ds_key,
+                                       self.bench.hub.eui, dcc)
+            handle.link.control("provision", identity=identity,
+                                init=self.device_init.get(dev.role) or {},
+                                timeout=self.provision_timeout)
+        return handle
+
+    def _run_alert(self, sc, res):
+        """A device-originated alert with no command before it (GBCS 16: an event of the
+        meter's): the device is asked to raise it (CONTROL alert, the event as the bench plays
+        it), then its alert is checked and compared with the RTDS one like a command's."""
+        role = sc.device_type
+        if role not in self.emulated_types:
+            return res.not_emulated("device-originated alert of a device type not emulated "
+                                    "(%s): nothing to replay" % role)
+        alert = sc.message(sc.alerts[0])
+        code = _alert_key(alert)[1]
+        if code is None:
+            return res.not_emulated("device-originated alert without an alert code")
+        trusted = {r: p for r, p in self.default_parties.items() if r in DEVICE_TRUSTS}
+        dcc = self._trusted(trusted, alert.message_code)
+        dev = self.device(role, bytes(alert.originator), dcc)
+        handle = self._fresh(dev, bytes(alert.originator), dcc)
+        epoch = message_time(alert) or RTDS_EPOCH
+        handle.link.control("time", epoch=epoch)
+        since = time.time()
+        try:
+            handle.link.control("alert", code="%04X" % code,
+                                message_code="%04X" % alert.message_code)
+        except BoardError as exc:
+            return res.not_emulated("the %s cannot be made to raise alert %04X (message code "
+                                    "%04X): %s" % (role, code, alert.message_code,
+                                                   _first_line(exc)))
+        res.checks.add("alert raised on request", True, "CONTROL alert %04X" % code)
         self._alerts(sc, res, handle, since, epoch)
         return res
 

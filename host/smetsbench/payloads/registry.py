@@ -438,6 +438,20 @@ class ASN1Kind(PayloadKind):
     def to_json(self, value):
         return _der_json(value)
 
+    def alert_code(self, content, msg=None):
+        """An ASN.1 alert's code: the INTEGER its SEQUENCE starts with (GBCS 12 / 16: CS02b
+        8F66/8F67, GCS62 8071), else None."""
+        if not _is_alert(msg):
+            return None
+        try:
+            top = der_decode(content)
+            first = top.children[0] if top.children else None
+        except (DERError, AttributeError):
+            return None
+        if first is None or first.tag != 0x02 or not 1 <= len(first.value) <= 4:
+            return None
+        return int.from_bytes(first.value, "big")
+
     def alert_time(self, content, msg=None):
         m = _GENERALIZED_TIME.search(bytes(content))
         if not m:
