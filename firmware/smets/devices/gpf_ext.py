@@ -113,11 +113,10 @@ def _prepay_registers(kind, sub):
     return list(struct.unpack("<i3Iii", bytes(sub[:24])))
 
 
-# -- ASN.1 use cases: GCS59, CS02b -----------------------------------------------------------
+# -- ASN.1 use cases: GCS59 (CS02b: update_credentials) ---------------------------------------
 
 
 def asn1_use_case(dev, uc, msg, ctx):
-    code = msg.message_code
     if dev.gbz_fault is not None:
         dev.gbz_fault = None
         from smets.gbcs import asn1
