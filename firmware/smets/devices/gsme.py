@@ -19,8 +19,9 @@ spent and debt recovered; future-dated commands run at their time and are report
 alert (message code 0x00CD). The GSME is battery powered and sleepy (GBCS 7.2, 10.3): it polls
 the hub with tunnel GETs when it wakes - every WAKE_S on its own schedule, when the consumer
 presses its button, and when it has an alert to send - until the hub says nothing is left,
-and each wake-up it reports its registers to the Gas Proxy Function's mirror on the hub
-(ZSE D.3 mirroring: RequestMirror, then Report Attributes and PublishSnapshot to the mirror).
+and at the end of each wake-up (the hub's mailbox emptied, so what the commands changed is
+in) it reports its registers to the Gas Proxy Function's mirror on the hub (ZSE D.3
+mirroring: RequestMirror, then Report Attributes and PublishSnapshot to the mirror).
 """
 
 try:

@@ -1,4 +1,4 @@
-"""`smetsbench bench`: what a device costs — CPU per command, round trips, heap.
+"""`smetsbench bench [--role ESME|GSME]`: what a device costs — CPU per command, round trips, heap.
 
 Runs on virtual boards (the MicroPython unix port, `-X heapsize=`), through the real serial path:
 - device CPU per GBCS command, measured on the board around the whole HAN frame handling (ZCL,
@@ -6,7 +6,9 @@ Runs on virtual boards (the MicroPython unix port, `-X heapsize=`), through the 
 - host round trip per command (hub -> pty -> board -> hub, including the host's own crypto);
 - heap: live heap after provisioning and after the run (gc.collect()ed); per role, the part
   its code takes and the part its data takes (smetsbench.boards.heap); and the smallest data
-  heap with which the whole demo script still passes (found by bisection).
+  heap with which the whole demo script still passes (found by bisection);
+- for the sleepy gas meter: the end-to-end time of a command that waits in the hub's mailbox
+  for the meter's own next wake-up, with its clock accelerated (and what that is at 1x).
 Prints a table; budgets from DESIGN.md are shown beside the figures.
 """
 
@@ -19,6 +21,14 @@ from smetsbench.session import Bench
 
 NON_CRITICAL = ("ECS52", "ECS45", "ECS40", "ECS17b")
 CRITICAL = ("ECS43", "ECS44", "ECS42")
+# Per role: (non-critical use cases, critical ones, the board's init). The gas meter's: its
+# encrypted consumption and prepayment reads, valve status, MPRN; the valve closed and armed.
+ROLE_CASES = {
+    "ESME": (NON_CRITICAL, CRITICAL, {"mpan_import": "1312345678111"}),
+    "GSME": (("GCS13a", "GCS14", "GCS33", "GCS46"), ("GCS32", "GCS39"),
+             {"mprn": "1234567890"}),
+}
+SLEEPY_RATE = 600  # the accelerated clock of the sleepy figures: 30 min of wake-up in 3 s
 BUDGET_NON_CRITICAL_MS = 5.0
 BUDGET_CRITICAL_MS = 20.0
 BUDGET_HEAP = 256 * 1024
@@ -33,37 +43,68 @@ def _pct(samples, p):
     return s[k]
 
 
-def measure_commands(rounds=50, heap="256K", runtime="auto"):
-    """{use case: {"device_us": [...], "rtt_ms": [...], "critical": bool}} and heap figures."""
+def measure_commands(rounds=50, heap="256K", runtime="auto", role="ESME"):
+    """{use case: {"device_us": [...], "rtt_ms": [...], "critical": bool}} and heap figures.
+    A sleepy device (the GSME) is woken for each command (its button, CONTROL wake): the
+    round trip is then the hub's mailbox, the poll and the exchange."""
+    non_critical, critical, init = ROLE_CASES[role]
     out = {}
     with Bench(heap=heap, runtime=runtime) as bench:
-        esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111"})
-        heap_after_provision = esme.status()["heap_alloc"]
+        dev = bench.add_virtual(role, init=init)
+        heap_after_provision = dev.status()["heap_alloc"]
         # Warm up: first use builds the ECDH cache and signature tables (one-off costs).
-        for name in NON_CRITICAL + CRITICAL:
-            r = bench.run(esme, name)
+        for name in non_critical + critical:
+            r = bench.run(dev, name)
             if not r.passed:
                 raise RuntimeError(r.report())
-        esme.link.control("cpu", reset=True)
-        for name in NON_CRITICAL + CRITICAL:
+        dev.link.control("cpu", reset=True)
+        for name in non_critical + critical:
             rtts = []
             for _ in range(rounds):
-                r = bench.run(esme, name)
+                r = bench.run(dev, name)
                 if not r.passed:
                     raise RuntimeError(r.report())
                 rtts.append(r.rtt_ms)
-            out[name] = {"rtt_ms": rtts, "critical": name in CRITICAL}
-        status = esme.status()
+            out[name] = {"rtt_ms": rtts, "critical": name in critical}
+        status = dev.status()
         for name, row in out.items():
             key = "%04X:accepted" % _code(name)
             # One entry per request: all of them at once is too big a reply for the board.
-            row["device_us"] = esme.link.control("cpu", key=key, reset=True)[key]
+            row["device_us"] = dev.link.control("cpu", key=key, reset=True)[key]
         heap = {
             "after_provision": heap_after_provision,
             "after_run": status.get("heap_alloc"),
             "implementation": status.get("implementation"),
         }
+        if role == "GSME":
+            heap["sleepy"] = measure_sleepy(bench, dev)
     return out, heap
+
+
+def measure_sleepy(bench, gsme, commands=5, rate=SLEEPY_RATE, use_case="GCS13a"):
+    """End-to-end times of a command to a sleeping gas meter: put in its mailbox at a random
+    point of its wake-up period, answered when it next polls on its own (GBCS: every
+    `wake_s` of its clock), with its clock at `rate` x real time. Returns a dict of figures
+    (real seconds; device-clock seconds = real x rate)."""
+    import random
+
+    st = gsme.link.control("status")
+    wake_s = st["device"]["wake_s"]
+    gsme.link.control("time", epoch=st["time"], rate=rate)
+    period = wake_s / float(rate)
+    real = []
+    try:
+        for _ in range(commands):
+            time.sleep(random.uniform(0, period))
+            t0 = time.perf_counter()
+            r = bench.run(gsme, use_case, wake=False, timeout=period * 2 + 5)
+            if not r.passed:
+                raise RuntimeError(r.report())
+            real.append(time.perf_counter() - t0)
+    finally:
+        st = gsme.link.control("status")
+        gsme.link.control("time", epoch=st["time"], rate=1)
+    return {"rate": rate, "wake_s": wake_s, "real_s": real}
 
 
 def _code(name):
@@ -72,16 +113,20 @@ def _code(name):
     return usecases.get(name).code
 
 
-def minimum_heap(runtime="auto", lo_kb=64, hi_kb=512):
-    """Smallest -X heapsize (KB, to 8 KB) with which the demo script passes, or None."""
+def minimum_heap(runtime="auto", lo_kb=64, hi_kb=512, role="ESME"):
+    """Smallest -X heapsize (KB, to 8 KB) with which the role's demo script passes, or None."""
     from smetsbench.cli import demo
 
     def passes(kb):
         try:
             with Bench(heap="%dK" % kb, runtime=runtime) as bench:
-                esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111",
-                                                       "power_w": 500})
-                results = demo.run_script(bench, esme, out=lambda *a: None)
+                if role == "GSME":
+                    dev = bench.add_virtual("GSME", init={"mprn": demo.MPRN})
+                    results = demo.run_gas_script(bench, dev, out=lambda *a: None)
+                else:
+                    dev = bench.add_virtual("ESME", init={"mpan_import": "1312345678111",
+                                                          "power_w": 500})
+                    results = demo.run_script(bench, dev, out=lambda *a: None)
                 return all(r.passed for r in results)
         except Exception:
             return False
@@ -154,11 +199,14 @@ def main_fleet(n, out=print):
     return 1 if f["failed"] else 0
 
 
-def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
+def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print, role="ESME"):
     t0 = time.time()
-    rows, heap_info = measure_commands(rounds, heap, runtime)
-    out("smetsbench bench: ESME on a virtual board (%s, -X heapsize=%s), %d rounds per use case"
-        % (heap_info["implementation"], heap, rounds))
+    rows, heap_info = measure_commands(rounds, heap, runtime, role)
+    out("smetsbench bench: %s on a virtual board (%s, -X heapsize=%s), %d rounds per use case"
+        % (role, heap_info["implementation"], heap, rounds))
+    if role == "GSME":
+        out("(a sleeping meter: the bench presses its button for every command, so the round "
+            "trip holds its poll)")
     out("")
     out("%-8s %-12s %10s %10s %10s %10s %8s" % (
         "use case", "kind", "cpu p50 ms", "cpu p99 ms", "rtt p50 ms", "rtt p99 ms", "budget"))
@@ -176,6 +224,19 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
     out("-" * 74)
     out("heap: %d B live after provisioning, %d B after the run (budget %d B, target %d B)" % (
         heap_info["after_provision"], heap_info["after_run"], BUDGET_HEAP, TARGET_HEAP))
+    sleepy = heap_info.get("sleepy")
+    if sleepy:
+        real = sleepy["real_s"]
+        out("")
+        out("a command to the sleeping meter, answered at its own next wake-up (every %d s of "
+            "its clock):" % sleepy["wake_s"])
+        out("  clock at %dx: %.2f s mean, %.2f s max real (%.0f s mean, %.0f s max of device "
+            "clock) over %d commands" % (
+                sleepy["rate"], statistics.mean(real), max(real),
+                statistics.mean(real) * sleepy["rate"], max(real) * sleepy["rate"], len(real)))
+        out("  clock at 1x (default): the same device-clock times in real time: %.0f s mean, "
+            "%d s at most (the wake-up period)" % (statistics.mean(real) * sleepy["rate"],
+                                                   sleepy["wake_s"]))
     if heap_info["implementation"] == "micropython":
         from smetsbench.boards import heap as board_heap
 
@@ -183,9 +244,9 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
         out("heap per role (provisioned, code in ROMFS, -X heapsize=%s for data):" % heap)
         board_heap.print_table(board_heap.role_figures(heap=heap), out=out)
     if search_heap and heap_info["implementation"] == "micropython":
-        kb = minimum_heap(runtime)
-        out("smallest data heap (-X heapsize beside the ROM image) that passes the demo "
-            "script: %s" % ("%d KB" % kb if kb else "more than 512 KB"))
+        kb = minimum_heap(runtime, role=role)
+        out("smallest data heap (-X heapsize beside the ROM image) that passes the %s demo "
+            "script: %s" % (role, "%d KB" % kb if kb else "more than 512 KB"))
     out("(%.1f s)" % (time.time() - t0))
     ok = worst[False] <= BUDGET_NON_CRITICAL_MS and worst[True] <= BUDGET_CRITICAL_MS
     return 0 if ok else 1
@@ -204,8 +265,10 @@ def register(sub):
                    help="skip the search for the smallest working heap")
     b.add_argument("--fleet", type=int, metavar="N",
                    help="instead: drive N in-process ESMEs from this one process")
+    b.add_argument("--role", default="ESME", type=str.upper, choices=sorted(ROLE_CASES),
+                   help="the device measured (default ESME; GSME adds the sleepy figures)")
     b.set_defaults(func=lambda a: main_fleet(a.fleet) if a.fleet else
-                   main(a.rounds, a.heap, a.runtime, not a.no_heap_search))
+                   main(a.rounds, a.heap, a.runtime, not a.no_heap_search, role=a.role))
 
 
 if __name__ == "__main__":
