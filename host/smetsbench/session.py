@@ -492,6 +492,10 @@ class Bench:
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
+        # Off the HAN first: a frame still arriving (a sleepy meter's poll) is then not routed
+        # to a device whose link is already closed.
+        for handle in self.devices:
+            self.hub.detach(handle.eui)
         for link in self.links:
             link.close()
         for board in self.boards:
