@@ -39,7 +39,10 @@ ROLES = _roles()
 
 _LOG_KEEP = 32
 _OUT_LOG_LIMIT = 64  # queued frames beyond which LOG lines are not sent
-_CPU_KEEP = 200
+# CPU samples kept per key, and keys: hostile input (random message codes) must not grow the
+# table without bound; samples of further keys are kept under "other".
+_CPU_KEEP = 64
+_CPU_KEYS = 16
 # CONTROL ops whose code is loaded for the request only (smets.node_ops).
 _RARE_OPS = ("provision", "wipe", "certificates", "cpu", "fault", "heap")
 _EPOCH_2000 = 946684800
@@ -224,7 +227,11 @@ class Node:
             return
         samples = self.cpu.get(key)
         if samples is None:
-            samples = self.cpu[key] = []
+            if len(self.cpu) >= _CPU_KEYS:
+                key = "other"
+                samples = self.cpu.get(key)
+            if samples is None:
+                samples = self.cpu[key] = []
         if len(samples) >= _CPU_KEEP:
             samples.pop(0)
         samples.append(us)
@@ -322,6 +329,9 @@ class Node:
             status["heap_free"] = mem_free()
             status["heap_alloc"] = gc.mem_alloc() - self.rom_bytes
             status["code"] = _code_store()
+        p256 = sys.modules.get("smets.gbcs.p256")
+        if p256 is not None:  # which field arithmetic runs: viper limbs or Python ints
+            status["crypto"] = p256.backend()
         if self.device is not None:
             status["device"] = self.device.status(self.clock.now(mono_ms))
         return status

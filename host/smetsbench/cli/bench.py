@@ -4,35 +4,58 @@ Runs on virtual boards (the MicroPython unix port, `-X heapsize=`), through the 
 - device CPU per GBCS command, measured on the board around the whole HAN frame handling (ZCL,
   envelope, MAC/signature checks, DLMS, response MAC or signature), per use case;
 - host round trip per command (hub -> pty -> board -> hub, including the host's own crypto);
+- device CPU per rejected command: a flood of wrong-MAC commands, the first ones logged and
+  alerted, the rest past the flood throttle (smets.gbcs.pipeline FLOOD_BURST) only counted;
+- the firmware's crypto on the unix port (tools/bench_crypto.py: viper limbs and GHASH) beside
+  OpenSSL (`cryptography`) measured in the same run, with the ratio of each;
 - heap: live heap after provisioning and after the run (gc.collect()ed); per role, the part
   its code takes and the part its data takes (smetsbench.boards.heap); and the smallest data
   heap with which the whole demo script still passes (found by bisection);
 - for the sleepy gas meter: the end-to-end time of a command that waits in the hub's mailbox
   for the meter's own next wake-up, with its clock accelerated (and what that is at 1x).
-Prints a table; budgets from DESIGN.md are shown beside the figures.
+Prints tables; budgets from DESIGN.md and the targets of issue 13 are shown beside the figures.
 """
 
+import json
 import logging
 import statistics
+import subprocess
 import sys
 import time
 
-from smetsbench.session import Bench
+from smetsbench.session import SLEEPY_ROLES, Bench
 
 NON_CRITICAL = ("ECS52", "ECS45", "ECS40", "ECS17b")
 CRITICAL = ("ECS43", "ECS44", "ECS42")
-# Per role: (non-critical use cases, critical ones, the board's init). The gas meter's: its
-# encrypted consumption and prepayment reads, valve status, MPRN; the valve closed and armed.
+# Per role: (non-critical use cases, critical ones, the board's init, the use case of the
+# rejected-command flood). The gas meter's: its encrypted consumption and prepayment reads,
+# valve status, MPRN; the valve closed and armed.
 ROLE_CASES = {
-    "ESME": (NON_CRITICAL, CRITICAL, {"mpan_import": "1312345678111"}),
+    "ESME": (NON_CRITICAL, CRITICAL, {"mpan_import": "1312345678111"}, "ECS52"),
     "GSME": (("GCS13a", "GCS14", "GCS33", "GCS46"), ("GCS32", "GCS39"),
-             {"mprn": "1234567890"}),
+             {"mprn": "1234567890"}, "GCS46"),
 }
 SLEEPY_RATE = 600  # the accelerated clock of the sleepy figures: 30 min of wake-up in 3 s
 BUDGET_NON_CRITICAL_MS = 5.0
 BUDGET_CRITICAL_MS = 20.0
 BUDGET_HEAP = 256 * 1024
 TARGET_HEAP = 128 * 1024
+# Targets on the unix port (issue 13): device CPU p50 per command, ECDSA verify against OpenSSL.
+TARGET_NON_CRITICAL_MS = 0.7
+TARGET_CRITICAL_MS = 3.0
+TARGET_VERIFY_RATIO = 10.0
+REJECT_FLOOD = 60  # wrong-MAC commands sent back to back: past the throttle's burst
+
+# (what, tools/bench_crypto.py row, OpenSSL operation)
+CRYPTO_ROWS = (
+    ("ECDSA verify, trusted key (tables)", "verify, G + Q tables", "verify"),
+    ("ECDSA verify, any key", "verify, G table, cold Q", "verify"),
+    ("ECDSA sign", "ECDSA sign (RFC 6979)", "sign"),
+    ("ECDH, any key", "ECDH cold (wNAF w=5)", "ecdh"),
+    ("ECDH, trusted key (table)", "ECDH with peer table", "ecdh"),
+    ("AES-GCM 64 B, new key", "AES-GCM encrypt 64 B (new key)", "gcm"),
+    ("GMAC 205 B, new key", "GMAC, 205-byte AAD (new key)", "gmac"),
+)
 
 
 def _pct(samples, p):
@@ -47,7 +70,7 @@ def measure_commands(rounds=50, heap="256K", runtime="auto", role="ESME"):
     """{use case: {"device_us": [...], "rtt_ms": [...], "critical": bool}} and heap figures.
     A sleepy device (the GSME) is woken for each command (its button, CONTROL wake): the
     round trip is then the hub's mailbox, the poll and the exchange."""
-    non_critical, critical, init = ROLE_CASES[role]
+    non_critical, critical, init, flood_case = ROLE_CASES[role]
     out = {}
     with Bench(heap=heap, runtime=runtime) as bench:
         dev = bench.add_virtual(role, init=init)
@@ -71,10 +94,13 @@ def measure_commands(rounds=50, heap="256K", runtime="auto", role="ESME"):
             key = "%04X:accepted" % _code(name)
             # One entry per request: all of them at once is too big a reply for the board.
             row["device_us"] = dev.link.control("cpu", key=key, reset=True)[key]
+        rejected = measure_rejected(bench, dev, name=flood_case)
         heap = {
             "after_provision": heap_after_provision,
             "after_run": status.get("heap_alloc"),
             "implementation": status.get("implementation"),
+            "crypto": status.get("crypto"),
+            "rejected": rejected,
         }
         if role == "GSME":
             heap["sleepy"] = measure_sleepy(bench, dev)
@@ -105,6 +131,119 @@ def measure_sleepy(bench, gsme, commands=5, rate=SLEEPY_RATE, use_case="GCS13a")
         st = gsme.link.control("status")
         gsme.link.control("time", epoch=st["time"], rate=1)
     return {"rate": rate, "wake_s": wake_s, "real_s": real}
+
+
+def measure_rejected(bench, esme, count=REJECT_FLOOD, name="ECS52"):
+    """Device CPU (us samples) per rejected command: {"logged": [...], "suppressed": [...]}
+    for `count` wrong-MAC commands sent back to back (the device answers none of them)."""
+    uc_code = _code(name)
+    from smetsbench.usecases import library as usecases
+
+    uc = usecases.get(name)
+    party = bench.dcc[uc.originator]
+    for _ in range(count):
+        counter = party.next_counter()
+        content = uc.build(counter, party, esme.eui)
+        raw, _ = bench.dcc.build_command(party, esme.eui, esme.ka_public, uc_code, content,
+                                         critical=uc.critical, counter=counter)
+        ticket = bench.hub.put(esme.eui, raw[:-1] + bytes((raw[-1] ^ 0x01,)))
+        if esme.role in SLEEPY_ROLES:
+            # A sleeping meter: its mailbox holds a few at a time; it polls when woken.
+            esme.link.control("wake")
+            bench.hub.wait_delivered(ticket, 10.0)
+    # The board handles its link in order: once this is answered, so are the commands.
+    status = esme.status()
+    out = {}
+    for kind, outcome in (("logged", "bad_mac"), ("suppressed", "bad_mac (suppressed)")):
+        key = "%04X:%s" % (uc_code, outcome)
+        out[kind] = esme.link.control("cpu", key=key, reset=True)[key]
+    stats = (status.get("device") or {}).get("stats") or {}
+    out["suppressed_total"] = stats.get("suppressed")
+    return out
+
+
+def device_crypto(heap="1M"):
+    """tools/bench_crypto.py on the unix port: {"ops": {row: [us, alloc B]}, ...}, or None."""
+    from smetsbench import paths
+    from smetsbench.boards.virtual import find_micropython
+
+    exe = find_micropython()
+    script = paths.repo_dir() / "tools" / "bench_crypto.py"
+    if not exe or not script.exists():
+        return None
+    proc = subprocess.run([exe, "-X", "heapsize=" + heap, str(script), "--json"],
+                          capture_output=True, text=True, timeout=900)
+    for line in proc.stdout.splitlines():
+        if line.startswith("JSON "):
+            return json.loads(line[5:])
+    raise RuntimeError("bench_crypto.py failed: %s" % (proc.stderr or proc.stdout)[-2000:])
+
+
+def openssl_crypto(rounds=5, n=200):
+    """Microseconds per operation with `cryptography` (OpenSSL), best of `rounds`: the
+    operations of CRYPTO_ROWS on the same sizes (a new AES key per message, as GBCS does)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = ec.derive_private_key(0x1234567, ec.SECP256R1())
+    peer = ec.derive_private_key(0x7654321, ec.SECP256R1()).public_key()
+    digest = hashlib.sha256(b"bench").digest()
+    algo = ec.ECDSA(Prehashed(hashes.SHA256()))
+    sig = key.sign(digest, algo)
+    pub = key.public_key()
+    aes_key = bytes(range(16))
+    iv = bytes(12)
+    pt = bytes(64)
+    aad = bytes(205)
+    ops = {
+        "verify": lambda: pub.verify(sig, digest, algo),
+        "sign": lambda: key.sign(digest, algo),
+        "ecdh": lambda: key.exchange(ec.ECDH(), peer),
+        "gcm": lambda: AESGCM(aes_key).encrypt(iv, pt, b"\x31"),
+        "gmac": lambda: AESGCM(aes_key).encrypt(iv, b"", aad),
+    }
+    out = {}
+    for name, fn in ops.items():
+        best = None
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            dt = (time.perf_counter() - t0) / n * 1e6
+            best = dt if best is None else min(best, dt)
+        out[name] = best
+    return out
+
+
+def print_crypto(out=print):
+    """The device's crypto beside OpenSSL's; returns the ECDSA verify ratio (trusted key)."""
+    dev = device_crypto()
+    if dev is None:
+        out("crypto: no MicroPython unix port (or tools/bench_crypto.py): skipped")
+        return None
+    ssl = openssl_crypto()
+    out("crypto on the unix port (%s; P-256 %s, GHASH %s) beside OpenSSL (cryptography), "
+        "same run:" % (dev.get("implementation"), dev.get("p256"), dev.get("ghash")))
+    out("%-36s %11s %11s %8s %12s" % ("operation", "device us", "OpenSSL us", "ratio",
+                                      "alloc B/op"))
+    out("-" * 82)
+    verify_ratio = None
+    for label, row, op in CRYPTO_ROWS:
+        us, alloc = dev["ops"][row]
+        ratio = us / ssl[op]
+        if verify_ratio is None and op == "verify":
+            verify_ratio = ratio
+        out("%-36s %11.1f %11.1f %7.1fx %12s" % (label, us, ssl[op], ratio,
+                                                 "-" if alloc is None else alloc))
+    out("-" * 82)
+    out("ECDSA verify with a trusted key's table: %.1fx OpenSSL (target <= %.0fx) %s" % (
+        verify_ratio, TARGET_VERIFY_RATIO,
+        "OK" if verify_ratio <= TARGET_VERIFY_RATIO else "OVER"))
+    return verify_ratio
 
 
 def _code(name):
@@ -202,8 +341,9 @@ def main_fleet(n, out=print):
 def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print, role="ESME"):
     t0 = time.time()
     rows, heap_info = measure_commands(rounds, heap, runtime, role)
-    out("smetsbench bench: %s on a virtual board (%s, -X heapsize=%s), %d rounds per use case"
-        % (role, heap_info["implementation"], heap, rounds))
+    out("smetsbench bench: %s on a virtual board (%s, -X heapsize=%s, crypto %s), %d rounds "
+        "per use case" % (role, heap_info["implementation"], heap, heap_info.get("crypto"),
+                          rounds))
     if role == "GSME":
         out("(a sleeping meter: the bench presses its button for every command, so the round "
             "trip holds its poll)")
@@ -222,6 +362,22 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print, ro
             name, kind, _pct(dev, 50), p99, statistics.median(row["rtt_ms"]),
             _pct(row["rtt_ms"], 99), budget, "" if _pct(dev, 50) <= budget else " OVER"))
     out("-" * 74)
+    p50 = {crit: max(_pct(row["device_us"], 50) for row in rows.values()
+                     if row["critical"] == crit) / 1000.0 for crit in (False, True)}
+    out("device CPU p50, worst use case: non-critical %.2f ms (target <= %.1f) %s, critical "
+        "%.2f ms (target <= %.1f) %s" % (
+            p50[False], TARGET_NON_CRITICAL_MS,
+            "OK" if p50[False] <= TARGET_NON_CRITICAL_MS else "OVER",
+            p50[True], TARGET_CRITICAL_MS, "OK" if p50[True] <= TARGET_CRITICAL_MS else "OVER"))
+    rej = heap_info["rejected"]
+    out("rejected command (wrong MAC, %d back to back): %.2f ms p50 logged and alerted (%d), "
+        "%.3f ms p50 past the flood throttle (%d)" % (
+            REJECT_FLOOD, _pct(rej["logged"], 50) / 1000.0, len(rej["logged"]),
+            _pct(rej["suppressed"], 50) / 1000.0, len(rej["suppressed"])))
+    out("")
+    if heap_info["implementation"] == "micropython":
+        print_crypto(out)
+        out("")
     out("heap: %d B live after provisioning, %d B after the run (budget %d B, target %d B)" % (
         heap_info["after_provision"], heap_info["after_run"], BUDGET_HEAP, TARGET_HEAP))
     sleepy = heap_info.get("sleepy")
