@@ -106,6 +106,28 @@ class GBZDevice(GBCSDevice):
             return now
         return GBCSDevice.next_due(self, now)
 
+    def control(self, op, req, now):
+        # The bench's ops of every GBZ device: injected execution failures (the conformance
+        # runner replays RTDS ERROR responses with them) and one attribute's value.
+        if op == "fault_dlms":
+            # The runner's name for an execution failure of an ASN.1 use case.
+            self.gbz_fault = (0, 0)
+            return {"after": int(req.get("after", 0))}
+        if op == "fault_gbz":
+            # The next command's component `component` fails (its attribute `attribute` for
+            # a Read Attributes) with HARDWARE_FAILURE.
+            self.gbz_fault = (int(req.get("component", 0)), int(req.get("attribute", 0)))
+            return {"component": self.gbz_fault[0], "attribute": self.gbz_fault[1]}
+        if op == "attribute":
+            row = self.attrs.find(int(req["cluster"], 16), int(req["attr"], 16))
+            if row < 0:
+                raise ValueError("no attribute %s/%s" % (req["cluster"], req["attr"]))
+            self.advance(now)
+            v = self.attrs.get(row)
+            return {"type": self.attrs.type(row),
+                    "value": v.hex() if isinstance(v, (bytes, bytearray)) else v}
+        return GBCSDevice.control(self, op, req, now)
+
     def handler_module(self, name):
         return self.EXT_MODULE
 

@@ -43,12 +43,14 @@ from smets.zcl.frame import (
     ZCLError,
     ZCLFrame,
 )
+from smets.zcl.se import (  # noqa: F401 - the clusters are this module's API too
+    BASIC,
+    DEVICE_MANAGEMENT,
+    METERING,
+    PREPAYMENT,
+    PRICE,
+)
 
-BASIC = const(0x0000)
-PRICE = const(0x0700)
-METERING = const(0x0702)
-PREPAYMENT = const(0x0705)
-DEVICE_MANAGEMENT = const(0x0708)
 # The mirror's endpoint on the hub (ZSE D.3.4.2.3.2: the ESI answers RequestMirror with it).
 MIRROR_EP = const(2)
 # The clusters mirrored (GBCS 10.4: the GPF's copy of the GSME's data).
@@ -201,7 +203,7 @@ class GPF(GBZDevice):
         return lazy.call(self.EXT_MODULE, "update_credentials", (self, uc, msg, ctx))
 
     def control(self, op, req, now):
-        if op in ("fault_gbz", "fault_dlms", "attribute", "device_log", "alert"):
+        if op in ("device_log", "alert"):
             return lazy.call(self.EXT_MODULE, "control", (self, op, req, now))
         return GBZDevice.control(self, op, req, now)
 

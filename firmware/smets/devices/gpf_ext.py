@@ -16,16 +16,7 @@ def world(dev, now, init):
     """A fresh GPF: the mirror's values and the history the bench gives (a conformance
     replay's "RTDS world"): the GSME data its mirror had, its copies of the GSME's snapshots,
     its daily consumption log and its device log."""
-    a = dev.attrs
-    for k, v in init.get("attrs", {}).items():
-        cluster, _, attr = str(k).partition("/")
-        row = a.find(int(cluster, 16), int(attr, 16))
-        if row < 0:
-            raise ValueError("init attrs: the mirror has no attribute %s" % k)
-        if isinstance(v, str):
-            v = bytes.fromhex(v[1:]) if v.startswith("x") else v.encode()
-        if a.put(row, v) is not None:
-            raise ValueError("init attrs: %s cannot be %r" % (k, v))
+    dev.attrs.apply(init.get("attrs", {}), "the mirror")
     h = init.get("history", {})
     sid = 0
     for t, cause in h.get("snapshots", ()):
@@ -180,19 +171,6 @@ def update_credentials(dev, uc, msg, ctx):
 
 
 def control(dev, op, req, now):
-    if op == "fault_dlms":
-        dev.gbz_fault = (0, 0)
-        return {"after": int(req.get("after", 0))}
-    if op == "fault_gbz":
-        dev.gbz_fault = (int(req.get("component", 0)), int(req.get("attribute", 0)))
-        return {"component": dev.gbz_fault[0], "attribute": dev.gbz_fault[1]}
-    if op == "attribute":
-        row = dev.attrs.find(int(req["cluster"], 16), int(req["attr"], 16))
-        if row < 0:
-            raise ValueError("no attribute %s/%s" % (req["cluster"], req["attr"]))
-        v = dev.attrs.get(row)
-        return {"type": dev.attrs.type(row),
-                "value": v.hex() if isinstance(v, (bytes, bytearray)) else v}
     if op == "device_log":
         return {"entries": dev.state.get("devlog", [])}
     if op == "alert":

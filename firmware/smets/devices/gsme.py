@@ -57,6 +57,16 @@ from smets.zcl.frame import (
     ZCLError,
     ZCLFrame,
 )
+from smets.zcl.se import (  # noqa: F401 - the clusters are this module's API too
+    BASIC,
+    CALENDAR,
+    DEVICE_MANAGEMENT,
+    EVENTS,
+    MESSAGING,
+    METERING,
+    PREPAYMENT,
+    PRICE,
+)
 
 MODEL_VERSION = const(1)  # gsme_model.VERSION this code is written for
 FIRMWARE_ID = b"\x00\x01\x00\x00"  # Metering CurrentMeterID: the firmware version (GCS38)
@@ -69,15 +79,6 @@ DAY_S = const(86400)
 HH_S = const(1800)
 _CATCH_UP = const(3456000)  # 40 days: a longer clock jump accrues without captures
 
-# Clusters
-BASIC = const(0x0000)
-PRICE = const(0x0700)
-METERING = const(0x0702)
-MESSAGING = const(0x0703)
-PREPAYMENT = const(0x0705)
-CALENDAR = const(0x0707)
-DEVICE_MANAGEMENT = const(0x0708)
-EVENTS = const(0x0709)
 
 # Metering SupplyStatus (ZSE D.3.2.2.2.20) as a gas valve has it.
 SUPPLY_OFF = const(0)
@@ -601,7 +602,6 @@ class GSME(GBZDevice):
     # -- bench --------------------------------------------------------------------------------
 
     def control(self, op, req, now):
-        if op in ("set_flow", "button", "fault_gbz", "fault_dlms", "events", "attribute",
-                  "alert", "wake", "top_up"):
+        if op in ("set_flow", "button", "events", "alert", "wake", "top_up"):
             return _call("control", self, op, req, now)
         return GBZDevice.control(self, op, req, now)

@@ -15,7 +15,26 @@ from smets.zcl.frame import FAILURE, INVALID_FIELD
 
 
 def handle(dev, name, c, f, ctx):
-    return globals()["_" + name](dev, c, f, ctx)
+    put = _FIELDS.get(name)
+    if put is None:
+        return globals()["_" + name](dev, c, f, ctx)
+    for attr, i in put[1:]:
+        dev.put(put[0], attr, f[i])
+    return None
+
+
+# Commands that only set attributes from their fields: (cluster, (attribute, field index), ...)
+# (ZSE D.7.2.3.12 SetMaximumCreditLimit, D.7.2.3.13 SetOverallDebtCap, D.4.2.4.9
+# PublishBillingPeriod, D.4.2.4.2 PublishBlockPeriod, D.4.2.4.3 PublishConversionFactor,
+# D.4.2.4.4 PublishCalorificValue).
+_FIELDS = {
+    "max_credit": (G.PREPAYMENT, (0x0021, 3), (0x0022, 4)),
+    "debt_cap": (G.PREPAYMENT, (0x0006, 3)),
+    "billing_period": (G.PRICE, (0x0600, 2), (0x0601, 3), (0x0604, 4)),
+    "block_period": (G.PRICE, (0x0200, 2), (0x0201, 3), (0x0204, 5)),
+    "conversion": (G.PRICE, (0x0302, 2), (0x0303, 3)),
+    "calorific": (G.PRICE, (0x0304, 2), (0x0305, 3), (0x0306, 4)),
+}
 
 
 def _change_debt(dev, c, f, ctx):
@@ -57,15 +76,6 @@ def _credit_adjust(dev, c, f, ctx):
 
 def _low_credit(dev, c, f, ctx):
     dev.put(G.PREPAYMENT, 0x0031, f[0])
-
-
-def _max_credit(dev, c, f, ctx):
-    dev.put(G.PREPAYMENT, 0x0021, f[3])
-    dev.put(G.PREPAYMENT, 0x0022, f[4])
-
-
-def _debt_cap(dev, c, f, ctx):
-    dev.put(G.PREPAYMENT, 0x0006, f[3])
 
 
 def _flow_threshold(dev, c, f, ctx):
@@ -125,29 +135,6 @@ def _thresholds(dev, c, f, ctx):
                 dev.put(G.PRICE, 0x0100 + k, int.from_bytes(sub[p:p + 6], "little"))
             p += 6
     _keep(dev, "thresholds", c)
-
-
-def _billing_period(dev, c, f, ctx):
-    dev.put(G.PRICE, 0x0600, f[2])
-    dev.put(G.PRICE, 0x0601, f[3])
-    dev.put(G.PRICE, 0x0604, f[4])
-
-
-def _block_period(dev, c, f, ctx):
-    dev.put(G.PRICE, 0x0200, f[2])
-    dev.put(G.PRICE, 0x0201, f[3])
-    dev.put(G.PRICE, 0x0204, f[5])
-
-
-def _conversion(dev, c, f, ctx):
-    dev.put(G.PRICE, 0x0302, f[2])
-    dev.put(G.PRICE, 0x0303, f[3])
-
-
-def _calorific(dev, c, f, ctx):
-    dev.put(G.PRICE, 0x0304, f[2])
-    dev.put(G.PRICE, 0x0305, f[3])
-    dev.put(G.PRICE, 0x0306, f[4])
 
 
 def _calendar(dev, c, f, ctx):

@@ -64,16 +64,7 @@ def _world(dev, now, init):
     if "volume" in init:
         a.set(G.METERING, 0x0000, int(init["volume"]))
         a.set(G.METERING, 0x0100, int(init["volume"]))
-    for k, v in init.get("attrs", {}).items():
-        cluster, _, attr = str(k).partition("/")
-        row = a.find(int(cluster, 16), int(attr, 16))
-        if row < 0:
-            raise ValueError("init attrs: the GSME has no attribute %s" % k)
-        if isinstance(v, str):
-            # Octet strings: "x<hex>" for bytes, else the text itself.
-            v = bytes.fromhex(v[1:]) if v.startswith("x") else v.encode()
-        if a.put(row, v) is not None:
-            raise ValueError("init attrs: %s cannot be %r" % (k, v))
+    a.apply(init.get("attrs", {}), "the GSME")
     h = init.get("history", {})
     for t, cause in h.get("snapshots", ()):
         dev.snapshot(int(t), int(cause))
@@ -503,27 +494,6 @@ def control(dev, op, req, now):
         dev.to_alert.extend(ctx.alerts)
         result, value, _source, credit = se.decode(G.PREPAYMENT, True, 0x03, payload)
         return {"result": result, "value": value, "credit": credit, "alerts": len(ctx.alerts)}
-    if op == "fault_dlms":
-        # The conformance runner's name for an execution failure of an ASN.1 use case.
-        dev.gbz_fault = (0, 0)
-        return {"after": int(req.get("after", 0))}
-    if op == "fault_gbz":
-        # The next command's component `component` fails (its attribute `attribute` for a
-        # Read Attributes) with HARDWARE_FAILURE: RTDS ERROR responses, replayed.
-        dev.gbz_fault = (int(req.get("component", 0)), int(req.get("attribute", 0)))
-        return {"component": dev.gbz_fault[0], "attribute": dev.gbz_fault[1]}
-    if op == "events":
-        n = min(int(req.get("n", 10)), 40)
-        return [{"t": t, "code": "%04X" % code, "log": lid}
-                for t, code, lid in dev.events.entries(max(0, len(dev.events) - n))]
-    if op == "attribute":
-        row = dev.attrs.find(int(req["cluster"], 16), int(req["attr"], 16))
-        if row < 0:
-            raise ValueError("no attribute %s/%s" % (req["cluster"], req["attr"]))
-        dev.advance(now)
-        v = dev.attrs.get(row)
-        return {"type": dev.attrs.type(row),
-                "value": v.hex() if isinstance(v, (bytes, bytearray)) else v}
     if op == "alert":
         # Raise a device alert as the meter would on the event (bench: alerts a command does
         # not provoke): code, and for 81A0 the integrity code.

@@ -30,6 +30,7 @@ D.10 Device Management) as GBCS uses them; where the RTDS 4.5.0 answers show a t
 that type. Defaults are the emulator's (a meter in m3 with three decimals, GBP).
 """
 
+from smets.devices import model_image
 from smets.gbcs.usecases import (  # noqa: F401 - the row format's flags
     FLAG_ASN1,
     FLAG_CRITICAL,
@@ -291,24 +292,6 @@ _FLAGS = {"C": FLAG_CRITICAL, "T": FLAG_TIME, "O": FLAG_OPTIONAL, "D": FLAG_ASN1
           "G": FLAG_SIGNED, "Z": FLAG_DEVICE, "-": 0}
 
 
-def _lines(text):
-    """Logical lines of TEXT ('+' lines continue the previous one)."""
-    cur = None
-    for chunk in (text,) if isinstance(text, str) else text:
-        for line in chunk.split("\n"):
-            line = line.strip()
-            if not line or line[0] == "#":
-                continue
-            if line[0] == "+":
-                cur += " " + line[1:].strip()
-                continue
-            if cur:
-                yield cur
-            cur = line
-    if cur:
-        yield cur
-
-
 def _value(ztype, text):
     if text.startswith("'"):
         return text[1:-1].encode()
@@ -323,7 +306,7 @@ def _value(ztype, text):
 def attribute_rows(text=TEXT):
     """(cluster, attribute id, type, flags, default, room) of every 'a' line."""
     out = []
-    for line in _lines(text):
+    for line in model_image.logical_lines(text):
         parts = line.split(None, 5)
         if parts[0] != "a":
             continue
@@ -361,7 +344,7 @@ def use_case_rows(text=TEXT, kind="u"):
     """The use-case rows ('u' lines: the GSME's, 'v': the GPF's) in smets.gbcs.usecases'
     format; a template word per component."""
     out = bytearray()
-    for line in _lines(text):
+    for line in model_image.logical_lines(text):
         if not line.startswith(kind + " "):
             continue
         code, name, roles, flags, specs = line[2:].split(" ", 4)
@@ -403,17 +386,9 @@ def image_source():
            "CLUSTERS = %r" % (CLUSTERS,)]
     for name, data in (("INDEX", index), ("DEFAULTS", defaults), ("USE_CASES", ucs),
                        ("GPF_USE_CASES", gpf)):
-        out.append("%s = (" % name)
-        for i in range(0, len(data), 22):
-            out.append("    b\"%s\"" % "".join("\\x%02x" % b for b in data[i:i + 22]))
-        out.append(")")
+        out += model_image.bytes_constant(name, data)
     return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
-    import os
-
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gsme_image.py")
-    with open(path, "w") as f:
-        f.write(image_source())
-    print("wrote", path)
+    model_image.write(__file__, "gsme_image", image_source())

@@ -113,6 +113,20 @@ class AttrTable:
         self.values[start:start + len(data)] = data
         return None
 
+    def apply(self, items, what="the model"):
+        """Set values given as {"<cluster>/<attribute>" (hex): value} (a bench's init: a
+        string is "x<hex>" for bytes, else its text); ValueError names a key `what` lacks or a
+        value it refuses."""
+        for k, v in items.items():
+            cluster, _, attr = str(k).partition("/")
+            row = self.find(int(cluster, 16), int(attr, 16))
+            if row < 0:
+                raise ValueError("init attrs: %s has no attribute %s" % (what, k))
+            if isinstance(v, str):
+                v = bytes.fromhex(v[1:]) if v.startswith("x") else v.encode()
+            if self.put(row, v) is not None:
+                raise ValueError("init attrs: %s cannot be %r" % (k, v))
+
     def set(self, cluster, attr_id, value):
         """put() by key; a key the model does not have is a bug of the caller."""
         row = self.find(cluster, attr_id)

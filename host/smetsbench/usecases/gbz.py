@@ -221,39 +221,46 @@ def _typed(checks, values, cluster, attr, ztype):
     return v
 
 
-def _expect_consumption(checks, response, values, params):
-    v = _typed(checks, values, METERING, 0x0000, ztypes.UINT48)
-    _typed(checks, values, METERING, 0x0300, ztypes.ENUM8)
-    _typed(checks, values, METERING, 0x0302, ztypes.UINT24)
-    if "volume" in params and v is not None:
-        checks.add("CurrentSummationDelivered value", v == params["volume"],
-                   "%s, expected %s" % (v, params["volume"]))
+def _expect_read(*typed, check=None):
+    """Checks of a Read Attributes answer: each (cluster, attribute, ZCL type) is read with
+    that type; `check` (parameter, cluster, attribute, want(param), show(value)) compares a
+    value with the one the caller expects."""
+    def expect(checks, response, values, params):
+        got = {(cl, at): _typed(checks, values, cl, at, t) for cl, at, t in typed}
+        if check is None or check[0] not in params:
+            return
+        param, cluster, attr, want, show = check
+        v = got.get((cluster, attr))
+        if v is not None:
+            w = want(params[param])
+            checks.add("%s value" % (zcl_names.attribute(cluster, attr) or "%04x" % attr),
+                       _plain(v) == w, "%s, expected %s" % (show(_plain(v)), show(w)))
+    return expect
 
 
-def _expect_prepayment(checks, response, values, params):
-    credit = _typed(checks, values, PREPAYMENT, 0x0001, ztypes.INT32)
-    _typed(checks, values, PREPAYMENT, 0x0002, ztypes.INT32)
-    _typed(checks, values, PRICE, 0x0616, ztypes.UINT16)
-    if "credit" in params and credit is not None:
-        checks.add("CreditRemaining value", credit == params["credit"],
-                   "%s, expected %s" % (credit, params["credit"]))
+def _plain(v):
+    return bytes(v) if isinstance(v, (bytes, bytearray, memoryview)) else v
 
 
-def _expect_firmware(checks, response, values, params):
-    _typed(checks, values, METERING, 0x0206, ztypes.OCTET_STRING)
+def _same(v):
+    return v
 
 
-def _expect_mprn(checks, response, values, params):
-    v = _typed(checks, values, METERING, 0x0307, ztypes.OCTET_STRING)
-    if "mprn" in params and v is not None:
-        checks.add("SiteID value", bytes(v) == params["mprn"].encode(), repr(bytes(v)))
+def _supply_name(v):
+    return SUPPLY_STATES.get(v, v)
 
 
-def _expect_valve(checks, response, values, params):
-    v = _typed(checks, values, METERING, 0x0014, ztypes.ENUM8)
-    if "state" in params and v is not None:
-        checks.add("SupplyStatus value", v == params["state"], "%s, expected %s" % (
-            SUPPLY_STATES.get(v, v), SUPPLY_STATES.get(params["state"])))
+_expect_consumption = _expect_read(
+    (METERING, 0x0000, ztypes.UINT48), (METERING, 0x0300, ztypes.ENUM8),
+    (METERING, 0x0302, ztypes.UINT24), check=("volume", METERING, 0x0000, _same, _same))
+_expect_prepayment = _expect_read(
+    (PREPAYMENT, 0x0001, ztypes.INT32), (PREPAYMENT, 0x0002, ztypes.INT32),
+    (PRICE, 0x0616, ztypes.UINT16), check=("credit", PREPAYMENT, 0x0001, _same, _same))
+_expect_firmware = _expect_read((METERING, 0x0206, ztypes.OCTET_STRING))
+_expect_mprn = _expect_read((METERING, 0x0307, ztypes.OCTET_STRING),
+                            check=("mprn", METERING, 0x0307, str.encode, repr))
+_expect_valve = _expect_read((METERING, 0x0014, ztypes.ENUM8),
+                             check=("state", METERING, 0x0014, _same, _supply_name))
 
 
 def _expect_supply(state):
