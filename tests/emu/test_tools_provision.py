@@ -115,11 +115,14 @@ def test_reprovisioning_reuses_the_identity(lab, board, provisioned):
 
 
 def test_roles_the_firmware_lacks_are_reported_and_change_nothing(lab, board, provisioned):
-    for role in ("GSME", "IHD", "CAD"):
+    lacking = [r for r in ("GSME", "IHD", "CAD") if r not in roles.emulated()]
+    if not lacking:
+        pytest.skip("the firmware emulates every bench role")
+    for role in lacking:
         with pytest.raises(ToolError) as err:
             provision(board.port, role, lab)
         text = str(err.value)
-        assert "does not emulate %s yet (it emulates: ESME, HANTEST)" % role in text
+        assert "does not emulate %s yet (it emulates: " % role in text
         assert "the board was not changed" in text
     link = open_link(board.port)
     try:
@@ -128,8 +131,8 @@ def test_roles_the_firmware_lacks_are_reported_and_change_nothing(lab, board, pr
         link.close()
     assert st["role"] == "ESME" and st["eui"] == provisioned.record.eui.hex()
     # The bench keeps the identities issued for those roles, not as boards.
-    roles = {BenchDir.load(lab.path).device(e).role for e in lab.devices()}
-    assert roles == {"ESME", "GSME", "IHD", "CAD"}
+    issued = {BenchDir.load(lab.path).device(e).role for e in lab.devices()}
+    assert issued == {"ESME"} | set(lacking)
     assert [b.role for b in BenchDir.load(lab.path).boards] == ["ESME"]
 
 

@@ -39,6 +39,7 @@ def unseen(tmp_path):
     shutil.copytree(SET / "7.4_ECS45", data / "switch" / "status")
     shutil.copytree(SET / "11.2_GCS38", data / "gas")
     shutil.copytree(SET / "11.2_CS08", data / "ppmid")
+    shutil.copytree(SET / "NA_CS09", data / "ppmid-alert")
     shutil.copytree(SET / "NA_ECS80", data / "alerts")
     shutil.copytree(SET / "NA_CS02bAnyByContingency", data / "contingency")
     for f in (data / "gas").iterdir():
@@ -203,11 +204,11 @@ def test_rtds_failures_times_and_alert_keys():
 def test_nothing_is_sent_for_what_the_bench_cannot_emulate(unseen):
     with conf.Runner(unseen) as runner:
         results = {s.id: runner.run(s) for s in runner.select(devices=["PPMID"])}
-        results.update({s.id: runner.run(s) for s in runner.select(only=["ECS80", "contingency"])})
+        results.update({s.id: runner.run(s) for s in runner.select(only=["contingency"])})
         assert runner.bench is None  # no board was started
     assert {r.outcome for r in results.values()} == {conf.NOT_EMULATED}
     assert "device type PPMID is not emulated" in results["ppmid/CS08_11.2_SUCCESS"].reason
-    assert "nothing to replay" in results["alerts/ECS80_NA_8F36_ALERT"].reason
+    assert "nothing to replay" in results["ppmid-alert/CS09_NA_8F8B_ALERT"].reason
     assert "without its COMMAND" in results["contingency/CS02bAnyByContingency_NA_ERROR"].reason
 
 

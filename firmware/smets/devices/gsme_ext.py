@@ -494,6 +494,10 @@ def control(dev, op, req, now):
         dev.to_alert.extend(ctx.alerts)
         result, value, _source, credit = se.decode(G.PREPAYMENT, True, 0x03, payload)
         return {"result": result, "value": value, "credit": credit, "alerts": len(ctx.alerts)}
+    if op == "events":
+        n = min(int(req.get("n", 10)), 40)
+        return [{"t": t, "code": "%04X" % code, "log": lid}
+                for t, code, lid in dev.events.entries(max(0, len(dev.events) - n))]
     if op == "alert":
         # Raise a device alert as the meter would on the event (bench: alerts a command does
         # not provoke): code, and for 81A0 the integrity code.

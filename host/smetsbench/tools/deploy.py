@@ -40,6 +40,7 @@ from smetsbench.tools.errors import ToolError, cli_command
 from smetsbench.tools.probe import busy_message, check_port_exists, open_link, probe_repl
 
 _MARK = "@@SMETS@@"
+_FILE_MARK = "@@F@@"
 
 # Runs on the board (MicroPython, also the unix port): facts and firmware file hashes.
 _SCAN = """
@@ -60,7 +61,11 @@ def _h(p):
                 break
             h.update(b if n == 512 else b[:n])
     return binascii.hexlify(h.digest()).decode()
-def _walk(d, out):
+# One line per file as it is hashed (a dict of them all in one JSON string is a large
+# allocation on a board whose heap a running firmware has fragmented).
+def _file(p):
+    print('@@F@@' + p + ' ' + str(_h(p)))
+def _walk(d):
     try:
         ents = list(os.ilistdir(d))
     except OSError:
@@ -68,16 +73,15 @@ def _walk(d, out):
     for e in ents:
         p = d + '/' + e[0]
         if e[1] & 0x4000:
-            _walk(p, out)
+            _walk(p)
         else:
-            out[p] = _h(p)
-_f = {}
+            _file(p)
 for _p in ('main.py', 'boot.py', 'board.json', 'romfs.img'):
     try:
-        _f[_p] = _h(_p)
+        _file(_p)
     except OSError:
         pass
-_walk('lib/smets', _f)
+_walk('lib/smets')
 _i = sys.implementation
 _rom = None
 try:
@@ -117,7 +121,7 @@ import gc
 gc.collect()
 print('@@SMETS@@' + json.dumps({'name': _i.name, 'version': list(_i.version[:3]),
     'mpy': getattr(_i, '_mpy', 0), 'machine': getattr(_i, '_machine', ''),
-    'platform': sys.platform, 'files': _f, 'rom_partition': _rom, 'vfsrom': _vfsrom,
+    'platform': sys.platform, 'rom_partition': _rom, 'vfsrom': _vfsrom,
     'frozen': _frozen, 'heap_free': gc.mem_free() if hasattr(gc, 'mem_free') else None})
     + '@@')
 """
@@ -213,6 +217,13 @@ def _parse_scan(port, stdout):
     except ValueError:
         raise ToolError("%s: unreadable answer from the board's REPL: %s"
                         % (port, _tail(stdout))) from None
+    files = {}
+    for line in stdout[:start].splitlines():
+        i = line.find(_FILE_MARK)
+        if i >= 0:
+            path, _, digest = line[i + len(_FILE_MARK):].strip().rpartition(" ")
+            files[path] = None if digest == "None" else digest
+    info["files"] = files
     return info
 
 
