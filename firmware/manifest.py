@@ -12,3 +12,5 @@
 # (`smetsbench deploy` copies them, and leaves lib/smets out when it finds smets frozen).
 include("$(PORT_DIR)/boards/manifest.py")
 package("smets", opt=2)
+# The CAD's MQTT client, from micropython-lib (the host build bundles its PyPI release).
+require("umqtt.simple")

@@ -91,9 +91,12 @@ class Clock:
 
 class Node:
     def __init__(self, board, store, mono_ms, epoch=None, max_frame=link.MAX_FRAME,
-                 cpu_timer=None, rom_bytes=0):
+                 cpu_timer=None, rom_bytes=0, display=None):
         self.board = board
         self.rom_bytes = rom_bytes
+        # The board's display, opened by the runtime when a device model asks for one
+        # (display() -> driver or None; an IHD draws on it).
+        self._display = display
         # Optional timer injected by the runtime to measure device CPU time per GBCS command
         # (timer() -> token, timer(token) -> us since); the sans-IO core reads no clock itself.
         self._timer = cpu_timer
@@ -376,6 +379,15 @@ class Node:
             self.identity, self.store, self.clock.now(mono_ms), log=self.log, fresh=fresh,
             init=init,
         )
+        attach = getattr(self.device, "attach_display", None)
+        if attach is not None and self._display is not None:
+            try:
+                panel = self._display()
+            except Exception as exc:  # noqa: BLE001 - a wrong pin must not stop the device
+                panel = None
+                self.log("E", "display from board.json unusable: %s" % _exc_text(exc))
+            if panel is not None:
+                attach(panel)
 
 
 def _exc_text(exc, trace=False):

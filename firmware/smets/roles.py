@@ -33,8 +33,9 @@ TABLE = (
     ("PPMID", None, None, GBCS | DEVICE_TYPE, "00db1234567890a4"),
     ("HCALCS", None, None, GBCS | DEVICE_TYPE, "00db1234567890a5"),
     ("SAPC", None, None, DEVICE_TYPE, None),
-    ("CAD", None, None, BENCH | DEVICE_TYPE, None),
-    ("IHD", None, None, BENCH | DEVICE_TYPE, None),
+    # Type 2 devices: the RTDS CS03B joins 00db12345678909c to a meter; the CAD is next to it.
+    ("CAD", "smets.devices.cad", "CAD", BENCH | DEVICE_TYPE, "00db12345678909d"),
+    ("IHD", "smets.devices.ihd", "IHD", BENCH | DEVICE_TYPE, "00db12345678909c"),
     ("HANTEST", "smets.devices.hantest", "HANTest", BENCH | TEST, "00db1234567890b0"),
 )
 

@@ -14,11 +14,14 @@ Fixtures (module scope unless noted):
   bench's (parties/) and real boards are provisioned with the identities the bench issued;
 - hub, dcc: smets_bench.hub (the Communications Hub) and smets_bench.dcc (remote parties);
 - esme, gsme, ihd, cad: a DeviceHandle for that role, provisioned and with its GBCS tunnel
-  open: a virtual board, or the real board given for the role. A real board's `board` is a
+  open (ihd, cad: joined with CS03B to the esme fixture's meter; they have no tunnel): a
+  virtual board, or the real board given for the role. A real board's `board` is a
   RealBoard (port, boots, power_cut) so tests written for virtual boards run unchanged.
   Roles the firmware does not emulate yet are skipped on virtual boards;
-- esme_init, gsme_init, ihd_init, cad_init: initial register values ({}); override them in a
-  test module to start a device from known values;
+- esme_init, gsme_init, ihd_init, cad_init: initial register values ({}; the CAD's: publish
+  to the mqtt_broker fixture); override them in a test module to start a device from known
+  values;
+- mqtt_broker: an MQTT broker on a loopback port (amqtt, in this process) for the CAD;
 - smets_boards (session): {role: BoardSpec} of the real boards given.
 
 Tests marked `hil` need real boards: they are skipped unless every device role they use has
@@ -40,7 +43,7 @@ from smets import roles as _roles
 
 ROLES = _roles.bench_roles()  # the firmware's role table (smets.roles)
 _DEVICE_FIXTURES = {role.lower(): role for role in ROLES}
-_SMETS_FIXTURES = {"smets_bench", "hub", "dcc"} | set(_DEVICE_FIXTURES)
+_SMETS_FIXTURES = {"smets_bench", "hub", "dcc", "mqtt_broker"} | set(_DEVICE_FIXTURES)
 _ACTIVE_BENCHES = []
 _LOG_KEY = pytest.StashKey[Path]()
 _SPECS_KEY = pytest.StashKey[dict]()
@@ -245,12 +248,61 @@ def _init_fixture(role):
 
 esme = _device_fixture("ESME")
 gsme = _device_fixture("GSME")
-ihd = _device_fixture("IHD")
-cad = _device_fixture("CAD")
+
+
+def join_consumer(bench, meter, device):
+    """Join a Type 2 device (IHD, CAD) to a meter the GBCS way (CS03B, Method B), where the
+    firmware's meter keeps a device log; False where it does not (it answers any device)."""
+    from smetsbench.usecases import library as usecases
+
+    if "CS03B" not in usecases.USE_CASES:
+        return False
+    res = bench.run(meter, "CS03B", other=device.eui.hex(), other_type=device.role)
+    if not res.passed:
+        pytest.fail("CS03B join of %s to %s: %s" % (device.role, meter.role, res.report()),
+                    pytrace=False)
+    return True
+
+
+def _consumer_fixture(role):
+    def fixture(request, smets_bench, esme):
+        init = request.getfixturevalue(role.lower() + "_init")
+        device = add_device(smets_bench, role, request.config, init)
+        join_consumer(smets_bench, esme, device)
+        return device
+
+    fixture.__name__ = role.lower()
+    fixture.__doc__ = ("A provisioned %s joined (CS03B) to the `esme` fixture's meter: a "
+                       "virtual board, or the board given with --board %s=PORT." % (
+                           role, role.lower()))
+    return pytest.fixture(scope="module", name=role.lower())(fixture)
+
+
+ihd = _consumer_fixture("IHD")
+cad = _consumer_fixture("CAD")
 esme_init = _init_fixture("ESME")
 gsme_init = _init_fixture("GSME")
 ihd_init = _init_fixture("IHD")
-cad_init = _init_fixture("CAD")
+
+
+@pytest.fixture(scope="module")
+def mqtt_broker():
+    """An MQTT broker on a loopback port for the CAD to publish to (amqtt, in this
+    process); `.url` is mqtt://127.0.0.1:PORT (smetsbench.mqtt.Watcher reads it)."""
+    from smetsbench.mqtt import EmbeddedBroker
+
+    with EmbeddedBroker() as broker:
+        yield broker
+
+
+@pytest.fixture(scope="module", name="cad_init")
+def cad_init(mqtt_broker):
+    """Initial values of the CAD fixture: it publishes to the `mqtt_broker` fixture (override
+    in a module for another broker, prefix or interval)."""
+    from smetsbench.mqtt import parse_url
+
+    host, port = parse_url(mqtt_broker.url)
+    return {"mqtt": {"host": host, "port": port}}
 
 
 def add_device(bench, role, config=None, init=None):
@@ -306,7 +358,8 @@ def attach_board(bench, role, url, bench_dir=None, eui=None, init=None, spec=Non
     except ToolError as exc:
         pytest.fail("%s board: %s" % (role, exc), pytrace=False)
     bench.devices.append(handle)
-    bench.hub.wait_tunnel(handle.eui, timeout=15.0)
+    if _roles.needs(role, _roles.GBCS):
+        bench.hub.wait_tunnel(handle.eui, timeout=15.0)
     return handle
 
 

@@ -61,7 +61,10 @@ ALERT_CREDIT_ADDED_LOCALLY = 0x810E
 
 def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc):
     """The identity record a board is provisioned with (CONTROL provision): its role, EUI-64,
-    KA and DS private keys, its Communications Hub and the remote parties it trusts."""
+    KA and DS private keys, its Communications Hub and the remote parties it trusts. A role
+    without GBCS (an IHD, a CAD) gets no keys and no parties: it holds no GBCS credentials."""
+    if not roles.needs(role, roles.GBCS):
+        return {"role": role, "eui": bytes(eui).hex(), "hub_eui": bytes(hub_eui).hex()}
     return {
         "role": role,
         "eui": bytes(eui).hex(),
@@ -165,7 +168,8 @@ class Bench:
             self._ticker.start()
         handle = self._adopt(role, link, eui, init)
         link.tick()  # the device asks the hub for its GBCS tunnel at once
-        self.hub.wait_tunnel(handle.eui, timeout=10.0)
+        if roles.needs(role, roles.GBCS):
+            self.hub.wait_tunnel(handle.eui, timeout=10.0)
         self._ticker.links.append(link)
         return handle
 

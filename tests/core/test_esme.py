@@ -303,8 +303,9 @@ def test_han_tunnel_round_trip():
         cmd, message, _ = tunnel.parse_gbcs_tunnel(payload)
         assert tid == 7 and cmd == tunnel.GBCS_PUT
         _check_mac(envelope.decode(message))
-        # Another cluster: ZCL default response "unsupported cluster".
-        out = dev.on_han(ApsFrame(fx.HUB_EUI, fx.DEVICE_EUI, 0x0702, b"\x00\x01\x00\x00\x00"),
+        # A cluster the meter does not serve (Electrical Measurement; Metering is its SE
+        # server's, smets.devices.esme_se): ZCL default response "unsupported cluster".
+        out = dev.on_han(ApsFrame(fx.HUB_EUI, fx.DEVICE_EUI, 0x0B04, b"\x00\x01\x00\x00\x00"),
                          NOW)
         assert ZCLFrame.from_bytes(out[0].payload).payload[1] == 0xC3
         # Garbage never raises.

@@ -11,7 +11,7 @@ from smets.devices.gpf import GPF
 from smets.devices.gsme import GSME
 from smets.gbcs import crypto, envelope, p256, utrn
 from smets.han import ApsFrame
-from smets.zcl import attrs, foundation, gbz, se
+from smets.zcl import attrs, foundation, gbz, secmd
 from smets.zcl import types as ztypes
 from smets.zcl.frame import TYPE_GLOBAL, ZCLFrame
 
@@ -95,14 +95,14 @@ def test_attribute_table_types_values_and_bounds():
 
 def test_se_layouts_round_trip():
     fields = [7, 473385600, 0, 0, 1, 1]
-    raw = se.encode(METERING, False, 0x0B, fields)
-    assert se.decode(METERING, False, 0x0B, raw) == fields
+    raw = secmd.encode(METERING, False, 0x0B, fields)
+    assert secmd.decode(METERING, False, 0x0B, raw) == fields
     grid = [3, 473385600, 0, 1, 0, 1, 0, [(1, 100), (2, 200)]]
-    raw = se.encode(0x0700, True, 0x05, grid)
-    assert se.decode(0x0700, True, 0x05, raw) == grid
-    assert not se.known(METERING, False, 0x77)
+    raw = secmd.encode(0x0700, True, 0x05, grid)
+    assert secmd.decode(0x0700, True, 0x05, raw) == grid
+    assert not secmd.known(METERING, False, 0x77)
     try:
-        se.decode(METERING, False, 0x0B, raw[:5])
+        secmd.decode(METERING, False, 0x0B, raw[:5])
         raise AssertionError("a short payload decoded")
     except ValueError:
         pass
@@ -146,14 +146,14 @@ def test_gas_flows_only_through_an_open_valve_and_the_valve_opens_at_the_meter()
     try:
         dev.advance(NOW + 3600)
         assert dev.get(METERING, 0x0000) == 1800  # litres in an hour
-        close = se.encode(METERING, False, 0x0B, [0, 1, 0, 0, 0, 1])
+        close = secmd.encode(METERING, False, 0x0B, [0, 1, 0, 0, 0, 1])
         payload, _, _ = _run(dev, 0x0081, _gbz((METERING, 0x01, 0x0B, close)), critical=True,
                              now=NOW + 3600)
-        status = se.decode(METERING, True, 0x0C, payload.components[0].payload)
+        status = secmd.decode(METERING, True, 0x0C, payload.components[0].payload)
         assert status[3] == gsme_mod.SUPPLY_OFF
         dev.advance(NOW + 7200)
         assert dev.get(METERING, 0x0000) == 1800  # closed: nothing flows
-        arm = se.encode(METERING, False, 0x0B, [0, 2, 0, 0, 1, 1])
+        arm = secmd.encode(METERING, False, 0x0B, [0, 2, 0, 0, 1, 1])
         _run(dev, 0x0085, _gbz((METERING, 0x01, 0x0B, arm)), critical=True, now=NOW + 7200)
         assert dev.get(METERING, 0x0014) == gsme_mod.SUPPLY_ARMED
         dev.button(NOW + 7200)  # the consumer opens the armed valve
@@ -170,13 +170,13 @@ def test_a_top_up_credits_the_meter_once():
         # A bench without a prepayment key: the UTRN's form and counter are still checked.
         z = p256.ecdh(fx.KEYS["supplier_ka"], fx.pub("device_ka"))
         code = utrn.make(z, fx.PARTY_EUIS["supplier"], fx.DEVICE_EUI, 1 << 32, 250)
-        top_up = se.encode(PREPAYMENT, False, 0x04, [0, code.encode()])
+        top_up = secmd.encode(PREPAYMENT, False, 0x04, [0, code.encode()])
         payload, _, _ = _run(dev, 0x0097, _gbz((PREPAYMENT, 0x01, 0x04, top_up)))
-        result, value, _src, credit = se.decode(PREPAYMENT, True, 0x03,
+        result, value, _src, credit = secmd.decode(PREPAYMENT, True, 0x03,
                                                 payload.components[0].payload)
         assert result == 0 and value == 250 * gsme_mod.CREDIT_PER_PENNY and credit == value
         payload, _, _ = _run(dev, 0x0097, _gbz((PREPAYMENT, 0x01, 0x04, top_up)))
-        result = se.decode(PREPAYMENT, True, 0x03, payload.components[0].payload)[0]
+        result = secmd.decode(PREPAYMENT, True, 0x03, payload.components[0].payload)[0]
         assert result == 0x02 and dev.get(PREPAYMENT, 0x0001) == value  # duplicate: not twice
     finally:
         fx.cleanup(store)
@@ -189,10 +189,10 @@ def test_daily_read_log_snapshots_are_taken_at_midnight_and_published():
         dev.advance(midnight + 86400 + 60)  # two midnights
         start = (NOW - EPOCH_2000) & 0xFFFFFFFF
         end = (midnight + 86400 + 60 - EPOCH_2000) & 0xFFFFFFFF
-        get = [(METERING, 0x01, 0x06, se.encode(METERING, False, 0x06, [start, end, i, 1]))
+        get = [(METERING, 0x01, 0x06, secmd.encode(METERING, False, 0x06, [start, end, i, 1]))
                for i in range(3)]
         payload, plain, _ = _run(dev, 0x0077, _gbz(*get), now=midnight + 86400 + 60)
-        snaps = [se.decode(METERING, True, 0x06, plain[i] if c.encrypted else c.payload)
+        snaps = [secmd.decode(METERING, True, 0x06, plain[i] if c.encrypted else c.payload)
                  for i, c in enumerate(payload.components) if c.command == 0x06]
         assert len(snaps) == 2  # the third offset: NOT_FOUND
         # Offset 0 is the oldest in the window, as the DCC RTDS 4.5.0 GCS16a answers show.

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from smets.gbcs import envelope
-from smets.zcl import gbz, se
+from smets.zcl import gbz, secmd
 from smets.zcl import types as ztypes
 from smets.zcl.frame import ZCLError
 from smetsbench.payloads import registry
@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 import gbcs_fixtures as fx  # noqa: E402
 
 ROWS = [(int(k[:4], 16), k[4] == "1", int(k[5:], 16))
-        for k in re.findall(r" ([0-9a-f]{7}):", se._TABLE)]
+        for k in re.findall(r" ([0-9a-f]{7}):", secmd._TABLE)]
 _INT = {ztypes.UINT8: (0, 0xFF), ztypes.UINT16: (0, 0xFFFF), ztypes.UINT24: (0, 0xFFFFFF),
         ztypes.UINT32: (0, 0xFFFFFFFF), ztypes.UINT48: (0, (1 << 48) - 1),
         ztypes.INT32: (-(1 << 31), (1 << 31) - 1), ztypes.ENUM8: (0, 0xFF),
@@ -42,13 +42,13 @@ def _field(t):
 @st.composite
 def command_fields(draw):
     cluster, s2c, cmd = draw(st.sampled_from(ROWS))
-    lay = se.layout(cluster, s2c, cmd)
+    lay = secmd.layout(cluster, s2c, cmd)
     fields = []
     for i, t in enumerate(lay):
-        if t == se.REST:
+        if t == secmd.REST:
             fields.append(draw(st.binary(max_size=20)))
             break
-        if t == se.REPEAT:
+        if t == secmd.REPEAT:
             group = lay[i + 1:]
             fields.append([tuple(draw(_field(g)) for g in group)
                            for _ in range(draw(st.integers(0, 3)))])
@@ -68,14 +68,14 @@ def _norm(v):
 @given(command_fields())
 def test_se_layouts_round_trip(c):
     cluster, s2c, cmd, fields = c
-    raw = se.encode(cluster, s2c, cmd, fields)
-    assert [_norm(v) for v in se.decode(cluster, s2c, cmd, raw)] == [_norm(v) for v in fields]
+    raw = secmd.encode(cluster, s2c, cmd, fields)
+    assert [_norm(v) for v in secmd.decode(cluster, s2c, cmd, raw)] == [_norm(v) for v in fields]
 
 
 @given(st.sampled_from(ROWS), st.binary(max_size=80))
 def test_se_arbitrary_bytes_raise_only_zcl_error(row, data):
     try:
-        se.decode(*row, data)
+        secmd.decode(*row, data)
     except ZCLError:
         pass
 

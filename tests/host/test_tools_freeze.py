@@ -12,8 +12,10 @@ def test_freeze_writes_the_board_sources_and_a_manifest_the_build_can_run(tmp_pa
     manifest = freeze(tmp_path / "out", "esp32-s3")
     out = tmp_path / "out"
     board = {n[len("lib/"):] for n in build.image_files(compiled=False) if n.startswith("lib/")}
-    written = {p.relative_to(out).as_posix() for p in (out / "smets").rglob("*.py")}
+    written = {p.relative_to(out).as_posix() for top in ("smets", "umqtt")
+               for p in (out / top).rglob("*.py")}
     assert written == board and "smets/dlms/axdr.py" not in written
+    assert "umqtt/simple.py" in written  # the CAD's client, as the build bundles it
     assert "def to_json" not in (out / "smets" / "zcl" / "types.py").read_text()
     # The manifest as the MicroPython build runs it: include() and package() supplied.
     calls = []
@@ -21,6 +23,7 @@ def test_freeze_writes_the_board_sources_and_a_manifest_the_build_can_run(tmp_pa
                                 "package": lambda *a, **kw: calls.append(("package", a, kw))})
     assert calls[0] == ("include", "$(PORT_DIR)/boards/manifest.py")
     assert calls[1][1] == ("smets",) and calls[1][2]["base_path"] == str(out)
+    assert calls[2][1] == ("umqtt",) and calls[2][2]["base_path"] == str(out)
     assert "BOARD=ESP32_GENERIC_S3" in manifest.read_text()
     # Every frozen source compiles for the board's architecture.
     for path in sorted((out / "smets").rglob("*.py"))[:60]:

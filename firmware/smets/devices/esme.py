@@ -37,6 +37,7 @@ from smets.cosem import (
 from smets.devices.gbcsdev import GBCSDevice, Reject, _hex
 from smets.gbcs import crypto, usecases
 from smets.gbcs.usecases import FLAG_ASN1, FLAG_OPTIONAL
+from smets.han import PROFILE_SE
 from smets.logbook import Logbook
 
 FIRMWARE_ID = b"\x00\x01\x00\x00"  # ECS52: four-byte firmware version identifier (0.1.0)
@@ -118,6 +119,9 @@ _KEY_BILLING_CALENDAR = b"\x00\x16\x00\x00\x0f\x00\x00\xff\x04"
 _KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
 _NULL = b"\x00"
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
+# The SE clusters the meter serves its Type 2 devices (smets.devices.esme_se): Basic, Price,
+# Metering, Messaging, Prepayment, Device Management.
+_SE_CLUSTERS = (0x0000, 0x0700, 0x0702, 0x0703, 0x0705, 0x0708)
 
 
 class DataAccessError(Exception):
@@ -583,6 +587,31 @@ class ESME(GBCSDevice):
     def date_time(self, now):
         return cosem.date_time(now)
 
+    # -- the HAN side: ZigBee SE server for IHDs and CADs (smets.devices.esme_se) ---------------
+    _se = None  # made on the first frame from a Type 2 device
+
+    def on_cluster(self, aps, zcl, now):
+        if aps.profile != PROFILE_SE:
+            return []  # not ZCL (ZDO service discovery is the hub's)
+        if aps.cluster not in _SE_CLUSTERS:
+            return None  # Default Response UNSUPPORTED_CLUSTER, whoever asks
+        return self.se_server(now).on_zcl(aps, zcl, now)
+
+    def se_server(self, now):
+        if self._se is None:
+            from smets.devices import esme_se
+
+            # The meter answers Type 2 devices in its device log only (CS03B joins them):
+            # `han_joined(eui)` is that check where the ESME keeps the log.
+            self._se = esme_se.server(self, now, getattr(self, "han_joined", None))
+        return self._se
+
+    def tick(self, now):
+        out = GBCSDevice.tick(self, now)
+        if self._se is not None:
+            out.extend(self._se.tick(now))
+        return out
+
     def device_tick(self, now):
         self.advance(now)
         out = []
@@ -608,6 +637,8 @@ class ESME(GBCSDevice):
         nb = (max(now, self._t) // _HH + 1) * _HH
         for e in self.state["pending"]:
             nb = min(nb, e[0])
+        if self._se is not None:
+            nb = min(nb, self._se.next_due(now) or nb)
         return nb if due is None else min(due, nb)
 
     # -- bench -------------------------------------------------------------------------------
@@ -623,6 +654,8 @@ class ESME(GBCSDevice):
         st["pending"] = len(s["pending"])
         v = self.attrs.get(self.attrs.slot(_KEY_MPAN_IMPORT))
         st["mpan_import"] = bytes(v[2:]).decode()
+        if self._se is not None:
+            st["han"] = self._se.status()
         return st
 
     def control(self, op, req, now):

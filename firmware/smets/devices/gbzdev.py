@@ -35,7 +35,7 @@ from smets.devices.gbcsdev import GBCSDevice, Reject
 from smets.gbcs import crypto, usecases
 from smets.gbcs.pipeline import CREDENTIAL_CODES
 from smets.gbcs.usecases import FLAG_ASN1, FLAG_DEVICE, FLAG_OPTIONAL
-from smets.zcl import gbz, se
+from smets.zcl import gbz, secmd
 from smets.zcl.frame import (
     DEFAULT_RESPONSE,
     FAILURE,
@@ -255,7 +255,7 @@ class GBZDevice(GBCSDevice):
             return self._default(c, c.command, HARDWARE_FAILURE), True
         s2c = bool(c.frame_control & 0x08)
         try:
-            fields = se.decode(c.cluster, s2c, c.command, c.payload)
+            fields = secmd.decode(c.cluster, s2c, c.command, c.payload)
             result = self._run(c, fields, ctx, s2c)
         except Failure as f:
             return self._default(c, c.command, f.status), f.status != NOT_FOUND
@@ -407,7 +407,7 @@ class GBZDevice(GBCSDevice):
         sub += b"\x14"  # one tier and four block thresholds' registers in use
         for v in e[8:12]:
             sub += v.to_bytes(6, "little")
-        return 0x06, se.encode(_METERING, True, 0x06, [e[2], utc(e[0]), len(found), 0, 1,
+        return 0x06, secmd.encode(_METERING, True, 0x06, [e[2], utc(e[0]), len(found), 0, 1,
                                                       e[1] & f[3], 6, bytes(sub)])
 
     def _h_prepay_snapshot(self, c, f, ctx):
@@ -418,7 +418,7 @@ class GBZDevice(GBCSDevice):
             raise Failure(NOT_FOUND)
         e = found[f[2]]
         sub = struct.pack("<i3Iii", *e[12:18])
-        return 0x01, se.encode(_PREPAYMENT, True, 0x01, [e[2], utc(e[0]), len(found), 0, 1,
+        return 0x01, secmd.encode(_PREPAYMENT, True, 0x01, [e[2], utc(e[0]), len(found), 0, 1,
                                                         e[1] & f[3], 0, sub])
 
     # -- alerts / time ---------------------------------------------------------------------------

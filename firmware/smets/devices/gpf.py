@@ -32,7 +32,7 @@ from smets.devices.gbzdev import (
 )
 from smets.devices.gsme import _model
 from smets.logbook import Logbook
-from smets.zcl import se, types
+from smets.zcl import secmd, types
 from smets.zcl.attrs import AttrTable
 from smets.zcl.endpoint import Endpoint, TableCluster
 from smets.zcl.frame import (
@@ -117,7 +117,7 @@ class GPF(GBZDevice):
         if c == METERING and zcl.frame_type == TYPE_CLUSTER and zcl.server_to_client \
                 and zcl.command == 0x01:
             # RequestMirror from a meter (ZSE D.3.2.4.2): the mirror's endpoint.
-            answer = ZCLFrame(0x01, se.encode(METERING, False, 0x01, [MIRROR_EP]),
+            answer = ZCLFrame(0x01, secmd.encode(METERING, False, 0x01, [MIRROR_EP]),
                               disable_default_response=True, seq=zcl.seq)
             return [aps.reply(c, answer.to_bytes())]
         if c in MIRRORED and zcl.frame_type == TYPE_GLOBAL and zcl.command == REPORT_ATTRIBUTES:
@@ -179,7 +179,7 @@ class GPF(GBZDevice):
                 samples.append((min(litres, 0xFFFFFF),))
         if first is None:
             raise Failure(NOT_FOUND)
-        return 0x07, se.encode(METERING, True, 0x07, [sid, utc(first), stype, DAILY_INTERVAL,
+        return 0x07, secmd.encode(METERING, True, 0x07, [sid, utc(first), stype, DAILY_INTERVAL,
                                                       len(samples), samples])
 
     def _h_tenancy(self, c, f, ctx):

@@ -4,7 +4,7 @@ the bench's CONTROL operations. Functions take the GPF."""
 
 from smets.devices import gpf as P
 from smets.devices.gbzdev import EPOCH_2000
-from smets.zcl import se
+from smets.zcl import secmd
 
 CAUSE_GENERAL = 0x0001
 MSG_GCS62 = 0x00B2  # Backup GPF device log (alert)
@@ -47,7 +47,7 @@ def mirror_snapshot(dev, cluster, command, payload):
     volume, tier and block registers) and a PublishPrepaySnapshot (Prepayment, type 0) of the
     same snapshot id make one record; a daily one (cause General) adds the day's consumption
     to the daily consumption log (the difference of two midnight volumes)."""
-    f = se.decode(cluster, True, command, payload)
+    f = secmd.decode(cluster, True, command, payload)
     snap_id, t2000, cause, sub = f[0], f[1], f[5], f[7]
     t = t2000 + EPOCH_2000
     log = dev.snaps if cause == CAUSE_GENERAL else dev.bills

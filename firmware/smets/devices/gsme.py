@@ -46,7 +46,7 @@ from smets.devices.gbzdev import (  # noqa: F401 - Failure and utc are this modu
 from smets.gbcs import usecases
 from smets.han import ApsFrame
 from smets.logbook import Logbook
-from smets.zcl import se
+from smets.zcl import secmd
 from smets.zcl.attrs import REPORTABLE, AttrTable
 from smets.zcl.frame import (
     DEFAULT_RESPONSE,
@@ -380,7 +380,7 @@ class GSME(GBZDevice):
                 samples.append((min(e[1], 0xFFFFFF),))
         if first is None:
             raise Failure(NOT_FOUND)
-        return 0x07, se.encode(METERING, True, 0x07, [sid, utc(first), stype, interval,
+        return 0x07, secmd.encode(METERING, True, 0x07, [sid, utc(first), stype, interval,
                                                       len(samples), samples])
 
     # -- Prepayment handlers ------------------------------------------------------------------
@@ -514,7 +514,7 @@ class GSME(GBZDevice):
                 and not zcl.server_to_client and zcl.command == 0x01:
             # RequestMirrorResponse (ZSE D.3.4.2.3.2): the mirror's endpoint on the hub.
             try:
-                ep = se.decode(METERING, False, 0x01, zcl.payload)[0]
+                ep = secmd.decode(METERING, False, 0x01, zcl.payload)[0]
             except ZCLError:
                 return []
             if ep == 0xFFFF:

@@ -10,7 +10,7 @@ Response) or raises gsme.Failure with the ZCL status.
 """
 
 from smets.devices import gsme as G
-from smets.zcl import se
+from smets.zcl import secmd
 from smets.zcl.frame import FAILURE, INVALID_FIELD
 
 
@@ -202,7 +202,7 @@ def _change_supply(dev, c, f, ctx):
         raise G.Failure(INVALID_FIELD)
     set_supply(dev, after, now)
     if f[5] & 0x01:
-        return 0x0C, se.encode(G.METERING, True, 0x0C, [f[0], f[1], f[3], after])
+        return 0x0C, secmd.encode(G.METERING, True, 0x0C, [f[0], f[1], f[3], after])
     return None
 
 
@@ -246,6 +246,6 @@ def _payment_mode_reply(dev, c, f, ctx):
 
 def payment_mode_reply(dev):
     # ChangePaymentModeResponse: friendly credit, its calendar, emergency credit settings.
-    return 0x02, se.encode(G.PREPAYMENT, True, 0x02, [
+    return 0x02, secmd.encode(G.PREPAYMENT, True, 0x02, [
         dev.state.get("friendly", 0), dev.state.get("friendly_cal", 0),
         dev.get(G.PREPAYMENT, 0x0010), dev.get(G.PREPAYMENT, 0x0011)])

@@ -8,7 +8,7 @@ the bench's CONTROL operations. Functions take the GSME.
 
 from smets.devices import gsme as G
 from smets.gbcs import crypto
-from smets.zcl import gbz, se
+from smets.zcl import gbz, secmd
 from smets.zcl.frame import (
     INVALID_FIELD,
     NOT_FOUND,
@@ -111,7 +111,7 @@ def _billing_get(dev, c, f, ctx):
     """GetBillingPeriod (GCS21d / GCS21k): the billing period in force (PublishBillingPeriod:
     provider, issuer event id, start, duration and its type, tariff type)."""
     a = dev.attrs
-    return 0x09, se.encode(G.PRICE, True, 0x09, [
+    return 0x09, secmd.encode(G.PRICE, True, 0x09, [
         a.value(G.DEVICE_MANAGEMENT, 0x0100), a.value(G.PRICE, 0x0600),
         a.value(G.PRICE, 0x0600), a.value(G.PRICE, 0x0601), a.value(G.PRICE, 0x0604), f[3]])
 
@@ -150,7 +150,7 @@ def _event_log(dev, c, f, ctx):
     found = found[:n or 48]
     if not found:
         raise G.Failure(NOT_FOUND)
-    return 0x01, se.encode(G.EVENTS, True, 0x01, [total, 0, 1, 0, found])
+    return 0x01, secmd.encode(G.EVENTS, True, 0x01, [total, 0, 1, 0, found])
 
 
 def _clear_log(dev, c, f, ctx):
@@ -162,7 +162,7 @@ def _clear_log(dev, c, f, ctx):
         dev.events.clear()
         dev._event(ctx.now, G.EVENT_EVENT_LOG_CLEARED)
         cleared |= 1 << G.LOG_GENERAL
-    return 0x02, se.encode(G.EVENTS, True, 0x02, [cleared])
+    return 0x02, secmd.encode(G.EVENTS, True, 0x02, [cleared])
 
 
 def _top_up_log(dev, c, f, ctx):
@@ -178,7 +178,7 @@ def _top_up_log(dev, c, f, ctx):
     out = out[:f[1] or G.TOPUP_LOG_SIZE]
     if not out:
         raise G.Failure(NOT_FOUND)
-    return 0x05, se.encode(G.PREPAYMENT, True, 0x05, [0, 1, out])
+    return 0x05, secmd.encode(G.PREPAYMENT, True, 0x05, [0, 1, out])
 
 
 def _debt_log(dev, c, f, ctx):
@@ -194,7 +194,7 @@ def _debt_log(dev, c, f, ctx):
     out = out[:n or G.DEBT_LOG_SIZE]
     if not out:
         raise G.Failure(NOT_FOUND)
-    return 0x06, se.encode(G.PREPAYMENT, True, 0x06, [0, 1, out])
+    return 0x06, secmd.encode(G.PREPAYMENT, True, 0x06, [0, 1, out])
 
 
 def _start_sampling(dev, c, f, ctx):
@@ -203,14 +203,14 @@ def _start_sampling(dev, c, f, ctx):
     id (0 and 1 are the profile logs' own ids), 0xFFFF when it cannot start."""
     _event_id, start, stype, interval, n = f
     if not interval or not n or n > G.SAMPLE_LOG_SIZE:
-        return 0x0D, se.encode(G.METERING, True, 0x0D, [0xFFFF])
+        return 0x0D, secmd.encode(G.METERING, True, 0x0D, [0xFFFF])
     s = dev.state
     sid = (s.get("session") or [1])[0] + 1
     t0 = max(ctx.now, start + G.EPOCH_2000 if start else 0)
     s["session"] = [sid, t0, interval, n]
     s["sampled"] = dev.get(G.METERING, 0x0000)
     dev.samples.clear()
-    return 0x0D, se.encode(G.METERING, True, 0x0D, [sid])
+    return 0x0D, secmd.encode(G.METERING, True, 0x0D, [sid])
 
 
 def _event_config(dev, c, f, ctx):
@@ -243,7 +243,7 @@ def _event_config_get(dev, c, f, ctx):
             out.append((code, rec.get("%04x" % code, default)))
     if not out:
         raise G.Failure(NOT_FOUND)
-    return 0x04, se.encode(G.DEVICE_MANAGEMENT, False, 0x04, [0, 1, out])
+    return 0x04, secmd.encode(G.DEVICE_MANAGEMENT, False, 0x04, [0, 1, out])
 
 
 # The GSME's events and their default configuration (ZSE D.10 EventConfiguration: bit 0 log
@@ -282,7 +282,7 @@ def top_up(dev, f, ctx):
             # A UTRN the meter has accepted before (its top-up log): ZSE ResultType 0x02
             # "Rejected - Duplicate Top Up", event 8F51.
             dev._event(now, G.EVENT_DUPLICATE_UTRN)
-            return se.encode(G.PREPAYMENT, True, 0x03, [0x02, 0, source,
+            return secmd.encode(G.PREPAYMENT, True, 0x03, [0x02, 0, source,
                                                          dev.get(G.PREPAYMENT, 0x0001)])
     try:
         if supplier is None or not pp:
@@ -297,11 +297,11 @@ def top_up(dev, f, ctx):
     except utrn.UTRNError as exc:
         dev.log("W", "top-up refused: %s" % exc)
         dev._event(now, G.EVENT_UTRN_NOT_AUTHENTIC)
-        return se.encode(G.PREPAYMENT, True, 0x03, [0x01, -1, source, -1])
+        return secmd.encode(G.PREPAYMENT, True, 0x03, [0x01, -1, source, -1])
     credit = pence * G.CREDIT_PER_PENNY
     max_top_up = dev.get(G.PREPAYMENT, 0x0022)
     if max_top_up and credit > max_top_up:
-        return se.encode(G.PREPAYMENT, True, 0x03, [0x06, credit, source,
+        return secmd.encode(G.PREPAYMENT, True, 0x03, [0x06, credit, source,
                                                      dev.get(G.PREPAYMENT, 0x0001)])
     s["topup_counter"] = counter
     # Payment-based debt takes its share of the top-up first (DebtRecoveryTopUpPercentage3).
@@ -319,7 +319,7 @@ def top_up(dev, f, ctx):
         # A top-up entered on the meter or a PPMID: the generic non-critical alert 810E.
         ctx.alerts.append(dev.alert(0x1001, G.EVENT_CREDIT_ADDED_LOCALLY, now, critical=False))
     dev._dirty = True
-    return se.encode(G.PREPAYMENT, True, 0x03, [0x00, credit, source, balance])
+    return secmd.encode(G.PREPAYMENT, True, 0x03, [0x00, credit, source, balance])
 
 
 # -- GCS53: the billing data log pushed at the end of a billing period ---------------------------
@@ -455,7 +455,7 @@ def due(dev, now):
                                 from_date_time=fdt or None)
         alert = G.ALERT_FUTURE_DATED_EXECUTED
         try:
-            fields = se.decode(cluster, bool(fc & 0x08), cmd, comp.payload)
+            fields = secmd.decode(cluster, bool(fc & 0x08), cmd, comp.payload)
             key = " %04x%s%02x:" % (cluster, "s" if fc & 0x08 else "c", cmd)
             i = G._HANDLERS.find(key) + len(key)
             name = G._HANDLERS[i:G._HANDLERS.find(" ", i)].partition("/")[0]
@@ -492,7 +492,7 @@ def control(dev, op, req, now):
         ctx = Context(dev, None, None, now, None)
         payload = top_up(dev, (1, str(req["utrn"]).encode()), ctx)
         dev.to_alert.extend(ctx.alerts)
-        result, value, _source, credit = se.decode(G.PREPAYMENT, True, 0x03, payload)
+        result, value, _source, credit = secmd.decode(G.PREPAYMENT, True, 0x03, payload)
         return {"result": result, "value": value, "credit": credit, "alerts": len(ctx.alerts)}
     if op == "events":
         n = min(int(req.get("n", 10)), 40)

@@ -95,9 +95,11 @@ def run(board_path="board.json", rom_bytes=0):
     store = Store(board.get("state_dir") or "state")
     port = hal.open_port(board)
     node = None
+    sink = None  # the CAD's MQTT publisher (smets.runtime.mqtt), made when needed
     hung_up = False
     try:
-        node = Node(board, store, mono(), cpu_timer=_cpu_timer(), rom_bytes=rom_bytes)
+        node = Node(board, store, mono(), cpu_timer=_cpu_timer(), rom_bytes=rom_bytes,
+                    display=_display_factory(board))
         io = _open_io(board, node)
         han_seen = 0
         io_wait = None
@@ -141,6 +143,10 @@ def run(board_path="board.json", rom_bytes=0):
                         # A quiet line: a host that died mid-frame must not hide a later Ctrl-C.
                         _idle(node, mono())
                 wait = _tick(node, mono())
+                if sink is not None or hasattr(node.device, "take_publications"):
+                    sink, sink_wait = _publish(node, sink, board, mono())
+                    if sink_wait is not None:
+                        wait = sink_wait if wait is None else min(wait, sink_wait)
                 if io is not None:
                     han = node.counters["han_in"] + node.counters["han_out"]
                     if han != han_seen:
@@ -155,6 +161,11 @@ def run(board_path="board.json", rom_bytes=0):
                 # frames): wait for the heap to free up rather than end the app.
                 _survived(node, exc, "in the main loop")
     finally:
+        try:
+            if node is not None and sink is not None:
+                sink.close()
+        except Exception:  # noqa: BLE001 - stopping anyway
+            pass
         try:
             if node is not None:
                 if not node.reboot_requested:  # CONTROL reset has done it
@@ -183,6 +194,44 @@ def _open_io(board, node):
     except Exception as exc:  # noqa: BLE001 - a wrong pin must not brick the board
         node.log("E", "LED/button from board.json unusable: %s: %s" % (type(exc).__name__, exc))
         return None
+
+
+def _display_factory(board):
+    """Opens the board's display (board.json "display") the first time a device asks: None
+    without one, and nothing imported for roles that draw nothing."""
+    cfg = board.get("display")
+    if not cfg:
+        return None
+    panel = []
+
+    def display():
+        if not panel:
+            from smets.runtime.display import open_display
+
+            panel.append(open_display(cfg))
+        return panel[0]
+
+    return display
+
+
+def _publish(node, sink, board, mono_ms):
+    """Run the CAD's publisher (made for the device now running, closed when it goes):
+    (publisher, ms until it wants to run again)."""
+    dev = node.device
+    if sink is not None and sink.device is not dev:
+        sink.close()
+        sink = None
+    if dev is None or not hasattr(dev, "take_publications"):
+        return None, None
+    try:
+        if sink is None:
+            from smets.runtime.mqtt import Publisher
+
+            sink = Publisher(dev, node.log, board)
+        return sink, sink.poll(mono_ms)
+    except Exception as exc:  # noqa: BLE001 - the CAD keeps reading its meters
+        _survived(node, exc, "publishing over MQTT")
+        return sink, 1000
 
 
 def _button(node, mono_ms):

@@ -1,38 +1,49 @@
-"""ZigBee Smart Energy cluster-specific command payloads, as one table (ZSE 1.4 annex D).
+"""ZigBee Smart Energy: the cluster and attribute ids the HAN devices use, and the SE commands
+that carry prices and messages to a consumer device (ZigBee SE 1.4, as GBCS 10 profiles it).
 
-Every command GBCS carries in a GBZ payload or a GSME sends on the HAN has a row: cluster,
-direction, command id and the ZCL data types of its fields in order (ZCL little-endian
-encoding, smets.zcl.types). Two pseudo types end a layout:
+Attribute ids (SE 1.4 annex D; Wireshark packet-zbee-zcl-se.c names them the same):
 
-  REPEAT  the types after it form a group repeated until the payload ends (a price matrix, the
-          samples of GetSampledDataResponse, the entries of PublishEventLog)
-  REST    the rest of the payload as bytes (a snapshot sub-payload, whose layout depends on
-          its payload type field; an optional trailing field)
+    Metering 0x0702 (D.3.2.2)          Price 0x0700 (D.4.2.2)
+      0000 CurrentSummationDelivered     0100.. Block1Threshold.. (uint48)
+      0001 CurrentSummationReceived      0301 StandingCharge (uint32)
+      0014 SupplyStatus                  0410.. Tier1Block1Price.. (uint32, +0x10 per tier)
+      0100.. CurrentTier1Summation..     0615 UnitOfMeasure, 0616 Currency (ISO 4217)
+      0200 Status                        0617 PriceTrailingDigit (high nibble)
+      0300 UnitofMeasure, 0301 Multiplier, 0302 Divisor, 0303 SummationFormatting
+      0304 DemandFormatting, 0305 HistoricalConsumptionFormatting, 0306 MeteringDeviceType
+      0307 SiteID (MPAN / MPRN), 0308 MeterSerialNumber
+      0400 InstantaneousDemand (int24), 0401 CurrentDayConsumptionDelivered (uint24)
+      0403 PreviousDayConsumptionDelivered, 0430 CurrentWeekConsumptionDelivered
+      0432 PreviousWeek.., 0440 CurrentMonthConsumptionDelivered, 0442 PreviousMonth..
+    Prepayment 0x0705 (D.7.2.2)        Device Management 0x0708 (D.10.2.2)
+      0000 PaymentControlConfiguration   0101 ProviderName, 0102 ProviderContactDetails
+      0001 CreditRemaining (int32)
+      0002 EmergencyCreditRemaining      Messaging 0x0703 (D.5): commands only
+      0003 CreditStatus (map8)
+      0005 AccumulatedDebt (int32)
+      0010 EmergencyCreditLimitAllowance, 0011 EmergencyCreditThreshold
 
-    decode(cluster, server_to_client, command, payload) -> [field, ...] (a REPEAT group is one
-                                                          list of tuples, REST one bytes)
-    encode(cluster, server_to_client, command, fields)  -> bytes
-
-Field layouts are the ZSE 1.4 ones as GBCS uses them (GBCS 7.2 / 10; cross-checked against
-SmartDCCInnovation/gbcs-parser `src/zigbee.ts` and the DCC RTDS 4.5.0 GBZ payloads). Issuer
-event ids are uint32 (GBCS fills them with a UTC time). ZCLError is the only error.
+Commands: Price Get Current Price (00, client to server) is answered with Publish Price (00,
+server to client, D.4.2.4.1), which the server also sends unasked when the price changes;
+Messaging Get Last Message (00) is answered with Display Message (00, D.5.2.3.1), sent unasked
+when the supplier sends a message, and the client confirms with Message Confirmation (01).
+Every number is little-endian (ZCL 2.6.1); UTCTime counts seconds from 2000-01-01.
 """
 
 try:
     from micropython import const
 except ImportError:  # CPython
 
-    def const(x):
+    def const(x):  # type: ignore[misc]  # CPython has no micropython.const
         return x
 
 
-from smets.zcl import types
+import struct
+
 from smets.zcl.frame import ZCLError, hexs
 
-REPEAT = const(0xFD)
-REST = const(0xFE)
-
 BASIC = const(0x0000)
+TIME = const(0x000A)
 PRICE = const(0x0700)
 METERING = const(0x0702)
 MESSAGING = const(0x0703)
@@ -41,135 +52,135 @@ CALENDAR = const(0x0707)
 DEVICE_MANAGEMENT = const(0x0708)
 EVENTS = const(0x0709)
 
-# The table: one row per command, "CCCCdNN:fields" (cluster, direction 1 = server to client,
-# command id, hex) and a letter per field: b u8, w u16, t u24, l u32, x u48, i int32, e enum8,
-# m map8, n map16, k map32, u UTC time, d date, o octet string, c character string, f boolean,
-# R a repeated group follows, * the rest as bytes. A str constant: it stays in flash on a board
-# whose code is frozen, and a lookup is one find(). Names are the host's (payloads.zcl_names).
-_TABLE = (
-    # Price (ZSE D.4): PublishPrice, BlockPeriod, ConversionFactor, CalorificValue,
-    # TariffInformation, PriceMatrix, BlockThresholds, BillingPeriod; GetCurrentPrice,
-    # GetBlockPeriods, GetConversionFactor, GetCalorificValue, GetTariffInformation,
-    # GetPriceMatrix, GetBlockThresholds, GetBillingPeriod
-    " 0700100:loluewmmuwl* 0700101:llutmmme 0700102:lulm 0700103:lulem"
-    " 0700104:lllumobbewmlbtt 0700105:llulbbmRbl 0700106:llulbbm* 0700109:llutmm"
-    " 0700000:m 0700003:ubm 0700004:ulb 0700005:ulb 0700006:ulbm 0700007:l 0700008:l"
-    " 070000b:ulbm"
-    # Metering (ZSE D.3): RequestMirrorResponse, GetSnapshot, StartSampling, GetSampledData,
-    # ChangeSupply, LocalChangeSupply, SetSupplyStatus, SetUncontrolledFlowThreshold;
-    # RequestMirror, PublishSnapshot, GetSampledDataResponse, ConfigureMirror,
-    # SupplyStatusResponse, StartSamplingResponse
-    " 0702001:w 0702006:uubk 0702007:lueww 0702008:wuew 070200b:lluuem 070200c:e"
-    " 070200d:leeee 070200e:llwewwbw 0702101: 0702106:lubbbke* 0702107:wuewwRt"
-    " 0702108:ltfb 070210c:llue 070210d:w"
-    # Messaging (ZSE D.5): MessageConfirmation; DisplayMessage, CancelMessage
-    " 0703001:lu* 0703100:lmuwc* 0703101:lm"
-    # Prepayment (ZSE D.7): SelectAvailableEmergencyCredit, ChangeDebt, EmergencyCreditSetup,
-    # ConsumerTopUp, CreditAdjustment, ChangePaymentMode, GetPrepaySnapshot, GetTopUpLog,
-    # SetLowCreditWarningLevel, GetDebtRepaymentLog, SetMaximumCreditLimit, SetOverallDebtCap;
-    # PublishPrepaySnapshot, ChangePaymentModeResponse, ConsumerTopUpResponse,
-    # PublishTopUpLog, PublishDebtLog
-    " 0705000:ue 0705002:loieeuweiw 0705003:lull 0705004:eo 0705005:luei 0705006:lluni"
-    " 0705007:uubk 0705008:ub 0705009:l 070500a:ube 070500b:llull 070500c:llui"
-    " 0705101:lubbbke* 0705102:mlll 0705103:eiei 0705105:bbRoiu 0705106:bbRulel"
-    # Calendar (ZSE D.9): GetCalendar (GBCS reads none of its fields), GetDayProfiles,
-    # GetWeekProfiles, GetSeasons, GetSpecialDays; PublishCalendar, DayProfile, WeekProfile,
-    # Seasons, SpecialDays
-    " 0707000:* 0707001:llbb 0707002:llbb 0707003:ll 0707004:ubell 0707100:llluemobbb"
-    " 0707101:lllbbbbeRwb 0707102:lllbbbbbbbb 0707103:lllbbRdb 0707104:llluebbbRdb"
-    # Device Management (ZSE D.10): ReportEventConfiguration; PublishChangeOfTenancy,
-    # ChangeOfSupplier, RequestNewPasswordResponse, UpdateSiteID, SetEventConfiguration,
-    # GetEventConfiguration, UpdateCIN
-    " 0708004:bbRwm 0708100:llmuk 0708101:llmlukoo 0708102:luweo 0708103:lulo"
-    " 0708104:lume* 0708105:w 0708106:lulo"
-    # Events (ZSE D.11): GetEventLog, ClearEventLogRequest; PublishEventLog,
-    # ClearEventLogResponse
-    " 0709000:mwuubw 0709001:m 0709101:wbbmRmwuo 0709102:m "
-)
-_LETTERS = "bwtlxiemnkudocf"
-_CODES = b"\x20\x21\x22\x23\x25\x2b\x30\x18\x19\x1b\xe2\xe1\x41\x42\x10"
+# Metering
+M_SUMMATION_DELIVERED = const(0x0000)
+M_SUMMATION_RECEIVED = const(0x0001)
+M_SUPPLY_STATUS = const(0x0014)
+M_TIER1_SUMMATION = const(0x0100)
+M_STATUS = const(0x0200)
+M_UNIT = const(0x0300)
+M_MULTIPLIER = const(0x0301)
+M_DIVISOR = const(0x0302)
+M_SUMMATION_FORMATTING = const(0x0303)
+M_DEMAND_FORMATTING = const(0x0304)
+M_HISTORICAL_FORMATTING = const(0x0305)
+M_DEVICE_TYPE = const(0x0306)
+M_SITE_ID = const(0x0307)
+M_SERIAL = const(0x0308)
+M_DEMAND = const(0x0400)
+M_DAY = const(0x0401)
+M_PREVIOUS_DAY = const(0x0403)
+M_WEEK = const(0x0430)
+M_PREVIOUS_WEEK = const(0x0432)
+M_MONTH = const(0x0440)
+M_PREVIOUS_MONTH = const(0x0442)
+# MeteringDeviceType (D.3.2.2.4.7): 0 electric, 1 gas; 128 and up the same, mirrored.
+DEVICE_ELECTRIC = const(0)
+DEVICE_GAS = const(1)
+# SupplyStatus (D.3.2.2.1): what the load switch or valve does.
+SUPPLY_OFF = const(0)
+SUPPLY_ARMED = const(1)
+SUPPLY_ON = const(2)
+# UnitofMeasure (D.3.2.2.4.1): kWh, m3 (binary forms).
+UNIT_KWH = const(0x00)
+UNIT_M3 = const(0x01)
+
+# Price
+P_BLOCK1_THRESHOLD = const(0x0100)
+P_STANDING_CHARGE = const(0x0301)
+P_TIER1_BLOCK1_PRICE = const(0x0410)
+P_UNIT = const(0x0615)
+P_CURRENCY = const(0x0616)
+P_TRAILING_DIGIT = const(0x0617)
+CURRENCY_GBP = const(826)
+
+# Prepayment
+PP_CONTROL = const(0x0000)
+PP_CREDIT = const(0x0001)
+PP_EMERGENCY_CREDIT = const(0x0002)
+PP_CREDIT_STATUS = const(0x0003)
+PP_DEBT = const(0x0005)
+PP_EC_LIMIT = const(0x0010)
+PP_EC_THRESHOLD = const(0x0011)
+# PaymentControlConfiguration bits (D.7.2.2.1.1) and CreditStatus bits (D.7.2.2.1.4).
+PAY_DISCONNECTION_ENABLED = const(0x0001)
+PAY_PREPAYMENT_ENABLED = const(0x0002)
+CREDIT_OK = const(0x01)
+CREDIT_LOW = const(0x02)
+CREDIT_EC_ENABLED = const(0x04)
+CREDIT_EC_AVAILABLE = const(0x08)
+CREDIT_EC_SELECTED = const(0x10)
+CREDIT_EC_EXHAUSTED = const(0x20)
+
+# Device Management
+DM_PROVIDER_NAME = const(0x0101)
+DM_PROVIDER_CONTACT = const(0x0102)
+
+# Commands
+GET_CURRENT_PRICE = const(0x00)
+PUBLISH_PRICE = const(0x00)
+GET_LAST_MESSAGE = const(0x00)
+MESSAGE_CONFIRMATION = const(0x01)
+DISPLAY_MESSAGE = const(0x00)
+CANCEL_MESSAGE = const(0x01)
+# MessageControl (D.5.2.3.1.1.1): bit 7 the consumer must confirm the message.
+MESSAGE_CONFIRM_REQUIRED = const(0x80)
+UNTIL_CHANGED = const(0xFFFF)
+
+# Publish Price after the rate label: issuer event id, current time, unit of measure,
+# currency, trailing digit | tier, tiers | register tier, start time, duration, price,
+# price ratio, generation price, generation price ratio, alternate cost delivered, its unit,
+# its trailing digit, number of block thresholds, price control (SE 1.4 D.4.2.4.1).
+_PRICE_FMT = "<IIBHBBIHIBIBIBBBB"
+_PRICE_MIN = const(23)  # issuer event id .. price: what SE 1.0 devices already send
+_DISPLAY_FMT = "<IBIH"
 
 
-def layout(cluster, server_to_client, command):
-    """The field types of a command (bytes of ZCL type ids, REPEAT and REST), or None when
-    the table has no row for it."""
-    key = " %04x%d%02x:" % (cluster, 1 if server_to_client else 0, command)
-    i = _TABLE.find(key)
-    if i < 0:
-        return None
-    i += len(key)
-    j = _TABLE.find(" ", i)
-    out = bytearray()
-    for ch in _TABLE[i:j]:
-        if ch == "R":
-            out.append(REPEAT)
-        elif ch == "*":
-            out.append(REST)
-        else:
-            out.append(_CODES[_LETTERS.index(ch)])
-    return bytes(out)
+def publish_price(provider, label, event_id, now_utc, unit, currency, trailing, tier, price,
+                  tiers=1, thresholds=0):
+    """A Publish Price payload: `price` in units of 10^-`trailing` of `currency` per `unit`,
+    valid from now until changed."""
+    b = bytes(label)[:12]
+    return (struct.pack("<IB", provider, len(b)) + b + struct.pack(
+        _PRICE_FMT, event_id, now_utc, unit, currency, (trailing << 4) | (tier & 0x0F),
+        (tiers << 4) | (tier & 0x0F), 0, UNTIL_CHANGED, price, 0xFF, 0xFFFFFFFF, 0xFF,
+        0xFFFFFFFF, 0xFF, 0, thresholds, 0))
 
 
-def known(cluster, server_to_client, command):
-    return layout(cluster, server_to_client, command) is not None
+def parse_publish_price(data):
+    """{"provider", "label", "event", "time", "unit", "currency", "trailing", "tier", "price"}
+    from a Publish Price payload; ZCLError when it is too short."""
+    if len(data) < 5 or len(data) < 5 + data[4] + _PRICE_MIN:
+        raise ZCLError("Publish Price too short: %s" % hexs(data))
+    n = data[4]
+    p = 5 + n
+    event, t, unit, currency, digit_tier = struct.unpack_from("<IIBHB", data, p)
+    price = struct.unpack_from("<I", data, p + 19)[0]
+    return {"provider": struct.unpack_from("<I", data, 0)[0], "label": bytes(data[5:p]),
+            "event": event, "time": t, "unit": unit, "currency": currency,
+            "trailing": digit_tier >> 4, "tier": digit_tier & 0x0F, "price": price}
 
 
-def _layout(cluster, server_to_client, command):
-    lay = layout(cluster, server_to_client, command)
-    if lay is None:
-        raise ZCLError("no SE layout for cluster %04x %s command %02x" % (
-            cluster, "s->c" if server_to_client else "c->s", command))
-    return lay
+def display_message(message_id, text, now_utc, control=0, duration=UNTIL_CHANGED):
+    b = text.encode() if isinstance(text, str) else bytes(text)
+    b = b[:254]
+    return struct.pack(_DISPLAY_FMT, message_id, control, now_utc, duration) + bytes(
+        (len(b),)) + b + b"\x00"  # extended message control: none (SE 1.2)
 
 
-def decode(cluster, server_to_client, command, payload):
-    """The fields of a cluster-specific command's payload (see the module docstring)."""
-    lay = _layout(cluster, server_to_client, command)
-    data = bytes(payload)
-    out = []
-    pos = 0
-    for i in range(len(lay)):
-        t = lay[i]
-        if t == REST:
-            out.append(data[pos:])
-            return out
-        if t == REPEAT:
-            group = lay[i + 1:]
-            items = []
-            while pos < len(data):
-                item = []
-                for g in group:
-                    v, pos = types.decode_at(g, data, pos)
-                    item.append(v)
-                items.append(tuple(item))
-            out.append(items)
-            return out
-        v, pos = types.decode_at(t, data, pos)
-        out.append(v)
-    if pos != len(data):
-        raise ZCLError("%d bytes after the fields of cluster %04x command %02x: %s" % (
-            len(data) - pos, cluster, command, hexs(data)))
-    return out
+def parse_display_message(data):
+    """(message id, control, start time, duration, text bytes); ZCLError when malformed."""
+    if len(data) < 12 or len(data) < 12 + data[11] or data[11] == 0xFF:
+        raise ZCLError("Display Message malformed: %s" % hexs(data))
+    mid, control, start, duration = struct.unpack_from(_DISPLAY_FMT, data, 0)
+    return mid, control, start, duration, bytes(data[12:12 + data[11]])
 
 
-def encode(cluster, server_to_client, command, fields):
-    """The payload of a cluster-specific command from its fields (as `decode` gives them)."""
-    lay = _layout(cluster, server_to_client, command)
-    out = bytearray()
-    for i in range(len(lay)):
-        t = lay[i]
-        if t == REST:
-            if i < len(fields):
-                out += bytes(fields[i])
-            break
-        if t == REPEAT:
-            group = lay[i + 1:]
-            for item in fields[i]:
-                if len(item) != len(group):
-                    raise ZCLError("repeated group of %d fields, expected %d" % (
-                        len(item), len(group)))
-                for k in range(len(group)):
-                    out += types.encode(group[k], item[k])
-            break
-        out += types.encode(t, fields[i])
-    return bytes(out)
+def message_confirmation(message_id, now_utc):
+    return struct.pack("<II", message_id, now_utc)
+
+
+def parse_message_confirmation(data):
+    if len(data) < 8:
+        raise ZCLError("Message Confirmation too short: %s" % hexs(data))
+    return struct.unpack_from("<II", data, 0)

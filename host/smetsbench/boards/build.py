@@ -126,10 +126,12 @@ def strip_host_only(source):
     return "\n".join(lines).encode()
 
 
-def compile_module(src, march=None, cache_dir=None):
-    """Bytes of the .mpy for one source file (cached); host-only functions are left out."""
+def compile_module(src, march=None, cache_dir=None, data=None, rel=None):
+    """Bytes of the .mpy for one source file (cached); host-only functions are left out.
+    `data` and `rel` compile source bytes that are not a firmware file (bundled libraries)."""
     src = Path(src)
-    data = strip_host_only(src.read_bytes())
+    if data is None:
+        data = strip_host_only(src.read_bytes())
     args = ["-march=" + march] if march else []
     key = _digest(data, (" ".join(args) + "\0").encode())
     cache_dir = Path(cache_dir or paths.repo_dir() / "build" / "mpy" / (march or "host"))
@@ -144,7 +146,7 @@ def compile_module(src, march=None, cache_dir=None):
     stripped = cache_dir / (key + ".py")
     stripped.write_bytes(data)
     # The source name is recorded in tracebacks: give it the board path, not the host path.
-    rel = src.relative_to(paths.firmware_dir()).as_posix()
+    rel = rel or src.relative_to(paths.firmware_dir()).as_posix()
     proc = subprocess.run(
         cmd + args + ["-s", rel, "-o", str(tmp), str(stripped)], capture_output=True, text=True
     )
@@ -180,6 +182,15 @@ def image_files(march=None, compiled=True, firmware_dir=None, romfs=False):
             files["lib/" + rel[:-3] + ".mpy"] = compile_module(path, march)
         else:
             files["lib/" + rel] = path.read_bytes()
+    # Libraries from their releases (micropython-lib's umqtt.simple for the CAD).
+    from smetsbench.boards import vendor
+
+    for name, data in vendor.files().items():
+        if compiled:
+            files[name[:-3] + ".mpy"] = compile_module(name, march, data=data,
+                                                       rel=name[len("lib/"):])
+        else:
+            files[name] = data
     return files
 
 

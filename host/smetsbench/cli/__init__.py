@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "smetsbench.cli.fuzz",
     "smetsbench.payloads.decode",
     "smetsbench.cli.virtual",
+    "smetsbench.cli.ihd",
     "smetsbench.tools.benchinit",
     "smetsbench.tools.provision",
     "smetsbench.tools.deploy",

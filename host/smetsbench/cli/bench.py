@@ -423,8 +423,20 @@ def register(sub):
                    help="instead: drive N in-process ESMEs from this one process")
     b.add_argument("--role", default="ESME", type=str.upper, choices=sorted(ROLE_CASES),
                    help="the device measured (default ESME; GSME adds the sleepy figures)")
-    b.set_defaults(func=lambda a: main_fleet(a.fleet) if a.fleet else
-                   main(a.rounds, a.heap, a.runtime, not a.no_heap_search, role=a.role))
+    b.add_argument("--home", action="store_true",
+                   help="instead: IHD and CAD heap, change-to-screen and change-to-MQTT "
+                        "latency, MQTT messages per minute")
+    b.set_defaults(func=_main)
+
+
+def _main(a):
+    if a.fleet:
+        return main_fleet(a.fleet)
+    if a.home:
+        from smetsbench.cli import bench_home
+
+        return bench_home.main(min(a.rounds, 50), search_heap=not a.no_heap_search)
+    return main(a.rounds, a.heap, a.runtime, not a.no_heap_search, role=a.role)
 
 
 if __name__ == "__main__":

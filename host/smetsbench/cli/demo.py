@@ -7,7 +7,11 @@ Communications Hub: reads, writes, load-switch control, encrypted register reads
 commands the meter must refuse; on the gas side reads of the sleeping meter (the bench
 presses its button so it polls), a top-up, the valve closed, armed and opened at the meter,
 a top-up typed on the keypad (its alert), and the same reads answered by the GPF from its
-mirror of the meter. Prints one line per exchange and exits non-zero if any check fails.
+mirror of the meter. Then the home (smetsbench.cli.home, unless --no-home): an IHD and a CAD
+join the HAN, an MQTT broker starts (or --mqtt names one), and a tariff change, a top-up, a
+supplier message and a day of consumption must show on the IHD's screens (--screens DIR keeps
+them as PNGs) and in the CAD's MQTT messages. Prints one line per exchange and exits non-zero
+if any check fails.
 """
 
 import sys
@@ -243,7 +247,7 @@ def _flatten(d, out):
 
 
 def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=None, pcap=None,
-         verbose=False, gas=True):
+         verbose=False, gas=True, home=True, screens_dir=None, mqtt_url=None):
     dcc = DCC.from_keystore(keystore) if keystore else DCC.fresh()
     tracer = Tracer(trace_dir, dcc) if trace_dir else None
     started = time.perf_counter()
@@ -272,9 +276,33 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
         print()
         print(HEADER)
         print("-" * 104)
-        results = run_script(bench, esme)
-        if gas:
-            results += run_gas_script(bench, devices[1])
+        figures = None
+        house = None
+        if home:
+            # The IHD and the CAD come with the meter, as an installer fits them: they join
+            # and read it from the start (and the meter's SE server takes its heap then).
+            from smetsbench.cli.home import Home, gas_note
+
+            house = Home(bench, esme, print, screens_dir, mqtt_url)
+            house.start()
+            print()
+        try:
+            results = run_script(bench, esme)
+            if gas:
+                results += run_gas_script(bench, devices[1])
+            if house is not None:
+                print()
+                print("the home: the IHD and the CAD follow the meter" + (
+                    "; screens in %s" % screens_dir if screens_dir else ""))
+                note = gas_note()
+                if note:
+                    print("  note: " + note)
+                print("-" * 104)
+                steps, figures = house.run()
+                results.extend(_Step(*s) for s in steps)
+        finally:
+            if house is not None:
+                house.close()
         statuses = [(d, d.status()) for d in devices]
         if capture:
             capture.close()
@@ -294,7 +322,24 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
         print("trace: %d GBCS files and keystore/ in %s" % (len(tracer.files), trace_dir))
     if pcap:
         print("capture: %s" % pcap)
+    if figures:
+        print("home: change to IHD screen %s s, to MQTT %s s; %d MQTT messages (%s/min); "
+              "heap IHD %s B, CAD %s B" % (
+                  figures.get("change_to_screen_s", "-"), figures.get("change_to_mqtt_s", "-"),
+                  figures.get("mqtt_messages", 0), figures.get("mqtt_per_minute", "-"),
+                  figures.get("ihd_heap_alloc", "-"), figures.get("cad_heap_alloc", "-")))
+        for path, text in figures.get("screens", ()):
+            print("screen: %s  (%s)" % (path, " | ".join(text[:3])))
     return 1 if failed else 0
+
+
+class _Step:
+    """A home step in the demo's results (passed like a use case Result)."""
+
+    def __init__(self, name, ok, detail):
+        self.usecase = name
+        self.passed = ok
+        self.detail = detail
 
 
 if __name__ == "__main__":
@@ -302,7 +347,8 @@ if __name__ == "__main__":
 
 
 def register(sub):
-    d = sub.add_parser("demo", help="run the GBCS use cases against a virtual ESME and GSME")
+    d = sub.add_parser("demo", help="run the GBCS use cases against a virtual ESME and GSME "
+                                    "and their home")
     d.add_argument("--trace", metavar="DIR", help="write every GBCS message and the keystore here")
     d.add_argument("--keystore", metavar="DIR",
                    help="remote-party keys to use (e.g. ../shared/rtds/keystore); default: fresh")
@@ -312,7 +358,14 @@ def register(sub):
                    help="run the firmware on the MicroPython unix port (auto: when installed) "
                         "or under CPython")
     d.add_argument("--dir", help="keep the virtual board's directory here (default: temporary)")
-    d.add_argument("--no-gas", action="store_true", help="the ESME alone (no GSME, no GPF)")
+    d.add_argument("--no-gas", action="store_true", help="no GSME (and no GPF)")
+    d.add_argument("--screens", metavar="DIR", help="save the IHD's screen after each home "
+                                                     "step as a PNG here")
+    d.add_argument("--mqtt", metavar="URL", help="the CAD publishes to this broker "
+                                                 "(mqtt://host:port); default: one started here")
+    d.add_argument("--no-home", action="store_true",
+                   help="the meters' use cases only (no IHD, CAD or broker)")
     d.set_defaults(func=lambda a: main(
         trace_dir=a.trace, keystore=a.keystore, heap=a.heap, runtime=a.runtime, work_dir=a.dir,
-        pcap=a.pcap, verbose=a.verbose, gas=not a.no_gas))
+        pcap=a.pcap, verbose=a.verbose, gas=not a.no_gas, home=not a.no_home,
+        screens_dir=a.screens, mqtt_url=a.mqtt))

@@ -23,14 +23,22 @@ what the records carry. Bad or unexpected frames are counted in `errors`, never 
 """
 
 import collections
+import hashlib
 
-from smets import roles
+from smets import roles, zdo
 from smets.gbcs import envelope
-from smets.han import BROADCAST_EUI, ApsFrame, HANError
+from smets.han import BROADCAST_EUI, PROFILE_SE, ApsFrame, HANError
 from smets.zcl import tunnel
 from smets.zcl.frame import DEFAULT_RESPONSE, TYPE_CLUSTER, ZCLError, ZCLFrame
 
 CHF_EUI = bytes.fromhex(roles.default_eui("CHF"))  # the RTDS Communications Hub
+# The SE server clusters on endpoint 1 of each role that serves consumer devices (GBCS 10:
+# the ESME, and the GPF for gas from its mirror): the hub's discovery cache answers ZDO
+# Match Descriptor requests with them (smets.zdo).
+SE_SERVERS = {
+    "ESME": (0x0000, 0x0700, 0x0702, 0x0703, 0x0705, 0x0708),
+    "GPF": (0x0000, 0x0700, 0x0702, 0x0703, 0x0705, 0x0708),
+}
 MAX_INCOMING = 1500  # the hub's maximum incoming transfer size (RequestTunnelResponse)
 MAILBOX_SIZE = 16  # GBCS messages waiting for one device; the GET-RESPONSE count is one byte
 MAX_TUNNEL_ID = 0xFFFE  # 0xFFFF is the "no tunnel" id of a refused RequestTunnel
@@ -147,6 +155,8 @@ class HanDevice:
         self.mailbox_size = mailbox_size
         self.last_poll = None  # time of its last GET
         self.last_heard = None  # time of its last frame
+        # Its 16-bit network address: a stand-in until the HAN assigns real ones at joining.
+        self.short = int.from_bytes(hashlib.sha256(self.eui).digest()[:2], "big") % 0xFFF0
         self.rx = 0
         self.tx = 0
 
@@ -261,6 +271,8 @@ class HanNetwork:
         src.rx += 1
         src.last_heard = now
         if aps.dst_eui == self.eui:
+            if aps.profile == zdo.PROFILE_ZDO and aps.dst_ep == zdo.ENDPOINT_ZDO:
+                return self._zdo(src, aps, now)
             function = self._hosting(aps)
             if function is not None:
                 return [self._transmit(function, aps, now, None)]
@@ -280,6 +292,30 @@ class HanNetwork:
             return []
         # Tapped once, as it came in: one frame on the air, whoever relays it.
         return [self._transmit(dst, aps, now, None)]
+
+    def _zdo(self, dev, aps, now):
+        """Service discovery (ZigBee 2.4.3.1.7): a Match_Desc_rsp, from each device whose SE
+        endpoint serves one of the clusters asked for, with that device as the source (the
+        discovery cache answers for it, as a coordinator does for sleeping devices)."""
+        if aps.cluster != zdo.MATCH_DESC_REQ:
+            self.errors["unsupported_zdo"] += 1
+            return []
+        try:
+            tsn, _addr, profile, ins, outs = zdo.parse_match_desc_req(aps.payload)
+        except zdo.ZDOError:
+            self.errors["bad_zdo"] += 1
+            return []
+        events = []
+        for other in self.devices.values():
+            servers = SE_SERVERS.get(other.role, ())
+            if other is dev or profile != PROFILE_SE or not any(c in servers for c in ins):
+                continue
+            rsp = ApsFrame(other.eui, dev.eui, zdo.MATCH_DESC_RSP, zdo.match_desc_rsp(
+                tsn, other.short, [other.endpoints[0]]), src_ep=zdo.ENDPOINT_ZDO,
+                dst_ep=zdo.ENDPOINT_ZDO, src_short=other.short, dst_short=aps.src_short,
+                profile=zdo.PROFILE_ZDO)
+            events.append(self._transmit(dev, rsp, now, "down"))
+        return events
 
     def _for_hub(self, dev, aps, now):
         if aps.cluster != tunnel.CLUSTER:

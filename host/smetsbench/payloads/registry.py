@@ -21,7 +21,7 @@ import time
 
 from smets.dlms import access, axdr
 from smets.gbcs import envelope
-from smets.zcl import foundation, gbz, se
+from smets.zcl import foundation, gbz, secmd
 from smets.zcl import types as ztypes
 from smets.zcl.frame import DEFAULT_RESPONSE, SUCCESS, ZCLError
 
@@ -178,19 +178,19 @@ def zcl_payload_json(cluster, frame_control, command, payload):
 
 
 def _cluster_json(cluster, server_to_client, command, payload):
-    layout = se.layout(cluster, server_to_client, command)
+    layout = secmd.layout(cluster, server_to_client, command)
     names = zcl_names.fields(cluster, server_to_client, command)
     if layout is None or names is None:
         return {"payload": bytes(payload).hex()}
     try:
-        values = se.decode(cluster, server_to_client, command, bytes(payload))
+        values = secmd.decode(cluster, server_to_client, command, bytes(payload))
     except ZCLError as exc:
         return {"payload": bytes(payload).hex(), "error": str(exc)}
     head, group = names
     out = {}
     for i, v in enumerate(values):
         t = layout[i]
-        if t == se.REPEAT:
+        if t == secmd.REPEAT:
             types = layout[i + 1:]
             out["entries"] = [{n: _value_json(types[k], x) for k, (n, x) in
                                enumerate(zip(group, item))} for item in v]

@@ -113,6 +113,30 @@ def check(data):
     button = data.get("button")
     if isinstance(button, dict) and button.get("pull", "up") not in ("up", "down", None):
         problems.append("button.pull must be up, down or null")
+    problems.extend(_check_display(data.get("display")))
+    return problems
+
+
+# What each display type needs besides its size (smets.runtime.display).
+_DISPLAY_PINS = {"framebuffer": (), "text": (), "ssd1306": ("i2c",),
+                 "st7789": ("spi", "cs", "dc")}
+
+
+def _check_display(cfg):
+    if cfg is None:
+        return []
+    if not isinstance(cfg, dict) or cfg.get("type") not in _DISPLAY_PINS:
+        return ["display.type must be one of %s (or display null)" % ", ".join(_DISPLAY_PINS)]
+    problems = []
+    for key in ("width", "height"):
+        if key in cfg and (not isinstance(cfg[key], int) or cfg[key] <= 0):
+            problems.append("display.%s must be a positive integer" % key)
+    for key in _DISPLAY_PINS[cfg["type"]]:
+        if key not in cfg:
+            problems.append("a %s display needs %s" % (cfg["type"], key))
+    bus = cfg.get("i2c") or cfg.get("spi")
+    if bus is not None and not isinstance(bus, dict):
+        problems.append("display bus must be an object of pins")
     return problems
 
 

@@ -40,7 +40,6 @@ from smetsbench.tools.errors import ToolError, cli_command
 from smetsbench.tools.probe import busy_message, check_port_exists, open_link, probe_repl
 
 _MARK = "@@SMETS@@"
-_FILE_MARK = "@@F@@"
 
 # Runs on the board (MicroPython, also the unix port): facts and firmware file hashes.
 _SCAN = """
@@ -61,11 +60,7 @@ def _h(p):
                 break
             h.update(b if n == 512 else b[:n])
     return binascii.hexlify(h.digest()).decode()
-# One line per file as it is hashed (a dict of them all in one JSON string is a large
-# allocation on a board whose heap a running firmware has fragmented).
-def _file(p):
-    print('@@F@@' + p + ' ' + str(_h(p)))
-def _walk(d):
+def _walk(d, out):
     try:
         ents = list(os.ilistdir(d))
     except OSError:
@@ -73,15 +68,17 @@ def _walk(d):
     for e in ents:
         p = d + '/' + e[0]
         if e[1] & 0x4000:
-            _walk(p)
+            _walk(p, out)
         else:
-            _file(p)
+            out[p] = _h(p)
+_f = {}
 for _p in ('main.py', 'boot.py', 'board.json', 'romfs.img'):
     try:
-        _file(_p)
+        _f[_p] = _h(_p)
     except OSError:
         pass
-_walk('lib/smets')
+for _d in ('lib/smets', 'lib/umqtt'):
+    _walk(_d, _f)
 _i = sys.implementation
 _rom = None
 try:
@@ -119,11 +116,15 @@ if _held is not None:
     sys.modules['smets'] = _held
 import gc
 gc.collect()
-print('@@SMETS@@' + json.dumps({'name': _i.name, 'version': list(_i.version[:3]),
+# Streamed (json.dump to stdout), not built as one string: a board whose heap holds the
+# firmware's code may not have one block for the whole reply.
+sys.stdout.write('@@SMETS@@')
+json.dump({'name': _i.name, 'version': list(_i.version[:3]),
     'mpy': getattr(_i, '_mpy', 0), 'machine': getattr(_i, '_machine', ''),
-    'platform': sys.platform, 'rom_partition': _rom, 'vfsrom': _vfsrom,
-    'frozen': _frozen, 'heap_free': gc.mem_free() if hasattr(gc, 'mem_free') else None})
-    + '@@')
+    'platform': sys.platform, 'files': _f, 'rom_partition': _rom, 'vfsrom': _vfsrom,
+    'frozen': _frozen, 'heap_free': gc.mem_free() if hasattr(gc, 'mem_free') else None},
+    sys.stdout)
+sys.stdout.write('@@')
 """
 
 _PREPARE = """
@@ -217,13 +218,6 @@ def _parse_scan(port, stdout):
     except ValueError:
         raise ToolError("%s: unreadable answer from the board's REPL: %s"
                         % (port, _tail(stdout))) from None
-    files = {}
-    for line in stdout[:start].splitlines():
-        i = line.find(_FILE_MARK)
-        if i >= 0:
-            path, _, digest = line[i + len(_FILE_MARK):].strip().rpartition(" ")
-            files[path] = None if digest == "None" else digest
-    info["files"] = files
     return info
 
 
@@ -378,7 +372,8 @@ def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout
     held = info.get("files") or {}
     changed = sorted(p for p, data in files.items() if held.get(p) != _sha(data))
     stale = sorted(p for p in held if p not in files and (
-        p.startswith("lib/smets/") and p.endswith((".py", ".mpy")) or p == build.ROMFS_IMAGE))
+        p.startswith(("lib/smets/", "lib/umqtt/")) and p.endswith((".py", ".mpy"))
+        or p == build.ROMFS_IMAGE))
     if placement == ROMFS:
         _deploy_romfs(port, info["rom_partition"], build.romfs_image(arch), timeout, say)
     result.unchanged = len(files) - len(changed)

@@ -28,6 +28,8 @@ _MANIFEST = '''# Written by `smetsbench freeze`: the smets firmware as frozen mo
 # make -C ports/%(port)s BOARD=%(board)s FROZEN_MANIFEST=%(path)s
 include("$(PORT_DIR)/boards/manifest.py")
 package("smets", base_path=%(base)r, opt=2)
+# micropython-lib's MQTT client for the CAD, as the host build bundles it (its PyPI release).
+package("umqtt", base_path=%(base)r, opt=2)
 '''
 
 
@@ -35,9 +37,9 @@ def freeze(out, board="esp32-devkitc"):
     """Write the frozen-module tree and its manifest into `out`; returns the manifest path."""
     defn = boarddefs.load(board)
     out = Path(out).resolve()
-    tree = out / "smets"
-    if tree.exists():
-        shutil.rmtree(tree)
+    for top in ("smets", "umqtt"):
+        if (out / top).exists():
+            shutil.rmtree(out / top)
     firmware = paths.firmware_dir()
     count = 0
     for name in build.image_files(compiled=False):
@@ -50,6 +52,12 @@ def freeze(out, board="esp32-devkitc"):
         count += 1
     if not count:
         raise ToolError("no firmware sources found under %s" % firmware)
+    from smetsbench.boards import vendor
+
+    for name, data in vendor.files().items():  # lib/umqtt/simple.py
+        path = out / name[len("lib/"):]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     manifest = out / "manifest.py"
     mp = defn.get("micropython") or {}
     manifest.write_text(_MANIFEST % {"port": mp.get("port") or "esp32",

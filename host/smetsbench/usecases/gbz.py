@@ -24,7 +24,7 @@ the firmware's model (smets.devices.gsme_model), so the bench notices a wrong em
 
 import time
 
-from smets.zcl import foundation, gbz, se
+from smets.zcl import foundation, gbz, secmd
 from smets.zcl import types as ztypes
 from smets.zcl.frame import DEFAULT_RESPONSE, SUCCESS
 
@@ -70,7 +70,7 @@ class GBZValues:
                 continue
             try:
                 if c.frame_control & 0x03:
-                    self.commands.append((c.cluster, c.command, se.decode(
+                    self.commands.append((c.cluster, c.command, secmd.decode(
                         c.cluster, bool(c.frame_control & 0x08), c.command, data)))
                 elif c.command == DEFAULT_RESPONSE:
                     cmd, status = foundation.decode(c.command, data)
@@ -159,7 +159,7 @@ def _change_supply(state):
         # ProviderID, IssuerEventID (GBCS: a UTC time), request and implementation date-time
         # 0 (now), proposed status, control bit 0: acknowledge with SupplyStatusResponse.
         return [(METERING, FC_CLUSTER, 0x0B,
-                 se.encode(METERING, False, 0x0B, [0, zcl_time(), 0, 0, state, 1]))]
+                 secmd.encode(METERING, False, 0x0B, [0, zcl_time(), 0, 0, state, 1]))]
     return build
 
 
@@ -168,7 +168,7 @@ def _top_up(party, device_eui, device_ka=None, value=1000, pounds=False, utrn=No
         utrn, _ = outrn.make(party, device_eui, device_ka, value, pounds)
     # OriginatingDevice 0: the energy service interface (a remote top-up, GBCS CS01b).
     return [(PREPAYMENT, FC_CLUSTER, 0x04,
-             se.encode(PREPAYMENT, False, 0x04, [0, utrn.encode()]))]
+             secmd.encode(PREPAYMENT, False, 0x04, [0, utrn.encode()]))]
 
 
 def _snapshots(cluster, command):
@@ -177,35 +177,35 @@ def _snapshots(cluster, command):
         start = (now - days * 86400) & 0xFFFFFFFF
         # One GetSnapshot per daily entry asked for, newest first (offset 0), general cause.
         return [(cluster, FC_CLUSTER, command,
-                 se.encode(cluster, False, command, [start, now, i, 1])) for i in range(days)]
+                 secmd.encode(cluster, False, command, [start, now, i, 1])) for i in range(days)]
     return build
 
 
 def _consumption_log(party, device_eui, days=7, **_):
     start = (zcl_time() - days * 86400) & 0xFFFFFFFF
     # SampleID 1, sample type 0 (consumption delivered), as many days as asked for.
-    return [(METERING, FC_CLUSTER, 0x08, se.encode(METERING, False, 0x08, [1, start, 0, days]))]
+    return [(METERING, FC_CLUSTER, 0x08, secmd.encode(METERING, False, 0x08, [1, start, 0, days]))]
 
 
 def _display_message(party, device_eui, text="smetsbench", **_):
     # MessageID (a UTC time), control 0 (normal transmission), start now, until changed.
     return [(MESSAGING, FC_SERVER_CLUSTER, 0x00,
-             se.encode(MESSAGING, True, 0x00, [zcl_time(), 0, 0, 0xFFFF, text.encode(), b""]))]
+             secmd.encode(MESSAGING, True, 0x00, [zcl_time(), 0, 0, 0xFFFF, text.encode(), b""]))]
 
 
 def _set_mprn(party, device_eui, mprn="1234567890", **_):
     return [(DEVICE_MANAGEMENT, FC_SERVER_CLUSTER, 0x03,
-             se.encode(DEVICE_MANAGEMENT, True, 0x03, [zcl_time(), 0, 0, mprn.encode()]))]
+             secmd.encode(DEVICE_MANAGEMENT, True, 0x03, [zcl_time(), 0, 0, mprn.encode()]))]
 
 
 def _emergency_credit(party, device_eui, **_):
-    return [(PREPAYMENT, FC_CLUSTER, 0x00, se.encode(PREPAYMENT, False, 0x00, [0, 0]))]
+    return [(PREPAYMENT, FC_CLUSTER, 0x00, secmd.encode(PREPAYMENT, False, 0x00, [0, 0]))]
 
 
 def _credit_adjustment(party, device_eui, amount=100000, **_):
     # Type 0: credit incremental (D.7.2.3.5), in the meter's credit units.
     return [(PREPAYMENT, FC_CLUSTER, 0x05,
-             se.encode(PREPAYMENT, False, 0x05, [zcl_time(), 0, 0, amount]))]
+             secmd.encode(PREPAYMENT, False, 0x05, [zcl_time(), 0, 0, amount]))]
 
 
 # -- expectations -------------------------------------------------------------------------------

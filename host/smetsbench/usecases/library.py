@@ -34,6 +34,9 @@ OBIS_IMPORT_REGISTERS = _obis("0-0-94-44-34-10")
 OBIS_DP_IMPORT = _obis("0-0-43-2-8-255")
 OBIS_DISCONNECT_CONTROL = _obis("0-0-96-3-10-255")
 OBIS_DISCONNECT_SCRIPTS = _obis("0-0-10-0-106-255")
+OBIS_CONSUMER_MESSAGE = _obis("0-2-96-13-1-255")
+OBIS_TOU_CHARGE = _obis("0-0-19-20-0-255")
+OBIS_STANDING_CHARGE = _obis("0-0-19-20-4-255")
 
 CONTROL_STATES = {0: "disconnected", 1: "connected", 2: "ready_for_reconnection"}
 
@@ -104,6 +107,47 @@ def _build_script(script_id):
     return build
 
 
+def _build_message(counter, party, device_eui, message="Message from your supplier", **_):
+    """ECS10: the supplier's message for the consumer's display (0-2:96.13.1)."""
+    return _request(counter, [RequestSpec.set(1, OBIS_CONSUMER_MESSAGE, 2)],
+                    [Data.octet(message.encode())])
+
+
+def _charges(value, prices):
+    """A Charge unit_charge (IC 113) Data with its charges per unit replaced by `prices`
+    (10^-5 GBP, the tariff's price scale), one per index it has, the last repeated."""
+    scale, ref, table = value.value
+    rows = []
+    for i, row in enumerate(table.value):
+        index = row.value[0]
+        rows.append(Data.structure([index, Data.int16(prices[min(i, len(prices) - 1)])]))
+    return Data.structure([scale, ref, Data.array(rows)])
+
+
+def _build_tariff(specs):
+    """ECS01a with a new unit rate (`price`, one per TOU rate, 10^-5 GBP per kWh) and daily
+    standing charge (`standing`), every activation date-time "now": the meter applies the new
+    tariff at once (GBCS: an activation time in the past or NOW executes immediately)."""
+    from smets.cosem import NOW_DT
+    from smets.devices import esme_model
+
+    def build(counter, party, device_eui, price=20000, standing=25000, **_):
+        prices = list(price) if isinstance(price, (list, tuple)) else [price]
+        rs, data = [], []
+        for _kind, cls, obis, index, hook, value in specs:
+            rs.append(RequestSpec.set(cls, obis, index))
+            if esme_model.HOOKS[hook] == "act":
+                data.append(Data.octet(NOW_DT))
+            elif (cls, obis, index) == (113, OBIS_TOU_CHARGE, 6):
+                data.append(_charges(value, prices))
+            elif (cls, obis, index) == (113, OBIS_STANDING_CHARGE, 6):
+                data.append(_charges(value, [standing]))
+            else:
+                data.append(value)
+        return _request(counter, rs, data)
+    return build
+
+
 # -- expectations -----------------------------------------------------------------------------
 
 
@@ -168,6 +212,8 @@ for _uc in (
             _expect_null, critical=True),
     UseCase("ECS44", 0x0051, "Arm Load Switch in ESME", _build_script(54), _expect_null,
             critical=True),
+    UseCase("ECS10", 0x0021, "Send Message to the consumer's display", _build_message,
+            _expect_null),
 ):
     USE_CASES[_uc.name] = _uc
 
@@ -276,12 +322,17 @@ def _model_rows():
         specs = _model_specs(esme_image, first + 1, rows[first])
         originator = [r for r, bit in _ROLE_ORDER if roles & bit][0]
         title = MESSAGE_CODES.get(code, (name,))[0]
-        yield UseCase(name, code, title, _model_build(specs, script), critical=row.critical,
-                      originator=originator, encrypted=any(s[1] == 30 for s in specs))
+        uc = UseCase(name, code, title, _model_build(specs, script), critical=row.critical,
+                     originator=originator, encrypted=any(s[1] == 30 for s in specs))
+        uc.specs = specs
+        yield uc
 
 
 for _uc in _model_rows():
     USE_CASES[_uc.name] = _uc
+# A tariff change with the values asked for (price=, standing=) instead of a cancellation.
+if "ECS01a" in USE_CASES:
+    USE_CASES["ECS01a"].build = _build_tariff(USE_CASES["ECS01a"].specs)
 
 
 # -- the gas meter's and the GPF's use cases (GBZ payloads: smetsbench.usecases.gbz) -------------

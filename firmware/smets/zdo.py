@@ -1,0 +1,72 @@
+"""ZigBee Device Objects: the service discovery a consumer device uses to find its meters.
+
+ZDO frames are APS frames on profile 0x0000, endpoint 0 (ZigBee spec 2.4.3.1.7 / 2.4.4.2.7):
+
+    Match_Desc_req  (cluster 0x0006)  TSN, NWKAddrOfInterest (2), ProfileID (2),
+                                      NumInClusters (1), InClusterList (2 each),
+                                      NumOutClusters (1), OutClusterList (2 each)
+    Match_Desc_rsp  (cluster 0x8006)  TSN, Status (1), NWKAddrOfInterest (2),
+                                      MatchLength (1), MatchList (endpoints)
+
+A ZigBee SE device sends Match_Desc_req for the Metering server cluster (SE 1.4 5.7.2, service
+discovery) to the coordinator, whose discovery cache answers for the devices it knows (the
+Communications Hub knows every device of its HAN); each response comes with the matching
+device as its APS source. Little-endian; ZDOError is the only error.
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[misc]  # CPython has no micropython.const
+        return x
+
+
+PROFILE_ZDO = const(0x0000)
+ENDPOINT_ZDO = const(0)
+MATCH_DESC_REQ = const(0x0006)
+MATCH_DESC_RSP = const(0x8006)
+BROADCAST_RX_ON = const(0xFFFD)  # NWKAddrOfInterest: every device with its receiver on
+SUCCESS = const(0x00)
+
+
+class ZDOError(ValueError):
+    """ZDO bytes that cannot be decoded."""
+
+
+def _le16(v):
+    return bytes((v & 0xFF, (v >> 8) & 0xFF))
+
+
+def match_desc_req(tsn, profile, in_clusters, out_clusters=(), addr=BROADCAST_RX_ON):
+    return (bytes((tsn & 0xFF,)) + _le16(addr) + _le16(profile) + bytes((len(in_clusters),))
+            + b"".join(_le16(c) for c in in_clusters) + bytes((len(out_clusters),))
+            + b"".join(_le16(c) for c in out_clusters))
+
+
+def _clusters(data, p):
+    if p >= len(data) or p + 1 + 2 * data[p] > len(data):
+        raise ZDOError("Match_Desc_req cluster list truncated at %d" % p)
+    n = data[p]
+    return [data[p + 1 + 2 * i] | (data[p + 2 + 2 * i] << 8) for i in range(n)], p + 1 + 2 * n
+
+
+def parse_match_desc_req(data):
+    """(tsn, addr, profile, in clusters, out clusters)."""
+    if len(data) < 6:
+        raise ZDOError("Match_Desc_req of %d bytes" % len(data))
+    ins, p = _clusters(data, 5)
+    outs, p = _clusters(data, p)
+    return data[0], data[1] | (data[2] << 8), data[3] | (data[4] << 8), ins, outs
+
+
+def match_desc_rsp(tsn, addr, endpoints, status=SUCCESS):
+    return bytes((tsn & 0xFF, status)) + _le16(addr) + bytes((len(endpoints),)) + bytes(
+        endpoints)
+
+
+def parse_match_desc_rsp(data):
+    """(tsn, status, addr, [endpoints])."""
+    if len(data) < 5 or len(data) < 5 + data[4]:
+        raise ZDOError("Match_Desc_rsp of %d bytes" % len(data))
+    return data[0], data[1], data[2] | (data[3] << 8), list(data[5:5 + data[4]])

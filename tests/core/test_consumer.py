@@ -1,0 +1,226 @@
+"""IHD and CAD against an ESME, sans-IO: discovery, reads, reports, prices, messages, the
+screen and the Glow MQTT payloads. A small router plays the hub (its discovery cache answers
+Match Descriptor) and carries frames between the devices."""
+
+import json
+
+import gbcs_fixtures as fx
+from smets import zdo
+from smets.devices import ihd_view
+from smets.devices.cad import CAD, fixed, timestamp
+from smets.devices.esme import ESME
+from smets.devices.ihd import IHD
+from smets.dlms.access import AccessRequest, RequestSpec
+from smets.dlms.axdr import Data
+from smets.han import ApsFrame
+from smets.zcl import se
+from test_esme_se import join
+
+try:
+    from unittest import SkipTest
+except ImportError:  # MicroPython: tools/mptest.py skips on the class name
+
+    class SkipTest(Exception):
+        pass
+
+
+NOW = 1700000000  # Tuesday 2023-11-14 22:13:20 UTC
+IHD_EUI = bytes.fromhex("00db12345678909c")
+CAD_EUI = bytes.fromhex("00db12345678909d")
+
+
+class Home:
+    """An ESME and consumer devices, the hub's routing and discovery in between."""
+
+    def __init__(self, joined=None):
+        self.stores = [fx.scratch_store() for _ in range(3)]
+        self.esme = ESME(fx.identity(), self.stores[0], NOW, fresh=True, init={
+            "power_w": 1200, "import_wh": 5000, "mpan_import": "1312345678111"})
+        if joined is not None:
+            self.esme.han_joined = joined
+        else:
+            for eui in (IHD_EUI, CAD_EUI):
+                join(self.esme, eui)
+        ident = {"eui": IHD_EUI.hex(), "hub_eui": fx.HUB_EUI.hex(), "role": "IHD"}
+        self.ihd = IHD(ident, self.stores[1], NOW, fresh=True, init={})
+        ident = {"eui": CAD_EUI.hex(), "hub_eui": fx.HUB_EUI.hex(), "role": "CAD"}
+        self.cad = CAD(ident, self.stores[2], NOW, fresh=True, init={
+            "mqtt": {"prefix": "glow", "interval": 10}})
+        self.devices = {fx.DEVICE_EUI: self.esme, IHD_EUI: self.ihd, CAD_EUI: self.cad}
+        self.now = NOW
+        self.frames = 0
+
+    def close(self):
+        for s in self.stores:
+            fx.cleanup(s)
+
+    def deliver(self, frames):
+        queue = list(frames)
+        while queue:
+            aps = queue.pop(0)
+            self.frames += 1
+            aps = ApsFrame.from_bytes(aps.to_bytes())  # what a link carries
+            if aps.dst_eui == fx.HUB_EUI:
+                queue.extend(self.hub(aps))
+            elif aps.dst_eui in self.devices:
+                queue.extend(self.devices[aps.dst_eui].on_han(aps, self.now))
+
+    def hub(self, aps):
+        if aps.profile != zdo.PROFILE_ZDO or aps.cluster != zdo.MATCH_DESC_REQ:
+            return []
+        tsn, _addr, _profile, ins, _outs = zdo.parse_match_desc_req(aps.payload)
+        if se.METERING not in ins:
+            return []
+        return [ApsFrame(fx.DEVICE_EUI, aps.src_eui, zdo.MATCH_DESC_RSP,
+                         zdo.match_desc_rsp(tsn, 0x4321, [1]), src_ep=0, dst_ep=0,
+                         profile=zdo.PROFILE_ZDO, src_short=0x4321)]
+
+    def run(self, seconds, step=1):
+        end = self.now + seconds
+        while self.now < end:
+            for dev in (self.esme, self.ihd, self.cad):
+                self.deliver([a for a in dev.tick(self.now) if a.cluster != 0x0704])
+            self.now += step
+
+    def gbcs(self, code, specs, data=None, critical=False):
+        counter = fx.next_counter("supplier")
+        req = AccessRequest(fx.invoke(counter), specs, data)
+        raw, _ = fx.command("supplier", code, req.to_bytes(), critical=critical,
+                            counter=counter)
+        self.esme.handle_gbcs(raw, self.now)
+        assert self.esme.last_outcome == "accepted", self.esme.last_detail
+
+
+def test_ihd_finds_reads_and_shows_the_meter():
+    home = Home()
+    try:
+        home.run(3)
+        d = home.ihd.fuel("elec", home.now)
+        assert d["responding"] and d["power"] == 1200 and d["total"] == 5000
+        assert d["rate"] == 20000 and d["standing"] == 25000
+        assert d["site"] == b"1312345678111"
+        assert home.ihd.meter("elec").reporting
+        text = home.ihd.text
+        assert text[0].startswith("Now ") and text[1] == "1.20kW"
+        assert "Unit rate 20.00p" in text
+        # Cost today: the day's energy at 20p/kWh plus 25p standing charge.
+        day = d["day"]
+        assert d["cost_day"] == day * 20000 // 1000 + 25000
+        lines = ihd_view.lines(ihd_view.content(home.ihd, 1, home.now))
+        assert "MPAN 1312345678111" in lines and "Standing 25.00p/day" in lines
+        assert home.ihd.fuel("gas") is None
+        assert ihd_view.lines(ihd_view.content(home.ihd, 2, home.now))[1] == \
+            "no gas meter found"
+    finally:
+        home.close()
+
+
+def test_changes_reach_the_ihd_by_report_price_and_message():
+    home = Home()
+    try:
+        home.run(3)
+        seen = home.ihd.stats["reports"]
+        home.esme.control("set_load", {"power_w": 3400}, home.now)
+        home.run(2)
+        assert home.ihd.stats["reports"] > seen
+        assert home.ihd.text[1] == "3.40kW" and home.cad.fuel("elec")["power"] == 3400
+        # Top-up (CS01a): credit shows within the report interval.
+        home.gbcs(0x0007, [RequestSpec.action(115, fx.obis("0-0-19-40-0-255"), 1)],
+                  [Data.octet(b"73946144332040217315")])
+        home.run(2)
+        assert home.ihd.fuel("elec")["credit"] == home.esme.balance() > 0
+        # Supplier message (ECS10): displayed, then confirmed with the button.
+        home.gbcs(0x0021, [RequestSpec.set(1, fx.obis("0-2-96-13-1-255"), 2)],
+                  [Data.octet(b"Meter reading due")])
+        home.run(2)
+        assert home.ihd.messages[0][1] == "Meter reading due"
+        assert "New message from supplier" in home.ihd.alerts()
+        home.ihd._screen({"page": "Messages"}, home.now)
+        assert "Meter reading due" in home.ihd.text
+        assert home.ihd.button(home.now).startswith("message")
+        home.run(1)
+        assert home.esme._se.stats.get("confirmed") == 1 and home.ihd.messages[0][4]
+        # Tariff change: Publish Price pushed to both consumer devices.
+        a = home.esme.attrs
+        slot = a.slot(b"\x00\x71\x00\x00\x13\x14\x00\xff\x05")
+        v = bytearray(a.get(slot))
+        i = bytes(v).find(b"\x10\x4e\x20")
+        v[i + 1:i + 3] = (25500).to_bytes(2, "big")
+        a.put(slot, bytes(v))
+        home.run(1)
+        assert home.ihd.fuel("elec")["rate"] == home.cad.fuel("elec")["rate"] == 25500
+    finally:
+        home.close()
+
+
+def test_a_meter_that_has_not_joined_the_device_is_not_responding():
+    home = Home(joined=lambda eui: eui == CAD_EUI)
+    try:
+        home.run(40, step=5)
+        assert len(home.ihd.meters) == 1
+        m = list(home.ihd.meters.values())[0]
+        assert m.heard is None and not m.responding and m.kind is None
+        assert "Waiting for meter data" in home.ihd.alerts()
+        assert home.cad.fuel("elec")["responding"]
+        assert home.esme._se.stats["unjoined"] > 0
+    finally:
+        home.close()
+
+
+def test_cad_publishes_the_glow_format():
+    home = Home()
+    try:
+        home.run(3)
+        pubs = dict(home.cad.take_publications())
+        base = "glow/" + home.cad.id
+        assert home.cad.id == "00DB12" + "78909D"
+        assert set(pubs) == {base + "/STATE", base + "/SENSOR/electricitymeter"}
+        e = json.loads(pubs[base + "/SENSOR/electricitymeter"])["electricitymeter"]
+        imp = e["energy"]["import"]
+        d = home.cad.fuel("elec", home.now)
+        assert imp["cumulative"] == d["total"] / 1000 and imp["units"] == "kWh"
+        assert imp["mpan"] == "1312345678111" and imp["price"] == {
+            "unitrate": 0.2, "standingcharge": 0.25}
+        assert e["power"] == {"value": 1.2, "units": "kW"}
+        assert e["energy"]["export"] == {"cumulative": 0.0, "units": "kWh"}
+        assert e["timestamp"].endswith("Z") and len(e["timestamp"]) == 20
+        st = json.loads(pubs[base + "/STATE"])
+        assert st["han"]["status"] == "joined" and st["eui"] == "00:db:12:34:56:78:90:9d"
+        assert home.cad.take_publications() == []
+        home.run(10)
+        assert len(home.cad.take_publications()) == 2  # the interval came round
+    finally:
+        home.close()
+
+
+def test_number_formatting_is_exact():
+    assert fixed(4595563, 3) == "4595.563" and fixed(-5, 3) == "-0.005"
+    assert fixed(None, 2) == "null" and fixed(20000, 5) == "0.20000"
+    assert timestamp(NOW) == "2023-11-14T22:13:20Z"
+    assert ihd_view.money(-123456) == ihd_view.POUND.join(("-", "1.23"))
+    assert ihd_view.pence(20000) == "20.00p" and ihd_view.kw(1500) == "1.50kW"
+
+
+def test_screen_pixels_on_micropython():
+    try:
+        import framebuf  # noqa: F401
+    except ImportError:
+        raise SkipTest("framebuf is MicroPython's")
+    home = Home()
+    try:
+        home.run(3)
+        r = home.ihd._screen({"page": 0}, home.now)
+        assert r["width"] == 240 and r["height"] == 136 and r["format"] == "MONO_HLSB"
+        disp = home.ihd.display
+        assert disp.frames >= 1
+        # The title bar is filled (pixel set) and the big power reading drew pixels.
+        assert disp.fb.pixel(0, 0) == 1
+        assert any(disp.buf[30 * y + x] for y in range(14, 38) for x in range(30))
+        small = IHD({"eui": IHD_EUI.hex(), "hub_eui": fx.HUB_EUI.hex(), "role": "IHD"},
+                    home.stores[1], home.now, init={"display": {"width": 128, "height": 64}},
+                    fresh=True)
+        small.meters = home.ihd.meters
+        small.draw(home.now, force=True)
+        assert small.display.width == 128 and small.screens >= 1
+    finally:
+        home.close()
