@@ -23,7 +23,7 @@ try:
     from micropython import const
 except ImportError:  # CPython
 
-    def const(x):
+    def const(x):  # type: ignore[misc]  # CPython has no micropython.const
         return x
 
 
@@ -86,8 +86,8 @@ def utc(now):
 class GBZDevice(GBCSDevice):
     CLUSTERS = ()
     HANDLERS = " "
-    EXT_MODULE = None
-    KEEP_MODULES = ()  # handler modules kept once loaded
+    EXT_MODULE: str | None = None
+    KEEP_MODULES: tuple = ()  # handler modules kept once loaded
     DROP = ("smets.gbcs.asn1", "smets.gbcs.cert", "smets.gbcs.utrn")
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
