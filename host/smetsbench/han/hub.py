@@ -273,7 +273,14 @@ class CommsHub:
                         self._flushing = False
                         return
                     tx = self._outbox.popleft()
-                tx.link.send_han(tx.data)
+                try:
+                    tx.link.send_han(tx.data)
+                except Exception as exc:  # noqa: BLE001 - a link gone (a board stopped)
+                    # The frame is lost, as on the air; the hub goes on with the others.
+                    with self._cond:
+                        self.network.errors["send_failed"] += 1
+                    log.warning("%s: HAN frame not sent: %s", getattr(tx.link, "name", "?"),
+                                exc)
         except BaseException:
             with self._cond:
                 self._flushing = False
