@@ -252,3 +252,20 @@ def test_the_gsme_keeps_the_gpf_mirror_and_the_mirror_answers_zcl_reads():
     finally:
         fx.cleanup(s1)
         fx.cleanup(gpf_store)
+
+
+def test_a_read_writes_nothing_and_a_change_survives_a_restart():
+    dev, store = _gsme(init={"flow_lph": 360})
+    try:
+        for _ in range(3):  # warm: the first commands' records and ECDH cache
+            _run(dev, 0x0089, _gbz(_read(METERING, 0x0307)))
+        writes = store.writes
+        _run(dev, 0x0089, _gbz(_read(METERING, 0x0307)), now=NOW + 10)
+        assert store.writes == writes  # a read: no flash write
+        site = secmd.encode(0x0708, True, 0x03, [1, 0, 0, b"9988776655"])
+        _run(dev, 0x0087, _gbz((0x0708, 0x09, 0x03, site)), now=NOW + 3600)
+        again = GSME(_identity(), store, NOW + 3600, fresh=False)
+        assert bytes(again.get(METERING, 0x0307)) == b"9988776655"
+        assert again.get(METERING, 0x0000) == 360  # the hour's gas, saved with the change
+    finally:
+        fx.cleanup(store)

@@ -195,8 +195,10 @@ class GBZDevice(GBCSDevice):
                     encrypted += 1
             out.append(resp)
         if self._dirty:
+            # Registers and state together (the state holds the time the registers are up
+            # to); a read changes neither, and the clock's captures save the accrual.
             self._save_attrs()
-        self._save()
+            self._save()
         return gbz.GBZPayload(out).to_bytes()
 
     def _match(self, uc, comps):
@@ -347,9 +349,11 @@ class GBZDevice(GBCSDevice):
             for e in [e for e in pending if e[1] == msg.message_code and e[4] == c.cluster
                       and e[6] == c.command]:
                 pending.remove(e)
+            self._dirty = True
             return True
         if t == 0 or t + EPOCH_2000 <= ctx.now:
             return False
+        self._dirty = True  # saved with the command
         if len(pending) >= MAX_PENDING:
             pending.pop(0)
         pending.append([t + EPOCH_2000, msg.message_code, msg.counter,

@@ -246,6 +246,7 @@ class GSME(GBZDevice):
         if hi is not None and v > hi:
             v = hi
         self.attrs.set(cluster, attr_id, v)
+        self._dirty = True
         return v
 
     def _event(self, now, code, log_id=LOG_GENERAL):

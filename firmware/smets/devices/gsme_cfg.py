@@ -146,6 +146,7 @@ def _calendar(dev, c, f, ctx):
 def _message(dev, c, f, ctx):
     """DisplayMessage (GCS07): shown on the meter's display (kept for the status)."""
     dev.state["message"] = bytes(f[4]).decode("utf-8", "replace")[:64]
+    dev._dirty = True
 
 
 def _tenancy(dev, c, f, ctx):

@@ -210,6 +210,7 @@ def _start_sampling(dev, c, f, ctx):
     s["session"] = [sid, t0, interval, n]
     s["sampled"] = dev.get(G.METERING, 0x0000)
     dev.samples.clear()
+    dev._dirty = True
     return 0x0D, secmd.encode(G.METERING, True, 0x0D, [sid])
 
 
@@ -408,6 +409,7 @@ def _join(dev, content, ctx):
         code = 1
     else:
         log.append([key, kind])
+        dev._save()
         dev._event(ctx.now, 0x8F49)  # device joining succeeded
         code = 0
     return asn1.integer(code)
@@ -424,6 +426,7 @@ def _unjoin(dev, content, ctx):
     if len(keep) == len(log):
         return asn1.integer(1)
     dev.state["hanlog"] = keep
+    dev._save()
     dev._event(ctx.now, 0x8F4B)  # device unjoining succeeded
     return asn1.integer(0)
 
