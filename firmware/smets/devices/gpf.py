@@ -43,13 +43,7 @@ from smets.zcl.frame import (
     ZCLError,
     ZCLFrame,
 )
-from smets.zcl.se import (  # noqa: F401 - the clusters are this module's API too
-    BASIC,
-    DEVICE_MANAGEMENT,
-    METERING,
-    PREPAYMENT,
-    PRICE,
-)
+from smets.zcl.se import BASIC, DEVICE_MANAGEMENT, METERING, PREPAYMENT, PRICE  # noqa: F401
 
 # The mirror's endpoint on the hub (ZSE D.3.4.2.3.2: the ESI answers RequestMirror with it).
 MIRROR_EP = const(2)

@@ -30,16 +30,6 @@ except ImportError:  # CPython
 
 from smets.zcl import types
 from smets.zcl.frame import ZCLError, hexs
-from smets.zcl.se import (  # noqa: F401 - the cluster ids, this module's API too
-    BASIC,
-    CALENDAR,
-    DEVICE_MANAGEMENT,
-    EVENTS,
-    MESSAGING,
-    METERING,
-    PREPAYMENT,
-    PRICE,
-)
 
 REPEAT = const(0xFD)
 REST = const(0xFE)
