@@ -93,3 +93,12 @@ def civil_from_days(z):
     d = doy - (153 * mp + 2) // 5 + 1
     m = mp + (3 if mp < 10 else -9)
     return yoe + era * 400 + (m <= 2), m, d
+
+
+def date_time(now):
+    """12-byte COSEM date-time of the unix time `now` (UTC: deviation unspecified 8000, day of
+    week and clock status not given), the form GBCS headers carry (gbcs-notes 6.1)."""
+    days = now // 86400
+    s = now - days * 86400
+    y, m, d = civil_from_days(days)
+    return bytes((y >> 8, y & 0xFF, m, d, 0xFF, s // 3600, s // 60 % 60, s % 60, 0, 0x80, 0, 0xFF))

@@ -27,7 +27,13 @@ except ImportError:  # CPython
 import struct
 from array import array
 
-from smets.codec import civil_from_days, days_from_civil, length_decoder, length_encoder
+from smets.codec import (  # noqa: F401 - date_time is this module's API too
+    civil_from_days,
+    date_time,
+    days_from_civil,
+    length_decoder,
+    length_encoder,
+)
 
 # A-XDR Data tags (Green Book, IEC 62056-6-2) the board works with; `smets.dlms.axdr` adds the
 # ones only the host meets (bcd, long64, floats, date, time, don't-care). Every public name here
@@ -195,14 +201,6 @@ def structure(items):
 
 
 # -- date-time (GBCS: octet-string(12), UTC, deviation 8000 "not specified") ---------------------
-
-
-def date_time(now):
-    """12-byte COSEM date-time of the unix time `now`."""
-    days = now // 86400
-    s = now - days * 86400
-    y, m, d = civil_from_days(days)
-    return bytes((y >> 8, y & 0xFF, m, d, 0xFF, s // 3600, s // 60 % 60, s % 60, 0, 0x80, 0, 0xFF))
 
 
 def unix_time(dt):

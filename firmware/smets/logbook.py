@@ -136,15 +136,30 @@ class Logbook:
         self.store.save_parts(self.name, parts)
         self._rewrite = False
 
-    def entry(self, i):
-        """The i-th entry, oldest first (negative i counts from the newest)."""
+    def _slot(self, i):
+        """(slot, age rank) of the i-th entry, oldest first (negative i: from the newest)."""
         n = len(self)
         if i < 0:
             i += n
         if not 0 <= i < n:
             raise IndexError("log entry %d of %d" % (i, n))
-        slot = (self._next() - n + i) % self.size
+        return (self._next() - n + i) % self.size, i
+
+    def entry(self, i):
+        """The i-th entry, oldest first (negative i counts from the newest)."""
+        slot = self._slot(i)[0]
         return struct.unpack_from(self.fmt, self.buf, 4 + slot * self.rec)
+
+    def update(self, i, *fields):
+        """Rewrite the i-th entry, oldest first (negative i counts from the newest), in place
+        (its slot keeps its sequence number)."""
+        slot, rank = self._slot(i)
+        struct.pack_into(self.fmt, self.buf, 4 + slot * self.rec, *fields)
+        if self.autosave:
+            if self._rewrite:
+                self.save()
+            else:
+                self._write_slot(slot, self.seq - len(self) + rank)
 
     def entries(self, start=0, count=None):
         n = len(self)

@@ -26,9 +26,10 @@ DEVICE_TYPE = 32  # a SMKI device type (certificate subject OU)
 # name, module, class, needs, default EUI-64
 TABLE = (
     ("ESME", "smets.devices.esme", "ESME", GBCS | BENCH | DEVICE_TYPE, "00db1234567890a0"),
-    ("GSME", None, None, GBCS | SLEEPY | BENCH | DEVICE_TYPE, "00db1234567890a1"),
+    ("GSME", "smets.devices.gsme", "GSME", GBCS | SLEEPY | BENCH | DEVICE_TYPE,
+     "00db1234567890a1"),
     ("CHF", None, None, GBCS | HUB | DEVICE_TYPE, "00db1234567890a2"),
-    ("GPF", None, None, GBCS | HUB | DEVICE_TYPE, "00db1234567890a3"),
+    ("GPF", "smets.devices.gpf", "GPF", GBCS | HUB | DEVICE_TYPE, "00db1234567890a3"),
     ("PPMID", "smets.devices.ppmid", "PPMID", GBCS | BENCH | DEVICE_TYPE, "00db1234567890a4"),
     ("HCALCS", "smets.devices.hcalcs", "HCALCS", GBCS | BENCH | DEVICE_TYPE,
      "00db1234567890a5"),

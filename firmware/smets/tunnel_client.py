@@ -55,6 +55,8 @@ class TunnelClient:
         self._aps_counter = 0
         self.outbox = []  # GBCS messages waiting for a tunnel
         self.gets = 0  # GETs sent (sleepy)
+        self._wake = False  # a sleepy device woken early: poll at the next tick
+        self.drained = 0  # wake-ups whose mailbox has been emptied (sleepy)
 
     def log(self, level, text):
         if self._log:
@@ -87,8 +89,20 @@ class TunnelClient:
         data = tunnel.gbcs_put(message) if self._prefix else bytes(message)
         return [self._frame(tunnel.TRANSFER_DATA_C2S, tunnel.transfer_data(self.tunnel_id, data))]
 
+    @property
+    def last_poll(self):
+        """Device time of the last GET (None: none yet)."""
+        return self._polled
+
+    def wake(self):
+        """Poll at the next tick instead of at the end of the poll period: a sleepy device
+        woken by its button or by an alert of its own (GBCS 10.3: it then retrieves what is
+        queued for it)."""
+        self._wake = True
+
     def _get(self, now):
         self._polled = now
+        self._wake = False
         self.gets += 1
         return self._frame(tunnel.TRANSFER_DATA_C2S,
                            tunnel.transfer_data(self.tunnel_id, tunnel.gbcs_get()))
@@ -102,8 +116,8 @@ class TunnelClient:
                 self._asked = now
                 return [self._frame(tunnel.REQUEST_TUNNEL, tunnel.request_tunnel())]
             return []
-        if self.sleepy and (self._polled is None or now - self._polled >= self.poll_s
-                            or now < self._polled):
+        if self.sleepy and (self._wake or self._polled is None
+                            or now - self._polled >= self.poll_s or now < self._polled):
             return [self._get(now)]
         return []
 
@@ -113,6 +127,8 @@ class TunnelClient:
         if self.tunnel_id is None:
             return (self._asked or now) + TUNNEL_RETRY_S
         if self.sleepy:
+            if self._wake:
+                return now
             return (self._polled if self._polled is not None else now) + self.poll_s
         return None
 
@@ -194,7 +210,11 @@ class TunnelClient:
                 out.append(aps.reply(aps.cluster, zcl.default_response(SUCCESS).to_bytes()))
             for reply in self.on_message(message, now):
                 out.extend(self.send(reply))
-        if command == tunnel.GBCS_GET_RESPONSE and remaining and self.sleepy:
-            # GBCS 7.2: `remaining` more messages are queued for this device: ask for the next.
-            out.append(self._get(now))
+        if command == tunnel.GBCS_GET_RESPONSE and self.sleepy:
+            if remaining:
+                # GBCS 7.2: `remaining` more messages are queued for this device: ask for
+                # the next.
+                out.append(self._get(now))
+            else:
+                self.drained += 1  # the mailbox is empty: this wake-up's messages are done
         return out

@@ -21,7 +21,7 @@ from smets import roles
 from smets.dlms import access
 from smets.gbcs import envelope
 
-from smetsbench.boards.transport import BoardLink
+from smetsbench.boards.transport import BoardError, BoardLink
 from smetsbench.boards.virtual import VirtualBoard
 from smetsbench.han.hub import CommsHub, NoResponse
 from smetsbench.oracle import checker
@@ -35,6 +35,12 @@ DEFAULT_EUIS = {r[0]: r[4] for r in roles.TABLE if r[4] and roles.needs(r[0], ro
 # Devices that sleep and poll the hub for their messages (GBCS 7.2.2: the GSME); the hub keeps
 # what is for them in their mailbox until they ask.
 SLEEPY_ROLES = roles.names(roles.SLEEPY)
+# Functions of the Communications Hub the bench runs in this process, beside the hub (the GPF).
+HUB_ROLES = roles.names(roles.HUB)
+# The hub endpoints the GPF serves (smets.devices.gpf: RequestMirror on the hub's SE endpoint,
+# the mirror on its own) and the clusters it takes on the first.
+GPF_MIRROR_EP = 2
+GPF_HUB_CLUSTERS = (0x0702,)
 
 # What a device must do with each kind of bad command: (security-log event, alert code or None).
 # Mirrors smets.devices.gbcsdev.FAILURE_ALERTS, restated here so the bench checks the firmware
@@ -50,6 +56,7 @@ NEGATIVE = {
     "not_authorised": ("not_authorised", 0x8F30),
 }
 MSG_GENERIC_CRITICAL_ALERT = 0x1000
+ALERT_CREDIT_ADDED_LOCALLY = 0x810E
 
 
 def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc):
@@ -136,6 +143,7 @@ class Bench:
         self.boards = []
         self.links = []
         self._ticker = None
+        self.auto_gpf = True  # start the hub's GPF with the first gas meter
 
     # -- devices ------------------------------------------------------------------------------
     def add_virtual(self, role, eui=None, init=None, heap=None):
@@ -165,6 +173,37 @@ class Bench:
         self._ticker.links.append(link)
         return handle
 
+    def add_hub_function(self, role="GPF", eui=None, init=None):
+        """A function of the Communications Hub with its own identity and keys (the GPF), run
+        by the hub in this process (its firmware core, as an in-process board) and attached
+        to the HAN; it is started once per bench (a second call gives the same device).
+        The GPF serves the mirror of the GSME on the hub's endpoints (ZSE D.3.4)."""
+        for h in self.devices:
+            if h.role == role:
+                return h
+        from smetsbench.boards.inprocess import InProcessLink, Ticker
+
+        eui = eui or roles.default_eui(role)
+        link = InProcessLink(self.work_dir / ("%s-%s" % (role.lower(), eui)),
+                             name="%s-%s" % (role.lower(), eui[-4:]))
+        if self._ticker is None:
+            self._ticker = Ticker(0.2)
+            self._ticker.start()
+        handle = self._adopt(role, link, eui, init)
+        if role == "GPF":
+            self.hub.attach(link, handle.eui, role, endpoints=(1, GPF_MIRROR_EP))
+            self.hub.host(1, handle.eui, GPF_HUB_CLUSTERS)
+            self.hub.host(GPF_MIRROR_EP, handle.eui)
+        link.tick()
+        self.hub.wait_tunnel(handle.eui, timeout=10.0)
+        self._ticker.links.append(link)
+        return handle
+
+    @property
+    def gpf(self):
+        """The hub's GPF (started on first use)."""
+        return self.add_hub_function("GPF")
+
     def add_board(self, role, url, eui=None, init=None, board=None, baudrate=115200):
         eui = eui or DEFAULT_EUIS[role]
         link = BoardLink(url, baudrate=baudrate, name=board.name if board else url)
@@ -178,6 +217,9 @@ class Bench:
         link.control("status", timeout=10.0)  # the firmware is up and answering
         handle = DeviceHandle(role, eui, ocrypto.generate_private_key(),
                               ocrypto.generate_private_key(), link, board)
+        if role in SLEEPY_ROLES and "GPF" in roles.emulated() and self.auto_gpf:
+            # A gas meter reports to the GPF's mirror on the hub (GBCS 10.4): the hub runs one.
+            self.add_hub_function("GPF")
         self.hub.attach(link, handle.eui, role, sleepy=role in SLEEPY_ROLES)
         self.provision(handle, init)
         self.devices.append(handle)
@@ -192,14 +234,22 @@ class Bench:
             self.tracer.device(handle)
 
     # -- use cases ----------------------------------------------------------------------------
-    def run(self, device, name, scenario="SUCCESS", party=None, tamper=None, **params):
-        """Send one use case to a device and check the outcome; returns a Result."""
+    def run(self, device, name, scenario="SUCCESS", party=None, tamper=None, wake=True,
+            timeout=None, **params):
+        """Send one use case to a device and check the outcome; returns a Result.
+
+        A sleepy device (the GSME) gets the command when it next polls the hub: with `wake`
+        the bench presses its button (CONTROL wake) once the command waits in its mailbox,
+        else the command waits for the device's own wake-up, up to `timeout` seconds
+        (default: the bench's response timeout)."""
         uc = usecases.get(name)
         party = self.dcc[party or uc.originator]
         res = Result(name, scenario, device)
         code = uc.code
         counter = party.next_counter()
-        content = uc.build(counter, party, device.eui, **params)
+        content = uc.build(counter, party, device.eui, device_ka=device.ka_public, **params)
+        nudge = self._nudge(device) if wake else None
+        timeout = self.response_timeout if timeout is None else timeout
         critical = uc.critical
         recipient = device.eui
         if tamper == "unknown_code":
@@ -215,7 +265,8 @@ class Bench:
             if raw is None:
                 raw, _ = self.dcc.build_command(party, device.eui, device.ka_public, code, content,
                                                 critical=critical, counter=counter)
-                self._send_checked(device, uc, party, raw, Result(name, "prime", device), params)
+                self._send_checked(device, uc, party, raw, Result(name, "prime", device), params,
+                                   nudge, timeout)
         else:
             raw, _ = self.dcc.build_command(party, recipient, device.ka_public, code, content,
                                             critical=critical, counter=counter)
@@ -225,10 +276,10 @@ class Bench:
                 raw = self._corrupt_signature(raw, device)
         res.command = raw
         if tamper is None:
-            self._send_checked(device, uc, party, raw, res, params)
+            self._send_checked(device, uc, party, raw, res, params, nudge, timeout)
             device.last_commands[name] = raw
         else:
-            self._send_rejected(device, uc, raw, res, tamper)
+            self._send_rejected(device, uc, raw, res, tamper, nudge, timeout)
         if self.tracer:
             self.tracer.result(res)
         return res
@@ -244,14 +295,40 @@ class Bench:
                                   msg.recipient, envelope.mac_aad_for(apdu))
         return envelope.wrap_ciphering(apdu, mac)
 
-    def _send_checked(self, device, uc, party, raw, res, params):
+    def _nudge(self, device):
+        """What wakes a sleepy device for a command waiting in its mailbox (None: nothing
+        to do, the device is always on)."""
+        if device.role not in SLEEPY_ROLES:
+            return None
+
+        def nudge():
+            try:
+                device.link.control("wake")
+            except BoardError as exc:  # a device without a button: wait for its own polls
+                log.info("%s: no wake-up on request (%s)", device, exc)
+        return nudge
+
+    def _sleep_note(self, device):
+        """For a sleepy device: how often it wakes (its status), to tell a timeout apart."""
+        if device.role not in SLEEPY_ROLES:
+            return ""
+        try:
+            st = device.link.control("status", timeout=2.0)
+        except Exception as exc:  # noqa: BLE001 - a note, the timeout is the error
+            return " (its status: %s)" % exc
+        dev = st.get("device") or {}
+        return " (it wakes every %s s of its clock, which runs at %sx)" % (
+            dev.get("wake_s", "?"), st.get("clock_rate", 1))
+
+    def _send_checked(self, device, uc, party, raw, res, params, nudge=None, timeout=None):
         cmd = envelope.decode(raw)
         since = time.time()
         t0 = time.perf_counter()
         try:
-            rec = self.hub.command(device.eui, raw, timeout=self.response_timeout)
+            rec = self.hub.command(device.eui, raw, timeout=timeout or self.response_timeout,
+                                   nudge=nudge)
         except NoResponse as exc:
-            res.checks.add("response received", False, str(exc))
+            res.checks.add("response received", False, str(exc) + self._sleep_note(device))
             res.note = device.link.tail()
             return res
         res.rtt_ms = (time.perf_counter() - t0) * 1000
@@ -261,10 +338,15 @@ class Bench:
             rec.raw, cmd, party, device.ka_public, device.ds_public, uc.critical)
         res.checks.extend(checks)
         res.decoded = decoded
-        if msg is not None and checks.ok and uc.kind == "asn1":
+        if msg is not None and checks.ok and uc.payload == "ASN.1":
             # ASN.1 use cases (CS03 / CS04 / CS07 / CS08): the DER payload is the response.
             res.values = [bytes(msg.content)]
             uc.expect(res.checks, bytes(msg.content), res.values, params)
+        elif msg is not None and checks.ok and uc.payload == "GBZ":
+            z = ocrypto.ecdh(party.ka_key, device.ka_public)
+            _json, _kind, resp, plain = checker.decode_payload(msg, z)
+            res.values = usecases.gbz_use_cases.GBZValues(resp, plain)
+            uc.expect(res.checks, resp, res.values, params)
         elif msg is not None and checks.ok:
             resp = access.decode_apdu(msg.content)
             values = list(resp.data)
@@ -278,7 +360,7 @@ class Bench:
         self._collect_alerts(device, res, since)
         return res
 
-    def _send_rejected(self, device, uc, raw, res, tamper):
+    def _send_rejected(self, device, uc, raw, res, tamper, nudge=None, timeout=None):
         event, alert = NEGATIVE[tamper]
         before = device.link.control("security_log", n=1)["count"]
         since = time.time()
@@ -286,7 +368,9 @@ class Bench:
         cmd = envelope.decode(raw)
         self.hub.forget_response(device.eui, cmd.counter)
         ticket = self.hub.put(device.eui, raw)
-        log_after = self._wait_security_entry(device, ticket, before, cmd.counter)
+        if nudge is not None:
+            nudge()
+        log_after = self._wait_security_entry(device, ticket, before, cmd.counter, timeout)
         res.rtt_ms = (time.perf_counter() - t0) * 1000
         # The entry is written once the device has dealt with the command, so a response it
         # should not have sent is in by now (same link, sent before the CONTROL reply).
@@ -317,12 +401,12 @@ class Bench:
                                        "%04X" % code if code is not None else None, alert))
         return res
 
-    def _wait_security_entry(self, device, ticket, before, counter):
+    def _wait_security_entry(self, device, ticket, before, counter, timeout=None):
         """The device's security log (CONTROL security_log, n=1) once it holds an entry for
         the command `counter` (the log had `before` entries), or as it is when
         `response_timeout` has passed. The log is asked only once the device has the command
         (a sleepy device polls for it), then again at growing intervals."""
-        deadline = time.monotonic() + self.response_timeout
+        deadline = time.monotonic() + (timeout or self.response_timeout)
         interval = 0.02
         log_now = None
         while True:
@@ -347,6 +431,64 @@ class Bench:
             if a.device == device.eui and a.t >= since:
                 res.alerts.append(a.raw)
 
+    # -- at the meter -------------------------------------------------------------------------
+    def keypad_top_up(self, device, pence, credit=None, scenario=None):
+        """A consumer types a UTRN (made by the supplier, GBCS 14) on the gas meter's keypad
+        (CONTROL top_up): checks that it is accepted and that the meter then raises the
+        non-critical alert 810E "credit added locally" (GBCS alert codes), MACed to the
+        supplier; `credit`: the CreditRemaining expected after it. Returns a Result."""
+        from smetsbench.oracle import utrn as outrn
+
+        res = Result("KEYPAD", scenario or "TOP_UP_%d_PENCE" % pence, device)
+        digits, _counter = outrn.make(self.dcc["supplier"], device.eui, device.ka_public, pence)
+        since = time.time()
+        t0 = time.perf_counter()
+        got = device.link.control("top_up", utrn=digits)
+        res.checks.add("top-up accepted", got.get("result") == 0, "result type %s"
+                       % got.get("result"))
+        if credit is not None:
+            res.checks.add("CreditRemaining after top-up", got.get("credit") == credit,
+                           "%s, expected %s" % (got.get("credit"), credit))
+        rec = self.hub.wait_alert(device.eui, timeout=self.response_timeout, since=since)
+        res.rtt_ms = (time.perf_counter() - t0) * 1000
+        if res.checks.add("alert raised", rec is not None, "810E expected"):
+            checks, _decoded, msg = checker.check_alert(rec.raw, device.eui, device.ka_public,
+                                                       device.ds_public, self.dcc)
+            res.checks.extend(checks)
+            res.alerts.append(rec.raw)
+            if msg is not None:
+                code = checker.alert_code(msg)
+                res.checks.add("alert code 810E", code == ALERT_CREDIT_ADDED_LOCALLY,
+                               "%04X" % code if code is not None else "none")
+        if self.tracer:
+            self.tracer.result(res)
+        return res
+
+    def update_mirror(self, device, timeout=None):
+        """Wake a gas meter (CONTROL wake, its button) and wait until the GPF has taken the
+        update the meter sends into its mirror at the end of every wake-up (GBCS 10.4): a GPF
+        read then answers with what the meter's last commands changed. Returns the seconds
+        it took; raises NoResponse when the update does not come in time."""
+        gpf = self.gpf
+        timeout = timeout or self.response_timeout
+
+        def frames(handle):
+            return handle.link.control("status")["device"]["mirror_frames"]
+
+        sent, taken = frames(device), frames(gpf)
+        t0 = time.monotonic()
+        device.link.control("wake")
+        deadline = t0 + timeout
+        more = None
+        while time.monotonic() < deadline:
+            if more is None and frames(device) > sent:
+                more = frames(device) - sent  # the meter's update is on its way
+            if more is not None and frames(gpf) - taken >= more:
+                return time.monotonic() - t0
+            time.sleep(0.01)
+        raise NoResponse("%s did not update the GPF's mirror within %.1f s (%s)" % (
+            device, timeout, "sent, not all taken" if more else "nothing sent"))
+
     # -- clock --------------------------------------------------------------------------------
     def advance_clock(self, device, seconds):
         """Move a device's clock forward (virtual boards simulate time passing)."""
@@ -358,6 +500,10 @@ class Bench:
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
+        # Off the HAN first: a frame still arriving (a sleepy meter's poll) is then not routed
+        # to a device whose link is already closed.
+        for handle in self.devices:
+            self.hub.detach(handle.eui)
         for link in self.links:
             link.close()
         for board in self.boards:

@@ -97,3 +97,21 @@ def test_old_layout_is_read_and_rewritten_in_slots():
         assert Logbook(store, "ev", ">IH", 3).entries() == []
     finally:
         fx.cleanup(store)
+
+
+def test_update_rewrites_one_entry_in_place():
+    store = fx.scratch_store()
+    try:
+        log = Logbook(store, "ev", ">IH", 4)
+        for i in range(1, 7):
+            log.append(i, i)
+        writes = store.writes
+        log.update(-1, 6, 60)  # the newest
+        log.update(0, 3, 30)  # the oldest kept
+        assert store.writes == writes  # its slot only
+        again = Logbook(store, "ev", ">IH", 4)
+        assert again.entries() == [(3, 30), (4, 4), (5, 5), (6, 60)] and store.errors == 0
+        again.append(7, 7)  # sequence numbers still run on
+        assert Logbook(store, "ev", ">IH", 4).entries() == [(4, 4), (5, 5), (6, 60), (7, 7)]
+    finally:
+        fx.cleanup(store)

@@ -121,3 +121,21 @@ def test_a_lost_tunnel_is_asked_for_again():
     client.on_frame(aps, zcl, T0)
     assert client.tunnel_id is None
     assert _commands(client.tick(T0 + 1)) == [(tunnel.REQUEST_TUNNEL, None, None)]
+
+
+def test_a_woken_sleepy_device_polls_at_once_and_counts_its_emptied_wake_ups():
+    client, seen = _client(sleepy=True, poll_s=1800)
+    _open(client)
+    _get_response(client, None, 0, T0)
+    assert client.drained == 1 and client.last_poll == T0
+    assert client.tick(T0 + 5) == [] and client.next_due(T0 + 5) == T0 + 1800
+    client.wake()  # the button, or an alert of its own (GBCS 10.3)
+    assert client.next_due(T0 + 5) == T0 + 5
+    assert _commands(client.tick(T0 + 5)) == [(tunnel.TRANSFER_DATA_C2S, tunnel.GBCS_GET,
+                                               None)]
+    # A message with more behind it does not end the wake-up; the empty answer does.
+    _get_response(client, b"m1", 1, T0 + 5)
+    assert client.drained == 1
+    _get_response(client, b"m2", 0, T0 + 5)
+    assert client.drained == 2 and seen == [b"m1", b"m2"]
+    assert client.next_due(T0 + 6) == T0 + 5 + 1800

@@ -22,8 +22,9 @@ HEAP = conf.CONFORMANCE_HEAP
 BUDGET_HEAP = "256K"
 MEMORY_HUNGRY = ["ECS01a", "ECS01b", "ECS08", "ECS46c"]
 
-# Passing scenarios on ../shared/rtds (RTDS 4.5.0, ESME with the use cases of esme_model).
-MIN_PASSING = 270
+# Passing scenarios on ../shared/rtds (RTDS 4.5.0: ESME with the use cases of esme_model 273,
+# PPMID 6, HCALCS 1, GSME 110 of 117, GPF 16 of 16).
+MIN_PASSING = 406
 
 # Scenarios the emulator is known to fail, with why. strict: a fix turns them into XPASS,
 # which fails until the entry is removed here (and MIN_PASSING raised).
@@ -31,6 +32,22 @@ KNOWN_FAILURES = {
     "RTDS-4.5.0/7.14_ECS61d/ECS61d_7.14_SUCCESS":
         "RTDS ECS61a and ECS61d disagree on the ALCS schedule's exec_specdays bit-string length "
         "(4 vs 3 bits) for the same attribute; the emulator follows ECS61a",
+    # The gas meter (docs/conformance.md, "GSME and GPF").
+    "RTDS-4.5.0/2.1_GCS05/GCS05_2.1_FUTURE_DATED_SUCCESS":
+        "the RTDS 8F66 alerts give the future-dated PublishCalendar / PublishSpecialDays "
+        "frame control as 01 (client to server) while the command carries them server to "
+        "client (09), as the GCS01a alerts for the same commands say; the GSME reports the "
+        "command's own frame control",
+    "RTDS-4.5.0/4.10_GCS18/GCS18_4.10_NOT_FOUND":
+        "the NOT_FOUND command is byte for byte the SUCCESS one; the replayed meter holds the "
+        "sampling session SUCCESS reads, so it answers with the data",
+    "RTDS-4.5.0/4.4.3_GCS15c/GCS15c_4.4.3_SUCCESS":
+        "the RTDS answers with billing snapshots dated after the meter's clock (2015-02-01, "
+        "2015-03-01 on a meter at 2015-01-01); a meter cannot have taken them yet and "
+        "answers NOT_FOUND",
+    "RTDS-4.5.0/6.2.10_GCS20r/GCS20r_6.2.10_ERROR":
+        "the RTDS Default Response to the server-to-client GetEventConfiguration is itself "
+        "server to client (08); ZCL answers in the other direction (00)",
 }
 
 pytestmark = [pytest.mark.rtds,
@@ -81,8 +98,10 @@ def test_pass_count_does_not_fall(runner):
     failed = [r.scenario.id for r in results if r.outcome == conf.FAIL]
     assert len(passed) >= MIN_PASSING, "%d scenarios pass, %d expected; failing: %s" % (
         len(passed), MIN_PASSING, failed)
-    # Only scenarios that were replayed and compared count.
-    assert all(r.response is not None and r.checks.ok for r in passed)
+    # Only scenarios that were replayed and compared count: a response, or for an alert
+    # without a command the alert the device was asked to raise.
+    assert all((r.response is not None or r.scenario.kind == "alert" and r.alerts)
+               and r.checks.ok for r in passed)
     assert set(failed) <= set(KNOWN_FAILURES), failed
 
 

@@ -27,17 +27,23 @@ def test_trace_rechecks_with_its_keystore(tmp_path, capsys):
     records = _records(capsys.readouterr().out)
     assert rc == 1  # the tampered commands
     failed = sorted(r["file"].rsplit("/", 1)[1] for r in records if not r["ok"])
-    assert [name.split("_")[2] for name in failed] == ["BAD", "BAD", "MALFORMED"]
+    # The ESME's bad signature, bad MAC and malformed command; the gas meter's bad MAC.
+    assert sorted(name.split("_", 1)[0] + " " + name.split("_")[2] for name in failed) == [
+        "ECS42 BAD", "ECS52 BAD", "ECS52 MALFORMED", "GCS13a BAD"]
     assert any("BAD_MAC_COMMAND" in f for f in failed)
     assert any("BAD_SIGNATURE_COMMAND" in f for f in failed)
     # Everything else was checked: responses' MACs or device signatures, and alerts.
     ok = [r for r in records if r["ok"]]
-    assert len(ok) == len(records) - 3
+    assert len(ok) == len(records) - 4
     responses = [r for r in ok if "_RESPONSE_" in r["file"]]
     assert responses and all(any("MAC" in c or "signature" in c for c in r["checks"])
                              for r in responses)
     alerts = [r for r in ok if "_ALERT_" in r["file"]]
-    assert len(alerts) == 7 and all(r["unchecked"] == [] for r in alerts)
+    # ESME: 7 (the refused commands); GSME: 810E (keypad top-up), 8F53, 8F30 (GBZ alerts).
+    assert len(alerts) == 10 and all(r["unchecked"] == [] for r in alerts)
+    assert sum("_810E_ALERT_" in r["file"] for r in alerts) == 1
+    # The GPF answered from its mirror: its responses are MACed with its own key.
+    assert sum("FROM_GPF_MIRROR_RESPONSE" in r["file"] for r in responses) == 2
     # Only the command sent to a meter that does not exist cannot have its MAC checked.
     assert [r["file"] for r in ok if r["unchecked"]] == [
         r["file"] for r in ok if "WRONG_RECIPIENT_COMMAND" in r["file"]]

@@ -38,6 +38,8 @@ def unseen(tmp_path):
     shutil.copytree(SET / "1.6_ECS02", data / "payment-mode")
     shutil.copytree(SET / "7.4_ECS45", data / "switch" / "status")
     shutil.copytree(SET / "11.2_GCS38", data / "gas")
+    shutil.copytree(SET / "11.2_CS08", data / "ppmid")
+    shutil.copytree(SET / "NA_CS09", data / "ppmid-alert")
     shutil.copytree(SET / "NA_ECS80", data / "alerts")
     shutil.copytree(SET / "NA_CS02bAnyByContingency", data / "contingency")
     for f in (data / "gas").iterdir():
@@ -60,7 +62,7 @@ def test_discover_pairs_commands_responses_and_alerts(unseen):
     assert by_id["contingency/CS02bAnyByContingency_NA_SUCCESS"].kind == "response"
     # PRECOMMAND files are not scenarios; every COMMAND is.
     assert not any("PRECOMMAND" in s.id for s in scenarios)
-    assert sum(s.kind == "command" for s in scenarios) == 4 + 2 + 2
+    assert sum(s.kind == "command" for s in scenarios) == 4 + 2 + 2 + 2
     assert conf.find_keystore(unseen) == unseen.parent.parent / "keystore"
 
 
@@ -199,14 +201,18 @@ def test_rtds_failures_times_and_alert_keys():
     assert a[:2] == b[:2] == (0x00CC, 0x8F66) and a[2] != b[2]
 
 
-def test_nothing_is_sent_for_what_the_bench_cannot_emulate(unseen):
+def test_nothing_is_sent_for_what_the_bench_cannot_emulate(unseen, monkeypatch):
+    # A firmware that emulates the ESME alone (the PPMID and the GSME are emulated now: the
+    # runner is told otherwise).
+    monkeypatch.setattr(conf.Runner, "emulated_types", property(lambda self: {"ESME"}))
     with conf.Runner(unseen) as runner:
-        results = {s.id: runner.run(s) for s in runner.select(devices=["GSME"])}
-        results.update({s.id: runner.run(s) for s in runner.select(only=["ECS80", "contingency"])})
+        results = {s.id: runner.run(s) for s in runner.select(devices=["PPMID", "GSME"])}
+        results.update({s.id: runner.run(s) for s in runner.select(only=["contingency"])})
         assert runner.bench is None  # no board was started
     assert {r.outcome for r in results.values()} == {conf.NOT_EMULATED}
+    assert "device type PPMID is not emulated" in results["ppmid/CS08_11.2_SUCCESS"].reason
     assert "device type GSME is not emulated" in results["gas/GCS38_11.2_SUCCESS"].reason
-    assert "nothing to replay" in results["alerts/ECS80_NA_8F36_ALERT"].reason
+    assert "nothing to replay" in results["ppmid-alert/CS09_NA_8F8B_ALERT"].reason
     assert "without its COMMAND" in results["contingency/CS02bAnyByContingency_NA_ERROR"].reason
 
 

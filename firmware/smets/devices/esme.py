@@ -803,7 +803,7 @@ class ESME(GBCSDevice):
 
     def control(self, op, req, now):
         if op in ("set_load", "button", "fault_dlms", "events", "attribute", "device_log",
-                  "firmware_image"):
+                  "firmware_image", "alert"):
             return _call("control", self, op, req, now)
         return GBCSDevice.control(self, op, req, now)
 

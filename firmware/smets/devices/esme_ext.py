@@ -254,6 +254,104 @@ def billing_alert(dev, t):
                      recipient=party)
 
 
+# The ESME's alerts of events no command provokes (GBCS 16), as CONTROL `alert` raises them:
+# alert code -> message code. ECS80 supply outage restored (outage >= 3 minutes; per phase on a
+# polyphase meter) goes to the network operator.
+_OUTAGE = {0x8F36: "single", 0x8F38: "polyphase", 0x8F3A: "polyphase", 0x8F3C: "polyphase"}
+MSG_OUTAGE_RESTORED = 0x0067  # ECS80
+MSG_INTEGRITY_WARNING = 0x00F0
+ALERT_INTEGRITY_WARNING = 0x81A0
+_APC = (0x8F86, 0x8F87, 0x8F88)  # ECS101 / ECS102 / ECS200: no APC in this firmware
+
+
+def raise_alert(dev, req, now):
+    """CONTROL `alert`: the meter raises the alert of an event the bench plays (`code` hex;
+    `message_code` hex, checked against the one the meter uses). 8F0A: a billing data log
+    entry now (ECS68, encrypted for the supplier); 8F36 (8F38/8F3A/8F3C by phase): the supply
+    restored after an outage from `start` to `end` (epochs; default the last ten minutes);
+    81A0: the meter integrity warning (`data` the issue, default 5); 8F72 / 8F1C: an image
+    distributed to the meter (`version`, default 01000000) verified or not, as CONTROL
+    `firmware_image` does; 8F85: a command of another variant
+    (`data` hex: its message code and originator counter); other codes: the generic alerts
+    (0x1000 critical, 0x1001 non-critical). For 8F85 and the generic alerts, `recipient` (EUI
+    hex of a trusted party) and `other_info` (hex: the message code and the supplementary
+    remote party fields) address the alert as the command that provoked it was sent."""
+    code = int(str(req["code"]), 16)
+    if not 0x8000 <= code <= 0xFFFF:
+        raise ValueError("alert code %04X is not a GBCS alert code" % code)
+    if code in _APC:
+        raise ValueError("alert %04X is an APC alert (ECS101/102/200): no APC here" % code)
+    variant = dev.state["variant"]
+    if code == E.ALERT_BILLING_DATA_LOG:
+        mc = E.MSG_BILLING_DATA_LOG_ALERT
+    elif code in _OUTAGE:
+        if _OUTAGE[code] == "polyphase" and variant != "polyphase":
+            raise ValueError("alert %04X is a polyphase meter's" % code)
+        mc = MSG_OUTAGE_RESTORED
+    elif code == ALERT_INTEGRITY_WARNING:
+        mc = MSG_INTEGRITY_WARNING
+    elif code in (0x8F72, 0x8F1C):
+        mc = 0x00CE
+    elif code == E.ALERT_COMMAND_NOT_SUPPORTED:
+        mc = E.MSG_COMMAND_NOT_SUPPORTED
+    else:
+        critical = bool(req.get("critical", (code >> 8) == 0x8F))
+        mc = 0x1000 if critical else 0x1001
+    asked = req.get("message_code")
+    if asked is not None and int(str(asked), 16) != mc:
+        raise ValueError("the ESME raises %04X as message code %04X, not %s" % (code, mc, asked))
+    party = info = None
+    if req.get("recipient") is not None:
+        party = dev.parties.get(bytes.fromhex(str(req["recipient"])))
+        if party is None:
+            raise ValueError("alert recipient %s is not a trusted party" % req["recipient"])
+    if req.get("other_info") is not None:
+        info = bytes.fromhex(str(req["other_info"]))
+        if len(info) not in (2, 18) or int.from_bytes(info[:2], "big") != mc:
+            raise ValueError("other_info: the message code %04X [, remote party (8), "
+                             "counter (8)]" % mc)
+    dev.advance(now)
+    if mc == E.MSG_BILLING_DATA_LOG_ALERT:
+        # The billing calendar's work, now: the entry, its alert at the next tick.
+        s = dev.state
+        wh2 = (s["import2_ws"] // 3600 & 0xFFFFFFFF,) if dev.twin else ()
+        dev.bills.append(now, s["import_ws"] // 3600 & 0xFFFFFFFF, dev.balance(), *wh2)
+        dev.bills.save()
+        dev.to_push.append(now)
+        return {"alerts": 1}
+    if mc == MSG_OUTAGE_RESTORED:
+        end = int(req.get("end", now))
+        start = int(req.get("start", end - 600))
+        if not 0 < start <= end <= now:
+            raise ValueError("outage from %d to %d: want start <= end <= now" % (start, end))
+        span = (cosem.octets(cosem.date_time(start)), cosem.octets(cosem.date_time(end)))
+        alert = dev.alert(mc, code, now, span, recipient=dev._party_by_role("network_operator"))
+    elif mc == MSG_INTEGRITY_WARNING:
+        issue = int(req.get("data", 5)).to_bytes(2, "big")
+        alert = dev.alert(mc, code, now, (cosem.octets(issue),), critical=False)
+    elif mc == 0x00CE:
+        version = str(req.get("version", "01000000"))
+        return {"alerts": 1, "image": _receipt(dev, version, now, code == 0x8F72)}
+    elif mc == E.MSG_COMMAND_NOT_SUPPORTED:
+        body = bytes.fromhex(str(req.get("data") or "0012" + "00" * 8))
+        if len(body) != 10:
+            raise ValueError("8F85 data: message code (2 bytes) and counter (8 bytes)")
+        alert = dev.alert(mc, code, now, (cosem.octets(body),), recipient=party,
+                          other_info=info)
+    else:
+        alert = dev.alert(mc, code, now, critical=mc == 0x1000, recipient=party,
+                          other_info=info)
+    dev.alerts_out.append(alert)
+    return {"alerts": 1}
+
+
+def _receipt(dev, version, now, ok):
+    image = bytes.fromhex(version) + bytes(28)
+    dev.alerts_out.append(lazy.call("smets.devices.esme_fw", "receive_image",
+                                    (dev, image, now, ok), ("smets.gbcs.asn1",)))
+    return dev.store.load("fwimage")
+
+
 # -- methods with a behaviour beyond "accepted" ------------------------------------------------
 
 # GBCS Table 16.2 clock events: 8145 clock adjusted (within tolerance), 81C6 clock not
@@ -372,6 +470,8 @@ def control(dev, op, req, now):
         return {"count": len(dev.events),
                 "entries": [{"t": t, "code": c}
                             for t, c in dev.events.entries(max(0, len(dev.events) - n))]}
+    if op == "alert":
+        return raise_alert(dev, req, now)
     if op == "device_log":
         # The devices joined to the meter (GBCS 13.7; CS03 / CS04 change it).
         return {"entries": dev.device_log.describe(), "size": dev.device_log.size}

@@ -44,6 +44,7 @@ import struct
 from array import array
 
 from smets.cosem import elen as _len
+from smets.devices import model_image
 
 # The row format's flags, read back by smets.gbcs.usecases (the one reader of these rows).
 from smets.gbcs.usecases import (  # noqa: F401 - also read by the host as esme_model.FLAG_*
@@ -685,31 +686,6 @@ def value(s, i=0):
     return bytes((tag,)) + v.to_bytes(size, "big"), j
 
 
-def _lines(text):
-    """Logical lines of TEXT (a string or strings), one at a time ('+' lines continue the
-    previous one)."""
-    cur = None
-    for chunk in (text,) if isinstance(text, str) else text:
-        i = 0
-        n = len(chunk)
-        while i < n:
-            j = chunk.find("\n", i)
-            if j < 0:
-                j = n
-            line = chunk[i:j].strip()
-            i = j + 1
-            if not line or line[0] == "#":
-                continue
-            if line[0] == "+":
-                cur += " " + line[1:].strip()
-                continue
-            if cur:
-                yield cur
-            cur = line
-    if cur:
-        yield cur
-
-
 def _find(keys, key):
     i = keys.find(key)
     while i > 0 and i % 9:
@@ -755,7 +731,7 @@ def build(text=TEXT):
         vals.extend(v)
         offs.append(len(vals))
 
-    for line in _lines(text):
+    for line in model_image.logical_lines(text):
         head, _, rest = line.partition(" ")
         if head in ("u", "c") or head[0] == "@":
             continue
@@ -788,7 +764,7 @@ def build(text=TEXT):
     acts = bytearray()
     ucs = bytearray()
     variants = bytearray()
-    for line in _lines(text):
+    for line in model_image.logical_lines(text):
         head, _, rest = line.partition(" ")
         if head[0] == "@":
             # A variant's default: variant letter, slot(2), length(2), value.
@@ -865,17 +841,9 @@ def image_source():
            "VERSION = %d" % VERSION]
     for name, data in (("KEYS", keys), ("HOOKS", hooks), ("DEFAULTS", blob),
                        ("USE_CASES", ucs), ("ACTIVATIONS", acts), ("VARIANTS", variants)):
-        out.append("%s = (" % name)
-        for i in range(0, len(data), 22):
-            out.append("    b\"%s\"" % "".join("\\x%02x" % b for b in data[i:i + 22]))
-        out.append(")")
+        out += model_image.bytes_constant(name, data)
     return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
-    import os
-
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "esme_image.py")
-    with open(path, "w") as f:
-        f.write(image_source())
-    print("wrote", path)
+    model_image.write(__file__, "esme_image", image_source())

@@ -159,6 +159,20 @@ class Type1Device(GBCSDevice):
             bytes.fromhex(version)
             self.activate_firmware(version, now, bool(req.get("ok", True)))
             return {"firmware": self.state["firmware"]}
+        if op == "alert":
+            # The alert of an event the bench plays: 8F8B (CS09), the firmware now running
+            # (`version`, default the current one) after an image activation.
+            code = int(str(req["code"]), 16)
+            asked = req.get("message_code")
+            if code != ALERT_READ_FIRMWARE or asked is not None and int(str(asked), 16) != CS09:
+                raise ValueError("the %s raises only 8F8B (message code %04X)" % (
+                    self.ROLE, CS09))
+            version = str(req.get("version", self.state["firmware"]))
+            bytes.fromhex(version)
+            if len(version) != 8:
+                raise ValueError("version must be 8 hex digits")
+            self.activate_firmware(version, now)
+            return {"alerts": 1}
         if op == "fault_dlms":
             self.dlms_faults = int(req.get("count", 1))
             return {"dlms_faults": self.dlms_faults, "after": int(req.get("after", 0))}

@@ -144,7 +144,7 @@ class Party:
 class Context:
     """What a use case's handler may need beyond the message: time, keys, response options."""
 
-    __slots__ = ("device", "msg", "party", "now", "uc", "alerts", "other_info")
+    __slots__ = ("device", "msg", "party", "now", "uc", "alerts", "other_info", "urp")
 
     def __init__(self, device, msg, party, now, uc):
         self.device = device
@@ -154,6 +154,7 @@ class Context:
         self.uc = uc
         self.alerts = []
         self.other_info = None  # the response's other-information, when not the echo
+        self.urp = None  # (Z, counter, recipient) of an unknown remote party, once found
 
     def z(self):
         """ECDH secret between this device's KA key and the originator's KA key."""
@@ -167,6 +168,10 @@ def _hex(b):
 # Security credential message codes answered by smets.gbcs.credentials_keys (CS02a/c/d/e/f);
 # the other CS02 codes (CS02b/g) by smets.gbcs.credentials_anchors.
 _CS02_KEYS = (0x0008, 0x000A, 0x000B, 0x000C, 0x011B)
+# Every security credential message code (GBCS 12): the keys' and the trust anchors' (CS02b
+# replacement modes, CS02g), for devices whose ASN.1 use cases are not all CS02x.
+CREDENTIAL_CODES = _CS02_KEYS + (0x0100, 0x0101, 0x0102, 0x0103, 0x0104, 0x0105, 0x0106,
+                                 0x0107, 0x0108, 0x0109, 0x0125, 0x0126)
 # What the security credential code imports beside itself, dropped with it after the call.
 _CS02_DROP = ("smets.gbcs.credentials", "smets.gbcs.cert", "smets.gbcs.asn1")
 
@@ -480,8 +485,9 @@ class GBCSPipeline:
         return bytes(info[:18]) if len(info) > 18 else bytes(info)
 
     def alert(self, message_code, alert_code, now, fields=(), critical=True, recipient=None,
-              other_info=None):
-        """A device-originated alert (CRA 03) with a fresh device originator counter;
+              other_info=None, content=None):
+        """A device-originated alert (CRA 03) with a fresh device originator counter: its
+        payload the device model's (`alert_content`) or, given, `content` (an ASN.1 alert);
         `other_info` replaces the bare message code (supplementary remote party fields)."""
         party = recipient or self._party_by_role(self.ALERT_RECIPIENT)
         self.alert_counter += 1
@@ -489,7 +495,8 @@ class GBCSPipeline:
         # Saved before the alert exists: after a reboot no alert may reuse its counter.
         self.counter_log.put(_ALERT_KEY, counter)
         self._save_zcache()
-        content = self.alert_content(counter, alert_code, now, fields)
+        if content is None:
+            content = self.alert_content(counter, alert_code, now, fields)
         target = party.eui if party else b"\x00" * 8
         gs = envelope.encode_general_signing(
             envelope.CRA_ALERT, counter, self.eui, target,

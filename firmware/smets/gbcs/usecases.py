@@ -25,7 +25,8 @@ FLAG_OPTIONAL = const(4)  # the request's specs are an ordered subset of the tem
 FLAG_SCRIPT = const(8)  # the row names the script id an action must carry
 FLAG_ASN1 = const(16)  # an ASN.1 payload (CS02x): sig_roles byte, no templates
 FLAG_SIGNED = const(32)  # the response is signed even when the command is not critical
-FLAG_TWIN = const(64)  # only a twin-element meter has this use case (second element)
+FLAG_DEVICE = const(64)  # the device model's own meaning (GSME: responses set the ZCL DDR bit)
+FLAG_TWIN = const(64)  # ESME's FLAG_DEVICE: only a twin-element meter has this use case
 FLAG_POLYPHASE = const(128)  # only a polyphase meter has this use case (phases 2 and 3)
 
 

@@ -19,6 +19,7 @@ Time is passed in (seconds); nothing here does IO.
 """
 
 from smets.zcl import foundation
+from smets.zcl.attrs import REPORTABLE, WRITABLE
 from smets.zcl.foundation import REPORT_EXPECT, AttributeRecord, StatusRecord
 from smets.zcl.frame import (
     CONFIGURE_REPORTING,
@@ -97,11 +98,15 @@ class Cluster:
         self.reporting = {}  # attribute id -> _Reporting
         self.timeouts = {}  # attribute id -> seconds (reports expected from the peer)
 
+    def attribute(self, attr_id):
+        """The Attribute of an id, or None (TableCluster looks it up in an AttrTable)."""
+        return self.attributes.get(attr_id)
+
     # -- foundation commands answered from the table ----------------------------------------
     def read(self, attr_ids):
         out = []
         for attr_id in attr_ids:
-            a = self.attributes.get(attr_id)
+            a = self.attribute(attr_id)
             if a is None:
                 out.append(AttributeRecord(attr_id, status=UNSUPPORTED_ATTRIBUTE))
             elif a.get is None:
@@ -111,7 +116,7 @@ class Cluster:
         return out
 
     def _write_status(self, record):
-        a = self.attributes.get(record.id)
+        a = self.attribute(record.id)
         if a is None:
             return UNSUPPORTED_ATTRIBUTE
         if a.set is None:
@@ -130,7 +135,7 @@ class Cluster:
             if s != SUCCESS:
                 continue
             try:
-                status = self.attributes[r.id].set(r.value)
+                status = self.attribute(r.id).set(r.value)
             except ValueError:  # a setter that refuses the value by raising
                 status = INVALID_VALUE
             if status is not None and status != SUCCESS:
@@ -140,7 +145,7 @@ class Cluster:
     def configure(self, configs):
         failures = []
         for c in configs:
-            a = self.attributes.get(c.attr_id)
+            a = self.attribute(c.attr_id)
             if a is None:
                 status = UNSUPPORTED_ATTRIBUTE
             elif c.direction == REPORT_EXPECT:
@@ -169,7 +174,7 @@ class Cluster:
         interval has passed); marks them reported."""
         out = []
         for attr_id, rep in self.reporting.items():
-            a = self.attributes[attr_id]
+            a = self.attribute(attr_id)
             value = a.get()
             last = rep.last_time
             if last is None:
@@ -187,6 +192,35 @@ class Cluster:
                 rep.last_value = value
                 out.append(AttributeRecord(attr_id, a.type, value))
         return out
+
+
+class TableCluster(Cluster):
+    """One side of a cluster whose attributes live in an AttrTable (smets.zcl.attrs): a device
+    model's attributes as one bytearray rather than an object each. `writable` lets Write
+    Attributes change the attributes whose row is flagged writable; `on_write(cluster id,
+    attribute id, value)` may refuse a value with a ZCL status."""
+
+    def __init__(self, cluster_id, table, commands=None, server=True, name=None,
+                 responses=None, on_write=None):
+        Cluster.__init__(self, cluster_id, (), commands, server, name, responses)
+        self.table = table
+        self.on_write = on_write
+
+    def attribute(self, attr_id):
+        t = self.table
+        row = t.find(self.id, attr_id)
+        if row < 0:
+            return None
+        setter = None
+        if t.flags(row) & WRITABLE:
+            def setter(value):
+                if self.on_write is not None:
+                    status = self.on_write(self.id, attr_id, value)
+                    if status:
+                        return status
+                return t.put(row, value)
+        return Attribute(attr_id, t.type(row), lambda: t.get(row), setter,
+                         bool(t.flags(row) & REPORTABLE))
 
 
 class Endpoint:

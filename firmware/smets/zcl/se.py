@@ -48,7 +48,9 @@ PRICE = const(0x0700)
 METERING = const(0x0702)
 MESSAGING = const(0x0703)
 PREPAYMENT = const(0x0705)
+CALENDAR = const(0x0707)
 DEVICE_MANAGEMENT = const(0x0708)
+EVENTS = const(0x0709)
 
 # Metering
 M_SUMMATION_DELIVERED = const(0x0000)

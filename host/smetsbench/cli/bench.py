@@ -1,4 +1,4 @@
-"""`smetsbench bench`: what a device costs — CPU per command, round trips, heap.
+"""`smetsbench bench [--role ESME|GSME]`: what a device costs — CPU per command, round trips, heap.
 
 Runs on virtual boards (the MicroPython unix port, `-X heapsize=`), through the real serial path:
 - device CPU per GBCS command, measured on the board around the whole HAN frame handling (ZCL,
@@ -10,7 +10,9 @@ Runs on virtual boards (the MicroPython unix port, `-X heapsize=`), through the 
   OpenSSL (`cryptography`) measured in the same run, with the ratio of each;
 - heap: live heap after provisioning and after the run (gc.collect()ed); per role, the part
   its code takes and the part its data takes (smetsbench.boards.heap); and the smallest data
-  heap with which the whole demo script still passes (found by bisection).
+  heap with which the whole demo script still passes (found by bisection);
+- for the sleepy gas meter: the end-to-end time of a command that waits in the hub's mailbox
+  for the meter's own next wake-up, with its clock accelerated (and what that is at 1x).
 Prints tables; budgets from DESIGN.md and the targets of issue 13 are shown beside the figures.
 """
 
@@ -21,10 +23,19 @@ import subprocess
 import sys
 import time
 
-from smetsbench.session import Bench
+from smetsbench.session import SLEEPY_ROLES, Bench
 
 NON_CRITICAL = ("ECS52", "ECS45", "ECS40", "ECS17b")
 CRITICAL = ("ECS43", "ECS44", "ECS42")
+# Per role: (non-critical use cases, critical ones, the board's init, the use case of the
+# rejected-command flood). The gas meter's: its encrypted consumption and prepayment reads,
+# valve status, MPRN; the valve closed and armed.
+ROLE_CASES = {
+    "ESME": (NON_CRITICAL, CRITICAL, {"mpan_import": "1312345678111"}, "ECS52"),
+    "GSME": (("GCS13a", "GCS14", "GCS33", "GCS46"), ("GCS32", "GCS39"),
+             {"mprn": "1234567890"}, "GCS46"),
+}
+SLEEPY_RATE = 600  # the accelerated clock of the sleepy figures: 30 min of wake-up in 3 s
 # The Type 1 devices' use cases: (role, use case, parameters).
 TYPE1 = (("PPMID", "CS08", {}), ("PPMID", "CS03A2", {"other": "00db1234567890a0",
                                                     "other_type": "ESME"}),
@@ -59,33 +70,37 @@ def _pct(samples, p):
     return s[k]
 
 
-def measure_commands(rounds=50, heap="256K", runtime="auto"):
-    """{use case: {"device_us": [...], "rtt_ms": [...], "critical": bool}} and heap figures."""
+def measure_commands(rounds=50, heap="256K", runtime="auto", role="ESME"):
+    """{use case: {"device_us": [...], "rtt_ms": [...], "critical": bool}} and heap figures.
+    A sleepy device (the GSME) is woken for each command (its button, CONTROL wake): the
+    round trip is then the hub's mailbox, the poll and the exchange."""
+    non_critical, critical, init, flood_case = ROLE_CASES[role]
     out = {}
     with Bench(heap=heap, runtime=runtime) as bench:
-        esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111"})
-        heap_after_provision = esme.status()["heap_alloc"]
+        dev = bench.add_virtual(role, init=init)
+        heap_after_provision = dev.status()["heap_alloc"]
         # Warm up: first use builds the ECDH cache and signature tables (one-off costs).
-        for name in NON_CRITICAL + CRITICAL:
-            r = bench.run(esme, name)
+        for name in non_critical + critical:
+            r = bench.run(dev, name)
             if not r.passed:
                 raise RuntimeError(r.report())
-        esme.link.control("cpu", reset=True)
-        for name in NON_CRITICAL + CRITICAL:
+        dev.link.control("cpu", reset=True)
+        for name in non_critical + critical:
             rtts = []
             for _ in range(rounds):
-                r = bench.run(esme, name)
+                r = bench.run(dev, name)
                 if not r.passed:
                     raise RuntimeError(r.report())
                 rtts.append(r.rtt_ms)
-            out[name] = {"rtt_ms": rtts, "critical": name in CRITICAL}
-        status = esme.status()
+            out[name] = {"rtt_ms": rtts, "critical": name in critical}
+        status = dev.status()
         for name, row in out.items():
             key = "%04X:accepted" % _code(name)
             # One entry per request: all of them at once is too big a reply for the board.
-            row["device_us"] = esme.link.control("cpu", key=key, reset=True)[key]
-        rejected = measure_rejected(bench, esme)
-        out.update(_measure_type1(bench, rounds))
+            row["device_us"] = dev.link.control("cpu", key=key, reset=True)[key]
+        rejected = measure_rejected(bench, dev, name=flood_case)
+        if role == "ESME":
+            out.update(_measure_type1(bench, rounds))
         heap = {
             "after_provision": heap_after_provision,
             "after_run": status.get("heap_alloc"),
@@ -93,6 +108,8 @@ def measure_commands(rounds=50, heap="256K", runtime="auto"):
             "crypto": status.get("crypto"),
             "rejected": rejected,
         }
+        if role == "GSME":
+            heap["sleepy"] = measure_sleepy(bench, dev)
     return out, heap
 
 
@@ -125,6 +142,32 @@ def bench_critical(name):
     return usecases.get(name).critical
 
 
+def measure_sleepy(bench, gsme, commands=5, rate=SLEEPY_RATE, use_case="GCS13a"):
+    """End-to-end times of a command to a sleeping gas meter: put in its mailbox at a random
+    point of its wake-up period, answered when it next polls on its own (GBCS: every
+    `wake_s` of its clock), with its clock at `rate` x real time. Returns a dict of figures
+    (real seconds; device-clock seconds = real x rate)."""
+    import random
+
+    st = gsme.link.control("status")
+    wake_s = st["device"]["wake_s"]
+    gsme.link.control("time", epoch=st["time"], rate=rate)
+    period = wake_s / float(rate)
+    real = []
+    try:
+        for _ in range(commands):
+            time.sleep(random.uniform(0, period))
+            t0 = time.perf_counter()
+            r = bench.run(gsme, use_case, wake=False, timeout=period * 2 + 5)
+            if not r.passed:
+                raise RuntimeError(r.report())
+            real.append(time.perf_counter() - t0)
+    finally:
+        st = gsme.link.control("status")
+        gsme.link.control("time", epoch=st["time"], rate=1)
+    return {"rate": rate, "wake_s": wake_s, "real_s": real}
+
+
 def measure_rejected(bench, esme, count=REJECT_FLOOD, name="ECS52"):
     """Device CPU (us samples) per rejected command: {"logged": [...], "suppressed": [...]}
     for `count` wrong-MAC commands sent back to back (the device answers none of them)."""
@@ -138,7 +181,11 @@ def measure_rejected(bench, esme, count=REJECT_FLOOD, name="ECS52"):
         content = uc.build(counter, party, esme.eui)
         raw, _ = bench.dcc.build_command(party, esme.eui, esme.ka_public, uc_code, content,
                                          critical=uc.critical, counter=counter)
-        bench.hub.put(esme.eui, raw[:-1] + bytes((raw[-1] ^ 0x01,)))
+        ticket = bench.hub.put(esme.eui, raw[:-1] + bytes((raw[-1] ^ 0x01,)))
+        if esme.role in SLEEPY_ROLES:
+            # A sleeping meter: its mailbox holds a few at a time; it polls when woken.
+            esme.link.control("wake")
+            bench.hub.wait_delivered(ticket, 10.0)
     # The board handles its link in order: once this is answered, so are the commands.
     status = esme.status()
     out = {}
@@ -240,16 +287,20 @@ def _code(name):
     return usecases.get(name).code
 
 
-def minimum_heap(runtime="auto", lo_kb=64, hi_kb=512):
-    """Smallest -X heapsize (KB, to 8 KB) with which the demo script passes, or None."""
+def minimum_heap(runtime="auto", lo_kb=64, hi_kb=512, role="ESME"):
+    """Smallest -X heapsize (KB, to 8 KB) with which the role's demo script passes, or None."""
     from smetsbench.cli import demo
 
     def passes(kb):
         try:
             with Bench(heap="%dK" % kb, runtime=runtime) as bench:
-                esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111",
-                                                       "power_w": 500})
-                results = demo.run_script(bench, esme, out=lambda *a: None)
+                if role == "GSME":
+                    dev = bench.add_virtual("GSME", init={"mprn": demo.MPRN})
+                    results = demo.run_gas_script(bench, dev, out=lambda *a: None)
+                else:
+                    dev = bench.add_virtual("ESME", init={"mpan_import": "1312345678111",
+                                                          "power_w": 500})
+                    results = demo.run_script(bench, dev, out=lambda *a: None)
                 return all(r.passed for r in results)
         except Exception:
             return False
@@ -322,11 +373,15 @@ def main_fleet(n, out=print):
     return 1 if f["failed"] else 0
 
 
-def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
+def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print, role="ESME"):
     t0 = time.time()
-    rows, heap_info = measure_commands(rounds, heap, runtime)
-    out("smetsbench bench: ESME on a virtual board (%s, -X heapsize=%s, crypto %s), %d rounds "
-        "per use case" % (heap_info["implementation"], heap, heap_info.get("crypto"), rounds))
+    rows, heap_info = measure_commands(rounds, heap, runtime, role)
+    out("smetsbench bench: %s on a virtual board (%s, -X heapsize=%s, crypto %s), %d rounds "
+        "per use case" % (role, heap_info["implementation"], heap, heap_info.get("crypto"),
+                          rounds))
+    if role == "GSME":
+        out("(a sleeping meter: the bench presses its button for every command, so the round "
+            "trip holds its poll)")
     out("")
     out("%-13s %-12s %10s %10s %10s %10s %8s" % (
         "use case", "kind", "cpu p50 ms", "cpu p99 ms", "rtt p50 ms", "rtt p99 ms", "budget"))
@@ -360,6 +415,19 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
         out("")
     out("heap: %d B live after provisioning, %d B after the run (budget %d B, target %d B)" % (
         heap_info["after_provision"], heap_info["after_run"], BUDGET_HEAP, TARGET_HEAP))
+    sleepy = heap_info.get("sleepy")
+    if sleepy:
+        real = sleepy["real_s"]
+        out("")
+        out("a command to the sleeping meter, answered at its own next wake-up (every %d s of "
+            "its clock):" % sleepy["wake_s"])
+        out("  clock at %dx: %.2f s mean, %.2f s max real (%.0f s mean, %.0f s max of device "
+            "clock) over %d commands" % (
+                sleepy["rate"], statistics.mean(real), max(real),
+                statistics.mean(real) * sleepy["rate"], max(real) * sleepy["rate"], len(real)))
+        out("  clock at 1x (default): the same device-clock times in real time: %.0f s mean, "
+            "%d s at most (the wake-up period)" % (statistics.mean(real) * sleepy["rate"],
+                                                   sleepy["wake_s"]))
     if heap_info["implementation"] == "micropython":
         from smetsbench.boards import heap as board_heap
 
@@ -367,9 +435,9 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
         out("heap per role (provisioned, code in ROMFS, -X heapsize=%s for data):" % heap)
         board_heap.print_table(board_heap.role_figures(heap=heap), out=out)
     if search_heap and heap_info["implementation"] == "micropython":
-        kb = minimum_heap(runtime)
-        out("smallest data heap (-X heapsize beside the ROM image) that passes the demo "
-            "script: %s" % ("%d KB" % kb if kb else "more than 512 KB"))
+        kb = minimum_heap(runtime, role=role)
+        out("smallest data heap (-X heapsize beside the ROM image) that passes the %s demo "
+            "script: %s" % (role, "%d KB" % kb if kb else "more than 512 KB"))
     out("(%.1f s)" % (time.time() - t0))
     ok = worst[False] <= BUDGET_NON_CRITICAL_MS and worst[True] <= BUDGET_CRITICAL_MS
     return 0 if ok else 1
@@ -388,6 +456,8 @@ def register(sub):
                    help="skip the search for the smallest working heap")
     b.add_argument("--fleet", type=int, metavar="N",
                    help="instead: drive N in-process ESMEs from this one process")
+    b.add_argument("--role", default="ESME", type=str.upper, choices=sorted(ROLE_CASES),
+                   help="the device measured (default ESME; GSME adds the sleepy figures)")
     b.add_argument("--home", action="store_true",
                    help="instead: IHD and CAD heap, change-to-screen and change-to-MQTT "
                         "latency, MQTT messages per minute")
@@ -401,7 +471,7 @@ def _main(a):
         from smetsbench.cli import bench_home
 
         return bench_home.main(min(a.rounds, 50), search_heap=not a.no_heap_search)
-    return main(a.rounds, a.heap, a.runtime, not a.no_heap_search)
+    return main(a.rounds, a.heap, a.runtime, not a.no_heap_search, role=a.role)
 
 
 if __name__ == "__main__":

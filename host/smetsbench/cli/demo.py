@@ -1,12 +1,17 @@
-"""`smetsbench demo`: a home on virtual boards, driven through the GBCS use cases end to end.
+"""`smetsbench demo`: an ESME and a GSME on one HAN, driven through the GBCS use cases end to end.
 
-Starts a virtual board (the firmware on the MicroPython unix port behind a pty), provisions it
-with fresh keys, then plays the supplier and network operator through the Communications Hub:
-reads, writes, load-switch control, encrypted register reads, and commands the meter must
-refuse. Then the home (smetsbench.cli.home, unless --no-home): an IHD and a CAD join the HAN,
-an MQTT broker starts (or --mqtt names one), and a tariff change, a top-up, a supplier message
-and a day of consumption must show on the IHD's screens (--screens DIR keeps them as PNGs) and
-in the CAD's MQTT messages. Prints one line per exchange and exits non-zero if any check fails.
+Starts two virtual boards (the firmware on the MicroPython unix port behind a pty), an
+electricity meter and a gas meter, provisions them with fresh keys (the hub starts its Gas
+Proxy Function for the gas meter), then plays the supplier and network operator through the
+Communications Hub: reads, writes, load-switch control, encrypted register reads, and
+commands the meter must refuse; on the gas side reads of the sleeping meter (the bench
+presses its button so it polls), a top-up, the valve closed, armed and opened at the meter,
+a top-up typed on the keypad (its alert), and the same reads answered by the GPF from its
+mirror of the meter. Then the home (smetsbench.cli.home, unless --no-home): an IHD and a CAD
+join the HAN, an MQTT broker starts (or --mqtt names one), and a tariff change, a top-up, a
+supplier message and a day of consumption must show on the IHD's screens (--screens DIR keeps
+them as PNGs) and in the CAD's MQTT messages. Prints one line per exchange and exits non-zero
+if any check fails.
 """
 
 import sys
@@ -17,7 +22,9 @@ from smets.gbcs import envelope
 from smetsbench.han.trace import Tracer
 from smetsbench.oracle import checker
 from smetsbench.oracle.parties import DCC
+from smetsbench.payloads import zcl_names
 from smetsbench.session import Bench
+from smetsbench.usecases import gbz as gbz_use_cases
 from smetsbench.usecases import library as usecases
 
 # (use case, scenario, run options, expectation parameters)
@@ -53,33 +60,113 @@ SCRIPT = [
 ]
 
 
-def run_script(bench, esme, out=print):
+# The gas meter (a sleepy GSME; its flow in litres per hour) and the hub's GPF. The valve can
+# only be opened at the meter: GCS39 arms it, the consumer's button opens it (GBCS 10.3).
+MPRN = "1234567890"
+GAS_SCRIPT = [
+    ("@flow", 0, {}, {}),
+    ("GCS38", "SUCCESS", {}, {}),
+    ("GCS46", "SUCCESS", {}, {"mprn": MPRN}),
+    ("GCS13a", "SUCCESS", {}, {"volume": 0}),
+    ("@flow", 1000, {}, {}),
+    ("@advance", 3600, {}, {}),
+    ("@flow", 0, {}, {}),
+    ("GCS13a", "ONE_HOUR_LATER", {}, {"volume": 1000}),
+    ("@mirror", 0, {}, {}),
+    ("GCS13a", "FROM_GPF_MIRROR", {"device": "GPF"}, {"volume": 1000}),
+    ("GCS14", "SUCCESS", {}, {"credit": 0}),
+    ("CS01b", "TOP_UP_5_POUNDS", {}, {"value": 500, "credit": 500000}),
+    ("@mirror", 0, {}, {}),
+    ("GCS14", "FROM_GPF_MIRROR", {"device": "GPF"}, {"credit": 500000}),
+    ("GCS32", "SUCCESS", {}, {}),
+    ("GCS33", "CLOSED", {}, {"state": 0}),
+    ("GCS39", "SUCCESS", {}, {}),
+    ("GCS33", "ARMED", {}, {"state": 1}),
+    ("@button", 0, {}, {}),
+    ("GCS33", "OPENED_AT_METER", {}, {"state": 2}),
+    ("@keypad", 200, {}, {"credit": 700000}),
+    ("GCS13a", "BAD_MAC", {"tamper": "bad_mac"}, {}),
+    ("GCS32", "NOT_AUTHORISED", {"tamper": "not_authorised", "party": "network_operator"}, {}),
+]
+
+HEADER = "%-8s %-6s %-18s %-6s %-8s %7s  %s" % ("use case", "device", "scenario", "result",
+                                               "checks", "rtt ms", "details")
+
+
+def _row(name, device, scenario, outcome="", checks="", rtt="", details=""):
+    return "%-8s %-6s %-18s %-6s %-8s %7s  %s" % (name, device, scenario, outcome, checks, rtt,
+                                                  details)
+
+
+def run_script(bench, esme, out=print, script=SCRIPT):
+    """Run `script` against `esme` (or the device a step names: {"device": "GPF"})."""
     results = []
-    for name, scenario, opts, params in SCRIPT:
-        if name == "@advance":
-            bench.advance_clock(esme, scenario)
-            out("%-8s %-18s %-6s %-8s %s" % ("(clock)", "+%d s" % scenario, "", "", ""))
+    for name, scenario, opts, params in script:
+        dev = esme
+        if opts.get("device") == "GPF":
+            dev = bench.gpf
+        opts = {k: v for k, v in opts.items() if k != "device"}
+        if name.startswith("@"):
+            res = _step(bench, dev, name, scenario, params, out)
+            if res is not None:
+                results.append(res)
             continue
-        if name == "@load":
-            esme.link.control("set_load", power_w=scenario, reactive_var=scenario // 10)
-            out("%-8s %-18s %-6s %-8s %s" % ("(load)", "%d W" % scenario, "", "", ""))
-            continue
-        res = bench.run(esme, name, scenario=scenario, **opts, **params)
+        res = bench.run(dev, name, scenario=scenario, **opts, **params)
         results.append(res)
         party = opts.get("party", usecases.get(name).originator)
         rtt = "%.1f" % res.rtt_ms if res.rtt_ms is not None else "-"
-        out("%-8s %-18s %-6s %-8s %7s  %s" % (
-            name, scenario, res.outcome, res.checks.summary(), rtt,
-            _summary(res, party)))
-        if not res.passed:
-            for c in res.checks.failures():
-                out("           FAIL %s: %s" % (c.name, c.detail))
-            if res.note:
-                out("           " + res.note.replace("\n", "\n           "))
+        out(_row(name, dev.role, scenario, res.outcome, res.checks.summary(), rtt,
+                 _summary(res, party)))
+        _failures(res, out)
     return results
 
 
+def run_gas_script(bench, gsme, out=print):
+    return run_script(bench, gsme, out, GAS_SCRIPT)
+
+
+def _failures(res, out):
+    if not res.passed:
+        for c in res.checks.failures():
+            out("           FAIL %s: %s" % (c.name, c.detail))
+        if res.note:
+            out("           " + res.note.replace("\n", "\n           "))
+
+
+def _step(bench, dev, name, value, params, out):
+    """A bench action between use cases (no GBCS command); a Result when it is checked."""
+    if name == "@advance":
+        bench.advance_clock(dev, value)
+        out(_row("(clock)", dev.role, "+%d s" % value))
+    elif name == "@load":
+        dev.link.control("set_load", power_w=value, reactive_var=value // 10)
+        out(_row("(load)", dev.role, "%d W" % value))
+    elif name == "@flow":
+        dev.link.control("set_flow", flow_lph=value)
+        out(_row("(flow)", dev.role, "%d l/h" % value))
+    elif name == "@mirror":
+        took = bench.update_mirror(dev)
+        out(_row("(wake)", dev.role, "MIRROR_UPDATE", "", "", "%.1f" % (took * 1000),
+                 "the meter reported to the GPF's mirror"))
+    elif name == "@button":
+        done = dev.link.control("button")["done"]
+        out(_row("(button)", dev.role, "pressed", details=done))
+    elif name == "@keypad":
+        res = bench.keypad_top_up(dev, value, **params)
+        rtt = "%.1f" % res.rtt_ms if res.rtt_ms is not None else "-"
+        out(_row("(keypad)", dev.role, "TOP_UP_%d_PENCE" % value, res.outcome,
+                 res.checks.summary(), rtt, _summary(res, "consumer")))
+        _failures(res, out)
+        return res
+    else:
+        raise ValueError("unknown demo step %s" % name)
+    return None
+
+
 def _summary(res, party):
+    if not res.alerts and isinstance(res.values, gbz_use_cases.GBZValues):
+        text = _gbz_short(res.values, getattr(usecases.get(res.usecase), "show", ()))
+        return ("%s: %s" % (party, text)) if text else party
     if not res.alerts:
         vals = []
         for v in res.values[:2]:
@@ -92,7 +179,37 @@ def _summary(res, party):
     for raw in res.alerts:
         code = checker.alert_code(envelope.decode(raw))
         codes.append("%04X" % code if code is not None else "?")
+    if res.command is None:
+        return "%s: alert %s" % (party, ",".join(codes))
     return "%s: discarded, alert %s" % (party, ",".join(codes))
+
+
+def _gbz_short(values, show=()):
+    """The attributes the use case shows (else the last two read), or the answer's cluster
+    command and its last field."""
+    if values.attrs:
+        items = [(k, values.attrs[k]) for k in show if k in values.attrs]
+        items = items or list(values.attrs.items())[-2:]
+        parts = []
+        for (cluster, attr), (_status, _t, v) in items:
+            if isinstance(v, (bytes, bytearray)):
+                v = bytes(v).decode() if all(0x20 <= c < 0x7F for c in v) else bytes(v).hex()
+            elif (cluster, attr) == (0x0702, 0x0014):
+                v = gbz_use_cases.SUPPLY_STATES.get(v, v)
+            parts.append("%s %s" % (zcl_names.attribute(cluster, attr) or "%04x" % attr, v))
+        return ", ".join(parts)
+    if values.commands:
+        cluster, cmd, fields = values.commands[-1]
+        name = zcl_names.command(cluster, 0x09, cmd) or "%02x" % cmd
+        names = (zcl_names.fields(cluster, True, cmd) or ([], []))[0]
+        if cluster == 0x0702 and cmd == 0x0C:
+            return "%s %s" % (name, gbz_use_cases.SUPPLY_STATES.get(fields[-1], fields[-1]))
+        if names and fields:
+            return "%s %s %s" % (name, names[len(fields) - 1], fields[-1])
+        return name
+    if values.defaults:
+        return "done" if all(d[2] == 0 for d in values.defaults) else "NOT_FOUND"
+    return ""
 
 
 def _short(d):
@@ -130,7 +247,7 @@ def _flatten(d, out):
 
 
 def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=None, pcap=None,
-         verbose=False, home=True, screens_dir=None, mqtt_url=None):
+         verbose=False, gas=True, home=True, screens_dir=None, mqtt_url=None):
     dcc = DCC.from_keystore(keystore) if keystore else DCC.fresh()
     tracer = Tracer(trace_dir, dcc) if trace_dir else None
     started = time.perf_counter()
@@ -144,18 +261,23 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
         # No load until the script sets one: the home joins and reads the meter first (CS03B
         # round trips), and the registers must not depend on how long that takes.
         esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111", "power_w": 0})
+        devices = [esme]
+        if gas:
+            devices.append(bench.add_virtual("GSME", init={"mprn": MPRN}))
         board = esme.board
         st = esme.status()
-        print("smetsbench demo: ESME %s on a virtual board (%s, heap %s, port %s)" % (
-            esme.eui.hex(), st["implementation"], heap, esme.link.url))
+        print("smetsbench demo: %s on virtual boards (%s, heap %s), one HAN" % (
+            " and ".join("%s %s on %s" % (d.role, d.eui.hex(), d.link.url) for d in devices),
+            st["implementation"], heap))
+        if gas:
+            print("  the hub runs the GPF %s (the gas meter's mirror)" % bench.gpf.eui.hex())
         if board.runtime != "micropython":
             print("  note: MicroPython unix port not available here; the firmware runs under "
                   "CPython")
         print("  remote parties: %s" % dcc.source)
         print()
-        print("%-8s %-18s %-6s %-8s %7s  %s" % ("use case", "scenario", "result", "checks",
-                                               "rtt ms", "details"))
-        print("-" * 96)
+        print(HEADER)
+        print("-" * 104)
         figures = None
         house = None
         if home:
@@ -168,6 +290,8 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
             print()
         try:
             results = run_script(bench, esme)
+            if gas:
+                results += run_gas_script(bench, devices[1])
             if house is not None:
                 print()
                 print("the home: the IHD and the CAD follow the meter" + (
@@ -175,26 +299,27 @@ def main(trace_dir=None, keystore=None, heap="256K", runtime="auto", work_dir=No
                 note = gas_note()
                 if note:
                     print("  note: " + note)
-                print("-" * 96)
+                print("-" * 104)
                 steps, figures = house.run()
                 results.extend(_Step(*s) for s in steps)
         finally:
             if house is not None:
                 house.close()
-        st = esme.status()
+        statuses = [(d, d.status()) for d in devices]
         if capture:
             capture.close()
     failed = [r for r in results if not r.passed]
-    print("-" * 96)
-    dev = st.get("device", {})
-    heap = ("heap %d B used / %d B free" % (st["heap_alloc"], st["heap_free"])
-            if "heap_alloc" in st else "heap n/a under CPython")
-    print("%d exchanges, %d passed, %d failed in %.1f s; device: %d accepted, %d rejected, "
-          "%d alerts, %s" % (
-              len(results), len(results) - len(failed), len(failed),
-              time.perf_counter() - started, dev.get("stats", {}).get("accepted", 0),
-              dev.get("stats", {}).get("rejected", 0), dev.get("stats", {}).get("alerts", 0),
-              heap))
+    print("-" * 104)
+    print("%d exchanges, %d passed, %d failed in %.1f s" % (
+        len(results), len(results) - len(failed), len(failed), time.perf_counter() - started))
+    for d, st in statuses:
+        dev = st.get("device", {})
+        heap_text = ("heap %d B used / %d B free" % (st["heap_alloc"], st["heap_free"])
+                     if "heap_alloc" in st else "heap n/a under CPython")
+        print("  %s: %d accepted, %d rejected, %d alerts, %s" % (
+            d.role, dev.get("stats", {}).get("accepted", 0),
+            dev.get("stats", {}).get("rejected", 0), dev.get("stats", {}).get("alerts", 0),
+            heap_text))
     if trace_dir:
         print("trace: %d GBCS files and keystore/ in %s" % (len(tracer.files), trace_dir))
     if pcap:
@@ -224,7 +349,8 @@ if __name__ == "__main__":
 
 
 def register(sub):
-    d = sub.add_parser("demo", help="run the GBCS use cases against a virtual ESME")
+    d = sub.add_parser("demo", help="run the GBCS use cases against a virtual ESME and GSME "
+                                    "and their home")
     d.add_argument("--trace", metavar="DIR", help="write every GBCS message and the keystore here")
     d.add_argument("--keystore", metavar="DIR",
                    help="remote-party keys to use (e.g. ../shared/rtds/keystore); default: fresh")
@@ -234,13 +360,14 @@ def register(sub):
                    help="run the firmware on the MicroPython unix port (auto: when installed) "
                         "or under CPython")
     d.add_argument("--dir", help="keep the virtual board's directory here (default: temporary)")
+    d.add_argument("--no-gas", action="store_true", help="no GSME (and no GPF)")
     d.add_argument("--screens", metavar="DIR", help="save the IHD's screen after each home "
                                                      "step as a PNG here")
     d.add_argument("--mqtt", metavar="URL", help="the CAD publishes to this broker "
                                                  "(mqtt://host:port); default: one started here")
     d.add_argument("--no-home", action="store_true",
-                   help="the ESME use cases only (no IHD, CAD or broker)")
+                   help="the meters' use cases only (no IHD, CAD or broker)")
     d.set_defaults(func=lambda a: main(
         trace_dir=a.trace, keystore=a.keystore, heap=a.heap, runtime=a.runtime, work_dir=a.dir,
-        pcap=a.pcap, verbose=a.verbose, home=not a.no_home, screens_dir=a.screens,
-        mqtt_url=a.mqtt))
+        pcap=a.pcap, verbose=a.verbose, gas=not a.no_gas, home=not a.no_home,
+        screens_dir=a.screens, mqtt_url=a.mqtt))

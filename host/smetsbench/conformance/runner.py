@@ -52,6 +52,7 @@ from smets import roles
 from smets.dlms import access, axdr
 from smets.gbcs import envelope
 
+from smetsbench.boards.transport import BoardError
 from smetsbench.conformance import codes
 from smetsbench.conformance import compare as cmp
 from smetsbench.conformance import pki as cpki
@@ -92,10 +93,51 @@ RTDS_WORLD = {
         "firmware_image": {"version": "0123abcf", "hash": "aa758690730934ff0685aa7586907309"
                            "34ff0685657788990011223344556677"},
     },
+    # The gas meter of the RTDS: register values its read responses show (GCS13a/b/c, GCS14,
+    # GCS21a, GCS33, GCS38, GCS46, GCS60), and the entries its log reads find (GCS15b/c/e,
+    # GCS16a/b, GCS17, GCS18, CS10a: snapshot times and causes, top-ups, the profile and the
+    # sampling session, the HAN device log of CS07). The logs' contents are the device's own.
+    "GSME": {
+        "attrs": {
+            "0702/0000": 12345, "0702/0100": 1000, "0702/0102": 2000, "0702/0104": 3000,
+            "0702/0106": 4000, "0702/0700": 0, "0702/0701": 1, "0702/0702": 2, "0702/0703": 3,
+            "0702/0205": 100, "0702/0206": "x0123abcd", "0702/0307": "1000999888",
+            "0702/0a00": 3500000, "0700/0302": 36, "0700/0303": 1, "0700/0304": 567,
+            "0700/0305": 1, "0700/0306": 0, "0700/0617": 0x80, "0705/0000": 0x0C97,
+            "0705/0001": 2500000, "0705/0002": 500000, "0705/0005": 2500000,
+            "0705/0211": 5000, "0705/0221": 5000, "0705/0231": 5000,
+        },
+        "history": {
+            "snapshots": [[1417392000, 0x000A], [1419843600, 1], [1419930000, 1],
+                          [1420016400, 1], [1420070400, 0x2002]],
+            "topups": [[1417392000, 1000, "73942365462589260379"],
+                       [1417927680, 1000, "73942327323638615660"],
+                       [1418463360, 500, "73942625654245273721"],
+                       [1418999040, 2500, "73942625652689260379"],
+                       [1419534720, 1000, "73942316567647575864"]],
+            "events": [[1419984000, 0x8F1F], [1419984900, 0x8145], [1420056000, 0x8F32]],
+            "profile": [1419897600, 96, 20],
+            "session": [2, 1420056000, 360, 41],
+            "hanlog": [["0102030405060708", 3], ["00db123456789099", 3],
+                       ["00db123456789097", 5]],
+        },
+    },
     # The RTDS PPMID is joined to a meter it unjoins in CS04AC (0102030405060708); the
     # HCALCS is given the same meter.
     "PPMID": {"device_log": [["0102030405060708", 1, 1]]},
     "HCALCS": {"device_log": [["0102030405060708", 1, 1]]},
+}
+# The GPF of the RTDS: its mirror holds the gas meter's values (GCS13a/b/c, GCS14 answered from
+# it), its copy of the prepayment daily read log two days (GCS16b), its daily consumption log
+# the days GCS61 finds, its device log the entries of the GCS62 alert.
+RTDS_WORLD["GPF"] = {
+    "attrs": {k: v for k, v in RTDS_WORLD["GSME"]["attrs"].items()},
+    "history": {
+        "snapshots": [[1419843600, 1], [1419930000, 1], [1420016400, 1]],
+        "consumption": [1419206400, 11, 200],
+        "devlog": [["0102030405060708", 6], ["00db123456789099", 5], ["00db123456789097", 5],
+                   ["00db123456789096", 5], ["00db123456789098", 5], ["00db12345678909b", 6]],
+    },
 }
 # The RTDS twin-element meter: its import MPAN is the primary and the secondary one
 # (ECS40 TWIN).
@@ -712,6 +754,9 @@ class Runner:
             init = self.device_init.get(role)
             if role in self.boards:
                 handle = bench.add_board(role, self.boards[role], eui=eui.hex(), init=init)
+            elif roles.needs(role, roles.HUB):
+                # A function of the hub (the GPF): run by the hub in this process.
+                handle = bench.add_hub_function(role, eui=eui.hex(), init=init)
             else:
                 handle = bench.add_virtual(role, eui=eui.hex(), init=init)
             dev = self.devices[role] = _Device(role, handle)
@@ -725,7 +770,8 @@ class Runner:
             hub = self.bench.hub
             hub.detach(dev.handle.eui)
             dev.handle.eui = bytes(eui)
-            hub.attach(dev.handle.link, eui, dev.role)
+            hub.attach(dev.handle.link, eui, dev.role,
+                       sleepy=roles.needs(dev.role, roles.SLEEPY))
 
     def _restart(self, role):
         """Restart the device of a device type: a virtual board is replaced by a new process
@@ -819,8 +865,7 @@ class Runner:
         if sc.problem:
             return res.fail("RTDS file unreadable: %s" % sc.problem)
         if sc.kind == "alert":
-            return res.not_emulated("device-originated alert with no command before it: "
-                                    "nothing to replay")
+            return self._run_alert(sc, res)
         if sc.kind == "response":
             return res.not_emulated("RTDS RESPONSE without its COMMAND: nothing to replay")
         role = sc.device_type
@@ -848,26 +893,13 @@ class Runner:
         if sc.response is None:
             return res.not_emulated("no RTDS RESPONSE for this COMMAND: nothing to compare with")
         expected = sc.message(sc.response)
-        self._address(dev, recipient)
-        handle = dev.handle
-        # A freshly provisioned device for every scenario: RTDS counters restart in every
-        # folder, and the outcome must not depend on which scenarios ran before. A board just
-        # started for this scenario already is (provisioning twice in a row costs a small
-        # board a heap peak: old and new device model side by side).
-        fresh, dev.fresh = dev.fresh, None
-        init = dict(self.device_init.get(role) or {})
+        init = None
         if role == "ESME":
             variant = esme_variant(sc.id, cmd.message_code)
-            if variant == "twin":
-                init.update(RTDS_TWIN)
-            elif variant != "single":
-                init["variant"] = variant
-        if fresh is None or fresh[0] != recipient or fresh[1] is not dcc \
-                or init.get("variant", "single") != "single":
-            identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
-                                       self.bench.hub.eui, dcc)
-            handle.link.control("provision", identity=identity, init=init,
-                                timeout=self.provision_timeout)
+            if variant != "single":
+                init = dict(self.device_init.get(role) or {})
+                init.update(RTDS_TWIN if variant == "twin" else {"variant": variant})
+        handle = self._fresh(dev, recipient, dcc, init)
         if cmd.message_code in DEVICE_CERTIFICATE_CODES:
             self._device_certificates(handle, recipient)
         epoch = message_time(expected) or RTDS_EPOCH
@@ -878,6 +910,11 @@ class Runner:
             # shows with the response code of the failure): the same failure, injected now.
             for path in sc.alerts:
                 failure = failure or dlms_failure(sc.message(path))
+        gbz_fault = self._gbz_failure(expected)
+        if gbz_fault is not None:
+            # A GBZ response reporting an execution failure (ZCL HARDWARE_FAILURE in a Default
+            # Response or an attribute record): the same component fails on the device.
+            handle.link.control("fault_gbz", component=gbz_fault[0], attribute=gbz_fault[2])
         if failure is not None:
             # The item RTDS fails, after the ones it executed (break on error does the rest).
             index = failure[0]
@@ -921,6 +958,81 @@ class Runner:
         self._alerts(sc, res, handle, since, epoch)
         return res
 
+    def _fresh(self, dev, eui, dcc, init=None):
+        """The device as `eui`, freshly provisioned with `dcc` (and `init`, default the
+        role's): RTDS counters restart in every folder, and the outcome must not depend on
+        which scenarios ran before. A board just started for this scenario already is
+        (provisioning twice in a row costs a small board a heap peak: old and new device model
+        side by side), unless the scenario needs another variant of the device (a twin-element
+        ESME). Returns its handle."""
+        self._address(dev, eui)
+        handle = dev.handle
+        fresh, dev.fresh = dev.fresh, None
+        if init is None:
+            init = self.device_init.get(dev.role) or {}
+        if fresh is None or fresh[0] != eui or fresh[1] is not dcc \
+                or init.get("variant", "single") != "single":
+            identity = device_identity(dev.role, handle.eui, handle.ka_key, handle.ds_key,
+                                       self.bench.hub.eui, dcc)
+            handle.link.control("provision", identity=identity, init=init,
+                                timeout=self.provision_timeout)
+        return handle
+
+    def _run_alert(self, sc, res):
+        """A device-originated alert with no command before it (GBCS 16: an event of the
+        meter's): the device is asked to raise it (CONTROL alert, the event as the bench plays
+        it), then its alert is checked and compared with the RTDS one like a command's."""
+        role = sc.device_type
+        if role not in self.emulated_types:
+            return res.not_emulated("device-originated alert of a device type not emulated "
+                                    "(%s): nothing to replay" % role)
+        alert = sc.message(sc.alerts[0])
+        code = _alert_key(alert)[1]
+        if code is None:
+            return res.not_emulated("device-originated alert without an alert code")
+        trusted = {r: p for r, p in self.default_parties.items() if r in DEVICE_TRUSTS}
+        dcc = self._trusted(trusted, alert.message_code)
+        dev = self.device(role, bytes(alert.originator), dcc)
+        handle = self._fresh(dev, bytes(alert.originator), dcc)
+        epoch = message_time(alert) or RTDS_EPOCH
+        handle.link.control("time", epoch=epoch)
+        since = time.time()
+        extra = {}
+        if len(alert.other_info) > 2:
+            # An alert about a command sent on another party's behalf (ECS100 8F85): the
+            # event names who sent it, and the alert goes back that way.
+            extra = {"recipient": bytes(alert.recipient).hex(),
+                     "other_info": bytes(alert.other_info).hex()}
+        try:
+            handle.link.control("alert", code="%04X" % code,
+                                message_code="%04X" % alert.message_code, **extra)
+        except BoardError as exc:
+            return res.not_emulated("the %s cannot be made to raise alert %04X (message code "
+                                    "%04X): %s" % (role, code, alert.message_code,
+                                                   _first_line(exc)))
+        res.checks.add("alert raised on request", True, "CONTROL alert %04X" % code)
+        self._alerts(sc, res, handle, since, epoch)
+        return res
+
+    def _gbz_failure(self, expected):
+        """(component, status, attribute) of the execution failure a GBZ RTDS response
+        reports (encrypted components decrypted with the keystore), or None."""
+        if payloads.of_message(expected) is not payloads.GBZ:
+            return None
+        content = bytes(expected.content)
+        try:
+            g = payloads.GBZ.decode(content, expected)
+        except ValueError:
+            return None
+        _, gbz_plain = self._decrypters(expected, self._rtds_ka(expected))
+        plain = {}
+        for i, c in enumerate(g.components):
+            if c.encrypted:
+                p = gbz_plain(i, c.ciphertext_and_tag)
+                if isinstance(p, (bytes, bytearray)):
+                    plain[i] = bytes(p)
+        return payloads.GBZ.failure(content, expected, plain)
+
     def _exchange(self, handle, raw, cmd):
         """Send a command; (Received or None, security-log entry if the device rejected it).
 
@@ -933,6 +1045,10 @@ class Runner:
         sent = time.time()
         alerts_seen = hub.alert_count(handle.eui)
         ticket = hub.put(handle.eui, raw)
+        if roles.needs(handle.role, roles.SLEEPY):
+            # A sleepy device (GSME) takes the command when it next polls: wake it now, as its
+            # button would (GBCS 10.3), rather than wait for its wake-up interval.
+            handle.link.control("wake")
         deadline = time.monotonic() + self.response_timeout
         pause = 0.05
         while True:

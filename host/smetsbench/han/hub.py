@@ -88,6 +88,11 @@ class CommsHub:
         link.on_han = self._on_han
         return dev
 
+    def host(self, endpoint, eui, clusters=None):
+        """A hub function (the GPF) serves the hub's `endpoint` (HanNetwork.host)."""
+        with self._cond:
+            self.network.host(endpoint, eui, clusters)
+
     def detach(self, eui):
         with self._cond:
             self.network.remove_device(eui)
@@ -132,14 +137,18 @@ class CommsHub:
             self._handle(events)
         self._flush()
 
-    def command(self, eui, message, timeout=5.0):
+    def command(self, eui, message, timeout=5.0, nudge=None):
         """Send a GBCS command and wait for the device's response with the same counter.
 
+        `nudge()`, when given, is called once the command is on its way (in a sleepy
+        device's mailbox): e.g. the bench pressing the device's button so that it polls now.
         Returns a Received; raises NoResponse when nothing comes back in time (which is the
         right outcome for a command the device must discard)."""
         counter = envelope.decode(message).counter
         self.forget_response(eui, counter)
         ticket = self.put(eui, message)
+        if nudge is not None:
+            nudge()
         rec = self.take_response(eui, counter, timeout)
         if rec is None:
             raise NoResponse("no response from %s to counter %d within %.1f s%s" % (
@@ -264,7 +273,14 @@ class CommsHub:
                         self._flushing = False
                         return
                     tx = self._outbox.popleft()
-                tx.link.send_han(tx.data)
+                try:
+                    tx.link.send_han(tx.data)
+                except Exception as exc:  # noqa: BLE001 - a link gone (a board stopped)
+                    # The frame is lost, as on the air; the hub goes on with the others.
+                    with self._cond:
+                        self.network.errors["send_failed"] += 1
+                    log.warning("%s: HAN frame not sent: %s", getattr(tx.link, "name", "?"),
+                                exc)
         except BaseException:
             with self._cond:
                 self._flushing = False

@@ -175,6 +175,9 @@ class HanNetwork:
         self.mailbox_size = mailbox_size
         self.max_incoming = max_incoming
         self.devices = {}
+        # The hub's endpoints served by a hub function that is a device of its own (the GPF's
+        # mirror): endpoint -> (device EUI, clusters or None for every cluster but Tunneling).
+        self.hosted = {}
         self.taps = []  # callables(direction, aps, eui, t); "up" (from a device), "down"
         self.errors = collections.Counter()
         self._tunnels = {}  # tunnel id -> device EUI
@@ -203,6 +206,19 @@ class HanNetwork:
         if dev is not None and dev.tunnel_id is not None:
             self._tunnels.pop(dev.tunnel_id, None)
         return dev
+
+    def host(self, endpoint, eui, clusters=None):
+        """Let the device `eui` (a hub function: the GPF) serve the hub's `endpoint`: frames for
+        the hub on that endpoint, Tunneling aside (or only of `clusters`), go to it, and it
+        answers as the hub (ZSE D.3.4: a meter's mirror lives on the hub)."""
+        self.hosted[endpoint] = (bytes(eui), tuple(clusters) if clusters else None)
+
+    def _hosting(self, aps):
+        """The device serving a frame for the hub, or None (the CHF itself)."""
+        h = self.hosted.get(aps.dst_ep)
+        if h is None or aps.cluster == tunnel.CLUSTER or h[1] and aps.cluster not in h[1]:
+            return None
+        return self.devices.get(h[0])
 
     def device(self, eui):
         try:
@@ -245,6 +261,10 @@ class HanNetwork:
             return []
         self._tap("up", aps, aps.src_eui, now)
         src = self.devices.get(aps.src_eui)
+        if src is None and aps.src_eui == self.eui:
+            # A hub function answering as the hub (see host()).
+            src = next((self.devices[e] for e, _ in self.hosted.values()
+                        if e in self.devices and self.devices[e].link is link), None)
         if src is None or src.link is not link:
             self.errors["unknown_device"] += 1
             return []
@@ -253,6 +273,9 @@ class HanNetwork:
         if aps.dst_eui == self.eui:
             if aps.profile == zdo.PROFILE_ZDO and aps.dst_ep == zdo.ENDPOINT_ZDO:
                 return self._zdo(src, aps, now)
+            function = self._hosting(aps)
+            if function is not None:
+                return [self._transmit(function, aps, now, None)]
             if aps.dst_ep not in self.endpoints:
                 self.errors["unknown_endpoint"] += 1
                 return []

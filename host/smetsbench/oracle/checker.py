@@ -11,6 +11,7 @@ from smets.dlms import access, axdr
 from smets.gbcs import envelope
 
 from smetsbench.oracle import crypto as ocrypto
+from smetsbench.payloads import registry as payloads
 
 
 class Check:
@@ -53,6 +54,31 @@ def decode_dlms(content, z=None, msg=None):
                 out.setdefault("decrypted", {})[str(i)] = axdr.to_json(
                     decrypt_protected(prot, z, msg))
     return out
+
+
+def gbz_plaintexts(payload, z, msg):
+    """{component index: plaintext ZCL payload} of a GBZ payload's encrypted components
+    (GBCS 7.3.5: the KDF mode 04 key of Z and the message's titles and counter, AAD 31);
+    GBCSCryptoError when one does not decrypt."""
+    originator, counter, recipient = ocrypto.payload_kdf_inputs(msg)
+    return {i: ocrypto.decrypt_payload(z, originator, counter, recipient, c.ciphertext_and_tag)
+            for i, c in enumerate(payload.components) if c.encrypted}
+
+
+def decode_payload(msg, z=None):
+    """(JSON of a message's payload, its kind, the decoded value, GBZ plaintexts): DLMS,
+    GBZ or ASN.1 (smetsbench.payloads.registry); encrypted parts are decrypted when `z` is
+    given. Raises ValueError or GBCSCryptoError."""
+    kind = payloads.of_message(msg)
+    if kind is payloads.UNKNOWN:
+        raise ValueError("payload of no known kind: %s" % bytes(msg.content[:8]).hex())
+    if kind is payloads.DLMS:
+        return decode_dlms(msg.content, z, msg), kind, access.decode_apdu(msg.content), None
+    value = kind.decode(msg.content, msg)
+    if kind is payloads.GBZ:
+        plain = gbz_plaintexts(value, z, msg) if z is not None else None
+        return kind.to_json(value, plain), kind, value, plain
+    return kind.to_json(value), kind, value, None
 
 
 def protected_attributes(d):
@@ -120,14 +146,33 @@ def check_response(raw, command, party, device_ka, device_ds, critical):
             checks.add("payload decodes", False, "%s: %s" % (type(exc).__name__, exc))
         return checks, decoded, msg
     try:
-        decoded = decode_dlms(msg.content, z, msg)
-        checks.add("payload decodes", True)
-        resp = access.decode_apdu(msg.content)
-        req = access.decode_apdu(command.content)
-        checks.add("invoke id echo", resp.invoke_id == req.invoke_id, "%08x" % resp.invoke_id)
+        decoded, kind, resp, _ = decode_payload(msg, z)
+        checks.add("payload decodes", True, kind.name)
+        if kind is payloads.DLMS:
+            req = access.decode_apdu(command.content)
+            checks.add("invoke id echo", resp.invoke_id == req.invoke_id,
+                       "%08x" % resp.invoke_id)
+        elif kind is payloads.GBZ:
+            _check_gbz_response(checks, resp, command)
     except (ValueError, ocrypto.GBCSCryptoError) as exc:
         checks.add("payload decodes", False, "%s: %s" % (type(exc).__name__, exc))
     return checks, decoded, msg
+
+
+def _check_gbz_response(checks, resp, command):
+    """GBCS 7.2.2 / 7.3: the last GBZ response component says so, and each component answers
+    a command component: the same ZCL sequence number, the other direction (ZCL 2.4.1.1)."""
+    checks.add("GBZ last component marked", bool(resp.components) and
+               resp.components[-1].last and not any(c.last for c in resp.components[:-1]))
+    try:
+        req = payloads.GBZ.decode(command.content, command)
+    except ValueError:
+        return
+    asked = {c.seq: c.frame_control & 0x08 for c in req.components}
+    checks.add("GBZ components answer the command's",
+               all(c.seq in asked and (c.frame_control & 0x08) != asked[c.seq]
+                   for c in resp.components),
+               " ".join("%d:%02x" % (c.seq, c.frame_control) for c in resp.components))
 
 
 def check_alert(raw, device_eui, device_ka, device_ds, parties):
@@ -149,7 +194,7 @@ def check_alert(raw, device_eui, device_ka, device_ds, parties):
         checks.add("alert protected", False, "neither signed nor MACed to a known party")
     decoded = None
     try:
-        decoded = decode_dlms(msg.content)
+        decoded = decode_payload(msg)[0]
         checks.add("payload decodes", True)
     except ValueError as exc:
         checks.add("payload decodes", False, str(exc))
@@ -157,8 +202,5 @@ def check_alert(raw, device_eui, device_ka, device_ds, parties):
 
 
 def alert_code(msg):
-    """The alert code of a DLMS alert Message, or None."""
-    try:
-        return access.DataNotification.from_bytes(msg.content).alert_code
-    except (ValueError, AttributeError, IndexError, TypeError):
-        return None
+    """The alert code of an alert Message (a DLMS or GBZ payload), or None."""
+    return payloads.of_message(msg).alert_code(msg.content, msg)

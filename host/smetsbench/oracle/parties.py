@@ -25,6 +25,8 @@ DEFAULT_EUIS = {
     "load_controller": "90b3d51f30010008",
     "network_operator": "90b3d51f30020000",
 }
+# Parties with a prepayment key agreement key (they make UTRNs, GBCS 14).
+PREPAYMENT_ROLES = ("supplier",)
 # Roles a device is provisioned to trust by default.
 DEVICE_TRUSTS = ("acb", "supplier", "network_operator", "wan_provider", "recovery", "tcos")
 
@@ -34,12 +36,16 @@ class PartyError(RuntimeError):
 
 
 class RemoteParty:
-    def __init__(self, role, eui, ds_key=None, ka_key=None, counter=None):
+    def __init__(self, role, eui, ds_key=None, ka_key=None, counter=None, pp_key=None):
         self.role = role
         self.eui = bytes.fromhex(eui) if isinstance(eui, str) else bytes(eui)
         self.ds_key = ds_key
         self.ka_key = ka_key
+        # A supplier's prepayment key agreement key (GBCS 14: UTRNs are MACed with a key
+        # from it and the meter's KA key; the meter trusts its public half, cell usage 1).
+        self.pp_key = pp_key
         self._counter = counter
+        self._top_up = 0  # the top-up counter's high 32 bits last used (GBCS 14)
         self._lock = threading.Lock()
 
     @property
@@ -61,6 +67,12 @@ class RemoteParty:
                 self._counter += 1
             return self._counter
 
+    def next_top_up_counter(self):
+        """A fresh UTRN counter: top-ups count in the high 32 bits (GBCS 14.3)."""
+        with self._lock:
+            self._top_up += 1
+            return self._top_up << 32
+
     def trust_entry(self):
         """What a device needs to trust this party (public keys only)."""
         entry = {"eui": self.eui.hex()}
@@ -68,6 +80,8 @@ class RemoteParty:
             entry["ka"] = self.ka_public.hex()
         if self.ds_key is not None:
             entry["ds"] = self.ds_public.hex()
+        if self.pp_key is not None:
+            entry["pp"] = ocrypto.public_key_raw(self.pp_key).hex()
         return entry
 
     def __repr__(self):
@@ -87,8 +101,9 @@ class DCC:
     def fresh(cls, roles=DEVICE_TRUSTS):
         parties = []
         for role in roles:
+            pp = ocrypto.generate_private_key() if role in PREPAYMENT_ROLES else None
             parties.append(RemoteParty(role, DEFAULT_EUIS[role], ocrypto.generate_private_key(),
-                                       ocrypto.generate_private_key()))
+                                       ocrypto.generate_private_key(), pp_key=pp))
         return cls(parties)
 
     @classmethod
@@ -103,7 +118,8 @@ class DCC:
             ka = store.private(eui, "ka") if store.has_private(eui, "ka") else None
             if ds is None and ka is None:
                 continue
-            parties.append(RemoteParty(role, eui, ds, ka))
+            pp = store.private(eui, "pp-ka") if store.has_private(eui, "pp-ka") else None
+            parties.append(RemoteParty(role, eui, ds, ka, pp_key=pp))
         dcc = cls(parties)
         dcc.source = "keystore %s" % path
         return dcc

@@ -21,7 +21,7 @@ import time
 
 from smets.dlms import access, axdr
 from smets.gbcs import envelope
-from smets.zcl import foundation, gbz
+from smets.zcl import foundation, gbz, secmd
 from smets.zcl import types as ztypes
 from smets.zcl.frame import DEFAULT_RESPONSE, SUCCESS, ZCLError
 
@@ -136,8 +136,11 @@ class DLMSKind(PayloadKind):
 
 
 def zcl_payload_json(cluster, frame_control, command, payload):
-    """JSON of a ZCL payload: foundation records with attribute and status names, else hex."""
-    if frame_control & 0x03 != 0 or not foundation.supported(command):
+    """JSON of a ZCL payload: foundation records with attribute and status names, a cluster
+    command's named fields (smets.zcl.se layouts), else hex."""
+    if frame_control & 0x03 != 0:
+        return _cluster_json(cluster, bool(frame_control & 0x08), command, payload)
+    if not foundation.supported(command):
         return {"payload": bytes(payload).hex()}
     try:
         records = foundation.decode(command, bytes(payload))
@@ -172,6 +175,28 @@ def zcl_payload_json(cluster, frame_control, command, payload):
             j["direction"] = r.direction
         out.append(j)
     return {"records": out}
+
+
+def _cluster_json(cluster, server_to_client, command, payload):
+    layout = secmd.layout(cluster, server_to_client, command)
+    names = zcl_names.fields(cluster, server_to_client, command)
+    if layout is None or names is None:
+        return {"payload": bytes(payload).hex()}
+    try:
+        values = secmd.decode(cluster, server_to_client, command, bytes(payload))
+    except ZCLError as exc:
+        return {"payload": bytes(payload).hex(), "error": str(exc)}
+    head, group = names
+    out = {}
+    for i, v in enumerate(values):
+        t = layout[i]
+        if t == secmd.REPEAT:
+            types = layout[i + 1:]
+            out["entries"] = [{n: _value_json(types[k], x) for k, (n, x) in
+                               enumerate(zip(group, item))} for item in v]
+        else:
+            out[head[i]] = _value_json(t, v)
+    return {"fields": out}
 
 
 def _attr_json(cluster, attr_id):
@@ -266,17 +291,37 @@ class GBZKind(PayloadKind):
         c = self._alert_header(content, msg)
         return None if c is None else bytes(c[9:])
 
-    def failure(self, content, msg=None):
-        """(component index, status) of the first Default Response reporting a failure."""
+    def failure(self, content, msg=None, plaintexts=None):
+        """(component index, status, attribute index) of the first execution failure: a
+        Default Response whose status is neither SUCCESS nor NOT_FOUND (no entry is not a
+        failure), or a Read Attributes Response record with such a status (`plaintexts`:
+        {component index: decrypted ZCL payload} of encrypted components)."""
         try:
             g = self.decode(content, msg)
         except ValueError:
             return None
         for i, c in enumerate(g.components):
-            if c.frame_control & 0x03 == 0 and c.command == DEFAULT_RESPONSE and c.payload \
-                    and len(c.payload) == 2 and c.payload[1] != SUCCESS:
-                return i, c.payload[1]
+            if c.frame_control & 0x03:
+                continue
+            payload = c.payload if not c.encrypted else (plaintexts or {}).get(i)
+            if payload is None:
+                continue
+            if c.command == DEFAULT_RESPONSE and len(payload) == 2 \
+                    and payload[1] not in (SUCCESS, _NOT_FOUND):
+                return i, payload[1], 0
+            if c.command == foundation.READ_ATTRIBUTES_RESPONSE:
+                try:
+                    records = foundation.decode(c.command, bytes(payload))
+                except ZCLError:
+                    continue
+                for j, r in enumerate(records):
+                    if r.status not in (SUCCESS, _NOT_FOUND, _UNSUPPORTED_ATTRIBUTE):
+                        return i, r.status, j
         return None
+
+
+_NOT_FOUND = 0x8B
+_UNSUPPORTED_ATTRIBUTE = 0x86
 
 
 # ----------------------------------------------------------------------------------- ASN.1
@@ -368,8 +413,9 @@ def _der_json(node):
 
 # Device failures an ASN.1 response reports as a bare response code (GBCS 12: CS02c key pair
 # generation / request production failed, CS02d certificate storage / private key change
-# failed, CS02e certificate retrieval failure): message code -> failure codes.
-ASN1_FAILURES = {0x000A: (2, 3), 0x000B: (6, 7), 0x000C: (3,)}
+# failed, CS02e certificate retrieval failure; CS07 device log unreadable, a SEQUENCE holding
+# the code alone): message code -> failure codes.
+ASN1_FAILURES = {0x000A: (2, 3), 0x000B: (6, 7), 0x000C: (3,), 0x0013: (1,)}
 # Reads whose failure is a response code 1 at the end of a SEQUENCE (GBCS 13.7.4 CS07 "read
 # failure", 11.8 CS08 "read failure").
 ASN1_READ_FAILURES = (0x0013, 0x0129)
@@ -398,6 +444,20 @@ class ASN1Kind(PayloadKind):
     def to_json(self, value):
         return _der_json(value)
 
+    def alert_code(self, content, msg=None):
+        """An ASN.1 alert's code: the INTEGER its SEQUENCE starts with (GBCS 12 / 16: CS02b
+        8F66/8F67, GCS62 8071), else None."""
+        if not _is_alert(msg):
+            return None
+        try:
+            top = der_decode(content)
+            first = top.children[0] if top.children else None
+        except (DERError, AttributeError):
+            return None
+        if first is None or first.tag != 0x02 or not 1 <= len(first.value) <= 4:
+            return None
+        return int.from_bytes(first.value, "big")
+
     def alert_time(self, content, msg=None):
         m = _GENERALIZED_TIME.search(bytes(content))
         if not m:
@@ -412,6 +472,8 @@ class ASN1Kind(PayloadKind):
     def failure(self, content, msg=None):
         codes = ASN1_FAILURES.get(msg.message_code) if msg is not None else None
         c = bytes(content)
+        if codes and len(c) == 5 and c[:4] == b"\x30\x03\x02\x01":
+            c = c[2:]  # SEQUENCE { INTEGER result } alone (CS07 failing)
         if codes and len(c) == 3 and c[:2] == b"\x02\x01" and c[2] in codes:
             return 0, c[2]
         if msg is not None and msg.message_code in ASN1_READ_FAILURES:

@@ -65,12 +65,14 @@ CLUSTERS = {
         0x0B12: "UncontrolledFlowMultiplier", 0x0B13: "UncontrolledFlowDivisor",
         0x0B14: "FlowStabilisationPeriod", 0x0B15: "FlowMeasurementPeriod",
     }, {
-        0x00: "GetProfile", 0x06: "GetSnapshot", 0x07: "StartSampling",
+        0x00: "GetProfile", 0x01: "RequestMirrorResponse", 0x02: "MirrorRemoved",
+        0x06: "GetSnapshot", 0x07: "StartSampling",
         0x08: "GetSampledData", 0x0B: "ChangeSupply", 0x0C: "LocalChangeSupply",
         0x0D: "SetSupplyStatus", 0x0E: "SetUncontrolledFlowThreshold",
     }, {
-        0x00: "GetProfileResponse", 0x06: "PublishSnapshot", 0x07: "GetSampledDataResponse",
-        0x0B: "SupplyStatusResponse", 0x0C: "SupplyStatusResponse",
+        0x00: "GetProfileResponse", 0x01: "RequestMirror", 0x02: "RemoveMirror",
+        0x06: "PublishSnapshot", 0x07: "GetSampledDataResponse", 0x08: "ConfigureMirror",
+        0x0B: "GetNotifiedMessage", 0x0C: "SupplyStatusResponse",
         0x0D: "StartSamplingResponse",
     }),
     0x0703: ("Messaging", {}, {
@@ -124,6 +126,137 @@ CLUSTERS = {
         0x01: "PublishEventLog", 0x02: "ClearEventLogResponse",
     }),
 }
+
+
+# Field names of the cluster-specific commands, in the order of smets.zcl.se's layouts
+# ("<cluster><direction: 1 server to client><command>"); names after "|" are those of the
+# group a payload repeats. ZSE 1.4 annex D names them so (D.3.2.3-D.11.2.4).
+FIELDS = {
+    # Price (D.4.2.3 / D.4.2.4)
+    "0700000": "CommandOptions",
+    "0700003": "StartTime NumberOfEvents TariffType",
+    "0700004": "EarliestStartTime MinIssuerEventID NumberOfCommands",
+    "0700005": "EarliestStartTime MinIssuerEventID NumberOfCommands",
+    "0700006": "EarliestStartTime MinIssuerEventID NumberOfCommands TariffType",
+    "0700007": "IssuerTariffID",
+    "0700008": "IssuerTariffID",
+    "070000b": "EarliestStartTime MinIssuerEventID NumberOfCommands TariffType",
+    "0700100": "ProviderID RateLabel IssuerEventID CurrentTime UnitOfMeasure Currency "
+               "PriceTrailingDigitAndTier NumberOfTiersAndRegisterTier StartTime "
+               "DurationInMinutes Price Optional",
+    "0700101": "ProviderID IssuerEventID BlockPeriodStartTime BlockPeriodDuration "
+               "BlockPeriodControl BlockPeriodDurationType TariffType TariffResolutionPeriod",
+    "0700102": "IssuerEventID StartTime ConversionFactor ConversionFactorTrailingDigit",
+    "0700103": "IssuerEventID StartTime CalorificValue CalorificValueUnit "
+               "CalorificValueTrailingDigit",
+    "0700104": "ProviderID IssuerEventID IssuerTariffID StartTime TariffTypeChargingScheme "
+               "TariffLabel NumberOfPriceTiersInUse NumberOfBlockThresholdsInUse UnitOfMeasure "
+               "Currency PriceTrailingDigit StandingCharge TierBlockMode "
+               "BlockThresholdMultiplier BlockThresholdDivisor",
+    "0700105": "ProviderID IssuerEventID StartTime IssuerTariffID CommandIndex "
+               "TotalNumberOfCommands SubPayloadControl | TierBlockID Price",
+    "0700106": "ProviderID IssuerEventID StartTime IssuerTariffID CommandIndex "
+               "TotalNumberOfCommands SubPayloadControl Thresholds",
+    "0700109": "ProviderID IssuerEventID BillingPeriodStartTime BillingPeriodDuration "
+               "BillingPeriodDurationType TariffType",
+    # Metering (D.3.2.3 / D.3.2.4)
+    "0702001": "EndPointID",
+    "0702006": "EarliestStartTime LatestEndTime SnapshotOffset SnapshotCause",
+    "0702007": "IssuerEventID StartSamplingTime SampleType SampleRequestInterval "
+               "MaxNumberOfSamples",
+    "0702008": "SampleID EarliestSampleTime SampleType NumberOfSamples",
+    "070200b": "ProviderID IssuerEventID RequestDateTime ImplementationDateTime "
+               "ProposedSupplyStatus SupplyControlBits",
+    "070200c": "ProposedSupplyStatus",
+    "070200d": "IssuerEventID SupplyTamperState SupplyDepletionState "
+               "SupplyUncontrolledFlowState LoadLimitSupplyState",
+    "070200e": "ProviderID IssuerEventID UncontrolledFlowThreshold UnitOfMeasure Multiplier "
+               "Divisor StabilisationPeriod MeasurementPeriod",
+    "0702101": "",
+    "0702106": "SnapshotID SnapshotTime TotalSnapshotsFound CommandIndex "
+               "TotalNumberOfCommands SnapshotCause SnapshotPayloadType SnapshotPayload",
+    "0702107": "SampleID SampleStartTime SampleType SampleRequestInterval NumberOfSamples "
+               "| Sample",
+    "0702108": "IssuerEventID ReportingInterval MirrorNotificationReporting NotificationScheme",
+    "070210c": "ProviderID IssuerEventID ImplementationDateTime SupplyStatus",
+    "070210d": "SampleID",
+    # Messaging (D.5.2.3 / D.5.2.4)
+    "0703001": "MessageID ConfirmationTime Optional",
+    "0703100": "MessageID MessageControl StartTime DurationInMinutes Message Optional",
+    "0703101": "MessageID MessageControl",
+    # Prepayment (D.7.2.3 / D.7.2.4)
+    "0705000": "CommandIssueDateTime OriginatingDevice",
+    "0705002": "IssuerEventID DebtLabel DebtAmount DebtRecoveryMethod DebtAmountType "
+               "DebtRecoveryStartTime DebtRecoveryCollectionTime DebtRecoveryFrequency "
+               "DebtRecoveryAmount DebtRecoveryBalancePercentage",
+    "0705003": "IssuerEventID StartTime EmergencyCreditLimit EmergencyCreditThreshold",
+    "0705004": "OriginatingDevice TopUpCode",
+    "0705005": "IssuerEventID StartTime CreditAdjustmentType CreditAdjustmentValue",
+    "0705006": "ProviderID IssuerEventID ImplementationDateTime "
+               "ProposedPaymentControlConfiguration CutOffValue",
+    "0705007": "EarliestStartTime LatestEndTime SnapshotOffset SnapshotCause",
+    "0705008": "LatestEndTime NumberOfRecords",
+    "0705009": "LowCreditWarningLevel",
+    "070500a": "LatestEndTime NumberOfDebts DebtType",
+    "070500b": "ProviderID IssuerEventID ImplementationDateTime MaximumCreditLevel "
+               "MaximumCreditPerTopUp",
+    "070500c": "ProviderID IssuerEventID ImplementationDateTime OverallDebtCap",
+    "0705101": "SnapshotID SnapshotTime TotalSnapshotsFound CommandIndex "
+               "TotalNumberOfCommands SnapshotCause SnapshotPayloadType SnapshotPayload",
+    "0705102": "FriendlyCredit FriendlyCreditCalendarID EmergencyCreditLimit "
+               "EmergencyCreditThreshold",
+    "0705103": "ResultType TopUpValue SourceOfTopUp CreditRemaining",
+    "0705105": "CommandIndex TotalNumberOfCommands | TopUpCode TopUpAmount TopUpTime",
+    "0705106": "CommandIndex TotalNumberOfCommands | CollectionTime AmountCollected DebtType "
+               "OutstandingDebt",
+    # Calendar (D.9.2.3 / D.9.2.4)
+    "0707000": "Payload",
+    "0707001": "ProviderID IssuerCalendarID StartDayID NumberOfDays",
+    "0707002": "ProviderID IssuerCalendarID StartWeekID NumberOfWeeks",
+    "0707003": "ProviderID IssuerCalendarID",
+    "0707004": "StartTime NumberOfEvents CalendarType ProviderID IssuerCalendarID",
+    "0707100": "ProviderID IssuerEventID IssuerCalendarID StartTime CalendarType "
+               "CalendarTimeReference CalendarName NumberOfSeasons NumberOfWeekProfiles "
+               "NumberOfDayProfiles",
+    "0707101": "ProviderID IssuerEventID IssuerCalendarID DayID TotalNumberOfScheduleEntries "
+               "CommandIndex TotalNumberOfCommands CalendarType | StartTime PriceTier",
+    "0707102": "ProviderID IssuerEventID IssuerCalendarID WeekID DayIDRefMonday "
+               "DayIDRefTuesday DayIDRefWednesday DayIDRefThursday DayIDRefFriday "
+               "DayIDRefSaturday DayIDRefSunday",
+    "0707103": "ProviderID IssuerEventID IssuerCalendarID CommandIndex TotalNumberOfCommands "
+               "| SeasonStartDate WeekIDRef",
+    "0707104": "ProviderID IssuerEventID IssuerCalendarID StartTime CalendarType "
+               "TotalNumberOfSpecialDays CommandIndex TotalNumberOfCommands "
+               "| SpecialDayDate DayIDRef",
+    # Device Management (D.10.2.3 / D.10.2.4)
+    "0708004": "CommandIndex TotalCommands | EventID EventConfiguration",
+    "0708100": "ProviderID IssuerEventID TariffType ImplementationDateTime "
+               "ProposedTenancyChangeControl",
+    "0708101": "CurrentProviderID IssuerEventID TariffType ProposedProviderID "
+               "ProviderChangeImplementationTime ProviderChangeControl ProposedProviderName "
+               "ProposedProviderContactDetails",
+    "0708102": "IssuerEventID ImplementationDateTime DurationInMinutes PasswordType Password",
+    "0708103": "IssuerEventID SiteIDTime ProviderID SiteID",
+    "0708104": "IssuerEventID StartDateTime EventConfiguration ConfigurationControl "
+               "EventConfigurationPayload",
+    "0708105": "EventID",
+    "0708106": "IssuerEventID ImplementationTime ProviderID CustomerIDNumber",
+    # Events (D.11.2.3 / D.11.2.4)
+    "0709000": "EventControlLogID EventID StartTime EndTime NumberOfEvents EventOffset",
+    "0709001": "LogID",
+    "0709101": "TotalNumberOfEvents CommandIndex TotalCommands LogPayloadControl "
+               "| LogID EventID EventTime EventData",
+    "0709102": "ClearedEventsLogs",
+}
+
+
+def fields(cluster_id, server_to_client, command_id):
+    """(field names, names of the repeated group) of a cluster command, or None."""
+    text = FIELDS.get("%04x%d%02x" % (cluster_id, 1 if server_to_client else 0, command_id))
+    if text is None:
+        return None
+    head, _, group = text.partition("|")
+    return head.split(), group.split()
 
 
 def cluster(cluster_id):

@@ -43,7 +43,7 @@ from smets import roles
 
 from smetsbench.han.hub import CHF_EUI
 from smetsbench.oracle import pki as pkimod
-from smetsbench.oracle.parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS
+from smetsbench.oracle.parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS, PREPAYMENT_ROLES
 from smetsbench.tools.errors import ToolError
 
 BENCH_FILE = "bench.toml"
@@ -298,6 +298,12 @@ class BenchDir:
                 name_cn = _SUPPLIER_NAME if (role, usage) == ("supplier", "ds") else None
                 cert = pki.issue_org_certificate(eui, key, usage, role, name_cn, now=now)
                 entries.append(pkimod.KeystoreEntry(eui, usage, cert, key))
+            if role in PREPAYMENT_ROLES:
+                # The supplier's prepayment key agreement key (UTRNs, GBCS 14), a KA
+                # certificate of its own as in the RTDS keystore (<eui>-pp-ka).
+                key = pkimod.generate_key()
+                cert = pki.issue_org_certificate(eui, key, "ka", role, now=now)
+                entries.append(pkimod.KeystoreEntry(eui, "pp-ka", cert, key))
         pkimod.write_keystore(bench.parties_dir, entries)
         bench.devices_dir.mkdir(parents=True, exist_ok=True)
         bench.save()

@@ -23,6 +23,7 @@ from smets.dlms.access import (
 from smets.dlms.axdr import Data
 
 from smetsbench.payloads.registry import DERError, der_decode
+from smetsbench.usecases import gbz as gbz_use_cases
 
 
 def _obis(text):
@@ -53,7 +54,7 @@ def _request(counter, specs, data=None):
 
 
 class UseCase:
-    kind = "dlms"  # the payload: DLMS ACCESS (this class) or ASN.1 DER (Asn1UseCase)
+    payload = "DLMS"  # DLMS ACCESS (this class), ASN.1 DER (Asn1UseCase) or GBZ (gas)
 
     def __init__(self, name, code, title, build, expect=None, critical=False,
                  originator="supplier", device="ESME", encrypted=False):
@@ -65,6 +66,7 @@ class UseCase:
         self.critical = critical
         self.originator = originator
         self.device = device
+        self.devices = (device,)
         self.encrypted = encrypted
 
     def expect(self, checks, response, values, params):
@@ -82,7 +84,7 @@ class Asn1UseCase(UseCase):
     """A use case whose payload is ASN.1 DER (GBCS 13.7 joins, CS07, CS08): `expect` gets the
     response's DER bytes."""
 
-    kind = "asn1"
+    payload = "ASN.1"
 
     def expect(self, checks, response, values, params):
         try:
@@ -464,3 +466,8 @@ for _uc in _model_rows():
 # A tariff change with the values asked for (price=, standing=) instead of a cancellation.
 if "ECS01a" in USE_CASES:
     USE_CASES["ECS01a"].build = _build_tariff(USE_CASES["ECS01a"].specs)
+
+
+# -- the gas meter's and the GPF's use cases (GBZ payloads: smetsbench.usecases.gbz) -------------
+for _uc in gbz_use_cases.USE_CASES.values():
+    USE_CASES.setdefault(_uc.name, _uc)
