@@ -22,8 +22,10 @@ def _until(check, timeout=20.0):
 def test_ihd_fixture_reads_the_esme_fixture(esme, ihd):
     assert ihd.status()["role"] == "IHD"
     meters = lambda: ihd.status()["device"]["meters"]  # noqa: E731
-    assert _until(lambda: meters().get(esme.eui.hex(), {}).get("responding")), meters()
-    assert meters()[esme.eui.hex()]["kind"] == "elec"
+    # The fixture joins the IHD (CS03B) once it runs: the meter answers its reads from then
+    # on, at the IHD's next poll.
+    assert _until(lambda: meters().get(esme.eui.hex(), {}).get("kind") == "elec"), meters()
+    assert meters()[esme.eui.hex()]["responding"]
     assert ihd.link.control("readings")["elec"]["site"] is not None
 
 
