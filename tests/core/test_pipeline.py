@@ -273,3 +273,20 @@ def test_security_credentials_are_the_pipelines_with_the_cells_of_the_devices_ro
         assert dev.last_outcome == "not_authorised"
     finally:
         fx.cleanup(store)
+
+
+def test_a_signature_is_verified_without_its_table_when_the_table_does_not_fit():
+    dev, store = _stub()
+    try:
+        def no_room(party):
+            raise MemoryError("memory allocation failed, allocating 2064 bytes")
+
+        dev._ds_table = no_room
+        raw, _counter = fx.command("supplier", SET, b"\x2b", critical=True)
+        (out,) = dev.handle_gbcs(raw, NOW)
+        assert dev.last_outcome == "accepted" and dev.value == 0x2B
+        # A forged signature still fails that way.
+        bad = _cases()["bad_signature"]
+        assert dev.handle_gbcs(bad, NOW) != [] and dev.last_outcome == "bad_signature"
+    finally:
+        fx.cleanup(store)

@@ -29,6 +29,7 @@ except ImportError:  # CPython
 
 
 import binascii
+import gc
 import struct
 
 from smets import lazy
@@ -399,7 +400,7 @@ class GBCSPipeline:
                 raise Reject("no_signature", uc.name)
             try:
                 good = party.ds is not None and crypto.verify_message_signature(
-                    msg, self._ds_table(party))
+                    msg, self._verifier(party))
             except p256.P256Error as exc:
                 raise Reject("bad_signature", "%s: %s signing key: %s" % (uc.name, party.role,
                                                                           exc))
@@ -443,6 +444,18 @@ class GBCSPipeline:
         piece of code needs the heap; each loads again from flash on its next use."""
         for p in self.parties.values():
             p._table = None
+
+    def _verifier(self, party):
+        """The party's verification table, or its key where the table (2 KB in one block)
+        does not fit in the heap right now: slower, but the command is not lost."""
+        try:
+            return self._ds_table(party)
+        except MemoryError:
+            party._table = None
+            gc.collect()
+            self.log("W", "no room for %s's verification table: verifying without" % (
+                party.role,))
+            return party.ds
 
     def _ds_table(self, party):
         """Fixed-base table for a trusted signing key, cached on flash (GBCS verify fast path)."""
