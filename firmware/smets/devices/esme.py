@@ -314,7 +314,7 @@ class ESME(GBCSDevice):
             content, changes = _call("execute", self, uc, msg, ctx, module="esme_cs02b")
             if changes:
                 # Replaced trust anchors, written once the CS02b code has left the heap.
-                _call("commit", self, changes)
+                _call("commit", self, changes, module="esme_cs02")
             return content
         c = bytes(msg.content)
         try:

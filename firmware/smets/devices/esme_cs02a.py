@@ -3,7 +3,6 @@
 import hashlib
 
 from smets.devices.esme_cs02 import (
-    CELLS,
     DS,
     KA,
     MSG_CS02C,
@@ -19,6 +18,9 @@ from smets.devices.esme_cs02 import (
     _cell_id,
     _role_code,
     _whole,
+)
+from smets.devices.esme_cs02 import (
+    cells as held_cells,
 )
 from smets.devices.gbcsdev import Reject
 from smets.gbcs import asn1, cert, p256
@@ -60,7 +62,7 @@ def details(dev, ctx, content, code):
     out = []
     for _tag, r in asn1.elements(wanted):
         r = asn1.to_int(r)
-        cells = [c for c in CELLS if c[0] == r]
+        cells = [c for c in held_cells(dev) if c[0] == r]
         status = SUCCESS
         if not cells:
             status = TRUST_ANCHOR_NOT_FOUND

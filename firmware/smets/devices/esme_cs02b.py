@@ -2,7 +2,6 @@
 
 from smets.devices.esme_cs02 import (
     BAD_CERTIFICATE,
-    MODES,
     NEVER,
     NO_TRUST_ANCHOR,
     NOT_AUTHORISED,
@@ -17,6 +16,8 @@ from smets.devices.esme_cs02 import (
     _cell_id_bytes,
     _role_code,
     _whole,
+    cells,
+    modes,
 )
 from smets.devices.gbcsdev import Reject, _hex
 from smets.gbcs import asn1, cert
@@ -32,7 +33,7 @@ def execute(dev, uc, msg, ctx):
 # -- CS02b / CS02g ---------------------------------------------------------------------------
 
 
-def _control(code, party, content):
+def _control(dev, code, party, content):
     """The command's parts: (control fields, replacements, path, execution time or None)."""
     body = _whole(content)
     ctl, body = read_as(body, SEQUENCE)
@@ -56,7 +57,7 @@ def _control(code, party, content):
     f["floor"] = None if floor is None else asn1.to_int(floor)
     f["special"], ctl = asn1.optional(ctl, asn1.CONTEXT_CONSTRUCTED | 5)
     f["others"], ctl = asn1.optional(ctl, asn1.CONTEXT_CONSTRUCTED | 6)
-    mode, auth_role, _targets = MODES[code]
+    mode, auth_role, _targets = modes(dev)[code]
     if f["mode"] != mode:
         raise Reject("bad_payload", "replacement mode %d in a %04X command" % (f["mode"], code))
     if _role_code(party) != auth_role or "auth" in f and f["auth"][0] != auth_role:
@@ -68,9 +69,10 @@ def _control(code, party, content):
 def update(dev, ctx, content, code):
     """CS02b / CS02g: (SEQUENCE {NULL [, execution outcome]}, the trust anchor changes to
     commit now or None). A future-dated update is checked when it arrives and its changes are
-    committed at its execution time (esme_ext.due), with the outcome found now."""
+    committed at its execution time (esme_ext.due, esme_cs02.credentials_due), with the outcome
+    found now."""
     msg = ctx.msg
-    f, _, _, when = _control(code, ctx.party, content)
+    f, _, _, when = _control(dev, code, ctx.party, content)
     if when is not None and (when == NEVER or when > ctx.now):
         # One pending update per use case family; the "never" date cancels the pending one.
         slot = -2 if code >= 0x0125 else -1
@@ -94,9 +96,9 @@ def update(dev, ctx, content, code):
 def evaluate(dev, code, party, content, now):
     """Check the trust anchor replacements of a CS02b / CS02g command against the device's
     anchors: (ExecutionOutcome DER, True if every replacement succeeds, the changes for
-    esme_ext.commit or None when the sequence number check fails)."""
-    f, replacements, path, _ = _control(code, party, content)
-    mode, auth_role, targets = MODES[code]
+    esme_cs02.commit or None when the sequence number check fails)."""
+    f, replacements, path, _ = _control(dev, code, party, content)
+    mode, auth_role, targets = modes(dev)[code]
     trust = dev.trust
     auth_name = ROLE_NAMES[auth_role]
     seq_ok = f["seq"] > (trust.get(auth_name) or {}).get("seq", 0)
@@ -117,7 +119,7 @@ def evaluate(dev, code, party, content, now):
     for _tag, rep in asn1.elements(replacements):
         der, rest = asn1.element(rep)
         (role, usage, cell_usage), _ = _cell_id(rest)
-        cell = _cell(role, usage, cell_usage)
+        cell = _cell(role, usage, cell_usage, cells(dev))
         existing = _anchor(trust, role, cell[3]) if cell else None
         status = SUCCESS
         c = None

@@ -8,7 +8,6 @@ module leaves that much more heap for the meter's own work. Functions take the E
 import hashlib
 
 from smets import cosem, lazy
-from smets.codec import civil_from_days
 from smets.cosem import OTHER_REASON, AttrStore, dlen
 from smets.devices import esme as E
 from smets.gbcs import crypto, usecases
@@ -163,7 +162,8 @@ def due(dev, now):
         pending.remove(e)
         t, slot, code, counter, orig = e
         if slot < 0:
-            alert = credentials_due(dev, e)
+            alert = lazy.call("smets.devices.esme_cs02", "credentials_due", (dev, e),
+                              ("smets.gbcs.cert", "smets.gbcs.asn1"))
             if alert:
                 out.append(alert)
             continue
@@ -175,75 +175,6 @@ def due(dev, now):
     dev._save_attrs()
     dev._save()
     return out
-
-
-# -- security credentials (CS02b / CS02g; the rest is in esme_cs02*) ---------------------------
-
-
-def commit(dev, changes):
-    """Write the trust anchor changes of an update (esme_cs02b.evaluate): anchors
-    [[role, field, entity id, key]], then sequence numbers [[role, value, floor?]]. Sequence
-    numbers and originator counters only ever go up, except that a floor for a role whose
-    anchor this update gave to another entity starts that new party's counters at the floor.
-    One record, written and renamed at once, then the device's parties are rebuilt from it and
-    the counters saved."""
-    trust = dict(dev.trust)
-    replaced = []
-
-    def entry(name):
-        e = dict(trust.get(name) or {})
-        trust[name] = e
-        return e
-
-    for name, field, eui, key in changes["anchors"]:
-        e = entry(name)
-        if e.get("eui") != eui:
-            replaced.append(name)
-        e["eui"] = eui
-        e[field] = key
-    for name, value, floor in changes["seq"]:
-        e = entry(name)
-        new_party = floor and name in replaced
-        e["seq"] = value if new_party else max(e.get("seq", 0), value)
-        if floor and e.get("eui"):
-            last = dev.counters.get(e["eui"], -1)
-            dev.counters[e["eui"]] = value if new_party else max(last, value)
-    dev.store.dump("trust", trust)
-    dev.load_parties(trust)
-    dev._save_security()
-    dev.log("I", "trust anchors updated (mode %d)" % changes["mode"])
-
-
-def credentials_due(dev, e):
-    """A future-dated CS02b / CS02g at its time: its changes committed and its outcome (found
-    when it arrived) in an 8F66 (every replacement done) or 8F67 alert, message code 0x00CB /
-    0x0124, to the command's originator, signed: SEQUENCE {alert code, execution date-time,
-    outcome}."""
-    t, slot, _code, counter, orig = e
-    name = "cs02g" if slot == -2 else "cs02b"
-    rec = dev.store.load(name)
-    party = dev.parties.get(bytes.fromhex(orig))
-    if not rec or rec.get("counter") != counter or party is None:
-        # No record, or the record of a later command whose own entry a power cut lost
-        # (the record is written first): neither can run.
-        dev.log("W", "pending %s of %s (counter %d) dropped" % (name, orig, counter))
-        dev._save()
-        dev.store.remove(name)
-        return None
-    if rec["plan"]:
-        commit(dev, rec["plan"])  # committing twice (a power cut below) changes nothing more
-    code = 0x8F66 if rec["ok"] else 0x8F67
-    y, m, d = civil_from_days(t // 86400)
-    s = t % 86400
-    when = ("%04d%02d%02d%02d%02d%02dZ" % (y, m, d, s // 3600, s // 60 % 60, s % 60)).encode()
-    body = b"\x02\x03\x00" + code.to_bytes(2, "big") + b"\x18\x0f" + when \
-        + bytes.fromhex(rec["outcome"])
-    alert = dev.alert(0x0124 if slot == -2 else 0x00CB, code, t,
-                      b"\x30" + cosem.elen(len(body)) + body, recipient=party)
-    # Done: the pending entry leaves the saved state, then the record goes.
-    dev._save()
-    dev.store.remove(name)
-    return alert
 
 
 def billing_alert(dev, t):
