@@ -105,7 +105,7 @@ def _attr(dev, log, attr):
     return dev.attrs.get(dev.attrs.slot(b"\x00\x68\x00\x00\x1e\x03" + bytes((log, 0xFF, attr))))
 
 
-# -- IC 104 methods ----------------------------------------------------------------------------
+# -- IC 104 methods ---------------------------------------------------------------------------
 def method(dev, slot, c, p, ctx):
     """register_device (1), unregister_device (2), unregister_all_devices (3), backup_PAN (4),
     restore_PAN (5) of a device log."""
@@ -214,7 +214,7 @@ def _changed(dev, log, ctx):
                                 (backup(dev, log, ctx.now),), critical=False))
 
 
-# -- reads ---------------------------------------------------------------------------------------
+# -- reads ------------------------------------------------------------------------------------
 def read(dev, slot, buf, p, now):
     key = dev.attrs.key(slot)
     if key[:2] == b"\x00\x68":
@@ -268,7 +268,7 @@ def active_devices(dev, log, now):
     return b"\x01" + cosem.elen(len(items)) + b"".join(items)
 
 
-# -- sub-GHz ---------------------------------------------------------------------------------------
+# -- sub-GHz ----------------------------------------------------------------------------------
 def subghz_set(dev, scan, v, ctx):
     """DBCH04 changed the configuration: DBCH09 (8F2A) with it. DBCH05 asked for a channel
     scan: the bench has no sub-GHz radio, so the scan finds the current channel still the best
@@ -282,7 +282,7 @@ def subghz_set(dev, scan, v, ctx):
                                     (bytes(v),), critical=False))
 
 
-# -- the HAN -------------------------------------------------------------------------------------
+# -- the HAN ----------------------------------------------------------------------------------
 def _join_left(dev, log, e, now):
     """Seconds the device may still join for the first time (0: not now)."""
     if e["joined"] or _attr(dev, log, 2) != b"\x03\xff":
@@ -370,7 +370,7 @@ def han_event(dev, req, now):
     return []
 
 
-# -- CONTROL ---------------------------------------------------------------------------------------
+# -- CONTROL ----------------------------------------------------------------------------------
 def control(dev, op, req, now):
     if op == "han_devices":
         return han_devices(dev, now)
