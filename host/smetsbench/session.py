@@ -12,6 +12,7 @@ alert, and a security-log entry.
 """
 
 import logging
+import secrets
 import shutil
 import tempfile
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from smets import roles
 from smets.dlms import access
 from smets.gbcs import envelope
+from smets.zigbee import sec as zsec
 
 from smetsbench.boards.transport import BoardLink
 from smetsbench.boards.virtual import VirtualBoard
@@ -52,10 +54,11 @@ NEGATIVE = {
 MSG_GENERIC_CRITICAL_ALERT = 0x1000
 
 
-def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc):
+def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc, install_code=None):
     """The identity record a board is provisioned with (CONTROL provision): its role, EUI-64,
-    KA and DS private keys, its Communications Hub and the remote parties it trusts."""
-    return {
+    KA and DS private keys, its Communications Hub, the remote parties it trusts and the
+    ZigBee install code it joins the HAN with (16 bytes; sent with its CRC, as on a label)."""
+    identity = {
         "role": role,
         "eui": bytes(eui).hex(),
         "ka_key": "%064x" % ocrypto.private_key_int(ka_key),
@@ -63,14 +66,24 @@ def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc):
         "hub_eui": bytes(hub_eui).hex(),
         "parties": dcc.trust_list(),
     }
+    if install_code is not None:
+        identity["install_code"] = zsec.install_code_with_crc(install_code).hex()
+    return identity
+
+
+def gbcs_device_type(role):
+    """The GBCS device type a role has in the CHF device log (CCS01)."""
+    return usecases.GBCS_DEVICE_TYPES.get(role, usecases.TYPE_2_DEVICE)
 
 
 class DeviceHandle:
-    def __init__(self, role, eui, ka_key, ds_key, link, board=None):
+    def __init__(self, role, eui, ka_key, ds_key, link, board=None, install_code=None):
         self.role = role
         self.eui = bytes.fromhex(eui) if isinstance(eui, str) else bytes(eui)
         self.ka_key = ka_key
         self.ds_key = ds_key
+        # The ZigBee install code (16 bytes, GBCS CCS01) the device joins the HAN with.
+        self.install_code = install_code or secrets.token_bytes(16)
         self.ka_public = ocrypto.public_key_raw(ka_key)
         self.ds_public = ocrypto.public_key_raw(ds_key)
         self.link = link
@@ -133,6 +146,26 @@ class Bench:
         self.boards = []
         self.links = []
         self._ticker = None
+        self.join_timeout = 20.0
+        self.chf = self._start_chf()
+
+    def _start_chf(self):
+        """The Communications Hub Function, run by the hub in this process (an in-process
+        board provisioned as CHF with the hub's EUI): the device log the HAN joins through."""
+        from smetsbench.boards.inprocess import InProcessLink
+
+        link = InProcessLink(self.work_dir / "chf", name="chf")
+        handle = DeviceHandle("CHF", self.hub.eui, ocrypto.generate_private_key(),
+                              ocrypto.generate_private_key(), link)
+        identity = device_identity("CHF", handle.eui, handle.ka_key, handle.ds_key,
+                                   self.hub.eui, self.dcc)
+        link.control("provision", identity=identity, init={}, timeout=20.0)
+        link.control("time", epoch=int(time.time()))
+        self.hub.attach_chf(link)
+        self.links.append(link)
+        if self.tracer:
+            self.tracer.device(handle)
+        return handle
 
     # -- devices ------------------------------------------------------------------------------
     def add_virtual(self, role, eui=None, init=None, heap=None):
@@ -155,10 +188,11 @@ class Bench:
         if self._ticker is None:
             self._ticker = Ticker()
             self._ticker.start()
+        # Ticked from the start: joining the HAN runs on the device's timers.
+        self._ticker.links.append(link)
         handle = self._adopt(role, link, eui, init)
         link.tick()  # the device asks the hub for its GBCS tunnel at once
         self.hub.wait_tunnel(handle.eui, timeout=10.0)
-        self._ticker.links.append(link)
         return handle
 
     def add_board(self, role, url, eui=None, init=None, board=None, baudrate=115200):
@@ -178,13 +212,38 @@ class Bench:
         self.devices.append(handle)
         return handle
 
-    def provision(self, handle, init=None):
+    def provision(self, handle, init=None, join=True):
+        """Give a board its identity, as a supplier installs a device: its EUI-64 and install
+        code go into the CHF device log first (CCS01), then the board gets its keys, parties
+        and install code, and joins the HAN (`join`: wait until it has)."""
+        since = time.time()
+        self.admit(handle)
         identity = device_identity(handle.role, handle.eui, handle.ka_key, handle.ds_key,
-                                   self.hub.eui, self.dcc)
+                                   self.hub.eui, self.dcc, handle.install_code)
         handle.link.control("provision", identity=identity, init=init or {}, timeout=20.0)
         handle.link.control("time", epoch=int(time.time()))
         if self.tracer:
             self.tracer.device(handle)
+        if hasattr(handle.link, "tick"):
+            handle.link.tick()  # an in-process board starts joining now, not at its next tick
+        if join and not self.hub.wait_joined(handle.eui, self.join_timeout, since=since):
+            raise RuntimeError("%s %s did not join the HAN within %.0f s: %s\n%s" % (
+                handle.role, handle.eui.hex(), self.join_timeout,
+                handle.link.control("status").get("han"), handle.link.tail()))
+
+    def admit(self, handle, install_code=None, join_period=3600):
+        """CCS01: the device's EUI-64 and install code into the CHF device log (the supplier's
+        command, through the DCC), so that it may join the HAN; the Result."""
+        res = self.run(self.chf, "CCS01", eui=handle.eui,
+                       install_code=install_code or handle.install_code,
+                       device_type=gbcs_device_type(handle.role), join_period=join_period)
+        if not res.passed:
+            raise RuntimeError("CCS01 for %s failed:\n%s" % (handle.eui.hex(), res.report()))
+        return res
+
+    def remove(self, handle):
+        """CCS02: the device out of the CHF device log; the hub tells it to leave the HAN."""
+        return self.run(self.chf, "CCS02", eui=handle.eui)
 
     # -- use cases ----------------------------------------------------------------------------
     def run(self, device, name, scenario="SUCCESS", party=None, tamper=None, **params):
