@@ -40,8 +40,19 @@ _LOG_KEEP = 32
 _OUT_LOG_LIMIT = 64  # queued frames beyond which LOG lines are not sent
 _CPU_KEEP = 200
 # CONTROL ops whose code is loaded for the request only (smets.node_ops).
-_RARE_OPS = ("provision", "wipe", "certificates", "cpu", "fault")
+_RARE_OPS = ("provision", "wipe", "certificates", "cpu", "fault", "heap")
 _EPOCH_2000 = 946684800
+
+
+def _code_store():
+    """Where the firmware's code runs from: "romfs" (a ROMFS partition, bytecode in place),
+    "filesystem" (.mpy files loaded into the heap) or "frozen" (in the MicroPython image)."""
+    path = getattr(sys.modules["smets"], "__file__", "")
+    if path.startswith("/rom"):
+        return "romfs"
+    if path.startswith("lib/") or path.startswith("/lib/"):
+        return "filesystem"
+    return "frozen"
 
 
 def _now_epoch_default():
@@ -76,8 +87,9 @@ class Clock:
 
 class Node:
     def __init__(self, board, store, mono_ms, epoch=None, max_frame=link.MAX_FRAME,
-                 cpu_timer=None):
+                 cpu_timer=None, rom_bytes=0):
         self.board = board
+        self.rom_bytes = rom_bytes
         # Optional timer injected by the runtime to measure device CPU time per GBCS command
         # (timer() -> token, timer(token) -> us since); the sans-IO core reads no clock itself.
         self._timer = cpu_timer
@@ -325,8 +337,10 @@ class Node:
         }
         mem_free = getattr(gc, "mem_free", None)
         if mem_free:
+            # A virtual board's ROMFS image stands for flash: not part of the heap it reports.
             status["heap_free"] = mem_free()
-            status["heap_alloc"] = gc.mem_alloc()
+            status["heap_alloc"] = gc.mem_alloc() - self.rom_bytes
+            status["code"] = _code_store()
         if self.device is not None:
             status["device"] = self.device.status(self.clock.now(mono_ms))
         if self.han is not None:

@@ -6,6 +6,7 @@ Each takes the Node, the request and the monotonic ms, and returns the result.""
 import binascii
 import gc
 import hashlib
+import sys
 
 from smets import node as node_mod
 from smets.codec import length_decoder
@@ -129,6 +130,33 @@ def cpu(node, req, mono_ms):
     if req.get("reset"):
         node.cpu.pop(key, None)
     return result
+
+
+def heap(node, req, mono_ms):
+    """The heap after a collection and the modules resident in it (this op's own dropped), so
+    that the host can tell the heap the code takes from the heap the data takes. With `load`
+    (a role), that role's code is imported first and the heap it took is `loaded` (`deploy`
+    checks that a board can hold the role before anyone provisions it)."""
+    mem_free = getattr(gc, "mem_free", None)
+    loaded = None
+    role = req.get("load")
+    if role is not None:
+        if role not in node_mod.ROLES:
+            raise ValueError("load needs a role in %s" % ", ".join(node_mod.ROLES))
+        gc.collect()
+        before = gc.mem_alloc() if mem_free else 0
+        node._device_class(role)
+        gc.collect()
+        loaded = gc.mem_alloc() - before if mem_free else None
+    gc.collect()
+    return {
+        "alloc": gc.mem_alloc() - node.rom_bytes if mem_free else None,
+        "free": mem_free() if mem_free else None,
+        "loaded": loaded,
+        "rom_image": node.rom_bytes,
+        "code": node_mod._code_store(),
+        "modules": sorted(m for m in sys.modules if m != __name__),
+    }
 
 
 def fault(node, req, mono_ms):

@@ -83,7 +83,8 @@ def test_ctrl_c_gives_the_repl_to_mpremote_and_main_restarts(bench, esme):
     esme.link.release()  # mpremote needs the port to itself
     try:
         ls = subprocess.run(
-            [sys.executable, "-m", "mpremote", "connect", esme.board.port, "resume", "ls", ":lib"],
+            [sys.executable, "-m", "mpremote", "connect", esme.board.port, "resume", "ls",
+             ":/rom/lib"],
             capture_output=True, text=True, timeout=30)
         assert ls.returncode == 0, ls.stderr
         assert "smets/" in ls.stdout

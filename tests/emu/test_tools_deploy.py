@@ -10,7 +10,8 @@ from smets.node import FIRMWARE_VERSION
 from smetsbench import cli, paths
 from smetsbench.boards import build
 from smetsbench.boards.virtual import VirtualBoard, find_micropython
-from smetsbench.tools.deploy import deploy
+from smetsbench.tools import boarddefs
+from smetsbench.tools.deploy import FILESYSTEM, ROMFS_FILE, deploy, image
 from smetsbench.tools.errors import ToolError
 from smetsbench.tools.probe import open_link
 
@@ -39,35 +40,59 @@ def _status(port):
 def test_first_deploy_installs_everything_and_the_firmware_starts(bare):
     lines = []
     result = deploy(bare.port, out=lines.append)
-    image = build.image_files(march="x64")
-    assert result.board == "virtual" and result.arch == "x64"
-    assert set(result.copied) == set(image)  # board.json was already there, identical
+    files = image(boarddefs.load("virtual"), "x64", ROMFS_FILE)
+    assert result.board == "virtual" and result.arch == "x64" and result.code == ROMFS_FILE
+    assert set(files) == {"main.py", "boot.py", "board.json", build.ROMFS_IMAGE}
+    assert set(result.copied) == set(files) - {"board.json"}  # that one was there, identical
     assert result.removed == [] and result.unchanged == 1
     assert result.firmware == FIRMWARE_VERSION
-    for name, data in image.items():
+    assert result.heap["free"] >= 64 * 1024 and result.heap["loaded"] > 0
+    assert "smets.devices.esme" in result.heap["modules"]
+    for name, data in files.items():
         assert (bare.directory / name).read_bytes() == data
     assert "no smets firmware answered; using the REPL" in lines[0]
     st = _status(bare.port)
     assert st["firmware"] == FIRMWARE_VERSION and st["board"] == "virtual"
+    assert st["code"] == "romfs"  # the package is imported from the mounted image
 
 
 def test_deploy_again_copies_only_what_changed(bare):
     unchanged = deploy(bare.port)
     assert unchanged.copied == [] and unchanged.removed == []
-    # A damaged file, a missing file and a leftover source that would shadow a .mpy.
+    # A damaged image, and a leftover source on the filesystem from an older deploy.
+    rom = bare.directory / build.ROMFS_IMAGE
+    rom.write_bytes(b"junk")
     lib = bare.directory / "lib" / "smets"
-    (lib / "link.mpy").write_bytes(b"junk")
-    (lib / "han.mpy").unlink()
+    lib.mkdir(parents=True, exist_ok=True)
     (lib / "node.py").write_text("raise ImportError('stale source')\n")
     lines = []
     result = deploy(bare.port, out=lines.append)
-    assert result.copied == ["lib/smets/han.mpy", "lib/smets/link.mpy"]
+    assert result.copied == [build.ROMFS_IMAGE]
     assert result.removed == ["lib/smets/node.py"]
     assert not (lib / "node.py").exists()
-    assert (lib / "link.mpy").read_bytes() == build.image_files(march="x64")[
-        "lib/smets/link.mpy"]
-    assert "  copy lib/smets/han.mpy" in lines and "  remove lib/smets/node.py" in lines
+    assert rom.read_bytes() == build.romfs_image("x64")
+    assert "  copy romfs.img" in lines and "  remove lib/smets/node.py" in lines
     assert _status(bare.port)["firmware"] == FIRMWARE_VERSION
+
+
+def test_deploy_to_the_filesystem_and_back_to_rom(bare):
+    # .mpy files on the filesystem, as on an ESP32 whose MicroPython has no ROM partition.
+    result = deploy(bare.port, code=FILESYSTEM)
+    files = build.image_files(march="x64")
+    assert result.code == FILESYSTEM
+    assert result.removed == [build.ROMFS_IMAGE]
+    assert set(result.copied) == {p for p in files if p.startswith("lib/")}
+    lib = bare.directory / "lib" / "smets"
+    (lib / "link.mpy").write_bytes(b"junk")
+    (lib / "han.mpy").unlink()
+    again = deploy(bare.port, code=FILESYSTEM)
+    assert again.copied == ["lib/smets/han.mpy", "lib/smets/link.mpy"]
+    assert (lib / "link.mpy").read_bytes() == files["lib/smets/link.mpy"]
+    assert _status(bare.port)["code"] == "filesystem"
+    back = deploy(bare.port)
+    assert back.code == ROMFS_FILE and back.copied == [build.ROMFS_IMAGE]
+    assert sorted(back.removed) == sorted(p for p in files if p.startswith("lib/"))
+    assert _status(bare.port)["code"] == "romfs"
 
 
 def test_deploy_keeps_the_identity_and_restarts_a_provisioned_board(tmp_path):
@@ -81,6 +106,27 @@ def test_deploy_keeps_the_identity_and_restarts_a_provisioned_board(tmp_path):
         esme.link.reopen()
         st = esme.link.control("status", timeout=10)
         assert st["role"] == "ESME" and st["eui"] == esme.eui.hex()
+
+
+def test_a_board_whose_heap_cannot_hold_the_role_is_refused_with_the_reason(tmp_path):
+    # 128 KB of heap: not enough for the ESME's .mpy bytecode (refused before copying), nor
+    # for its code from ROM plus its data budget (refused once the code is loaded).
+    small = VirtualBoard(tmp_path / "small", install_firmware=False, name="small", heap="128K")
+    small.start()
+    try:
+        with pytest.raises(ToolError) as err:
+            deploy(small.port, code=FILESYSTEM)
+        text = str(err.value)
+        assert "of heap free, less than the" in text and ".mpy bytecode" in text
+        assert "ROMFS partition" in text and "firmware/manifest.py" in text
+        assert not (small.directory / "lib" / "smets").exists()  # nothing copied
+        with pytest.raises(ToolError) as err:
+            deploy(small.port)
+        text = str(err.value)
+        assert "with the ESME's code loaded (code in romfs-file)" in text
+        assert "less than the 64 KB its data needs" in text
+    finally:
+        small.stop()
 
 
 def test_old_micropython_and_wrong_board_are_refused(bare, tmp_path):

@@ -76,7 +76,7 @@ def test_mpremote_over_rfc2217(shared):
     _until(lambda: server._client is None)
     try:
         ls = subprocess.run([sys.executable, "-m", "mpremote", "connect", server.url, "resume",
-                             "ls", ":lib"], capture_output=True, text=True, timeout=60)
+                             "ls", ":/rom/lib"], capture_output=True, text=True, timeout=60)
         assert ls.returncode == 0, ls.stderr
         assert "smets/" in ls.stdout
     finally:

@@ -83,7 +83,10 @@ def load_board(path="board.json"):
         return {"name": "unknown", "link": {"port": "stdio"}, "state_dir": "state"}
 
 
-def run(board_path="board.json"):
+def run(board_path="board.json", rom_bytes=0):
+    """Run the board until Ctrl-C, a reset or a hang-up. `rom_bytes`: heap taken by the image of
+    a ROMFS partition that a virtual board holds in its heap (main.py), left out of the heap
+    figures the board reports."""
     board = load_board(board_path)
     mono = Monotonic()
     store = Store(board.get("state_dir") or "state")
@@ -91,7 +94,7 @@ def run(board_path="board.json"):
     node = None
     hung_up = False
     try:
-        node = Node(board, store, mono(), cpu_timer=_cpu_timer())
+        node = Node(board, store, mono(), cpu_timer=_cpu_timer(), rom_bytes=rom_bytes)
         io = _open_io(board, node)
         han_seen = 0
         io_wait = None

@@ -127,12 +127,19 @@ def compile_module(src, march=None, cache_dir=None):
     return cached.read_bytes()
 
 
-def image_files(march=None, compiled=True, firmware_dir=None):
-    """{board path: bytes} of the firmware image (paths relative to the board's root)."""
+def image_files(march=None, compiled=True, firmware_dir=None, romfs=False):
+    """{board path: bytes} of the firmware image (paths relative to the board's root).
+
+    With `romfs`, the package is one ROMFS image, ``romfs.img`` (what a virtual board maps as
+    its ROM partition; `deploy` writes it to a real board's partition), beside main.py and
+    boot.py."""
     src = Path(firmware_dir or paths.firmware_dir())
     files = {}
     for name in ("main.py", "boot.py"):
         files[name] = (src / name).read_bytes()
+    if romfs:
+        files[ROMFS_IMAGE] = romfs_image(march, firmware_dir)
+        return files
     for path in sorted((src / "smets").rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
@@ -144,6 +151,44 @@ def image_files(march=None, compiled=True, firmware_dir=None):
         else:
             files["lib/" + rel] = path.read_bytes()
     return files
+
+
+ROMFS_IMAGE = "romfs.img"
+
+
+def romfs_image(march=None, firmware_dir=None):
+    """Bytes of a ROMFS image holding ``lib/smets/**.mpy`` (as `image_files` compiles them),
+    built by `mpremote romfs build` and cached by the hash of its files.
+
+    Bytecode in a ROMFS partition runs in place from flash: the code costs the heap only its
+    function objects and interned names, not its bytecode (MicroPython >= 1.25)."""
+    files = {name: data for name, data in image_files(march, True, firmware_dir).items()
+             if name.startswith("lib/")}
+    key = hashlib.sha256()
+    for name in sorted(files):
+        key.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    cache_dir = paths.repo_dir() / "build" / "romfs" / (march or "host")
+    cached = cache_dir / (key.hexdigest() + ".img")
+    if cached.exists():
+        return cached.read_bytes()
+    import tempfile
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        root = Path(tmp) / "rom"
+        for name, data in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        out = Path(tmp) / "rom.img"
+        proc = subprocess.run(
+            [sys.executable, "-m", "mpremote", "romfs", "--no-mpy", "-o", str(out), "build",
+             str(root)], capture_output=True, text=True)
+        if proc.returncode != 0 or not out.exists():
+            raise BuildError("mpremote romfs build failed: %s" % (proc.stderr or proc.stdout)
+                             .strip())
+        os.replace(out, cached)
+    return cached.read_bytes()
 
 
 def manifest(files):

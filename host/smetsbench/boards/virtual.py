@@ -28,6 +28,13 @@ from smetsbench import paths
 DEFAULT_HEAP = "256K"
 
 
+def heap_bytes(text):
+    """Bytes of a heap size written as for -X heapsize ("256K", "1M", "262144")."""
+    text = str(text).strip().upper()
+    scale = {"K": 1024, "M": 1024 * 1024}.get(text[-1:], 1)
+    return int(text[:-1] if scale > 1 else text) * scale
+
+
 # Run as `python -c _DIE_WITH_PARENT <parent pid> <program> <args...>`: ask Linux to SIGKILL the
 # board when the thread that started it (a board's supervisor) ends, then exec the board. A
 # crashed or killed bench never leaves boards running. Done in a shim rather than preexec_fn:
@@ -57,17 +64,42 @@ def find_micropython():
     return shutil.which("micropython")
 
 
-def copy_firmware(board_dir, firmware_dir=None, compiled=True):
+_ARCH = {}
+
+
+def unix_port_arch():
+    """The native architecture of the installed MicroPython unix port ("x64", ...), for which
+    a virtual board's .mpy files are compiled (as `deploy` compiles for a real board's), or
+    None when there is no unix port."""
+    exe = find_micropython()
+    if exe not in _ARCH:
+        arch = None
+        if exe:
+            from smetsbench.tools import boarddefs
+
+            proc = subprocess.run([exe, "-c", "import sys; print(sys.implementation._mpy)"],
+                                  capture_output=True, text=True, timeout=30)
+            if proc.returncode == 0 and proc.stdout.strip().isdigit():
+                arch = boarddefs.decode_mpy(proc.stdout.strip())[2]
+        _ARCH[exe] = arch
+    return _ARCH[exe]
+
+
+def copy_firmware(board_dir, firmware_dir=None, compiled=True, romfs=False):
     """Install the firmware image into a board directory (what `deploy` does for a real board).
 
-    Writes only files whose content differs and removes firmware files an earlier image left
-    behind (e.g. a .py where there is now a .mpy). Returns how many files were written.
+    With `romfs` the package is one ROMFS image (``romfs.img``, the board's ROM partition);
+    otherwise ``lib/smets/`` holds .mpy files (`compiled`) or the sources. Writes only files
+    whose content differs and removes firmware files an earlier image left behind (e.g. a .py
+    where there is now a .mpy, or lib/smets once the code is in ROMFS). Returns how many files
+    were written.
     """
     from smetsbench.boards import build
 
     dst = Path(board_dir)
     dst.mkdir(parents=True, exist_ok=True)
-    files = build.image_files(compiled=compiled, firmware_dir=firmware_dir)
+    files = build.image_files(march=unix_port_arch() if compiled else None, compiled=compiled,
+                              firmware_dir=firmware_dir, romfs=romfs)
     copied = 0
     for name, data in files.items():
         copied += _write_if_changed(dst / name, data)
@@ -77,6 +109,9 @@ def copy_firmware(board_dir, firmware_dir=None, compiled=True):
             rel = path.relative_to(dst).as_posix()
             if path.is_file() and path.suffix in (".py", ".mpy") and rel not in files:
                 path.unlink()
+    rom = dst / build.ROMFS_IMAGE
+    if build.ROMFS_IMAGE not in files and rom.exists():
+        rom.unlink()
     return copied
 
 
@@ -237,6 +272,7 @@ class VirtualBoard:
         firmware_dir=None,
         install_firmware=True,
         compiled=True,
+        romfs=True,
         console_log=None,
         name=None,
     ):
@@ -247,6 +283,9 @@ class VirtualBoard:
         self.install_firmware = install_firmware
         # The CPython fallback cannot load .mpy: it runs the sources.
         self.compiled = compiled and runtime != "cpython" and find_micropython() is not None
+        # Code in a ROMFS image (as on an ESP32 with a ROM partition) rather than .mpy files
+        # loaded into the heap; `heap` is then the heap left for data.
+        self.romfs = romfs and self.compiled
         self.name = name or self.directory.name
         self.micropython = find_micropython()
         if runtime == "auto":
@@ -276,7 +315,8 @@ class VirtualBoard:
         """Create the board directory: firmware and board definition (no role, no keys)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.install_firmware:
-            copy_firmware(self.directory, self.firmware_dir, compiled=self.compiled)
+            copy_firmware(self.directory, self.firmware_dir, compiled=self.compiled,
+                          romfs=self.romfs)
         board_json = self.directory / "board.json"
         src = Path(self.board) if str(self.board).endswith(".json") else \
             paths.boards_dir() / (self.board + ".json")
@@ -314,7 +354,13 @@ class VirtualBoard:
 
     def _command(self):
         if self.runtime == "micropython":
-            cmd = [self.micropython, "-X", "heapsize=%s" % self.heap]
+            # The unix port has no flash to map a ROM partition from: main.py reads romfs.img
+            # into the heap first, so the process gets the image's size on top of `heap`.
+            heap = heap_bytes(self.heap)
+            rom = self.directory / "romfs.img"
+            if rom.exists():
+                heap += (rom.stat().st_size + 1023) // 1024 * 1024 + 1024
+            cmd = [self.micropython, "-X", "heapsize=%d" % heap]
             # No main.py yet (install_firmware=False): the bare REPL, like an ESP32 just
             # flashed with MicroPython, until `smetsbench deploy` installs the firmware.
             if (self.directory / "main.py").exists():

@@ -4,8 +4,9 @@ Runs on virtual boards (the MicroPython unix port, `-X heapsize=`), through the 
 - device CPU per GBCS command, measured on the board around the whole HAN frame handling (ZCL,
   envelope, MAC/signature checks, DLMS, response MAC or signature), per use case;
 - host round trip per command (hub -> pty -> board -> hub, including the host's own crypto);
-- heap: live heap after provisioning and after the run (gc.collect()ed), and the smallest
-  `-X heapsize` with which the whole demo script still passes (found by bisection).
+- heap: live heap after provisioning and after the run (gc.collect()ed); per role, the part
+  its code takes and the part its data takes (smetsbench.boards.heap); and the smallest data
+  heap with which the whole demo script still passes (found by bisection).
 Prints a table; budgets from DESIGN.md are shown beside the figures.
 """
 
@@ -175,10 +176,16 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
     out("-" * 74)
     out("heap: %d B live after provisioning, %d B after the run (budget %d B, target %d B)" % (
         heap_info["after_provision"], heap_info["after_run"], BUDGET_HEAP, TARGET_HEAP))
+    if heap_info["implementation"] == "micropython":
+        from smetsbench.boards import heap as board_heap
+
+        out("")
+        out("heap per role (provisioned, code in ROMFS, -X heapsize=%s for data):" % heap)
+        board_heap.print_table(board_heap.role_figures(heap=heap), out=out)
     if search_heap and heap_info["implementation"] == "micropython":
         kb = minimum_heap(runtime)
-        out("smallest -X heapsize that passes the demo script: %s" % (
-            "%d KB" % kb if kb else "more than 512 KB"))
+        out("smallest data heap (-X heapsize beside the ROM image) that passes the demo "
+            "script: %s" % ("%d KB" % kb if kb else "more than 512 KB"))
     out("(%.1f s)" % (time.time() - t0))
     ok = worst[False] <= BUDGET_NON_CRITICAL_MS and worst[True] <= BUDGET_CRITICAL_MS
     return 0 if ok else 1

@@ -572,12 +572,9 @@ class _Device:
                      "virtual": handle.board is not None}
 
 
-# The heap of the virtual boards a replay runs on. The ESME's budget is 256 KB (DESIGN), but
-# since the HAN architecture split its largest messages (CS02b certificates, ~4 KB) can run
-# out at 256 KB on some heap layouts, which made the counts vary from run to run; the replay
-# judges protocol behaviour, so it gets room, and the heap budget has its own test and the
-# bench's heap line. Back to 256K once the code is off the heap (ROMFS / frozen, issue 13).
-CONFORMANCE_HEAP = "288K"
+# The heap of the virtual boards a replay runs on: the default, beside the ROMFS image that
+# holds the code.
+CONFORMANCE_HEAP = "256K"
 
 
 class Runner:

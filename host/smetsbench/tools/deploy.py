@@ -33,7 +33,7 @@ from pathlib import Path
 
 from smets.node import FIRMWARE_VERSION
 
-from smetsbench.boards import build
+from smetsbench.boards import build, heap
 from smetsbench.boards.transport import BoardError
 from smetsbench.tools import boarddefs
 from smetsbench.tools.errors import ToolError, cli_command
@@ -72,16 +72,54 @@ def _walk(d, out):
         else:
             out[p] = _h(p)
 _f = {}
-for _p in ('main.py', 'boot.py', 'board.json'):
+for _p in ('main.py', 'boot.py', 'board.json', 'romfs.img'):
     try:
         _f[_p] = _h(_p)
     except OSError:
         pass
 _walk('lib/smets', _f)
 _i = sys.implementation
+_rom = None
+try:
+    import vfs
+    if hasattr(vfs, 'rom_ioctl') and vfs.rom_ioctl(1) > 0:
+        _dev = vfs.rom_ioctl(2, 0)
+        _rom = {'size': _dev.ioctl(4, 0) * _dev.ioctl(5, 0) if hasattr(_dev, 'ioctl')
+                else len(_dev), 'sha256': None}
+        if not hasattr(_dev, 'ioctl') and hashlib and bytes(_dev[:3]) == b'\xd2\xcd\x31':
+            # The image in the partition: header, its length (7-bit groups), the records.
+            _n, _k = 0, 3
+            while True:
+                _n = (_n << 7) | (_dev[_k] & 0x7f)
+                _k += 1
+                if not _dev[_k - 1] & 0x80:
+                    break
+            _h = hashlib.sha256()
+            _h.update(memoryview(_dev)[:_k + _n])
+            _rom['sha256'] = binascii.hexlify(_h.digest()).decode()
+    _vfsrom = hasattr(vfs, 'VfsRom')
+except ImportError:
+    _vfsrom = False
+# Whether the MicroPython image has smets frozen in: import it from .frozen alone, with a
+# running firmware's own smets (from ROM or lib) set aside meanwhile.
+_path, _held = sys.path[:], sys.modules.pop('smets', None)
+sys.path[:] = ['.frozen']
+try:
+    import smets
+    _frozen = True
+except ImportError:
+    _frozen = False
+sys.path[:] = _path
+sys.modules.pop('smets', None)
+if _held is not None:
+    sys.modules['smets'] = _held
+import gc
+gc.collect()
 print('@@SMETS@@' + json.dumps({'name': _i.name, 'version': list(_i.version[:3]),
     'mpy': getattr(_i, '_mpy', 0), 'machine': getattr(_i, '_machine', ''),
-    'platform': sys.platform, 'files': _f}) + '@@')
+    'platform': sys.platform, 'files': _f, 'rom_partition': _rom, 'vfsrom': _vfsrom,
+    'frozen': _frozen, 'heap_free': gc.mem_free() if hasattr(gc, 'mem_free') else None})
+    + '@@')
 """
 
 _PREPARE = """
@@ -118,6 +156,8 @@ class DeployResult:
         self.board = None
         self.micropython = None
         self.arch = None
+        self.code = None
+        self.heap = None
         self.copied = []
         self.removed = []
         self.unchanged = 0
@@ -125,9 +165,10 @@ class DeployResult:
         self.seconds = None
 
     def summary(self):
-        return ("%s: MicroPython %s (%s), %d file(s) copied, %d removed, %d unchanged; "
-                "firmware %s running" % (
-                    self.port, self.micropython, self.arch or "bytecode only", len(self.copied),
+        return ("%s: MicroPython %s (%s), code in %s, %d file(s) copied, %d removed, "
+                "%d unchanged; firmware %s running" % (
+                    self.port, self.micropython, self.arch or "bytecode only", self.code,
+                    len(self.copied),
                     len(self.removed), self.unchanged, self.firmware or "not restarted"))
 
 
@@ -259,9 +300,35 @@ def _guess_board(info):
                     % (info.get("machine"), ", ".join(boarddefs.names())))
 
 
-def image(defn, arch):
-    """{board path: bytes} to install: compiled firmware and /board.json."""
-    files = build.image_files(march=arch)
+# Where the firmware's code goes on a board, best first: frozen into the MicroPython image
+# (firmware/manifest.py), a ROMFS partition (MicroPython >= 1.25 built with one: bytecode runs
+# in place from flash), a virtual board's ROM file (the unix port maps romfs.img the same way),
+# or .mpy files on the filesystem, which the board loads into its heap.
+FROZEN, ROMFS, ROMFS_FILE, FILESYSTEM = "frozen", "romfs", "romfs-file", "filesystem"
+
+
+def code_placement(info, asked="auto"):
+    """Where this board's firmware code goes (one of the four above), from its scan; `asked`
+    "filesystem" keeps .mpy files on the filesystem even where a ROM could take them."""
+    if asked == FILESYSTEM and not info.get("frozen"):
+        return FILESYSTEM
+    if info.get("frozen"):
+        return FROZEN
+    if info.get("rom_partition"):
+        return ROMFS
+    if info.get("vfsrom") and info.get("platform") in ("linux", "darwin"):
+        return ROMFS_FILE
+    return FILESYSTEM
+
+
+def image(defn, arch, placement=FILESYSTEM):
+    """{board path: bytes} to install on the filesystem: main.py, boot.py, /board.json and the
+    code where it goes there (.mpy files, or a virtual board's romfs.img)."""
+    if placement == FILESYSTEM:
+        files = build.image_files(march=arch)
+    else:
+        files = build.image_files(march=arch, romfs=placement == ROMFS_FILE)
+        files = {p: d for p, d in files.items() if not p.startswith("lib/")}
     if defn is not None:
         files["board.json"] = boarddefs.board_json(defn)
     return files
@@ -271,9 +338,12 @@ def _sha(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout=30.0):
+def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout=30.0,
+           code="auto", role=None):
     """Install the firmware on the board on `port` (see the module docstring); returns a
-    DeployResult. `board`: a board definition name or path (default: from the board's chip)."""
+    DeployResult. `board`: a board definition name or path (default: from the board's chip);
+    `code`: "auto" (the best place the board has, `code_placement`) or "filesystem"; `role`:
+    the role the board must be able to hold (default: its provisioned role, else ESME)."""
     t0 = time.monotonic()
     check_port_exists(port)
     defn = boarddefs.load(board) if board else None
@@ -281,6 +351,7 @@ def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout
     result.port = port
     say = out or (lambda text: None)
     before = stop_firmware(port)
+    role = role or (before or {}).get("role") or "ESME"
     say("%s: %s" % (port, "stopped smets firmware %s" % before.get("firmware") if before
                     else "no smets firmware answered; using the REPL"))
     info = scan(port, timeout=timeout)
@@ -289,11 +360,16 @@ def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout
     arch = check_board_python(port, info, defn)
     result.micropython = boarddefs.version_text(info.get("version"))
     result.arch = arch
-    files = image(defn, arch)
+    result.code = placement = code_placement(info, code)
+    files = image(defn, arch, placement)
+    if before is None:  # a bare REPL: its free heap is what the firmware will have
+        _precheck_heap(port, info, placement, files, role)
     held = info.get("files") or {}
     changed = sorted(p for p, data in files.items() if held.get(p) != _sha(data))
-    stale = sorted(p for p in held if p.startswith("lib/smets/") and p not in files
-                   and p.endswith((".py", ".mpy")))
+    stale = sorted(p for p in held if p not in files and (
+        p.startswith("lib/smets/") and p.endswith((".py", ".mpy")) or p == build.ROMFS_IMAGE))
+    if placement == ROMFS:
+        _deploy_romfs(port, info["rom_partition"], build.romfs_image(arch), timeout, say)
     result.unchanged = len(files) - len(changed)
     say("%s: MicroPython %s %s, board %s: %d to copy, %d to remove, %d unchanged" % (
         port, result.micropython, arch or "", defn["name"], len(changed), len(stale),
@@ -318,9 +394,71 @@ def deploy(port, board=None, restart=True, out=None, timeout=120.0, boot_timeout
         if result.firmware != FIRMWARE_VERSION:
             raise ToolError("%s restarted with smets firmware %s, expected %s"
                             % (port, result.firmware, FIRMWARE_VERSION))
+        result.heap = _check_heap(port, placement, role)
     result.seconds = time.monotonic() - t0
     say(result.summary())
     return result
+
+
+def _heap_advice(placement):
+    if placement == FILESYSTEM:
+        return ("put the code in a ROMFS partition (MicroPython >= 1.25 built with one) or "
+                "freeze it into the MicroPython image (firmware/manifest.py)")
+    return "use a board with more RAM (PSRAM), or freeze the code (firmware/manifest.py)"
+
+
+def _precheck_heap(port, info, placement, files, role):
+    """Refuse before copying anything a board whose free heap cannot hold even the bytecode
+    of .mpy files on the filesystem (it is loaded into the heap) and a role's data."""
+    free = info.get("heap_free")
+    if free is None:
+        return
+    need = heap.DATA_HEAP_BUDGET
+    what = "%d KB for the %s's data" % (need // 1024, role)
+    if placement == FILESYSTEM:
+        code = sum(len(d) for p, d in files.items() if p.startswith("lib/"))
+        need += code
+        what = "%d KB of .mpy bytecode loaded into the heap and %s" % (code // 1024, what)
+    if free < need:
+        raise ToolError("%s has %d KB of heap free, less than the %d KB it needs (%s): %s"
+                        % (port, free // 1024, need // 1024, what, _heap_advice(placement)))
+
+
+def _check_heap(port, placement, role):
+    """After the restart: load the role's code on the board and check that the heap left can
+    hold the role's data. Returns the board's `heap` reply."""
+    link = open_link(port)
+    try:
+        reply = link.control("heap", load=role, timeout=30)
+    except BoardError as exc:
+        raise ToolError("%s: the firmware cannot load the %s's code: %s (%s)"
+                        % (port, role, exc, _heap_advice(placement))) from None
+    finally:
+        link.close()
+    free = reply.get("free")
+    if free is not None and free < heap.DATA_HEAP_BUDGET:
+        raise ToolError("%s: the firmware is installed, but with the %s's code loaded (code in "
+                        "%s) only %d KB of heap are left, less than the %d KB its data needs: "
+                        "%s" % (port, role, placement, free // 1024,
+                                heap.DATA_HEAP_BUDGET // 1024, _heap_advice(placement)))
+    return reply
+
+
+def _deploy_romfs(port, partition, rom, timeout, say):
+    """Write the ROMFS image to the board's ROM partition with `mpremote romfs deploy`, unless
+    the partition already holds it."""
+    if partition.get("sha256") == _sha(rom):
+        say("%s: ROMFS partition holds this image already" % port)
+        return
+    if len(rom) > partition["size"]:
+        raise ToolError("%s: the firmware's ROMFS image (%d bytes) does not fit the board's "
+                        "ROM partition (%d bytes): freeze it into the MicroPython image instead "
+                        "(firmware/manifest.py)" % (port, len(rom), partition["size"]))
+    with tempfile.TemporaryDirectory(prefix="smetsbench-romfs-") as tmp:
+        path = Path(tmp) / build.ROMFS_IMAGE
+        path.write_bytes(rom)
+        say("  romfs deploy %d bytes" % len(rom))
+        mpremote(port, "romfs", "deploy", str(path), timeout=timeout)
 
 
 def _copy(port, files, changed, stale, timeout, say):
@@ -384,6 +522,11 @@ def register(sub):
                    "board's chip; %s)" % ", ".join(boarddefs.names()))
     p.add_argument("--no-restart", action="store_true",
                    help="leave the board at its REPL after copying")
+    p.add_argument("--code", choices=("auto", FILESYSTEM), default="auto",
+                   help="where the firmware's code goes: auto = frozen, else a ROMFS partition "
+                   "(or a virtual board's ROM file), else .mpy files; filesystem = .mpy files")
+    p.add_argument("--role", help="the role the board must be able to hold (default: its "
+                   "provisioned role, else ESME); deploy refuses a board whose heap cannot")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per mpremote call")
     p.set_defaults(func=_main)
 
@@ -391,5 +534,5 @@ def register(sub):
 @cli_command
 def _main(args):
     deploy(args.port, board=args.board, restart=not args.no_restart, out=print,
-           timeout=args.timeout)
+           timeout=args.timeout, code=args.code, role=args.role)
     return 0
