@@ -130,9 +130,11 @@ class Result:
 
 class Bench:
     def __init__(self, dcc=None, work_dir=None, heap="256K", runtime="auto", tracer=None,
-                 response_timeout=5.0):
+                 response_timeout=5.0, hub_dir=None, hub_eui=None):
         self.dcc = dcc or DCC.fresh()
-        self.hub = CommsHub()
+        self.hub = CommsHub() if hub_eui is None else CommsHub(bytes(hub_eui))
+        # Where the hub keeps its CHF (device log, keys, logs) across runs; default: this run.
+        self.hub_dir = hub_dir
         self.heap = heap
         self.runtime = runtime
         self.tracer = tracer
@@ -151,15 +153,30 @@ class Bench:
 
     def _start_chf(self):
         """The Communications Hub Function, run by the hub in this process (an in-process
-        board provisioned as CHF with the hub's EUI): the device log the HAN joins through."""
+        board provisioned as CHF with the hub's EUI): the device log the HAN joins through.
+        With `hub_dir`, a CHF kept there (same hub, same remote parties) carries on with its
+        keys, device log and logs; otherwise a new one is provisioned."""
+        import json
+
         from smetsbench.boards.inprocess import InProcessLink
 
-        link = InProcessLink(self.work_dir / "chf", name="chf")
-        handle = DeviceHandle("CHF", self.hub.eui, ocrypto.generate_private_key(),
-                              ocrypto.generate_private_key(), link)
-        identity = device_identity("CHF", handle.eui, handle.ka_key, handle.ds_key,
-                                   self.hub.eui, self.dcc)
-        link.control("provision", identity=identity, init={}, timeout=20.0)
+        directory = Path(self.hub_dir) if self.hub_dir else self.work_dir / "chf"
+        link = InProcessLink(directory, name="chf")
+        try:
+            kept = json.loads((directory / "state" / "identity").read_text())
+        except (OSError, ValueError):
+            kept = None
+        if kept and kept.get("role") == "CHF" and kept.get("eui") == self.hub.eui.hex() \
+                and kept.get("parties") == self.dcc.trust_list():
+            handle = DeviceHandle("CHF", self.hub.eui,
+                                  ocrypto.private_key_from_int(int(kept["ka_key"], 16)),
+                                  ocrypto.private_key_from_int(int(kept["ds_key"], 16)), link)
+        else:
+            handle = DeviceHandle("CHF", self.hub.eui, ocrypto.generate_private_key(),
+                                  ocrypto.generate_private_key(), link)
+            identity = device_identity("CHF", handle.eui, handle.ka_key, handle.ds_key,
+                                       self.hub.eui, self.dcc)
+            link.control("provision", identity=identity, init={}, timeout=20.0)
         link.control("time", epoch=int(time.time()))
         self.hub.attach_chf(link)
         self.links.append(link)
@@ -168,14 +185,19 @@ class Bench:
         return handle
 
     # -- devices ------------------------------------------------------------------------------
-    def add_virtual(self, role, eui=None, init=None, heap=None):
+    def add_virtual(self, role, eui=None, init=None, heap=None, admit=True):
+        """A device on a virtual board (the firmware on the MicroPython unix port behind a pty),
+        provisioned and joined to the HAN. `admit`: True puts it in the CHF device log first
+        (CCS01) and waits for it to join; False leaves it out (it will be refused); an install
+        code puts it in the log with that code instead of its own (it never gets the network
+        key)."""
         eui = eui or DEFAULT_EUIS[role]
         board = VirtualBoard(self.work_dir / ("%s-%s" % (role.lower(), eui)),
                              heap=heap or self.heap, runtime=self.runtime,
                              name="%s-%s" % (role.lower(), eui[-4:]))
         port = board.start()
         self.boards.append(board)
-        return self.add_board(role, port, eui=eui, init=init, board=board)
+        return self.add_board(role, port, eui=eui, init=init, board=board, admit=admit)
 
     def add_inprocess(self, role, eui=None, init=None):
         """A device whose firmware core runs in this process (no pty, no MicroPython): for
@@ -195,30 +217,37 @@ class Bench:
         self.hub.wait_tunnel(handle.eui, timeout=10.0)
         return handle
 
-    def add_board(self, role, url, eui=None, init=None, board=None, baudrate=115200):
+    def add_board(self, role, url, eui=None, init=None, board=None, baudrate=115200,
+                  admit=True):
         eui = eui or DEFAULT_EUIS[role]
         link = BoardLink(url, baudrate=baudrate, name=board.name if board else url)
-        handle = self._adopt(role, link, eui, init, board)
-        if roles.needs(role, roles.GBCS):  # a device without GBCS opens no tunnel
+        handle = self._adopt(role, link, eui, init, board, admit)
+        # A device without GBCS opens no tunnel; one kept off the HAN cannot.
+        if roles.needs(role, roles.GBCS) and admit is True:
             self.hub.wait_tunnel(handle.eui, timeout=10.0)
         return handle
 
-    def _adopt(self, role, link, eui, init, board=None):
+    def _adopt(self, role, link, eui, init, board=None, admit=True):
         self.links.append(link)
         link.control("status", timeout=10.0)  # the firmware is up and answering
         handle = DeviceHandle(role, eui, ocrypto.generate_private_key(),
                               ocrypto.generate_private_key(), link, board)
         self.hub.attach(link, handle.eui, role, sleepy=role in SLEEPY_ROLES)
-        self.provision(handle, init)
+        self.provision(handle, init, admit=admit)
         self.devices.append(handle)
         return handle
 
-    def provision(self, handle, init=None, join=True):
+    def provision(self, handle, init=None, join=True, admit=True):
         """Give a board its identity, as a supplier installs a device: its EUI-64 and install
         code go into the CHF device log first (CCS01), then the board gets its keys, parties
-        and install code, and joins the HAN (`join`: wait until it has)."""
+        and install code, and joins the HAN (`join`: wait until it has). `admit` False: not
+        into the log; an install code: into the log with that code (as add_virtual)."""
         since = time.time()
-        self.admit(handle)
+        if admit is True:
+            self.admit(handle)
+        elif admit:
+            self.admit(handle, install_code=admit)
+        join = join and admit is True
         identity = device_identity(handle.role, handle.eui, handle.ka_key, handle.ds_key,
                                    self.hub.eui, self.dcc, handle.install_code)
         handle.link.control("provision", identity=identity, init=init or {}, timeout=20.0)

@@ -118,7 +118,7 @@ def test_roles_the_firmware_lacks_are_reported_and_change_nothing(lab, board, pr
         with pytest.raises(ToolError) as err:
             provision(board.port, role, lab)
         text = str(err.value)
-        assert "does not emulate %s yet (it emulates: ESME, HANTEST)" % role in text
+        assert "does not emulate %s yet (it emulates: ESME, CHF, HANTEST)" % role in text
         assert "the board was not changed" in text
     link = open_link(board.port)
     try:

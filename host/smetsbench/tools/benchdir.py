@@ -258,6 +258,12 @@ class BenchDir:
     def hub_eui(self):
         return _parse_eui(self.settings.get("hub_eui") or CHF_EUI.hex(), "hub EUI")
 
+    @property
+    def hub_dir(self):
+        """The hub's CHF (keys, device log, logs) kept across runs: `provision` adds each
+        board to its device log (CCS01), and later runs' hubs carry on with it."""
+        return self._dir("hub_dir", "hub")
+
     # -- creation and loading
     @classmethod
     def create(cls, path, name=None, now=None, roles=DEVICE_TRUSTS):
