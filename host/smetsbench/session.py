@@ -184,6 +184,36 @@ class Bench:
             self.tracer.device(handle)
         return handle
 
+    def use_chf(self, url=None):
+        """The CHF's handle: the hub's own, or (`url`) a board at that pyserial URL provisioned
+        as the CHF with the hub's EUI, which the hub then runs its CHF on."""
+        if url is None:
+            return self.chf
+        link = BoardLink(url, name="chf-board")
+        self.links.append(link)
+        link.control("status", timeout=10.0)
+        handle = DeviceHandle("CHF", self.hub.eui, ocrypto.generate_private_key(),
+                              ocrypto.generate_private_key(), link)
+        identity = device_identity("CHF", handle.eui, handle.ka_key, handle.ds_key,
+                                   self.hub.eui, self.dcc)
+        link.control("provision", identity=identity, init={}, timeout=20.0)
+        link.control("time", epoch=int(time.time()))
+        self.hub.attach_chf(link)
+        self.chf = handle
+        return handle
+
+    def restart_chf(self):
+        """The hub's in-process CHF started again from its store (a board's is reset)."""
+        old = self.chf
+        if old.board is None and old.link.url.startswith("inprocess:"):
+            old.link.close()
+            if old.link in self.links:
+                self.links.remove(old.link)
+            self.chf = self._start_chf()
+        else:
+            old.link.control("reset", timeout=3.0)
+        return self.chf
+
     # -- devices ------------------------------------------------------------------------------
     def add_virtual(self, role, eui=None, init=None, heap=None, admit=True):
         """A device on a virtual board (the firmware on the MicroPython unix port behind a pty),
