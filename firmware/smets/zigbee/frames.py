@@ -17,7 +17,9 @@ inside that an APS frame (ZigBee spec 05-3474-21: NWK 3.3, APS 2.2.5, security 4
         (security control: level bits 0-2, key identifier bits 3-4, extended nonce bit 5)
 
 Addresses: a short address is an int, an IEEE address is 8 bytes held big-endian (as GBCS
-titles) and reversed on the air. Decoders raise FrameError (a ValueError) with the bytes.
+titles) and reversed on the air. Decoders raise FrameError (a ValueError) with the bytes; a
+decoded frame's payload is a memoryview into the bytes decoded (a 4 KB GBCS command is not
+copied once per layer on a small heap).
 """
 
 try:
@@ -157,7 +159,7 @@ class MacFrame:
                 src_pan = _u16(data, p)
                 p += 2
             src, p = _mac_addr(data, p, smode)
-        return cls(ftype, data[2], dst_pan, dst, src_pan, src, bytes(data[p:]),
+        return cls(ftype, data[2], dst_pan, dst, src_pan, src, memoryview(data)[p:],
                    bool(fc & 0x20))
 
     def to_bytes(self):
@@ -304,7 +306,7 @@ class NwkFrame:
         frame.header = bytes(data[:p])
         if fc & _NWK_FC_SECURITY:
             frame.aux, p = Aux.from_bytes(data, p)
-        frame.payload = bytes(data[p:])
+        frame.payload = memoryview(data)[p:]
         return frame
 
     def header_bytes(self):
@@ -393,7 +395,7 @@ class ApsPdu:
         f.header = bytes(data[:p])
         if fc & _APS_FC_SECURITY:
             f.aux, p = Aux.from_bytes(data, p)
-        f.payload = bytes(data[p:])
+        f.payload = memoryview(data)[p:]
         return f
 
     def header_bytes(self):

@@ -126,8 +126,8 @@ def seal(k, nonce, a, m, mic_len=4):
 
 
 def open_(k, nonce, a, c, mic_len=4):
-    """The payload of a CCM*-secured `c` (ciphertext || U); SecurityError if the MIC does not
-    verify (CCM* inverse transformation)."""
+    """The payload (a bytearray) of a CCM*-secured `c` (ciphertext || U); SecurityError if the
+    MIC does not verify (CCM* inverse transformation)."""
     aes = _check(k, nonce, mic_len)
     n = len(c) - mic_len
     if n < 0:
@@ -144,7 +144,7 @@ def open_(k, nonce, a, c, mic_len=4):
         diff |= u[j] ^ t[j]
     if diff:
         raise SecurityError("MIC check failed")
-    return bytes(m)
+    return m  # a bytearray: no second copy of a large payload (a 4 KB CS02b command)
 
 
 # -- AES-MMO hash and the keyed hash --------------------------------------------------------------

@@ -347,9 +347,11 @@ class HanStack:
         if aps.delivery == APS_BROADCAST or nwk.dst >= 0xFFF8:
             flags |= FLAG_BROADCAST
             dst = BROADCAST_EUI
-        return [ApsFrame(src_eui, dst, aps.cluster, aps.payload, src_ep=aps.src_ep,
-                         dst_ep=aps.dst_ep, src_short=nwk.src, dst_short=nwk.dst,
-                         profile=aps.profile, counter=aps.counter, flags=flags)]
+        out = ApsFrame(src_eui, dst, aps.cluster, b"", src_ep=aps.src_ep, dst_ep=aps.dst_ep,
+                       src_short=nwk.src, dst_short=nwk.dst, profile=aps.profile,
+                       counter=aps.counter, flags=flags)
+        out.payload = aps.payload  # no copy: the device model's ZCL parse takes its own
+        return [out]
 
     def link_key_for(self, eui):
         """The link key shared with `eui` (the trust center link key for the hub)."""

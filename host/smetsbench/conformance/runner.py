@@ -592,6 +592,7 @@ class _Device:
         self.role = role
         self.handle = handle
         self.fresh = None  # (eui, dcc) it was provisioned with and has not been used since
+        self.readmit = False  # its EUI changed: CCS01 again before it joins as that EUI
         self.use_cases = use_cases(handle.link)
         st = handle.status()
         self.info = {"firmware": st.get("firmware"), "implementation": st.get("implementation"),
@@ -711,13 +712,15 @@ class Runner:
             else:
                 handle = bench.add_virtual(role, eui=eui.hex(), init=init)
             dev = self.devices[role] = _Device(role, handle)
-            dev.fresh = (bytes(eui), dcc)
+            # The hub's CHF has been working for the bench (device log changes) before.
+            dev.fresh = None if roles.needs(role, roles.HUB) else (bytes(eui), dcc)
         return dev
 
     def _address(self, dev, eui):
         """Let the hub route `eui` to this device (e.g. the RTDS second ESME, …a6); the
         provisioning that follows gives the device that EUI."""
         if dev.handle.eui != eui and not roles.needs(dev.role, roles.HUB):
+            dev.readmit = True  # a new HAN identity: it joins afresh, in its join period
             hub = self.bench.hub
             hub.detach(dev.handle.eui)
             dev.handle.eui = bytes(eui)
@@ -997,8 +1000,11 @@ class Runner:
             return
         since = time.time()
         known = bench.hub.device_log.get(handle.eui)
-        if known is None or known[0] != handle.install_code:
+        dev = self.devices.get(role)
+        if known is None or known[0] != handle.install_code or (dev and dev.readmit):
             bench.admit(handle)
+            if dev:
+                dev.readmit = False
         identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
                                    bench.hub.eui, dcc, handle.install_code)
         handle.link.control("provision", identity=identity, init=init,
