@@ -41,7 +41,7 @@ if "lib" not in sys.path and "/lib" not in sys.path:
 
 from smets.runtime import app  # noqa: E402
 
-if getattr(app, "ran", False):
+if app.ran:
     # `import main` at the REPL after a Ctrl-C: boot again (soft reset; a virtual board's
     # process ends and its supervisor starts it again), so that the app gets the whole heap
     # and runs the code now on flash.

@@ -2,13 +2,16 @@
 
 From CPython::
 
-    python tools/mptest.py [--heap 256K] [--micropython PATH] [--timeout S] [pattern]
+    python tools/mptest.py [--heap 2M] [--micropython PATH] [--timeout S] [pattern]
 
 starts ``micropython -X heapsize=<heap>`` (the one next to sys.executable, else on PATH; or
 --micropython / $MICROPYTHON) on a generated driver that imports this file and calls `run`.
 Or directly on MicroPython::
 
-    micropython -X heapsize=256K tools/mptest.py [pattern]
+    micropython -X heapsize=2M tools/mptest.py [pattern]
+
+The heap is for compiling the test and firmware sources on the fly; a board's heap is measured
+on its ROMFS image by `smetsbench bench`.
 
 `pattern` selects modules by file name ("link" runs test_link.py); "link::crc" also selects
 the tests of those modules whose name contains "crc". No pattern runs everything.
@@ -144,7 +147,7 @@ def main(argv=None):
     import subprocess
 
     parser = argparse.ArgumentParser(description="Run tests/core on the MicroPython unix port.")
-    parser.add_argument("--heap", default="256K", help="MicroPython heap (-X heapsize=)")
+    parser.add_argument("--heap", default="2M", help="MicroPython heap (-X heapsize=)")
     parser.add_argument("--micropython", default=os.environ.get("MICROPYTHON"), help="binary")
     parser.add_argument("--timeout", type=float, default=1200, help="seconds for the whole run")
     parser.add_argument("pattern", nargs="?", default="", help='"link" or "link::crc"')

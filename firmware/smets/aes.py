@@ -9,7 +9,7 @@ firmware/ (host code never imports this module for checking; it has its own orac
 try:
     import cryptolib
 except ImportError:  # CPython
-    cryptolib = None
+    cryptolib = None  # type: ignore[assignment]
 
 BLOCK_SIZE = 16
 _MODE_ECB = 1
@@ -26,7 +26,11 @@ class AES128:
             self._aes = cryptolib.aes(bytes(key), _MODE_ECB)
             self._enc = None
         else:
-            from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+            from cryptography.hazmat.primitives.ciphers import (  # type: ignore[import-not-found]
+                Cipher,  # CPython only: the boards have cryptolib
+                algorithms,
+                modes,
+            )
 
             self._aes = None
             self._enc = Cipher(algorithms.AES(bytes(key)), modes.ECB()).encryptor()

@@ -20,7 +20,7 @@ try:
     from micropython import const
 except ImportError:  # CPython
 
-    def const(x):
+    def const(x):  # type: ignore[misc]  # CPython has no micropython.const
         return x
 
 
@@ -473,9 +473,8 @@ class AttrStore:
     def load(store, name, keys, sig=b""):
         """The store saved in record `name` (read straight into its segments), or None when
         there is none or it does not fit `keys` and `sig`."""
-        try:
-            f = open(store.path(name), "rb")
-        except OSError:
+        f = store.open_read(name)
+        if f is None:
             return None
         with f:
             k = len(sig)

@@ -80,12 +80,12 @@ try:
     from micropython import const
 except ImportError:  # CPython
 
-    def const(x):
+    def const(x):  # type: ignore[misc]  # CPython has no micropython.const
         return x
 
 
 try:
-    from binascii import crc_hqx as _crc_hqx  # CPython: the CRC register, in C
+    from binascii import crc_hqx as _crc_hqx  # type: ignore[attr-defined]  # CPython only
 except ImportError:  # MicroPython
     _crc_hqx = None
 

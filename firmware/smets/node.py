@@ -38,7 +38,10 @@ ROLES = _roles()
 
 _LOG_KEEP = 32
 _OUT_LOG_LIMIT = 64  # queued frames beyond which LOG lines are not sent
-_CPU_KEEP = 200
+# CPU samples kept per key, and keys: hostile input (random message codes) must not grow the
+# table without bound; samples of further keys are kept under "other".
+_CPU_KEEP = 64
+_CPU_KEYS = 16
 # CONTROL ops whose code is loaded for the request only (smets.node_ops).
 _RARE_OPS = ("provision", "wipe", "certificates", "cpu", "fault", "heap")
 _EPOCH_2000 = 946684800
@@ -230,7 +233,11 @@ class Node:
             return
         samples = self.cpu.get(key)
         if samples is None:
-            samples = self.cpu[key] = []
+            if len(self.cpu) >= _CPU_KEYS:
+                key = "other"
+                samples = self.cpu.get(key)
+            if samples is None:
+                samples = self.cpu[key] = []
         if len(samples) >= _CPU_KEEP:
             samples.pop(0)
         samples.append(us)

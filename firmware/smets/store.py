@@ -136,6 +136,14 @@ class Store:
         sync()
         self.writes += 1
 
+    def open_read(self, name):
+        """A record opened for reading in place (readinto a caller's buffers), or None when
+        there is none: for records larger than a small heap holds in one piece."""
+        try:
+            return open(self.path(name), "rb")
+        except OSError:
+            return None
+
     def load_bytes(self, name):
         path = self.path(name)
         if not _exists(path):

@@ -5,9 +5,8 @@ used (a reboot must never let the same counter, the GCM IV for that key, encrypt
 Needs certificates from host/smetsbench/pki.py: CPython only (skipped on the unix port)."""
 
 import gbcs_fixtures as fx
-from smets.devices import esme_cs02a
 from smets.devices.esme import ESME
-from smets.gbcs import p256
+from smets.gbcs import credentials_keys, p256
 
 try:
     from unittest import SkipTest
@@ -59,7 +58,7 @@ def test_urp_counter_is_on_flash_before_it_encrypts():
         dev = ESME(fx.identity(), store, NOW, fresh=True)
         info = b"\x00\x28" + bytes.fromhex(URP_EUI) + (5).to_bytes(8, "big") + der
         ctx = _Ctx(info)
-        z, counter = esme_cs02a.urp(dev, ctx)
+        z, counter = credentials_keys.urp(dev, ctx)
         # The response's other-information ends with the device's own counter.
         assert ctx.other_info == info[:18] + counter.to_bytes(8, "big")
         # Z is ECDH of the device's KA key with the certificate's key.
@@ -69,6 +68,6 @@ def test_urp_counter_is_on_flash_before_it_encrypts():
         # Power cut now: the counter is already on flash, so the next one is new.
         again = ESME(fx.identity(), store, NOW, fresh=False)
         assert again.alert_counter == counter
-        assert esme_cs02a.urp(again, _Ctx(info))[1] == counter + 1
+        assert credentials_keys.urp(again, _Ctx(info))[1] == counter + 1
     finally:
         fx.cleanup(store)

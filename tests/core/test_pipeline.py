@@ -4,7 +4,7 @@ every row of the failures table, the response security, the alert counter across
 Runs on CPython and on the MicroPython unix port (tools/mptest.py)."""
 
 import gbcs_fixtures as fx
-from smets.gbcs import crypto, envelope, p256, pipeline
+from smets.gbcs import asn1, credentials, crypto, envelope, p256, pipeline
 from smets.gbcs.pipeline import ROLE_SUPPLIER, GBCSPipeline, Reject, UseCase
 
 NOW = 1700000000
@@ -12,6 +12,7 @@ STRANGER = bytes.fromhex("00db1234567890ee")
 READ = 0x00A1  # non-critical: the stub answers its stored value
 SET = 0x00A2  # critical: content must be one byte, the new value
 CHECKED = 0x00A3  # the handler refuses the payload itself
+CS02A = 0x0008  # Provide Security Credentials Details: the pipeline's own credentials code
 
 
 class Stub(GBCSPipeline):
@@ -22,6 +23,7 @@ class Stub(GBCSPipeline):
         READ: UseCase(READ, "READ", ROLE_SUPPLIER),
         SET: UseCase(SET, "SET", ROLE_SUPPLIER, critical=True, response_time=True),
         CHECKED: UseCase(CHECKED, "CHECKED", ROLE_SUPPLIER),
+        CS02A: UseCase(CS02A, "CS02a", ROLE_SUPPLIER),
     }
 
     def __init__(self, *args, **kw):
@@ -36,6 +38,8 @@ class Stub(GBCSPipeline):
                 raise ValueError("SET takes one byte")
             self.value = msg.content[0]
             return b"\x00"
+        if uc.code == CS02A:
+            return self.execute_credentials(uc, msg, ctx)
         raise Reject("bad_payload", "the stub refuses this payload")
 
     def alert_content(self, counter, alert_code, now, fields):
@@ -186,3 +190,35 @@ def test_validate_refuses_bad_keys_before_anything_changes():
         assert "supplier" in str(exc)
     else:
         raise AssertionError("a party key off the curve was accepted")
+
+
+def test_security_credentials_are_the_pipelines_with_the_cells_of_the_devices_role():
+    # CS02a for the supplier (2) and the load controller (8): the stub, a role without cells
+    # of its own, holds the common cells, not the ESME's load controller cells.
+    dev, store = _stub()
+    try:
+        ds_cell = credentials._cell_id_bytes(2, credentials.DS, 0)
+        payload = asn1.sequence(ds_cell, asn1.sequence(asn1.integer(2), asn1.integer(8)))
+        raw, _ = fx.command("supplier", CS02A, payload)
+        (out,) = dev.handle_gbcs(raw, NOW)
+        assert dev.last_outcome == "accepted", dev.last_detail
+        body, _ = asn1.read_as(envelope.decode(out).content, asn1.SEQUENCE)
+        supplier, body = asn1.read_as(body, asn1.SEQUENCE)
+        role, supplier = asn1.read_int(supplier)
+        status, supplier = asn1.read_as(supplier, asn1.ENUMERATED)
+        assert role == 2 and asn1.to_int(status) == credentials.SUCCESS
+        _seq, supplier = asn1.read_int(supplier)
+        held, _ = asn1.read_as(supplier, asn1.SEQUENCE)
+        assert len(list(asn1.elements(held))) == 2  # its DS and KA anchors (no prepayment KA)
+        load_controller, _ = asn1.read_as(body, asn1.SEQUENCE)
+        role, load_controller = asn1.read_int(load_controller)
+        status, _ = asn1.read_as(load_controller, asn1.ENUMERATED)
+        assert role == 8 and asn1.to_int(status) == credentials.TRUST_ANCHOR_NOT_FOUND
+        assert len(credentials.cells(dev)) < len(credentials.CELLS["ESME"])
+        # A cell of another role than the originator's is not the supplier's to ask about.
+        other = asn1.sequence(credentials._cell_id_bytes(3, credentials.DS, 0),
+                              asn1.sequence(asn1.integer(2)))
+        dev.handle_gbcs(fx.command("supplier", CS02A, other)[0], NOW)
+        assert dev.last_outcome == "not_authorised"
+    finally:
+        fx.cleanup(store)

@@ -25,7 +25,7 @@ SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-# -- firmware crypto == cryptography -------------------------------------------------------------
+# -- firmware crypto == cryptography ----------------------------------------------------------
 
 
 @settings(max_examples=200, deadline=None)
@@ -54,7 +54,7 @@ def test_install_code_keys_agree():
         assert sec.install_code_key(code) == zcrypto.install_code_key(code)
 
 
-# -- decoders ---------------------------------------------------------------------------------------
+# -- decoders ---------------------------------------------------------------------------------
 
 
 @SETTINGS
@@ -89,7 +89,7 @@ def test_nwk_frames_round_trip_secured(dst, src, seq, dst_eui, src_eui, payload,
     assert bytes(security.open_frame(sec, sec.key(bytes(16)), back)) == payload
 
 
-# -- the stacks against arbitrary frames --------------------------------------------------------------
+# -- the stacks against arbitrary frames ------------------------------------------------------
 
 
 def _joined(tmp_path):

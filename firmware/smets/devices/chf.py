@@ -5,10 +5,10 @@ ESME: the objects and use cases are data in smets.devices.chf_model): the device
 a device with its install code, CCS02 remove it, CCS03 restore a log, CCS05 / CCS04 / CCS06
 read it with each device's HAN communication figures, CCS07 back the logs up), its identity
 (ECS26i, ECS26n), its event and security logs (ECS35c, ECS35d), the sub-GHz configuration of a
-dual band hub (DBCH01, DBCH03, DBCH04, DBCH05) and its security credentials (CS02a, CS02b, with
-the ESME's ASN.1 code and the CHF's trust anchor cells). It raises the CHF alerts: CS14 (8F12,
-the device log changed, carrying the log's backup), DBCH06-DBCH11 (sub-GHz events), all to the
-Access Control Broker.
+dual band hub (DBCH01, DBCH03, DBCH04, DBCH05) and its security credentials (CS02a, CS02b:
+the pipeline's smets.gbcs.credentials, with the CHF's trust anchor cells). It raises the CHF
+alerts: CS14 (8F12, the device log changed, carrying the log's backup), DBCH06-DBCH11 (sub-GHz
+events), all to the Access Control Broker.
 
 The device log decides who may join the HAN: the hub's trust center (smets.zigbee.coordinator)
 asks it (CONTROL "han_devices", or `han_devices()` in process) and tells it what happened on
@@ -76,7 +76,6 @@ EVENT_UNAUTHORISED_ACCESS = const(0x8F3E)  # Unauthorised Communication Access a
 EVENT_JOIN_FAILED = const(0x8F48)  # Device joining failed
 EVENT_UNJOINED = const(0x8F4B)  # Device Unjoining succeeded
 
-_CS02A = (0x0008,)
 _MODEL = None  # (keys, hooks, use cases, fingerprint) from chf_image, shared by every CHF
 
 
@@ -90,13 +89,6 @@ class CHF(HANDevice, GBCSPipeline):
     ALERT_RECIPIENT = "acb"
     RECORDS = GBCSPipeline.RECORDS + ("attrs", "attrkeys", "chflog", "chfevents", "chfsec",
                                       "chf", "cs02b", "cs02g")
-    # Trust anchor cells of the CHF (GBCS 12: its commands come from the ACB; the WAN
-    # provider and recovery parties manage its credentials): (role, key usage, cell usage,
-    # trust record field), and the CS02b replacement modes it accepts.
-    CS02_CELLS = ((0, 0x04, 0, "ca"), (1, 0x80, 0, "ds"), (4, 0x80, 0, "ds"),
-                  (4, 0x08, 0, "ka"), (6, 0x80, 0, "ds"))
-    CS02_MODES = {0x0104: (4, 4, (4,)), 0x0105: (5, 6, (6,)), 0x0108: (8, 1, (1, 4, 6))}
-
     @classmethod
     def validate(cls, identity, init=None):
         HANDevice.validate(identity, init)
@@ -115,18 +107,9 @@ class CHF(HANDevice, GBCSPipeline):
     # -- GBCS use cases ----------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
         if self.USE_CASES.rows[uc.template + 3] & FLAG_ASN1:
-            # Security credentials: the ESME's ASN.1 code, with the CHF's cells and modes.
-            self.drop_tables()
-            module = "esme_cs02a" if msg.message_code in _CS02A else "esme_cs02b"
-            out = lazy.call("smets.devices." + module, "execute", (self, uc, msg, ctx),
-                            ("smets.devices.esme_cs02", "smets.gbcs.cert", "smets.gbcs.asn1"))
-            if module == "esme_cs02a":
-                return out
-            content, changes = out
-            if changes:
-                lazy.call("smets.devices.esme_cs02", "commit", (self, changes),
-                          ("smets.gbcs.cert", "smets.gbcs.asn1"))
-            return content
+            # Security credentials: the pipeline's, with the CHF's cells and modes
+            # (smets.gbcs.credentials).
+            return self.execute_credentials(uc, msg, ctx)
         c = bytes(msg.content)
         try:
             invoke, specs, slots, words = cosem.request_slots(self.attrs, c)
@@ -173,6 +156,12 @@ class CHF(HANDevice, GBCSPipeline):
         if h == H_DEVLOG or h == H_LOG:
             return _devlog_call("read", self, slot, buf, p, ctx.now if ctx else 0)
         return self.attrs.get(slot)
+
+    def take_execution_fault(self):
+        if self.dlms_faults > 0:
+            self.dlms_faults -= 1
+            return True
+        return False
 
     def save_attrs(self):
         self.store.save_parts("attrs", self.attrs.parts(self.sig))

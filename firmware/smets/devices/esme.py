@@ -15,7 +15,7 @@ try:
     from micropython import const
 except ImportError:  # CPython
 
-    def const(x):
+    def const(x):  # type: ignore[misc]  # CPython has no micropython.const
         return x
 
 
@@ -35,7 +35,7 @@ from smets.cosem import (
     skip,
     structure,
 )
-from smets.devices.gbcsdev import GBCSDevice, Reject
+from smets.devices.gbcsdev import GBCSDevice, Reject, _hex
 from smets.gbcs import crypto, usecases
 from smets.gbcs.usecases import FLAG_ASN1
 from smets.logbook import Logbook
@@ -117,7 +117,6 @@ _KEY_PAYMENT_MODE = b"\x00\x6f\x00\x00\x13\x00\x00\xff\x02"
 _KEY_EC_LIMIT = b"\x00\x70\x00\x00\x13\x0a\x01\xff\x09"
 _KEY_BILLING_CALENDAR = b"\x00\x16\x00\x00\x0f\x00\x00\xff\x04"
 _KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
-_CS02A = (0x0008, 0x000A, 0x000B, 0x000C, 0x011B)  # esme_cs02a; other CS02 codes: esme_cs02b
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
 
 
@@ -292,6 +291,23 @@ class ESME(GBCSDevice):
         self.store.save("esme", self.state)
         self._saved = self._t
 
+    def schedule_credentials(self, name, when, code, msg):
+        # One pending update per use case family (slot -1 CS02b, -2 CS02g), run by
+        # esme_ext.credentials_due among the future-dated activations.
+        slot = -2 if name == "cs02g" else -1
+        pending = self.state["pending"]
+        for e in [e for e in pending if e[1] == slot]:
+            pending.remove(e)
+        if when is not None:
+            pending.append([when, slot, code, msg.counter, _hex(msg.originator)])
+        self._save()
+
+    def take_execution_fault(self):
+        if self.dlms_faults > 0:
+            self.dlms_faults -= 1
+            return True
+        return False
+
     def _event(self, now, code):
         self.events.append(now & 0xFFFFFFFF, code)
         self.log("I", "event %04X" % code)
@@ -299,17 +315,7 @@ class ESME(GBCSDevice):
     # -- GBCS use cases ----------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
         if self.USE_CASES.rows[uc.template + 3] & FLAG_ASN1:
-            # Security credentials (CS02x): ASN.1 payloads, rarely sent; their code is loaded
-            # for the call, in room made by dropping the parties' verification tables (they
-            # load again from flash when next needed).
-            self.drop_tables()
-            if msg.message_code in _CS02A:
-                return _call("execute", self, uc, msg, ctx, module="esme_cs02a")
-            content, changes = _call("execute", self, uc, msg, ctx, module="esme_cs02b")
-            if changes:
-                # Replaced trust anchors, written once the CS02b code has left the heap.
-                _call("commit", self, changes, module="esme_cs02")
-            return content
+            return self.execute_credentials(uc, msg, ctx)
         c = bytes(msg.content)
         try:
             invoke, specs, slots, words = cosem.request_slots(self.attrs, c)
@@ -492,7 +498,7 @@ class ESME(GBCSDevice):
         if len(msg.other_info) > 26:
             # An unknown remote party: its key agreement certificate is in the command, and
             # the encryption uses a fresh counter of the device's own (GBCS notes 1.3).
-            z, counter = _call("urp", self, ctx, module="esme_cs02a")
+            z, counter = self.urp_key(ctx)
         else:
             z, counter = ctx.z(), msg.counter
         protected = crypto.protect_payload(z, self.eui, counter, recipient, structure(values))
@@ -555,11 +561,6 @@ class ESME(GBCSDevice):
         return GBCSDevice.control(self, op, req, now)
 
 
-def _call(name, *args, module="esme_ext"):
-    """Run a function of the ESME's rarely used code (esme_ext; esme_cs02a / esme_cs02b, the
-    security credentials, with esme_cs02 and the DER codec and certificate parser they
-    import) and drop the modules again."""
-    drop = ()
-    if module.startswith("esme_cs02"):
-        drop = ("smets.devices.esme_cs02", "smets.gbcs.cert", "smets.gbcs.asn1")
-    return lazy.call("smets.devices." + module, name, args, drop)
+def _call(name, *args):
+    """Run a function of the ESME's rarely used code (esme_ext) and drop it again."""
+    return lazy.call("smets.devices.esme_ext", name, args)

@@ -8,6 +8,7 @@ module leaves that much more heap for the meter's own work. Functions take the E
 import hashlib
 
 from smets import cosem, lazy
+from smets.codec import civil_from_days
 from smets.cosem import OTHER_REASON, AttrStore, dlen
 from smets.devices import esme as E
 from smets.gbcs import crypto, usecases
@@ -162,8 +163,7 @@ def due(dev, now):
         pending.remove(e)
         t, slot, code, counter, orig = e
         if slot < 0:
-            alert = lazy.call("smets.devices.esme_cs02", "credentials_due", (dev, e),
-                              ("smets.gbcs.cert", "smets.gbcs.asn1"))
+            alert = credentials_due(dev, e)
             if alert:
                 out.append(alert)
             continue
@@ -175,6 +175,42 @@ def due(dev, now):
     dev._save_attrs()
     dev._save()
     return out
+
+
+# -- security credentials: a future-dated CS02b / CS02g (smets.gbcs.credentials*) ------------
+
+
+def credentials_due(dev, e):
+    """A future-dated CS02b / CS02g at its time: its changes committed and its outcome (found
+    when it arrived) in an 8F66 (every replacement done) or 8F67 alert, message code 0x00CB /
+    0x0124, to the command's originator, signed: SEQUENCE {alert code, execution date-time,
+    outcome}."""
+    t, slot, _code, counter, orig = e
+    name = "cs02g" if slot == -2 else "cs02b"
+    rec = dev.store.load(name)
+    party = dev.parties.get(bytes.fromhex(orig))
+    if not rec or rec.get("counter") != counter or party is None:
+        # No record, or the record of a later command whose own entry a power cut lost
+        # (the record is written first): neither can run.
+        dev.log("W", "pending %s of %s (counter %d) dropped" % (name, orig, counter))
+        dev._save()
+        dev.store.remove(name)
+        return None
+    if rec["plan"]:
+        # Committing twice (a power cut below) changes nothing more.
+        lazy.call("smets.gbcs.pipeline_ops", "commit_trust", (dev, rec["plan"]))
+    code = 0x8F66 if rec["ok"] else 0x8F67
+    y, m, d = civil_from_days(t // 86400)
+    s = t % 86400
+    when = ("%04d%02d%02d%02d%02d%02dZ" % (y, m, d, s // 3600, s // 60 % 60, s % 60)).encode()
+    body = b"\x02\x03\x00" + code.to_bytes(2, "big") + b"\x18\x0f" + when \
+        + bytes.fromhex(rec["outcome"])
+    alert = dev.alert(0x0124 if slot == -2 else 0x00CB, code, t,
+                      b"\x30" + cosem.elen(len(body)) + body, recipient=party)
+    # Done: the pending entry leaves the saved state, then the record goes.
+    dev._save()
+    dev.store.remove(name)
+    return alert
 
 
 def billing_alert(dev, t):

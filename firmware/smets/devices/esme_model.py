@@ -21,8 +21,8 @@ N network operator, A access control broker, W WAN provider, T transitional CoS,
 L load controller; after a '/': the roles that may send it signed without the ACB's MAC.
 Flags: C critical (signed), T response carries the device date-time (GBCS notes 7.3), O
 optional items (the request's specs are an ordered subset of the template), #<n> the script id
-an action must carry, D an ASN.1 payload answered by esme_cs02 (specs '-'), G the response is
-signed even when the command is not critical. Specs: g get, s set, a action, r get with
+an action must carry, D an ASN.1 payload answered by smets.gbcs.credentials (specs '-'), G the
+response is signed even when the command is not critical. Specs: g get, s set, a action, r get with
 selective access, then <obis>/<attr or method>.
 
 Types and shapes follow GBCS as seen in the DCC RTDS 4.5.0 responses; the default values are
@@ -564,7 +564,7 @@ u 011C ECS61d SNA - g94.44.0.11/2 g94.44.0.12/2 g94.44.0.13/2 g94.44.0.14/2 g94.
 + g11.0.3/2 g12.0.2/2
 u 011D ECS61e SN - g94.44.0.21/2 g94.44.0.22/2 g94.44.0.23/2 g94.44.0.24/2 g94.44.0.25/2
 + g94.44.0.31/2 g94.44.0.32/2 g94.44.0.33/2 g94.44.0.34/2 g94.44.0.35/2
-# -- security credentials (GBCS section 12; ASN.1 payloads, esme_cs02) ----------------------
+# -- security credentials (GBCS section 12; ASN.1 payloads, smets.gbcs.credentials) -------------
 u 0008 CS02a AT/T D -
 u 011B CS02f AST/ST D -
 u 000A CS02c S CD -

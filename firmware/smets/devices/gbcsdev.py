@@ -27,12 +27,10 @@ from smets.zcl.frame import TYPE_CLUSTER, UNSUP_COMMAND, UNSUPPORTED_CLUSTER
 
 # CONTROL ops of every GBCS device, loaded for the request only (smets.gbcs.pipeline_ops).
 _GBCS_OPS = ("use_cases", "security_log", "gbcs")
-
-
 class GBCSDevice(HANDevice, GBCSPipeline):
     SLEEPY = False  # polls the hub with GET (GSME) instead of taking pushed PUTs (ESME)
     POLL_S = POLL_S
-    RECORDS = GBCSPipeline.RECORDS
+    RECORDS: tuple = GBCSPipeline.RECORDS
 
     @classmethod
     def validate(cls, identity, init=None):

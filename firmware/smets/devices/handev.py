@@ -19,10 +19,10 @@ def _hex(b):
 
 
 class HANDevice:
-    ROLE = None
+    ROLE: str | None = None
     # Store records of this device's own state: removed for a fresh start; set aside, and put
     # back, by a provisioning that fails.
-    RECORDS = ()
+    RECORDS: tuple = ()
 
     @classmethod
     def validate(cls, identity, init=None):

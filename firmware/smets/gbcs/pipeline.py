@@ -24,7 +24,7 @@ try:
     from micropython import const
 except ImportError:  # CPython
 
-    def const(x):
+    def const(x):  # type: ignore[misc]  # CPython has no micropython.const
         return x
 
 
@@ -134,9 +134,16 @@ def _hex(b):
     return binascii.hexlify(b).decode()  # one allocation (titles per command, outcomes)
 
 
+# Security credential message codes answered by smets.gbcs.credentials_keys (CS02a/c/d/e/f);
+# the other CS02 codes (CS02b/g) by smets.gbcs.credentials_anchors.
+_CS02_KEYS = (0x0008, 0x000A, 0x000B, 0x000C, 0x011B)
+# What the security credential code imports beside itself, dropped with it after the call.
+_CS02_DROP = ("smets.gbcs.credentials", "smets.gbcs.cert", "smets.gbcs.asn1")
+
+
 class GBCSPipeline:
-    ROLE = None
-    USE_CASES = {}
+    ROLE: str | None = None
+    USE_CASES: dict = {}
     ALERT_RECIPIENT = "supplier"
     # Store records of this device's own state (removed for a fresh start; set aside, and put
     # back, by a provisioning that fails): replay counters, replaced keys and trust anchors,
@@ -293,6 +300,37 @@ class GBCSPipeline:
             if not good:
                 raise Reject("bad_signature", uc.name)
         return party, uc
+
+    # -- security credentials (CS02x, GBCS section 12) ---------------------------------------
+    def execute_credentials(self, uc, msg, ctx):
+        """Response content of a CS02x command (ASN.1 payloads, rarely sent): their code is
+        loaded for the call, in room made by dropping the parties' verification tables (they
+        load again from flash when next needed)."""
+        self.drop_tables()
+        if msg.message_code in _CS02_KEYS:
+            return lazy.call("smets.gbcs.credentials_keys", "execute", (self, uc, msg, ctx),
+                             _CS02_DROP)
+        content, changes = lazy.call("smets.gbcs.credentials_anchors", "execute",
+                                     (self, uc, msg, ctx), _CS02_DROP)
+        if changes:
+            # Replaced trust anchors, written once the CS02b code has left the heap.
+            lazy.call("smets.gbcs.pipeline_ops", "commit_trust", (self, changes))
+        return content
+
+    def urp_key(self, ctx):
+        """(Z, counter) of a response encrypted to an unknown remote party (ECS21b URP)."""
+        return lazy.call("smets.gbcs.credentials_keys", "urp", (self, ctx), _CS02_DROP)
+
+    def schedule_credentials(self, name, when, code, msg):
+        """Run the CS02b / CS02g update recorded as `name` ("cs02b" / "cs02g") at device time
+        `when` (None: cancel the pending one). Devices with future-dated commands override."""
+        raise Reject("bad_payload", "%s does not take future-dated security credentials"
+                     % self.ROLE)
+
+    def take_execution_fault(self):
+        """Whether the bench asked this command's execution to fail (CONTROL fault injection);
+        devices with fault injection override."""
+        return False
 
     def drop_tables(self):
         """Let go of the parties' verification tables (2 KB each) for a while: a rarely used

@@ -130,3 +130,37 @@ def control(dev, op, req, now):
         out = dev.handle_gbcs(bytes.fromhex(req["hex"]), now)
         return [_hex(m) for m in out]
     raise ValueError("unknown CONTROL op %r for %s" % (op, dev.ROLE))
+
+
+def commit_trust(dev, changes):
+    """Write the trust anchor changes of an update (credentials_anchors.evaluate): anchors
+    [[role, field, entity id, key]], then sequence numbers [[role, value, floor?]]. Sequence
+    numbers and originator counters only ever go up, except that a floor for a role whose
+    anchor this update gave to another entity starts that new party's counters at the floor.
+    One record, written and renamed at once, then the device's parties are rebuilt from it and
+    the counters saved."""
+    trust = dict(dev.trust)
+    replaced = []
+
+    def entry(name):
+        e = dict(trust.get(name) or {})
+        trust[name] = e
+        return e
+
+    for name, field, eui, key in changes["anchors"]:
+        e = entry(name)
+        if e.get("eui") != eui:
+            replaced.append(name)
+        e["eui"] = eui
+        e[field] = key
+    for name, value, floor in changes["seq"]:
+        e = entry(name)
+        new_party = floor and name in replaced
+        e["seq"] = value if new_party else max(e.get("seq", 0), value)
+        if floor and e.get("eui"):
+            last = dev.counters.get(e["eui"], -1)
+            dev.counters[e["eui"]] = value if new_party else max(last, value)
+    dev.store.dump("trust", trust)
+    dev.load_parties(trust)
+    dev._save_security()
+    dev.log("I", "trust anchors updated (mode %d)" % changes["mode"])

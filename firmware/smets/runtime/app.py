@@ -13,6 +13,9 @@ from smets.node import Node, _exc_text
 from smets.runtime import hal
 from smets.store import Store
 
+# Set by main.py once the app has run in this process (`import main` again at the REPL).
+ran = False
+
 _IDLE_MS = 1000
 _QUIET_MS = 100
 _HANGUP = select.POLLHUP | select.POLLERR

@@ -31,7 +31,7 @@ class StdioPort:
             try:
                 if bytewise:
                     raise ImportError("byte-wise reads requested")
-                import termios
+                import termios  # type: ignore[import-not-found]  # unix port only
 
                 attrs = termios.tcgetattr(0)
                 self._termios_saved = [list(a) if isinstance(a, list) else a for a in attrs]

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "smetsbench.tools.benchinit",
     "smetsbench.tools.provision",
     "smetsbench.tools.deploy",
+    "smetsbench.tools.freeze",
     "smetsbench.tools.flash",
     "smetsbench.tools.status",
     "smetsbench.tools.share",

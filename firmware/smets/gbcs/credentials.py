@@ -1,4 +1,7 @@
-"""The ESME's security credential use cases (GBCS section 12), imported for one call.
+"""The security credential use cases (GBCS section 12) of any GBCS device, imported for one
+call (`GBCSDevice.execute_credentials`): the rules and shared helpers here, CS02a/c/d/e/f and
+the unknown-remote-party key in `credentials_keys`, CS02b/g in `credentials_anchors`. What a
+device holds differs by role (`CELLS`, `MODES`); the rest is the same for every device.
 
 ASN.1 DER payloads (smets.gbcs.asn1) in and out:
 - CS02a (0x0008) / CS02f (0x011B) Provide Security Credentials Details: for each remote party
@@ -25,9 +28,10 @@ device's parties, so the next command is checked against the new keys.
 
 Rules, from the RTDS 4.5.0 messages and the ASN.1 of gbcs-parser, and where those do not say,
 the emulator's choices (marked *):
-- Cells the ESME holds: root (keyCertSign), recovery DS, supplier DS, KA and prepayment KA,
-  network operator DS and KA, ACB KA, transitional CoS DS, load controller DS and KA. Another
-  role is "trust anchor not found" (25, RTDS: WAN provider); a held role with no party is
+- Cells a device holds (`CELLS`; the ESME's): root (keyCertSign), recovery DS, supplier DS, KA
+  and prepayment KA, network operator DS and KA, ACB KA, transitional CoS DS, load controller
+  DS and KA; a role without a row of its own holds the ESME's cells but the load controller's.
+  Another role is "trust anchor not found" (25, RTDS: WAN provider); a held role with no party is
   "no trust anchor" (10)*. CS02f answers "other" (127) for the transitional CoS (both RTDS
   CS02f ERROR variants), otherwise as CS02a.
 - The authorising cell of CS02a/f and CS02b/g must be the originator's role; a CS02b/g's
@@ -60,8 +64,6 @@ the emulator's choices (marked *):
   generation failed), CS02d 6 (certificate storage failed) and CS02e 3 (retrieval failure).
 """
 
-from smets import cosem
-from smets.codec import civil_from_days
 from smets.gbcs import asn1
 from smets.gbcs.asn1 import SEQUENCE, read_as
 from smets.gbcs.cert import KU_DIGITAL_SIGNATURE as DS
@@ -70,15 +72,33 @@ from smets.gbcs.cert import KU_KEY_CERT_SIGN as CA
 
 ROLE_NAMES = {0: "root", 1: "recovery", 2: "supplier", 3: "network_operator", 4: "acb",
               5: "tcos", 6: "wan_provider", 8: "load_controller"}
-# The ESME's trust anchor cells: (role code, key usage, cell usage, trust record field); a
-# device class with other cells names them in CS02_CELLS (and its modes in CS02_MODES).
-CELLS = ((0, CA, 0, "ca"), (1, DS, 0, "ds"), (2, DS, 0, "ds"), (2, KA, 0, "ka"),
-         (2, KA, 1, "pp"), (3, DS, 0, "ds"), (3, KA, 0, "ka"), (4, KA, 0, "ka"), (5, DS, 0, "ds"),
-         (8, DS, 0, "ds"), (8, KA, 0, "ka"))
+# Trust anchor cells: (role code, key usage, cell usage, trust record field). Every device:
+_COMMON_CELLS = ((0, CA, 0, "ca"), (1, DS, 0, "ds"), (2, DS, 0, "ds"), (2, KA, 0, "ka"),
+                 (2, KA, 1, "pp"), (3, DS, 0, "ds"), (3, KA, 0, "ka"), (4, KA, 0, "ka"),
+                 (5, DS, 0, "ds"))
 # Update Security Credentials: message code -> (replacement mode, authorising role, targets).
-MODES = {0x0102: (2, 2, (2,)), 0x0103: (3, 3, (3,)), 0x0104: (4, 4, (4,)),
-         0x0106: (6, 5, (5,)), 0x0107: (7, 5, (2,)), 0x0108: (8, 1, (1, 2, 3, 4, 5, 8)),
-         0x0125: (10, 8, (8,)), 0x0126: (11, 2, (8,))}
+_COMMON_MODES = {0x0102: (2, 2, (2,)), 0x0103: (3, 3, (3,)), 0x0104: (4, 4, (4,)),
+                 0x0106: (6, 5, (5,)), 0x0107: (7, 5, (2,)), 0x0108: (8, 1, (1, 2, 3, 4, 5))}
+# By device role, where it holds more: the ESME has the load controller's cells (CS02g). The
+# CHF's commands come from the ACB (its DS and KA cells) and the WAN provider manages its WAN
+# side (its DS cell, CS02b 0x0105); it holds no supplier, network operator or TCoS cells.
+CELLS = {"ESME": _COMMON_CELLS + ((8, DS, 0, "ds"), (8, KA, 0, "ka")),
+         "CHF": ((0, CA, 0, "ca"), (1, DS, 0, "ds"), (4, DS, 0, "ds"), (4, KA, 0, "ka"),
+                 (6, DS, 0, "ds"))}
+MODES = {"ESME": {0x0102: (2, 2, (2,)), 0x0103: (3, 3, (3,)), 0x0104: (4, 4, (4,)),
+                  0x0106: (6, 5, (5,)), 0x0107: (7, 5, (2,)), 0x0108: (8, 1, (1, 2, 3, 4, 5, 8)),
+                  0x0125: (10, 8, (8,)), 0x0126: (11, 2, (8,))},
+         "CHF": {0x0104: (4, 4, (4,)), 0x0105: (5, 6, (6,)), 0x0108: (8, 1, (1, 4, 6))}}
+
+
+def cells(dev):
+    """The trust anchor cells `dev` holds."""
+    return CELLS.get(dev.ROLE, _COMMON_CELLS)
+
+
+def modes(dev):
+    """{message code: (replacement mode, authorising role, target roles)} of `dev`."""
+    return MODES.get(dev.ROLE, _COMMON_MODES)
 
 MSG_CS02A = 0x0008
 MSG_CS02C = 0x000A
@@ -150,19 +170,8 @@ def _cell_id_bytes(role, usage, cell_usage):
                          asn1.integer(cell_usage) if cell_usage else b"")
 
 
-def cells(dev):
-    """The trust anchor cells the device holds: its class's CS02_CELLS (the CHF's differ),
-    else the ESME's."""
-    return getattr(dev, "CS02_CELLS", CELLS)
-
-
-def modes(dev):
-    """The replacement modes the device accepts (CS02_MODES of its class, else the ESME's)."""
-    return getattr(dev, "CS02_MODES", MODES)
-
-
-def _cell(role, usage, cell_usage, held=CELLS):
-    for c in held:
+def _cell(dev, role, usage, cell_usage):
+    for c in cells(dev):
         if c[0] == role and c[1] == usage and c[2] == cell_usage:
             return c
     return None
@@ -174,72 +183,3 @@ def _anchor(trust, role, field):
     if not e or not e.get(field):
         return None
     return bytes.fromhex(e.get("eui") or _ROOT_EUI), bytes.fromhex(e[field])
-
-
-# -- committing trust anchor updates (run after esme_cs02b has left the heap) ---------------
-
-
-def commit(dev, changes):
-    """Write the trust anchor changes of an update (esme_cs02b.evaluate): anchors
-    [[role, field, entity id, key]], then sequence numbers [[role, value, floor?]]. Sequence
-    numbers and originator counters only ever go up, except that a floor for a role whose
-    anchor this update gave to another entity starts that new party's counters at the floor.
-    One record, written and renamed at once, then the device's parties are rebuilt from it and
-    the counters saved."""
-    trust = dict(dev.trust)
-    replaced = []
-
-    def entry(name):
-        e = dict(trust.get(name) or {})
-        trust[name] = e
-        return e
-
-    for name, field, eui, key in changes["anchors"]:
-        e = entry(name)
-        if e.get("eui") != eui:
-            replaced.append(name)
-        e["eui"] = eui
-        e[field] = key
-    for name, value, floor in changes["seq"]:
-        e = entry(name)
-        new_party = floor and name in replaced
-        e["seq"] = value if new_party else max(e.get("seq", 0), value)
-        if floor and e.get("eui"):
-            last = dev.counters.get(e["eui"], -1)
-            dev.counters[e["eui"]] = value if new_party else max(last, value)
-    dev.store.dump("trust", trust)
-    dev.load_parties(trust)
-    dev._save_security()
-    dev.log("I", "trust anchors updated (mode %d)" % changes["mode"])
-
-
-def credentials_due(dev, e):
-    """A future-dated CS02b / CS02g at its time: its changes committed and its outcome (found
-    when it arrived) in an 8F66 (every replacement done) or 8F67 alert, message code 0x00CB /
-    0x0124, to the command's originator, signed: SEQUENCE {alert code, execution date-time,
-    outcome}."""
-    t, slot, _code, counter, orig = e
-    name = "cs02g" if slot == -2 else "cs02b"
-    rec = dev.store.load(name)
-    party = dev.parties.get(bytes.fromhex(orig))
-    if not rec or rec.get("counter") != counter or party is None:
-        # No record, or the record of a later command whose own entry a power cut lost
-        # (the record is written first): neither can run.
-        dev.log("W", "pending %s of %s (counter %d) dropped" % (name, orig, counter))
-        dev._save()
-        dev.store.remove(name)
-        return None
-    if rec["plan"]:
-        commit(dev, rec["plan"])  # committing twice (a power cut below) changes nothing more
-    code = 0x8F66 if rec["ok"] else 0x8F67
-    y, m, d = civil_from_days(t // 86400)
-    s = t % 86400
-    when = ("%04d%02d%02d%02d%02d%02dZ" % (y, m, d, s // 3600, s // 60 % 60, s % 60)).encode()
-    body = b"\x02\x03\x00" + code.to_bytes(2, "big") + b"\x18\x0f" + when \
-        + bytes.fromhex(rec["outcome"])
-    alert = dev.alert(0x0124 if slot == -2 else 0x00CB, code, t,
-                      b"\x30" + cosem.elen(len(body)) + body, recipient=party)
-    # Done: the pending entry leaves the saved state, then the record goes.
-    dev._save()
-    dev.store.remove(name)
-    return alert

@@ -1,8 +1,10 @@
-"""The ESME's CS02a/c/d/e/f use cases and the unknown-remote-party key (rules: esme_cs02)."""
+"""CS02a/c/d/e/f and the unknown-remote-party key, for any GBCS device (rules: credentials)."""
 
 import hashlib
 
-from smets.devices.esme_cs02 import (
+from smets.gbcs import asn1, cert, p256
+from smets.gbcs.asn1 import SEQUENCE, read_as
+from smets.gbcs.credentials import (
     DS,
     KA,
     MSG_CS02C,
@@ -18,13 +20,9 @@ from smets.devices.esme_cs02 import (
     _cell_id,
     _role_code,
     _whole,
+    cells,
 )
-from smets.devices.esme_cs02 import (
-    cells as held_cells,
-)
-from smets.devices.gbcsdev import Reject
-from smets.gbcs import asn1, cert, p256
-from smets.gbcs.asn1 import SEQUENCE, read_as
+from smets.gbcs.pipeline import Reject
 
 _HW_MODULE_NAME = b"\x06\x08\x2b\x06\x01\x05\x05\x07\x08\x04"
 _HW_TYPE = b"\x06\x0d\x2a\x86\x3a\x00\x01\x84\x8f\xb9\x0f\x01\x02\x02\x01"  # RTDS hwType
@@ -62,14 +60,14 @@ def details(dev, ctx, content, code):
     out = []
     for _tag, r in asn1.elements(wanted):
         r = asn1.to_int(r)
-        cells = [c for c in held_cells(dev) if c[0] == r]
+        role_cells = [c for c in cells(dev) if c[0] == r]
         status = SUCCESS
-        if not cells:
+        if not role_cells:
             status = TRUST_ANCHOR_NOT_FOUND
         elif code == MSG_CS02F and r == 5:
             status = OTHER
         held = []
-        for c in cells if status == SUCCESS else ():
+        for c in role_cells if status == SUCCESS else ():
             a = _anchor(trust, r, c[3])
             if a is not None:
                 held.append(asn1.sequence(
@@ -90,10 +88,7 @@ def details(dev, ctx, content, code):
 
 
 def _fault(dev):
-    if dev.dlms_faults > 0:
-        dev.dlms_faults -= 1
-        return True
-    return False
+    return dev.take_execution_fault()
 
 
 def _usage_name(usage):

@@ -1,6 +1,8 @@
-"""The ESME's CS02b / CS02g use cases: trust anchor replacement (rules: esme_cs02)."""
+"""CS02b / CS02g, trust anchor replacement, for any GBCS device (rules: credentials)."""
 
-from smets.devices.esme_cs02 import (
+from smets.gbcs import asn1, cert
+from smets.gbcs.asn1 import SEQUENCE, read_as
+from smets.gbcs.credentials import (
     BAD_CERTIFICATE,
     NEVER,
     NO_TRUST_ANCHOR,
@@ -16,12 +18,9 @@ from smets.devices.esme_cs02 import (
     _cell_id_bytes,
     _role_code,
     _whole,
-    cells,
     modes,
 )
-from smets.devices.gbcsdev import Reject, _hex
-from smets.gbcs import asn1, cert
-from smets.gbcs.asn1 import SEQUENCE, read_as
+from smets.gbcs.pipeline import Reject, _hex
 
 
 def execute(dev, uc, msg, ctx):
@@ -69,25 +68,21 @@ def _control(dev, code, party, content):
 def update(dev, ctx, content, code):
     """CS02b / CS02g: (SEQUENCE {NULL [, execution outcome]}, the trust anchor changes to
     commit now or None). A future-dated update is checked when it arrives and its changes are
-    committed at its execution time (esme_ext.due, esme_cs02.credentials_due), with the outcome
-    found now."""
+    committed at its execution time (`dev.schedule_credentials`; `commit` then), with the
+    outcome found now."""
     msg = ctx.msg
     f, _, _, when = _control(dev, code, ctx.party, content)
     if when is not None and (when == NEVER or when > ctx.now):
         # One pending update per use case family; the "never" date cancels the pending one.
-        slot = -2 if code >= 0x0125 else -1
-        pending = dev.state["pending"]
-        for e in [e for e in pending if e[1] == slot]:
-            pending.remove(e)
-        name = "cs02g" if slot == -2 else "cs02b"
+        name = "cs02g" if code >= 0x0125 else "cs02b"
         if when == NEVER:
             dev.store.remove(name)
+            dev.schedule_credentials(name, None, code, msg)
         else:
             outcome, ok, plan = evaluate(dev, code, ctx.party, content, when)
             dev.store.dump(name, {"plan": plan, "outcome": _hex(outcome), "ok": ok,
                                   "counter": msg.counter})
-            pending.append([when, slot, code, msg.counter, _hex(msg.originator)])
-        dev._save()
+            dev.schedule_credentials(name, when, code, msg)
         return asn1.sequence(asn1.null()), None
     outcome, _ok, plan = evaluate(dev, code, ctx.party, content, ctx.now)
     return asn1.sequence(asn1.null(), outcome), plan
@@ -96,7 +91,7 @@ def update(dev, ctx, content, code):
 def evaluate(dev, code, party, content, now):
     """Check the trust anchor replacements of a CS02b / CS02g command against the device's
     anchors: (ExecutionOutcome DER, True if every replacement succeeds, the changes for
-    esme_cs02.commit or None when the sequence number check fails)."""
+    `commit` or None when the sequence number check fails)."""
     f, replacements, path, _ = _control(dev, code, party, content)
     mode, auth_role, targets = modes(dev)[code]
     trust = dev.trust
@@ -119,7 +114,7 @@ def evaluate(dev, code, party, content, now):
     for _tag, rep in asn1.elements(replacements):
         der, rest = asn1.element(rep)
         (role, usage, cell_usage), _ = _cell_id(rest)
-        cell = _cell(role, usage, cell_usage, cells(dev))
+        cell = _cell(dev, role, usage, cell_usage)
         existing = _anchor(trust, role, cell[3]) if cell else None
         status = SUCCESS
         c = None
