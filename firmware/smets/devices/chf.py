@@ -24,7 +24,7 @@ try:
     from micropython import const
 except ImportError:  # CPython
 
-    def const(x):
+    def const(x):  # type: ignore[misc]  # CPython has no micropython.const
         return x
 
 
@@ -87,7 +87,7 @@ class CHF(HANDevice, GBCSPipeline):
     ROLE = "CHF"
     HAN = False  # the hub runs the HAN (smets.zigbee.coordinator); it joins none
     ALERT_RECIPIENT = "acb"
-    RECORDS = GBCSPipeline.RECORDS + ("attrs", "attrkeys", "chflog", "chfevents", "chfsec",
+    RECORDS: tuple = GBCSPipeline.RECORDS + ("attrs", "attrkeys", "chflog", "chfevents", "chfsec",
                                       "chf", "cs02b", "cs02g")
     @classmethod
     def validate(cls, identity, init=None):
