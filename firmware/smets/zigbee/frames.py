@@ -97,7 +97,12 @@ def _hexs(data, limit=24):
 
 
 def _rev(b):
-    return bytes(b[i] for i in range(len(b) - 1, -1, -1))
+    """An EUI-64 reversed (big-endian title <-> little-endian on the air)."""
+    n = len(b)
+    out = bytearray(n)
+    for i in range(n):
+        out[i] = b[n - 1 - i]
+    return bytes(out)
 
 
 def _u16(data, p):

@@ -49,11 +49,6 @@ def key(raw):
 
 
 # -- CCM* -----------------------------------------------------------------------------------------
-def _xor_block(x, data, p, n):
-    for j in range(n):
-        x[j] ^= data[p + j]
-
-
 def _mac(aes, nonce, a, m, mic_len):
     """The CBC-MAC T of CCM* over L(a) || a || pad || m || pad (Annex A.2.2)."""
     x = bytearray(16)
@@ -78,10 +73,11 @@ def _mac(aes, nonce, a, m, mic_len):
 def _absorb(aes, y, x, data):
     """CBC over `data` padded with zeros to whole blocks, chaining value y, x a scratch block;
     returns (last output, scratch)."""
-    mv = memoryview(data)
     n = len(data)
     for p in range(0, n, 16):
-        _xor_block(y, mv, p, min(16, n - p))
+        # XOR in place, inline: a call per block would allocate a frame on a board's heap.
+        for j in range(min(16, n - p)):
+            y[j] ^= data[p + j]
         aes.encrypt_into(y, x)
         x, y = y, x
     return y, x
