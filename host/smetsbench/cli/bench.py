@@ -39,6 +39,9 @@ def measure_commands(rounds=50, heap="256K", runtime="auto"):
     with Bench(heap=heap, runtime=runtime) as bench:
         esme = bench.add_virtual("ESME", init={"mpan_import": "1312345678111"})
         heap_after_provision = esme.status()["heap_alloc"]
+        from smetsbench.cli import demo
+
+        join_ms = demo.join_ms(bench, esme.eui)  # associate -> joined, secured HAN
         # Warm up: first use builds the ECDH cache and signature tables (one-off costs).
         for name in NON_CRITICAL + CRITICAL:
             r = bench.run(esme, name)
@@ -62,6 +65,7 @@ def measure_commands(rounds=50, heap="256K", runtime="auto"):
             "after_provision": heap_after_provision,
             "after_run": status.get("heap_alloc"),
             "implementation": status.get("implementation"),
+            "join_ms": join_ms,
         }
     return out, heap
 
@@ -174,6 +178,9 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
             name, kind, _pct(dev, 50), p99, statistics.median(row["rtt_ms"]),
             _pct(row["rtt_ms"], 99), budget, "" if _pct(dev, 50) <= budget else " OVER"))
     out("-" * 74)
+    if heap_info.get("join_ms") is not None:
+        out("HAN join (association -> network key -> joined, ZigBee security on): %.0f ms" %
+            heap_info["join_ms"])
     out("heap: %d B live after provisioning, %d B after the run (budget %d B, target %d B)" % (
         heap_info["after_provision"], heap_info["after_run"], BUDGET_HEAP, TARGET_HEAP))
     if heap_info["implementation"] == "micropython":
