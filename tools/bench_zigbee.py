@@ -9,7 +9,7 @@ CCM* alone (seal and open, 4-byte MIC) for a short frame and a GBCS tunnel frame
 frame received (both opened, the replay checks), the AES-MMO hash of an install code (once per
 start) and the key-transport key (once per join). On MicroPython also the heap: the live bytes
 the stack's modules and one joined stack take, and the bytes a frame sent / received
-allocates (micropython.mem_total: garbage the GC reclaims).
+allocates (garbage the GC reclaims later).
 """
 
 import gc
@@ -57,17 +57,18 @@ def _time(fn, n, rounds=5):
 
 
 def _alloc(fn):
+    """Bytes `fn` allocates (garbage included): the GC is off meanwhile, so nothing is freed."""
     if not MICROPYTHON:
         return None
-    import micropython  # noqa: F401
-
+    fn()  # warm up: first-call allocations (lazy imports, caches) are not per frame
     gc.collect()
-    before = gc.mem_alloc()
-    t0 = micropython.mem_total() if hasattr(micropython, "mem_total") else None
-    fn()
-    if t0 is None:
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        fn()
         return gc.mem_alloc() - before
-    return micropython.mem_total() - t0
+    finally:
+        gc.enable()
 
 
 def main():
@@ -91,9 +92,9 @@ def main():
         m = bytes(size)
         a = bytes(26)
         c = sec.seal(key, nonce, a, m, 4)
-        rows.append(("CCM* seal, %d-byte payload" % size, _time(lambda: sec.seal(
+        rows.append(("CCM* seal, %d-byte payload" % size, _time(lambda a=a, m=m: sec.seal(
             key, nonce, a, m, 4), n)))
-        rows.append(("CCM* open, %d-byte payload" % size, _time(lambda: sec.open_(
+        rows.append(("CCM* open, %d-byte payload" % size, _time(lambda a=a, c=c: sec.open_(
             key, nonce, a, c, 4), n)))
     rows.append(("AES-MMO of an install code", _time(lambda: sec.install_code_key(code), n)))
     rows.append(("key-transport key (keyed hash)", _time(
@@ -138,6 +139,7 @@ def main():
 
         rows.append(("frame received (NWK + APS opened), %d-byte ZCL" % size,
                      _time(receive, n)))
+        received = receive
     print("smets.zigbee on %s %s" % (sys.implementation.name, ".".join(
         str(x) for x in sys.implementation.version[:3])))
     for name, us in rows:
@@ -146,6 +148,7 @@ def main():
         print("  heap: modules %d B, a joined stack %d B" % (code_heap, stack_heap))
         print("  allocated per frame sent (250-byte ZCL): %d B" % _alloc(
             lambda: (st.send(ApsFrame(dev, hub, 0x0704, bytes(250)), 0), st.take())))
+        print("  allocated per frame received (250-byte ZCL): %d B" % _alloc(received))
     return rows
 
 

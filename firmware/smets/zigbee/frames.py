@@ -183,7 +183,7 @@ class MacFrame:
             if not compress:
                 out += bytes((self.src_pan & 0xFF, self.src_pan >> 8))
             out += _addr_bytes(self.src)
-        return bytes(out) + bytes(self.payload)
+        return bytes(out) + self.payload  # one copy of the payload (any buffer)
 
 
 def _mac_addr(data, p, mode):
@@ -331,9 +331,9 @@ class NwkFrame:
         return out
 
     def to_bytes(self):
-        """An unsecured frame (a secured one is built by smets.zigbee.security.seal_nwk)."""
+        """An unsecured frame (a secured one is built by smets.zigbee.security.seal)."""
         if self.aux is not None:
-            raise FrameError("a secured NWK frame is built by security.seal_nwk")
+            raise FrameError("a secured NWK frame is built by security.seal")
         return self.header_bytes() + bytes(self.payload)
 
 
@@ -421,7 +421,7 @@ class ApsPdu:
         return bytes(out)
 
     def to_bytes(self):
-        """An unsecured frame (a secured one is built by smets.zigbee.security.seal_aps)."""
+        """An unsecured frame (a secured one is built by smets.zigbee.security.seal)."""
         if self.aux is not None:
-            raise FrameError("a secured APS frame is built by security.seal_aps")
+            raise FrameError("a secured APS frame is built by security.seal")
         return self.header_bytes() + bytes(self.payload)

@@ -83,8 +83,8 @@ def _absorb(aes, y, x, data):
     return y, x
 
 
-def _ctr(aes, nonce, data, out, first):
-    """CTR mode from counter block `first` (Annex A.2.3): out = data XOR E(A_first) || ..."""
+def _ctr(aes, nonce, data, out, first, off=0):
+    """CTR mode from counter block `first` (Annex A.2.3): out[off:] = data XOR E(A_first) || ..."""
     a = bytearray(16)
     s = bytearray(16)
     a[0] = _L_FLAGS
@@ -96,7 +96,7 @@ def _ctr(aes, nonce, data, out, first):
         a[15] = i & 0xFF
         aes.encrypt_into(a, s)
         for j in range(min(16, n - p)):
-            out[p + j] = data[p + j] ^ s[j]
+            out[off + p + j] = data[p + j] ^ s[j]
         i += 1
 
 
@@ -110,15 +110,23 @@ def _check(k, nonce, mic_len):
 
 def seal(k, nonce, a, m, mic_len=4):
     """Encrypt `m` and authenticate `a` || `m`: the encrypted payload followed by the
-    encrypted MIC U (CCM* forward transformation, levels 5-7)."""
+    encrypted MIC U (CCM* forward transformation, levels 5-7), as a bytearray."""
+    out = bytearray(len(m) + mic_len)
+    seal_into(k, nonce, a, m, mic_len, out, 0)
+    return out
+
+
+def seal_into(k, nonce, a, m, mic_len, out, off):
+    """`seal` written into out[off:off + len(m) + mic_len]: a frame is built in one buffer,
+    header, auxiliary header and secured payload, without a copy per layer."""
     aes = _check(k, nonce, mic_len)
     t = _mac(aes, nonce, a, m, mic_len)
-    out = bytearray(len(m) + mic_len)
-    _ctr(aes, nonce, m, out, 1)
+    _ctr(aes, nonce, m, out, 1, off)
     u = bytearray(16)
     _ctr(aes, nonce, memoryview(t)[:mic_len], u, 0)
-    out[len(m):] = memoryview(u)[:mic_len]
-    return bytes(out)
+    end = off + len(m)
+    for j in range(mic_len):
+        out[end + j] = u[j]
 
 
 def open_(k, nonce, a, c, mic_len=4):

@@ -32,14 +32,20 @@ from smets.zigbee.frames import (
 from smets.zigbee.sec import SecurityError, keyed_hash
 
 MIC_LEN = const(4)
+_LEVEL_MASK = const(0x07)  # security level bits of the security control (4.5.1.1)
 COUNTER_BLOCK = const(1024)  # counters handed out between two saves of the ceiling
 MAX_COUNTER = const(0xFFFFFFFF)
 
 
 def seal(crypto, key, header, aux, payload):
-    """header || aux (level sent as 0) || CCM*(payload) || MIC."""
+    """header || aux (level sent as 0) || CCM*(payload) || MIC, built in one bytearray."""
     a = header + aux.to_bytes(LEVEL_ENC_MIC32)
-    return header + aux.to_bytes(0) + crypto.seal(key, aux.nonce(), a, payload, MIC_LEN)
+    n = len(a)
+    out = bytearray(n + len(payload) + MIC_LEN)
+    out[:n] = a
+    out[len(header)] &= ~_LEVEL_MASK  # the level as sent: 0 (4.3.1.1 step 7, 4.4.1.1 step 8)
+    crypto.seal_into(key, aux.nonce(), a, payload, MIC_LEN, out, n)
+    return out
 
 
 def open_frame(crypto, key, frame, src_eui=None):

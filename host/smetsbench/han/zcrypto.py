@@ -42,6 +42,11 @@ def seal(k, nonce, a, m, mic_len=4):
     return _key(k).ccm(mic_len).encrypt(bytes(nonce), bytes(m), bytes(a) or None)
 
 
+def seal_into(k, nonce, a, m, mic_len, out, off):
+    c = seal(k, nonce, a, m, mic_len)
+    out[off:off + len(c)] = c
+
+
 def open_(k, nonce, a, c, mic_len=4):
     if len(c) < mic_len:
         raise SecurityError("secured payload of %d bytes is shorter than its MIC" % len(c))
