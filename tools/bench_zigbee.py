@@ -15,60 +15,14 @@ allocates (garbage the GC reclaims later).
 import gc
 import os
 import sys
-import time
+
+from microbench import MICROPYTHON, QUICK, allocated, best_us, use_firmware
+
+use_firmware("tools/bench_zigbee.py")
 
 
-def _root():
-    path = sys.argv[0] if sys.argv and sys.argv[0] else "tools/bench_zigbee.py"
-    i = path.rfind("/")
-    tools = path[:i] if i >= 0 else "."
-    return tools + "/.."
-
-
-sys.path.insert(0, _root() + "/firmware")
-
-try:
-    _ticks = time.ticks_us
-    _diff = time.ticks_diff
-    MICROPYTHON = True
-except AttributeError:
-    MICROPYTHON = False
-
-    def _ticks():
-        return int(time.perf_counter() * 1000000)
-
-    def _diff(a, b):
-        return a - b
-
-
-QUICK = "--quick" in sys.argv
-
-
-def _time(fn, n, rounds=5):
-    best = None
-    for _ in range(2 if QUICK else rounds):
-        t0 = _ticks()
-        for _ in range(n):
-            fn()
-        dt = _diff(_ticks(), t0) / n
-        if best is None or dt < best:
-            best = dt
-    return best
-
-
-def _alloc(fn):
-    """Bytes `fn` allocates (garbage included): the GC is off meanwhile, so nothing is freed."""
-    if not MICROPYTHON:
-        return None
-    fn()  # warm up: first-call allocations (lazy imports, caches) are not per frame
-    gc.collect()
-    gc.disable()
-    try:
-        before = gc.mem_alloc()
-        fn()
-        return gc.mem_alloc() - before
-    finally:
-        gc.enable()
+def _time(fn, n):
+    return best_us(fn, n, 2 if QUICK else 5)
 
 
 def main():
@@ -146,9 +100,9 @@ def main():
         print("  %-48s %8.1f us" % (name, us))
     if MICROPYTHON:
         print("  heap: modules %d B, a joined stack %d B" % (code_heap, stack_heap))
-        print("  allocated per frame sent (250-byte ZCL): %d B" % _alloc(
+        print("  allocated per frame sent (250-byte ZCL): %d B" % allocated(
             lambda: (st.send(ApsFrame(dev, hub, 0x0704, bytes(250)), 0), st.take())))
-        print("  allocated per frame received (250-byte ZCL): %d B" % _alloc(received))
+        print("  allocated per frame received (250-byte ZCL): %d B" % allocated(received))
     return rows
 
 
