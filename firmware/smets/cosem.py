@@ -327,6 +327,14 @@ def execute_items(dev, specs, slots, c, ctx):
     return data, results
 
 
+def inject_faults(dev, req):
+    """CONTROL "fault_dlms": the next `count` request items from position `after` fail with
+    hardware-fault (see execute_items)."""
+    dev.dlms_faults = int(req.get("count", 1))
+    dev.dlms_fault_after = int(req.get("after", 0))
+    return {"dlms_faults": dev.dlms_faults, "after": dev.dlms_fault_after}
+
+
 def response(invoke, data, results):
     """ACCESS-Response: invoke id, no date-time, no request specs, data list and results
     (pairs kind, result)."""

@@ -172,17 +172,25 @@ class Bench:
                                   ocrypto.private_key_from_int(int(kept["ka_key"], 16)),
                                   ocrypto.private_key_from_int(int(kept["ds_key"], 16)), link)
         else:
-            handle = DeviceHandle("CHF", self.hub.eui, ocrypto.generate_private_key(),
-                                  ocrypto.generate_private_key(), link)
-            identity = device_identity("CHF", handle.eui, handle.ka_key, handle.ds_key,
-                                       self.hub.eui, self.dcc)
-            link.control("provision", identity=identity, init={}, timeout=20.0)
-        link.control("time", epoch=int(time.time()))
-        self.hub.attach_chf(link)
-        self.links.append(link)
+            handle = self._provision_chf(link)
+        self._attach_chf(link)
         if self.tracer:
             self.tracer.device(handle)
         return handle
+
+    def _provision_chf(self, link):
+        """New keys for the CHF on `link`, provisioned with the hub's EUI."""
+        handle = DeviceHandle("CHF", self.hub.eui, ocrypto.generate_private_key(),
+                              ocrypto.generate_private_key(), link)
+        identity = device_identity("CHF", handle.eui, handle.ka_key, handle.ds_key,
+                                   self.hub.eui, self.dcc)
+        link.control("provision", identity=identity, init={}, timeout=20.0)
+        return handle
+
+    def _attach_chf(self, link):
+        link.control("time", epoch=int(time.time()))
+        self.hub.attach_chf(link)
+        self.links.append(link)
 
     def use_chf(self, url=None):
         """The CHF's handle: the hub's own, or (`url`) a board at that pyserial URL provisioned
@@ -190,15 +198,13 @@ class Bench:
         if url is None:
             return self.chf
         link = BoardLink(url, name="chf-board")
-        self.links.append(link)
-        link.control("status", timeout=10.0)
-        handle = DeviceHandle("CHF", self.hub.eui, ocrypto.generate_private_key(),
-                              ocrypto.generate_private_key(), link)
-        identity = device_identity("CHF", handle.eui, handle.ka_key, handle.ds_key,
-                                   self.hub.eui, self.dcc)
-        link.control("provision", identity=identity, init={}, timeout=20.0)
-        link.control("time", epoch=int(time.time()))
-        self.hub.attach_chf(link)
+        try:
+            link.control("status", timeout=10.0)
+            handle = self._provision_chf(link)
+        except Exception:
+            link.close()
+            raise
+        self._attach_chf(link)
         self.chf = handle
         return handle
 

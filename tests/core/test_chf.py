@@ -2,6 +2,7 @@
 and alerts through the GBCS pipeline. Runs under pytest and on the MicroPython unix port."""
 
 import gbcs_fixtures as fx
+from gbcs_fixtures import raises as _raises
 from smets.devices.chf import CHF
 from smets.dlms.access import AccessRequest, RequestSpec, decode_apdu
 from smets.dlms.axdr import Data as D
@@ -114,14 +115,6 @@ def test_the_han_events_fill_the_device_figures_and_the_chf_logs():
     codes = [e.value[1].value for e in resp.data[0].value[1]]
     assert codes == [0x8F12, 0x8F3E]  # log changed, unauthorised access attempted
     _raises(ValueError, dev.han_event, {"kind": "bogus"}, NOW)
-
-
-def _raises(exc, fn, *args):
-    try:
-        fn(*args)
-    except exc as e:
-        return e
-    raise AssertionError("%r%r did not raise %s" % (fn, args, exc.__name__))
 
 
 def test_sub_ghz_configuration_and_scan_raise_their_alerts():

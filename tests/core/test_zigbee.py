@@ -1,10 +1,10 @@
 """The ZigBee HAN layers (smets.zigbee): crypto vectors, frame codecs, security, counters, and a
 device joining the hub's trust center. Runs under pytest and on the MicroPython unix port."""
 
-import os
 
+from gbcs_fixtures import raises as _raises
+from gbcs_fixtures import scratch_store
 from smets.han import ApsFrame
-from smets.store import Store
 from smets.zigbee import frames as F
 from smets.zigbee import sec, security
 from smets.zigbee.coordinator import Coordinator
@@ -13,19 +13,6 @@ from smets.zigbee.stack import JOINED, HanStack, split_install_code
 HUB = bytes.fromhex("00db1234567890a2")
 DEV = bytes.fromhex("00db1234567890a0")
 CODE = bytes.fromhex("83fed3407a939723a5c639b26916d505")
-
-
-def _raises(exc, fn, *args):
-    try:
-        fn(*args)
-    except exc as e:
-        return e
-    raise AssertionError("%r%r did not raise %s" % (fn, args, exc.__name__))
-
-
-def _store():
-    base = os.getenv("TMPDIR") or "/tmp"
-    return Store(base + "/smets-zb-" + "".join("%02x" % b for b in os.urandom(6)))
 
 
 # -- crypto vectors ---------------------------------------------------------------------------
@@ -218,7 +205,7 @@ def test_a_device_in_the_log_joins_and_its_frames_are_secured_both_ways():
     log = Log()
     log.devices[DEV] = (CODE, True)
     tc = Coordinator(HUB, log)
-    st = HanStack(_identity(), _store())
+    st = HanStack(_identity(), scratch_store())
     st.send(ApsFrame(DEV, HUB, 0x0704, b"held until joined"), 0)
     _got, events = _pump(tc, [st], 0)
     kinds = [e[0] for e in events if e[0] != "tx"]
@@ -247,14 +234,14 @@ def test_a_device_in_the_log_joins_and_its_frames_are_secured_both_ways():
 def test_devices_not_in_the_log_or_with_the_wrong_install_code_never_get_the_network_key():
     log = Log()
     tc = Coordinator(HUB, log)
-    stranger = HanStack(_identity(eui=bytes.fromhex("00db1234567890b7")), _store())
+    stranger = HanStack(_identity(eui=bytes.fromhex("00db1234567890b7")), scratch_store())
     log.devices[bytes.fromhex("00db1234567890c1")] = (CODE, True)  # joining is open
     _got, events = _pump(tc, [stranger], 0)
     assert ("refused" in [e[0] for e in events]) and stranger.stats["refused"] == 1
     assert not tc.joined(stranger.eui) and stranger.nwk_key is None
     # In the log with another install code: the Transport Key does not open.
     wrong = HanStack(_identity(code=bytes(16), eui=bytes.fromhex("00db1234567890c1")),
-                     _store())
+                     scratch_store())
     _got, events = _pump(tc, [wrong], 0)
     assert wrong.stats["bad_mic"] == 1 and wrong.nwk_key is None and wrong.state != JOINED
     assert not tc.joined(wrong.eui)
@@ -263,7 +250,7 @@ def test_devices_not_in_the_log_or_with_the_wrong_install_code_never_get_the_net
     # The join period over: a device in the log that never joined is refused too.
     late = bytes.fromhex("00db1234567890c2")
     log.devices[late] = (CODE, False)
-    st = HanStack(_identity(eui=late), _store())
+    st = HanStack(_identity(eui=late), scratch_store())
     _got, events = _pump(tc, [st], 0)
     assert ("refused", late, "its join period is over") in events
 
@@ -272,7 +259,7 @@ def test_a_rebooted_device_rejoins_above_its_old_counters_and_a_removed_one_cann
     log = Log()
     log.devices[DEV] = (CODE, True)
     tc = Coordinator(HUB, log)
-    store = _store()
+    store = scratch_store()
     st = HanStack(_identity(), store)
     _pump(tc, [st], 0)
     for i in range(5):
@@ -302,7 +289,7 @@ def test_malformed_and_foreign_frames_are_dropped_and_counted_never_raised():
     log = Log()
     log.devices[DEV] = (CODE, True)
     tc = Coordinator(HUB, log)
-    st = HanStack(_identity(), _store())
+    st = HanStack(_identity(), scratch_store())
     _pump(tc, [st], 0)
     (tx,) = tc.send(ApsFrame(HUB, DEV, 0x0704, b"frame"), 1)
     good = tx[2]

@@ -9,18 +9,10 @@ import time
 
 import pytest
 from smetsbench.boards.virtual import find_micropython
+from smetsbench.cli.demo import _wait
 
 pytestmark = pytest.mark.skipif(find_micropython() is None,
                                 reason="needs the MicroPython unix port")
-
-
-def _wait(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
 
 
 def _events(bench, eui, kind, since=0.0):

@@ -195,9 +195,8 @@ class Coordinator:
                         payload, ack_req=dst != BROADCAST_SHORT).to_bytes()
 
     def _seal_nwk(self, nwk, payload):
-        aux = Aux(KEY_NETWORK, self._count(self.nwk_out), self.eui, self.key_seq)
-        nwk.aux = aux
-        return security.seal(self.crypto, self.nwk_key, nwk.header_bytes(), aux, payload)
+        return security.seal_nwk(self.crypto, self.nwk_key, self.key_seq, self.eui,
+                                 self._count(self.nwk_out), nwk, payload)
 
     # -- frames in ----------------------------------------------------------------------------
     def receive(self, data, now):

@@ -48,6 +48,13 @@ def seal(crypto, key, header, aux, payload):
     return out
 
 
+def seal_nwk(crypto, key, key_seq, eui, counter, nwk, payload):
+    """A NWK frame secured with the network key (4.3.1.1): `nwk` gets its auxiliary header,
+    extended nonce from `eui`, frame counter `counter`, key sequence number `key_seq`."""
+    nwk.aux = Aux(KEY_NETWORK, counter, eui, key_seq)
+    return seal(crypto, key, nwk.header_bytes(), nwk.aux, payload)
+
+
 def open_frame(crypto, key, frame, src_eui=None):
     """The plaintext payload of a parsed secured NWK or APS frame (its `header`, `aux`,
     `payload`); SecurityError on a MIC that does not verify. `src_eui`: the sender when the
@@ -124,5 +131,5 @@ class InCounters:
         return {k.hex(): v for k, v in self.next.items()}
 
 
-__all__ = ("seal", "open_frame", "aps_key", "OutCounter", "InCounters", "Aux", "KEY_DATA",
-           "KEY_NETWORK", "KEY_TRANSPORT", "KEY_LOAD", "SecurityError")
+__all__ = ("seal", "seal_nwk", "open_frame", "aps_key", "OutCounter", "InCounters", "Aux",
+           "KEY_DATA", "KEY_NETWORK", "KEY_TRANSPORT", "KEY_LOAD", "SecurityError")

@@ -234,9 +234,8 @@ class HanStack:
                         nwk_bytes, ack_req=dst != 0xFFFF).to_bytes()
 
     def seal_nwk(self, nwk, payload):
-        aux = Aux(KEY_NETWORK, self._count(self.nwk_out), self.eui, self.key_seq)
-        nwk.aux = aux
-        return security.seal(self.crypto, self.nwk_key, nwk.header_bytes(), aux, payload)
+        return security.seal_nwk(self.crypto, self.nwk_key, self.key_seq, self.eui,
+                                 self._count(self.nwk_out), nwk, payload)
 
     # -- frames in ----------------------------------------------------------------------------
     def receive(self, data, now):

@@ -904,9 +904,7 @@ class Runner:
                      command=cmd)
         if got is None:
             return res
-        e = cmp.message_node(expected, *self._decrypters(expected, self._rtds_ka(expected)))
-        g = cmp.message_node(got, *self._decrypters(got, handle.ka_public))
-        res.diffs, res.tree_diff = cmp.compare_messages(e, g)
+        self._compare(res, expected, got, handle)
         self._alerts(sc, res, handle, since, epoch)
         return res
 
@@ -965,10 +963,14 @@ class Runner:
                      recipient=recipient)
         if msg is None:
             return res
-        e = cmp.message_node(expected, *self._decrypters(expected, self._rtds_ka(expected)))
-        g = cmp.message_node(msg, *self._decrypters(msg, handle.ka_public))
-        res.diffs, res.tree_diff = cmp.compare_messages(e, g)
+        self._compare(res, expected, msg, handle)
         return res
+
+    def _compare(self, res, expected, got, handle):
+        """The device's message against the RTDS one, field by field (decrypted both)."""
+        e = cmp.message_node(expected, *self._decrypters(expected, self._rtds_ka(expected)))
+        g = cmp.message_node(got, *self._decrypters(got, handle.ka_public))
+        res.diffs, res.tree_diff = cmp.compare_messages(e, g)
 
     @staticmethod
     def _alert_fields(msg):

@@ -499,11 +499,7 @@ class HanNetwork:
         return events
 
     def _air_tap(self, direction, frame, eui, now):
-        for tap in self.air_taps:
-            try:
-                tap(direction, frame, eui, now)
-            except Exception:  # noqa: BLE001 - a broken capture must not stop the HAN
-                self.errors["tap_failed"] += 1
+        self._notify(self.air_taps, direction, frame, eui, now)
 
     def _hub_endpoint(self, dev, aps, now):
         """A frame for the hub's own clusters (the Time cluster); Default Response otherwise."""
@@ -521,8 +517,11 @@ class HanNetwork:
         return [self._transmit(dev, aps.reply(aps.cluster, answer.to_bytes()), now, "down")]
 
     def _tap(self, direction, aps, eui, now):
-        for tap in self.taps:
+        self._notify(self.taps, direction, aps, eui, now)
+
+    def _notify(self, taps, direction, frame, eui, now):
+        for tap in taps:
             try:
-                tap(direction, aps, eui, now)
+                tap(direction, frame, eui, now)
             except Exception:  # noqa: BLE001 - a broken capture must not stop the HAN
                 self.errors["tap_failed"] += 1
