@@ -27,6 +27,7 @@ use_firmware("tools/bench_crypto.py")
 
 from smets.gbcs import crypto, envelope, gcm, kdf, p256  # noqa: E402 (path set above)
 
+JSON = "--json" in sys.argv  # one more line: "JSON {...}" for `smetsbench bench`
 ROWS = []
 
 
@@ -121,6 +122,8 @@ def main():
         lambda: crypto.encrypt_payload(z, esme, 5, supplier, content[:64]),
         50,
     )
+    bench("AES-GCM encrypt 64 B (new key)", lambda: gcm.gcm_encrypt(gcm_key, iv, content[:64],
+                                                                    b"\x31"), 50)
     bench("message MAC check (KDF+GMAC)", lambda: crypto.verify_message_mac(msg, z), 50)
     bench("ZCache hit", lambda: zcache.z(acb_pub), 200)
     bench("ECDH cold (wNAF w=5)", lambda: p256.ecdh(device_ka, acb_pub), 2)
@@ -159,6 +162,13 @@ def main():
     )
     if sizes:
         print("tables by teeth (size, build):  " + ", ".join(sizes))
+    if JSON:
+        import json
+
+        print("JSON " + json.dumps({
+            "implementation": impl, "p256": p256.backend(), "ghash": gcm.backend(),
+            "ops": {name: [us, alloc] for name, us, alloc, _ in ROWS},
+        }))
     if MICROPYTHON:
         print(
             "heap: %d B after imports, %d B with G+Q tables, ZCache and test message"

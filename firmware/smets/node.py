@@ -348,6 +348,9 @@ class Node:
             status["heap_free"] = mem_free()
             status["heap_alloc"] = gc.mem_alloc() - self.rom_bytes
             status["code"] = _code_store()
+        p256 = sys.modules.get("smets.gbcs.p256")
+        if p256 is not None:  # which field arithmetic runs: viper limbs or Python ints
+            status["crypto"] = p256.backend()
         if self.device is not None:
             status["device"] = self.device.status(self.clock.now(mono_ms))
         if self.han is not None:

@@ -137,6 +137,26 @@ def test_gcm_round_trip_lengths():
     assert g.mac(iv, pt) == gcm.gmac(key, iv, pt)
 
 
+def test_gcm_backends_agree():
+    # The viper GHASH/CTR (MicroPython) against Python ints, every length up to 3 blocks.
+    default = gcm.backend()
+    data = hashlib.sha256(b"gcm agree").digest() * 4
+    try:
+        for i in range(50):
+            key = hashlib.sha256(b"k%d" % i).digest()[:16]
+            iv = hashlib.sha256(b"iv%d" % i).digest()[:12]
+            got = []
+            for name in ["int"] + (["viper"] if "w26" in _backends() else []):
+                assert gcm.backend(name) == name
+                g = gcm.GCM(key)
+                got.append((g.ghash(data[:i], data[i : 2 * i]),
+                            g.encrypt(iv, data[:i], data[i:][: 3 * i % 50], 4 + i % 13),
+                            g.mac(iv, data[: 2 * i])))
+            assert got[0] == got[-1], i
+    finally:
+        gcm.backend(default)
+
+
 # --- KDF / HMAC ------------------------------------------------------------------------------
 
 _Z = h("e9b23cf0eeb2ab2a43107befbe82af7e26cbfcbe37f75d400d4929c0e86b7772")
@@ -283,17 +303,21 @@ def test_scalar_multiplication_algorithms_agree():
 
 
 def test_point_addition_special_cases():
+    # The Python-int point formulas (smets.gbcs.p256_int); the limbs run the same formulas
+    # and meet these cases in test_comb_evaluation_collisions and test_field_backends_agree.
+    from smets.gbcs import p256_int
+
     g = (p256.GX, p256.GY)
     g2 = _affine_add_ref(g, g)
     # Jacobian + affine: equal points double, opposite points cancel, infinity is neutral.
-    assert p256._affine(*p256._madd(p256.GX, p256.GY, 1, p256.GX, p256.GY)) == g2
-    assert p256._madd(p256.GX, p256.GY, 1, p256.GX, p256.P - p256.GY)[2] == 0
-    assert p256._madd(0, 1, 0, p256.GX, p256.GY) == (p256.GX, p256.GY, 1)
-    assert p256._dbl(5, 6, 0)[2] == 0
+    assert p256_int._affine(*p256_int._madd(p256.GX, p256.GY, 1, p256.GX, p256.GY)) == g2
+    assert p256_int._madd(p256.GX, p256.GY, 1, p256.GX, p256.P - p256.GY)[2] == 0
+    assert p256_int._madd(0, 1, 0, p256.GX, p256.GY) == (p256.GX, p256.GY, 1)
+    assert p256_int._dbl(5, 6, 0)[2] == 0
     # The same with a non-trivial Z: 2G in Jacobian form (Z != 1) plus affine 2G.
-    X, Y, Z = p256._dbl(p256.GX, p256.GY, 1)
-    assert p256._affine(*p256._madd(X, Y, Z, g2[0], g2[1])) == _affine_add_ref(g2, g2)
-    assert p256._madd(X, Y, Z, g2[0], p256.P - g2[1])[2] == 0
+    X, Y, Z = p256_int._dbl(p256.GX, p256.GY, 1)
+    assert p256_int._affine(*p256_int._madd(X, Y, Z, g2[0], g2[1])) == _affine_add_ref(g2, g2)
+    assert p256_int._madd(X, Y, Z, g2[0], p256.P - g2[1])[2] == 0
 
 
 def test_comb_evaluation_collisions():
@@ -301,9 +325,78 @@ def test_comb_evaluation_collisions():
     # k and n - k reach infinity through the last addition (opposite points).
     t = p256.Table(_2G, 4)
     k = int.from_bytes(hashlib.sha256(b"collide").digest(), "big") % p256.N
-    assert p256._affine(*p256._evaluate([t._job(k), t._job(k)])) == t.mul(2 * k)
-    assert p256._evaluate([t._job(k), t._job(p256.N - k)])[2] == 0
-    assert p256._affine(*p256._evaluate([t._job(3), t._job(p256.N - 1)])) == t.mul(2)
+    assert p256._sum_affine([t._job(k), t._job(k)]) == t.mul(2 * k)
+    assert p256._sum_affine([t._job(k), t._job(p256.N - k)]) is None
+    assert p256._sum_affine([t._job(3), t._job(p256.N - 1)]) == t.mul(2)
+
+
+def _backends():
+    """The field arithmetics this runtime has: "int" everywhere; on MicroPython the viper
+    limbs of both word sizes (the 13-bit ones, an ESP32's, are exact on 64 bits too)."""
+    names = ["int"]
+    try:
+        import micropython  # noqa: F401
+
+        names += ["w26", "w13"]
+    except ImportError:
+        pass
+    return names
+
+
+def test_field_backends_agree():
+    # Every backend against Python ints: keys, ECDH (cold and with a table), comb tables of
+    # several widths (serialised bytes too), signatures, verification, edge scalars. Compared
+    # one scalar at a time (a small heap holds one set of results, not all of them).
+    default = p256.backend()
+    n = p256.N
+    scalars = [1, 2, 3, n - 1, n - 2, (n + 1) // 2, 1 << 255]
+    for i in range(6):
+        scalars.append(int.from_bytes(hashlib.sha256(b"agree %d" % i).digest(), "big") % n)
+    peer = p256.public_key(0xC0FFEE)
+    names = _backends()
+    try:
+        tables = {}
+        for name in names:
+            p256.backend(name)
+            tables[name] = (p256.Table(_G, 4), p256.Table(peer, 3))
+            got = [tables[name][0].to_bytes(), tables[name][1].to_bytes(), p256._inv_n(12345),
+                   p256.Table.from_bytes(tables[name][1].to_bytes()).mul(5)]
+            if name == "int":
+                want = got
+            assert got == want, name
+        for k in scalars:
+            digest = hashlib.sha256(b"%d" % k).digest()
+            for name in names:
+                p256.backend(name)
+                gt, qt = tables[name]
+                pub = p256.public_key(k)
+                sig = p256.sign(k, digest)
+                bad = bytearray(sig)
+                bad[5] ^= 1
+                got = [pub, p256.mul(k, peer), qt.mul(k), gt.mul(k), sig,
+                       p256.verify(pub, digest, sig), p256.verify(qt, digest, sig),
+                       p256.verify(pub, digest, bytes(bad))]
+                if name == "int":
+                    want = got
+                assert got == want, (name, k)
+    finally:
+        p256.backend(default)
+
+
+def test_tables_convert_between_backends():
+    default = p256.backend()
+    try:
+        p256.backend(_backends()[-1])
+        t = p256.Table(_2G, 3)
+        k = 0xDEADBEEF
+        want = t.mul(k)
+        p256.backend("int")
+        assert t.mul(k) == want
+        p256.backend(_backends()[-1])
+        assert t.mul(k) == want
+    finally:
+        p256.backend(default)
+    assert _raises(p256.P256Error, p256.backend, "w7")
 
 
 def test_random_scalar_matches_affine_reference():

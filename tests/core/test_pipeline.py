@@ -99,8 +99,9 @@ def test_every_failure_of_the_table_is_detected_logged_and_alerted_as_the_table_
         dev.handle_gbcs(fx.command("supplier", READ, b"", counter=2)[0], NOW)
         assert dev.last_outcome == "accepted"
         cases = _cases()
-        assert sorted(cases) == sorted(row[0] for row in pipeline.FAILURES)
-        for i, (name, code, _text) in enumerate(pipeline.FAILURES):
+        checks = [row for row in pipeline.FAILURES if row[0] != "flood"]
+        assert sorted(cases) == sorted(row[0] for row in checks)
+        for i, (name, code, _text) in enumerate(checks):
             before = dev.alert_counter
             out = dev.handle_gbcs(cases[name], NOW + i)
             assert dev.last_outcome == name, (name, dev.last_outcome, dev.last_detail)
@@ -116,7 +117,57 @@ def test_every_failure_of_the_table_is_detected_logged_and_alerted_as_the_table_
             assert entry["event"] == name and entry["t"] == NOW + i
             assert (entry["alert"] or None) == code
         assert dev.value == 7  # nothing rejected ran
-        assert dev.stats["rejected"] == len(pipeline.FAILURES)
+        assert dev.stats["rejected"] == len(checks) and dev.stats["suppressed"] == 0
+    finally:
+        fx.cleanup(store)
+
+
+def _alert_codes(out):
+    return [int.from_bytes(envelope.decode(m).content[:2], "big") for m in out]
+
+
+def test_floods_of_unauthenticated_commands_are_throttled():
+    dev, store = _stub()
+    try:
+        good = fx.command("supplier", READ, b"")[0]
+        bad = _flip(good, len(good) - 1)
+        burst = pipeline.FLOOD_BURST
+        for _i in range(burst):  # the bucket's worth: each logged and alerted
+            assert _alert_codes(dev.handle_gbcs(bad, NOW)) == [0x8F53]
+        writes = store.writes
+        # The first one past it: one "flood" entry and one 8F60 alert; then nothing at all
+        # (no flash write, no alert), only counted.
+        assert _alert_codes(dev.handle_gbcs(bad, NOW)) == [0x8F60]
+        assert dev.security_entries(len(dev.security_log) - 1)[0]["event"] == "flood"
+        writes = store.writes
+        appends = dev.counter_log.appends
+        for _i in range(50):
+            assert dev.handle_gbcs(b"\xdd\x00garbage", NOW + 1) == []
+            assert dev.handle_gbcs(bad, NOW + 2) == []
+        assert store.writes == writes and dev.counter_log.appends == appends
+        assert dev.stats["suppressed"] == 101 and dev.stats["rejected"] == burst + 101
+        assert len(dev.security_log) == burst + 1
+        # Authenticated failures are never throttled.
+        dev.handle_gbcs(fx.command("supplier", CHECKED, b"")[0], NOW + 3)
+        assert dev.last_outcome == "bad_payload" and len(dev.security_log) == burst + 2
+        # A real command still runs in the middle of a flood.
+        out = dev.handle_gbcs(fx.command("supplier", READ, b"")[0], NOW + 3)
+        assert dev.last_outcome == "accepted" and len(out) == 1
+        # Once a token is back: the rejection is logged, after an entry counting the others.
+        out = dev.handle_gbcs(bad, NOW + pipeline.FLOOD_REFILL_S)
+        assert _alert_codes(out) == [0x8F53]
+        flood, last = dev.security_entries(len(dev.security_log) - 2, 2)
+        assert flood["event"] == "flood" and flood["counter"] == 101
+        assert last["event"] == "bad_mac"
+        # Still flooding: no second 8F60 until the bucket has filled up again.
+        assert dev.handle_gbcs(bad, NOW + pipeline.FLOOD_REFILL_S) == []
+        later = NOW + pipeline.FLOOD_REFILL_S * (burst + 2)
+        assert _alert_codes(dev.handle_gbcs(bad, later)) == [0x8F53]
+        for _i in range(burst - 1):
+            dev.handle_gbcs(bad, later)
+        assert _alert_codes(dev.handle_gbcs(bad, later)) == [0x8F60]
+        # A clock set back does not refill the bucket.
+        assert dev.handle_gbcs(bad, NOW) == []
     finally:
         fx.cleanup(store)
 

@@ -288,7 +288,7 @@ class ESME(GBCSDevice):
             s["debit_ws"] += e
 
     def _save(self):
-        self.store.save("esme", self.state)
+        self.store.save_often("esme", self.state)  # after most commands: two slots, in place
         self._saved = self._t
 
     def schedule_credentials(self, name, when, code, msg):
@@ -329,8 +329,9 @@ class ESME(GBCSDevice):
             self._save_attrs()
         # The state (registers, credit, switch) goes to flash after anything that may change
         # it; a read only saves when the registers have run on for a while since the last save.
-        if any(s[0] != GET and s[0] != GET_WITH_SELECTION for s in specs) \
-                or ctx.now - self._saved >= _SAVE_EVERY:
+        # (Class 30, data protection, method 1 get_protected_attributes is a read: ECS17b.)
+        if any(s[0] != GET and s[0] != GET_WITH_SELECTION and s[1][:2] != b"\x00\x1e"
+               for s in specs) or ctx.now - self._saved >= _SAVE_EVERY:
             self._save()
         return cosem.response(invoke, data, results)
 

@@ -1,50 +1,54 @@
-"""AES-128-GCM with a 96-bit IV and truncated tags (NIST SP 800-38D), GHASH in Python ints.
+"""AES-128-GCM with a 96-bit IV and truncated tags (NIST SP 800-38D).
 
-GBCS derives a fresh AES key for every message (one KDF per message), so the per-key
-set-up of GHASH must be cheap next to the handful of blocks it then authenticates. Blocks are
-ints in "block order" (`int.from_bytes(block, 'big')`: the most significant bit is the
-coefficient of x^0). X*H is computed unreduced by Horner over the 16 bytes of X with a per-key
-table of the 16 nibble multiples of H (and the same shifted by 4), then reduced modulo
-x^128 + x^7 + x^2 + x + 1 once per block with shifts and a 128-entry small-int table.
-
-Measured on the MicroPython unix port (x86-64), per key / per 16-byte block:
-  this (4-bit table, one reduction per block)            ~5 us / ~6.5 us
-  8-bit table (256 big ints), one reduction per block   ~31 us / ~5 us  (wins only above
-                                                          ~22 blocks, by <15 %; not used)
-  Shoup 4-bit table, reduction per nibble                ~5 us / ~14 us
-  bit-serial (SP 800-38D algorithm 1)                     0    / ~180 us
-A 150-byte GBCS MAC (11 blocks incl. lengths) costs ~2 us AES + ~5 us table + ~70 us GHASH.
+GBCS derives a fresh AES key for every message (one KDF per message), so the per-key set-up
+of GHASH must be cheap next to the handful of blocks it then authenticates: both GHASH engines
+use a 16-entry table of nibble multiples of H. smets.gbcs.ghash_v (viper, 16-bit words, no
+allocation) runs on MicroPython, smets.gbcs.ghash_int (Python ints) elsewhere (CPython, or a
+port without the native emitter); they have the same three functions: table, update, xor.
 
 Not constant time (table look-ups indexed by secret-dependent data, Python ints): this is
 emulator crypto, not a hardened implementation.
 """
+
+import sys
 
 from .aes import AES128
 
 TAG_LEN = 12
 IV_LEN = 12
 
-_M127 = (1 << 127) - 1
-_R7 = None  # built on first use
-
 
 class GCMError(ValueError):
     """Authentication failure or unusable GCM parameters."""
 
 
-def _r7():
-    """Reduction of the x^128..x^134 overflow: entry v, shifted left by 114, is the block-order
-    value of v's polynomial times x^128 mod g (14 bits, so a tuple of small ints: one heap
-    block, no per-entry big ints)."""
-    global _R7
-    if _R7 is None:
-        r = []
-        for v in range(128):
-            t = v << 121
-            r.append((t ^ (t >> 1) ^ (t >> 2) ^ (t >> 7)) >> 114)
-        _R7 = tuple(r)
-    return _R7
+_E = None  # the GHASH engine in use (module), None: not chosen yet
 
+
+def backend(name=None):
+    """The GHASH engine in use: "viper" or "int"; `name` switches (tests compare them)."""
+    global _E
+    if name is None and _E is not None:
+        return _E.NAME
+    if name is None:
+        name = "viper" if sys.implementation.name == "micropython" else "int"
+    if name not in ("viper", "int"):
+        raise GCMError("unknown GHASH backend %r" % (name,))
+    _E = None
+    if name == "viper":
+        try:
+            from . import ghash_v as _E
+        except (ImportError, SyntaxError, ValueError, NotImplementedError):
+            _E = None  # no native emitter on this port
+    if _E is None:
+        from . import ghash_int as _E
+    return _E.NAME
+
+
+def _engine():
+    if _E is None:
+        backend()
+    return _E
 
 def _check(iv, tag_len):
     if len(iv) != IV_LEN:
@@ -64,77 +68,58 @@ def ct_equal(a, b):
 
 
 class GCM:
-    """AES-128-GCM state for one key: the cipher and H = E_K(0^128); GHASH table on demand."""
+    """AES-128-GCM state for one key: the cipher, H = E_K(0^128) and its GHASH table."""
 
     def __init__(self, key):
         self._aes = AES128(key)
         self._buf = bytearray(16)
-        self._h = int.from_bytes(self._aes.encrypt_into(bytes(16), self._buf), "big")
-        self._t4 = None
+        self._aes.encrypt_into(bytes(16), self._buf)
+        self._e = _engine()
+        self._tab = self._e.table(self._buf)
 
-    def _tables4(self):
-        if self._t4 is None:
-            # T[n] = n * H for a nibble n, carry-less and unreduced (at most 131 bits).
-            h = self._h
-            t = [0, h, h << 1, 0, h << 2, 0, 0, 0, h << 3, 0, 0, 0, 0, 0, 0, 0]
-            for j in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):
-                low = j & -j
-                t[j] = t[j ^ low] ^ t[low]
-            self._t4 = (t, [v << 4 for v in t])
-        return self._t4
+    def _ghash(self, aad, ct):
+        """GHASH_H(A || pad || C || pad || len(A) || len(C)) as 16 bytes."""
+        e = self._e
+        y = bytearray(16)
+        e.update(self._tab, y, aad, len(aad))
+        e.update(self._tab, y, ct, len(ct))
+        lens = self._buf
+        lens[0:8] = (len(aad) * 8).to_bytes(8, "big")
+        lens[8:16] = (len(ct) * 8).to_bytes(8, "big")
+        e.update(self._tab, y, lens, 16)
+        return y
 
     def ghash(self, aad, ct=b""):
-        """GHASH_H(A || pad || C || pad || len(A) || len(C)) as a 128-bit int (block order)."""
-        la = len(aad)
-        lc = len(ct)
-        r7 = _r7()
-        m127 = _M127
-        lengths = ((la * 8) << 64) | (lc * 8)
-        y = 0
-        t, ts = self._tables4()
-        for data in (aad, ct, None):
-            n = 16 if data is None else len(data)
-            for o in range(0, n, 16):
-                if data is None:
-                    x = y ^ lengths
-                else:
-                    chunk = data[o : o + 16]
-                    v = int.from_bytes(chunk, "big")
-                    if len(chunk) < 16:
-                        v <<= 8 * (16 - len(chunk))
-                    x = y ^ v
-                acc = 0
-                for b in x.to_bytes(16, "big"):
-                    acc = (acc << 8) ^ ts[b >> 4] ^ t[b & 15]
-                # acc = X*H unreduced (255 bits, bit 254-k = coefficient of x^k). Fold the
-                # x^128..x^254 part (low 127 bits) back with x^128 = x^7 + x^2 + x + 1: the
-                # product by 1 + x + x^2 + x^7 is exact in s (135 bits); its low 7 bits hold
-                # x^128..x^134 and fold once more through the table.
-                lo = acc & m127
-                s = (lo << 8) ^ (lo << 7) ^ (lo << 6) ^ (lo << 1)
-                y = (acc >> 127) ^ (s >> 7) ^ (r7[s & 127] << 114)
-        return y
+        """GHASH as a 128-bit int (block order)."""
+        return int.from_bytes(self._ghash(aad, ct), "big")
 
     def _ctr(self, iv, data):
         """GCTR from inc32(J0) = IV || 00000002."""
-        out = bytearray(len(data))
+        n = len(data)
+        out = bytearray(n)
         buf = self._buf
         enc = self._aes.encrypt_into
+        xor = self._e.xor
+        cb = bytearray(16)
+        cb[0:12] = iv
         ctr = 2
-        for o in range(0, len(data), 16):
-            chunk = data[o : o + 16]
-            n = len(chunk)
-            ks = int.from_bytes(enc(iv + ctr.to_bytes(4, "big"), buf), "big")
-            if n < 16:
-                ks >>= 8 * (16 - n)
-            out[o : o + n] = (int.from_bytes(chunk, "big") ^ ks).to_bytes(n, "big")
+        for o in range(0, n, 16):
+            cb[12] = (ctr >> 24) & 0xFF
+            cb[13] = (ctr >> 16) & 0xFF
+            cb[14] = (ctr >> 8) & 0xFF
+            cb[15] = ctr & 0xFF
+            enc(cb, buf)
+            xor(out, o, data, buf, min(16, n - o))
             ctr += 1
         return bytes(out)
 
     def _tag(self, iv, aad, ct, tag_len):
-        s = self.ghash(aad, ct)
-        ek = int.from_bytes(self._aes.encrypt_into(iv + b"\x00\x00\x00\x01", self._buf), "big")
-        return (s ^ ek).to_bytes(16, "big")[:tag_len]
+        s = self._ghash(aad, ct)
+        j0 = bytearray(16)
+        j0[0:12] = iv
+        j0[15] = 1
+        self._e.xor(s, 0, s, self._aes.encrypt_into(j0, self._buf), tag_len)
+        return bytes(s[:tag_len])
 
     def encrypt(self, iv, plaintext, aad=b"", tag_len=TAG_LEN):
         """Ciphertext || tag."""

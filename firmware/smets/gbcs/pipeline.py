@@ -76,6 +76,7 @@ FAILURES = (
     ("no_signature", 0x8F3D, "critical command without originator signature"),
     ("bad_signature", 0x8F3D, "originator signature check failed"),
     ("bad_payload", 0x8F1E, "payload does not match the use case"),
+    ("flood", 0x8F60, "unusual numbers of malformed, out-of-order or unexpected commands"),
 )
 FAILURE_ALERTS = {name: (code, text) for name, code, text in FAILURES}
 _FAILURE_INDEX = {row[0]: i for i, row in enumerate(FAILURES)}
@@ -83,7 +84,25 @@ _FAILURE_INDEX = {row[0]: i for i, row in enumerate(FAILURES)}
 _SECLOG_FORMAT = ">IBH8sQH"
 
 SECURITY_LOG_SIZE = 100
+# Keys of the counter record (smets.store.CounterLog "security"): 01 || originator title ->
+# last accepted originator counter; 02 || 00 * 8 -> the device's last alert counter.
+_ALERT_KEY = b"\x02" + bytes(8)
 _FIRST_ALERT_COUNTER = 0x7D0  # read by pipeline_ops: not a const
+
+# Floods of unauthenticated input (garbage, wrong MACs, replays, strangers): each rejection
+# writes a security-log entry to flash and signs an alert, so unthrottled they would wear the
+# flash out and starve real commands. GBCS has the alert for this case, 0x8F60 "Unusual
+# numbers of malformed, out-of-order or unexpected Commands received" (GBCS alert code
+# catalogue, as listed by Wireshark's packet-gbcs.c and gbcs-parser); the thresholds are not
+# in the sources available here (docs/research/gbcs-notes.md 3.3), so these are the
+# emulator's: a token bucket of FLOOD_BURST rejections, one more every FLOOD_REFILL_S seconds
+# of device time. Past it a rejection is counted in RAM only (stats "suppressed"); the first
+# one of a flood logs a "flood" entry and raises 8F60 once, and the next rejection the bucket
+# admits logs how many were suppressed. Rejections of authenticated commands (MAC and counter
+# right: not_authorised, bad_payload) are never throttled.
+FLOOD_BURST = 16
+FLOOD_REFILL_S = 10
+_AUTHENTICATED = ("not_authorised", "bad_payload")
 # What a use case's handler raises on a payload it cannot use (MicroPython's struct raises
 # ValueError; CPython's struct.error is its own class).
 _PAYLOAD_ERRORS = (ValueError, IndexError, KeyError, TypeError,
@@ -189,17 +208,24 @@ class GBCSPipeline:
             self._log(level, text)
 
     def _save_security(self):
-        self.store.save("security", {"counters": self.counters,
-                                     "alert_counter": self.alert_counter})
+        """Every counter at once (after a change other than one counter going up: the CS02
+        use cases), and the ECDH cache when it grew."""
+        values = {_ALERT_KEY: self.alert_counter}
+        for title, counter in self.counters.items():
+            values[b"\x01" + binascii.unhexlify(title)] = counter
+        self.counter_log.replace(values)
+        self._save_zcache()
+
+    def _save_zcache(self):
         if len(self.zcache) != self._zcache_saved:
             self.store.save("zcache", {_hex(k): _hex(z) for k, z in self.zcache.items()})
             self._zcache_saved = len(self.zcache)
 
-    def _security_event(self, now, failure, msg, detail):
+    def _security_event(self, now, failure, msg, detail, count=0):
         code, text = FAILURE_ALERTS[failure]
         self.last_detail = detail[:80]
         if msg is None:
-            originator, counter, msg_code = b"\x00" * 8, 0, 0
+            originator, counter, msg_code = b"\x00" * 8, count, 0
         else:
             originator, counter, msg_code = msg.originator, msg.counter, msg.message_code
         self.security_log.append(now & 0xFFFFFFFF, _FAILURE_INDEX[failure], code or 0,
@@ -237,7 +263,8 @@ class GBCSPipeline:
             # The counter of an authenticated command is used up before the command runs: a
             # power cut while it runs, or before its response leaves, must not let it run twice.
             self.counters[_hex(msg.originator)] = msg.counter
-            self._save_security()
+            self.counter_log.put(b"\x01" + bytes(msg.originator), msg.counter)
+            self._save_zcache()
             ctx = Context(self, msg, party, now, uc)
             try:
                 content = self.execute(uc, msg, ctx)
@@ -249,15 +276,57 @@ class GBCSPipeline:
                 raise Reject("bad_payload", "%s: %s" % (type(exc).__name__, exc))
         except Reject as rej:
             self.stats["rejected"] += 1
-            code = self._security_event(now, rej.failure, msg, rej.detail)
             self.last_outcome = rej.failure
+            out = []
+            if rej.failure not in _AUTHENTICATED and not (
+                    msg is not None and msg.mac is not None and "signature" in rej.failure):
+                if not self._admit_rejection(now):
+                    self.last_outcome = rej.failure + " (suppressed)"
+                    return self._suppress(now)
+                flood = self._flood
+                if flood[2]:
+                    self._security_event(now, "flood", None, "%d rejected commands not "
+                                         "logged" % flood[2], flood[2])
+                    flood[2] = 0
+            code = self._security_event(now, rej.failure, msg, rej.detail)
             if code is None:
-                return []
+                return out
             return [self.alert(MSG_GENERIC_CRITICAL_ALERT, code, now)]
         self.stats["accepted"] += 1
         response = self._respond(msg, ctx, content)
         self.last_outcome = "accepted"
         return [response] + ctx.alerts
+
+    def _admit_rejection(self, now):
+        """Whether an unauthenticated rejection may be logged and alerted (token bucket)."""
+        flood = self._flood  # [tokens, refilled at, suppressed since last logged, flooding]
+        if now < flood[1]:
+            flood[1] = now  # the clock was set back: refill from here
+        elif flood[0] < FLOOD_BURST:
+            n = (now - flood[1]) // FLOOD_REFILL_S
+            if n:
+                flood[0] = min(FLOOD_BURST, flood[0] + n)
+                flood[1] += n * FLOOD_REFILL_S
+        else:
+            flood[1] = now
+        if flood[0] >= FLOOD_BURST:
+            flood[3] = False  # a full bucket: any flood is over
+        if flood[0] > 0:
+            flood[0] -= 1
+            return True
+        return False
+
+    def _suppress(self, now):
+        """A rejection past the bucket: counted in RAM; the first of a flood raises 8F60."""
+        flood = self._flood
+        self.stats["suppressed"] += 1
+        flood[2] += 1
+        if flood[3]:
+            return []
+        flood[3] = True
+        code = self._security_event(now, "flood", None, "rejections past %d per %d s" % (
+            FLOOD_BURST, FLOOD_REFILL_S))
+        return [self.alert(MSG_GENERIC_CRITICAL_ALERT, code, now)]
 
     def _check(self, msg):
         if msg.cra != envelope.CRA_COMMAND:
@@ -384,7 +453,8 @@ class GBCSPipeline:
         self.alert_counter += 1
         counter = self.alert_counter
         # Saved before the alert exists: after a reboot no alert may reuse its counter.
-        self._save_security()
+        self.counter_log.put(_ALERT_KEY, counter)
+        self._save_zcache()
         content = self.alert_content(counter, alert_code, now, fields)
         target = party.eui if party else b"\x00" * 8
         gs = envelope.encode_general_signing(

@@ -5,15 +5,18 @@ what runs once per start (the pipeline state from the identity, the trusted part
 
 from smets.gbcs import crypto, p256
 from smets.gbcs.pipeline import (
+    _ALERT_KEY,
     _FIRST_ALERT_COUNTER,
     _SECLOG_FORMAT,
     FAILURES,
+    FLOOD_BURST,
     ROLE_BITS,
     SECURITY_LOG_SIZE,
     Party,
     _hex,
 )
 from smets.logbook import Logbook
+from smets.store import CounterLog
 
 
 def validate_keys(identity):
@@ -55,16 +58,29 @@ def init_gbcs(dev, identity):
     for k, z in (store.load("zcache") or {}).items():
         dev.zcache.put(bytes.fromhex(k), bytes.fromhex(z))
     dev._zcache_saved = len(dev.zcache)
-    sec = store.load("security") or {}
-    dev.counters = sec.get("counters", {})  # originator title hex -> last accepted counter
-    dev.alert_counter = sec.get("alert_counter", _FIRST_ALERT_COUNTER)
+    log = dev.counter_log = CounterLog(store, "security")
+    counters = {}  # originator title hex -> last accepted counter
+    alert = _FIRST_ALERT_COUNTER
+    if log.legacy is not None:  # the JSON record of an older firmware
+        counters = dict(log.legacy.get("counters", {}))
+        alert = log.legacy.get("alert_counter", alert)
+    for key, value in log.values.items():
+        if key == _ALERT_KEY:
+            alert = value
+        elif key[0] == 1:
+            counters[_hex(key[1:])] = value
+    dev.counters = counters
+    dev.alert_counter = alert
+    if log.legacy is not None:
+        dev._save_security()
     dev.security_log = Logbook(store, "seclog", _SECLOG_FORMAT, SECURITY_LOG_SIZE)
     dev.last_detail = ""
     stats = getattr(dev, "stats", None)
     if stats is None:
         stats = dev.stats = {}
-    for name in ("commands", "accepted", "rejected", "alerts"):
+    for name in ("commands", "accepted", "rejected", "alerts", "suppressed"):
         stats[name] = 0
+    dev._flood = [FLOOD_BURST, 0, 0, False]  # rejection token bucket (GBCSPipeline)
     dev.last_outcome = None
     dev.last_code = None
 

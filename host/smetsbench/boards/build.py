@@ -4,6 +4,11 @@ A board (real or virtual) holds ``main.py``, ``boot.py`` and ``lib/smets/**.mpy`
 files are cached by the SHA-256 of their source and the mpy-cross arguments in
 ``build/mpy/<arch>/``, so a rebuild only compiles what changed; `image_files` lists what goes
 on the board with the hash of each file, which `deploy` compares with the board's manifest.
+
+Modules with `@micropython.viper` code (the P-256 limbs, GHASH) are native machine code: they
+need mpy-cross's -march of the board (a board definition's `mpy_arch`: xtensawin for an
+ESP32; the unix port's own, x64 on a PC, for a virtual board: virtual.unix_port_arch). An image
+built without an arch leaves them out, and the firmware falls back to Python ints.
 """
 
 import ast
@@ -42,6 +47,27 @@ def mpy_cross_version():
         return None
     out = subprocess.run(cmd + ["--version"], capture_output=True, text=True, check=False)
     return (out.stdout or out.stderr).strip()
+
+
+def march_for(defn):
+    """The -march for a board definition: its micropython.mpy_arch, or for the virtual board
+    (mpy_arch null, port unix) the unix port's."""
+    mp = (defn or {}).get("micropython") or {}
+    if mp.get("mpy_arch"):
+        return mp["mpy_arch"]
+    if mp.get("port") == "unix":
+        from smetsbench.boards.virtual import unix_port_arch
+
+        return unix_port_arch()
+    return None
+
+
+_NATIVE_MARKERS = (b"@micropython.viper", b"@micropython.native")
+
+
+def is_native(source):
+    """Whether a module's source has native (viper / native-emitter) functions."""
+    return any(m in source for m in _NATIVE_MARKERS)
 
 
 def _digest(data, extra=b""):
@@ -149,6 +175,8 @@ def image_files(march=None, compiled=True, firmware_dir=None, romfs=False):
         if is_host_only(rel):
             continue
         if compiled:
+            if march is None and is_native(path.read_bytes()):
+                continue  # bytecode-only image: the firmware uses its Python-int code
             files["lib/" + rel[:-3] + ".mpy"] = compile_module(path, march)
         else:
             files["lib/" + rel] = path.read_bytes()

@@ -4,14 +4,20 @@ Runs on virtual boards (the MicroPython unix port, `-X heapsize=`), through the 
 - device CPU per GBCS command, measured on the board around the whole HAN frame handling (ZCL,
   envelope, MAC/signature checks, DLMS, response MAC or signature), per use case;
 - host round trip per command (hub -> pty -> board -> hub, including the host's own crypto);
+- device CPU per rejected command: a flood of wrong-MAC commands, the first ones logged and
+  alerted, the rest past the flood throttle (smets.gbcs.pipeline FLOOD_BURST) only counted;
+- the firmware's crypto on the unix port (tools/bench_crypto.py: viper limbs and GHASH) beside
+  OpenSSL (`cryptography`) measured in the same run, with the ratio of each;
 - heap: live heap after provisioning and after the run (gc.collect()ed); per role, the part
   its code takes and the part its data takes (smetsbench.boards.heap); and the smallest data
   heap with which the whole demo script still passes (found by bisection).
-Prints a table; budgets from DESIGN.md are shown beside the figures.
+Prints tables; budgets from DESIGN.md and the targets of issue 13 are shown beside the figures.
 """
 
+import json
 import logging
 import statistics
+import subprocess
 import sys
 import time
 
@@ -23,6 +29,22 @@ BUDGET_NON_CRITICAL_MS = 5.0
 BUDGET_CRITICAL_MS = 20.0
 BUDGET_HEAP = 256 * 1024
 TARGET_HEAP = 128 * 1024
+# Targets on the unix port (issue 13): device CPU p50 per command, ECDSA verify against OpenSSL.
+TARGET_NON_CRITICAL_MS = 0.7
+TARGET_CRITICAL_MS = 3.0
+TARGET_VERIFY_RATIO = 10.0
+REJECT_FLOOD = 60  # wrong-MAC commands sent back to back: past the throttle's burst
+
+# (what, tools/bench_crypto.py row, OpenSSL operation)
+CRYPTO_ROWS = (
+    ("ECDSA verify, trusted key (tables)", "verify, G + Q tables", "verify"),
+    ("ECDSA verify, any key", "verify, G table, cold Q", "verify"),
+    ("ECDSA sign", "ECDSA sign (RFC 6979)", "sign"),
+    ("ECDH, any key", "ECDH cold (wNAF w=5)", "ecdh"),
+    ("ECDH, trusted key (table)", "ECDH with peer table", "ecdh"),
+    ("AES-GCM 64 B, new key", "AES-GCM encrypt 64 B (new key)", "gcm"),
+    ("GMAC 205 B, new key", "GMAC, 205-byte AAD (new key)", "gmac"),
+)
 
 
 def _pct(samples, p):
@@ -61,13 +83,125 @@ def measure_commands(rounds=50, heap="256K", runtime="auto"):
             key = "%04X:accepted" % _code(name)
             # One entry per request: all of them at once is too big a reply for the board.
             row["device_us"] = esme.link.control("cpu", key=key, reset=True)[key]
+        rejected = measure_rejected(bench, esme)
         heap = {
             "after_provision": heap_after_provision,
             "after_run": status.get("heap_alloc"),
             "implementation": status.get("implementation"),
             "join_ms": join_ms,
+            "crypto": status.get("crypto"),
+            "rejected": rejected,
         }
     return out, heap
+
+
+def measure_rejected(bench, esme, count=REJECT_FLOOD, name="ECS52"):
+    """Device CPU (us samples) per rejected command: {"logged": [...], "suppressed": [...]}
+    for `count` wrong-MAC commands sent back to back (the device answers none of them)."""
+    uc_code = _code(name)
+    from smetsbench.usecases import library as usecases
+
+    uc = usecases.get(name)
+    party = bench.dcc[uc.originator]
+    for _ in range(count):
+        counter = party.next_counter()
+        content = uc.build(counter, party, esme.eui)
+        raw, _ = bench.dcc.build_command(party, esme.eui, esme.ka_public, uc_code, content,
+                                         critical=uc.critical, counter=counter)
+        bench.hub.put(esme.eui, raw[:-1] + bytes((raw[-1] ^ 0x01,)))
+    # The board handles its link in order: once this is answered, so are the commands.
+    status = esme.status()
+    out = {}
+    for kind, outcome in (("logged", "bad_mac"), ("suppressed", "bad_mac (suppressed)")):
+        key = "%04X:%s" % (uc_code, outcome)
+        out[kind] = esme.link.control("cpu", key=key, reset=True)[key]
+    stats = (status.get("device") or {}).get("stats") or {}
+    out["suppressed_total"] = stats.get("suppressed")
+    return out
+
+
+def device_crypto(heap="1M"):
+    """tools/bench_crypto.py on the unix port: {"ops": {row: [us, alloc B]}, ...}, or None."""
+    from smetsbench import paths
+    from smetsbench.boards.virtual import find_micropython
+
+    exe = find_micropython()
+    script = paths.repo_dir() / "tools" / "bench_crypto.py"
+    if not exe or not script.exists():
+        return None
+    proc = subprocess.run([exe, "-X", "heapsize=" + heap, str(script), "--json"],
+                          capture_output=True, text=True, timeout=900)
+    for line in proc.stdout.splitlines():
+        if line.startswith("JSON "):
+            return json.loads(line[5:])
+    raise RuntimeError("bench_crypto.py failed: %s" % (proc.stderr or proc.stdout)[-2000:])
+
+
+def openssl_crypto(rounds=5, n=200):
+    """Microseconds per operation with `cryptography` (OpenSSL), best of `rounds`: the
+    operations of CRYPTO_ROWS on the same sizes (a new AES key per message, as GBCS does)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = ec.derive_private_key(0x1234567, ec.SECP256R1())
+    peer = ec.derive_private_key(0x7654321, ec.SECP256R1()).public_key()
+    digest = hashlib.sha256(b"bench").digest()
+    algo = ec.ECDSA(Prehashed(hashes.SHA256()))
+    sig = key.sign(digest, algo)
+    pub = key.public_key()
+    aes_key = bytes(range(16))
+    iv = bytes(12)
+    pt = bytes(64)
+    aad = bytes(205)
+    ops = {
+        "verify": lambda: pub.verify(sig, digest, algo),
+        "sign": lambda: key.sign(digest, algo),
+        "ecdh": lambda: key.exchange(ec.ECDH(), peer),
+        "gcm": lambda: AESGCM(aes_key).encrypt(iv, pt, b"\x31"),
+        "gmac": lambda: AESGCM(aes_key).encrypt(iv, b"", aad),
+    }
+    out = {}
+    for name, fn in ops.items():
+        best = None
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            dt = (time.perf_counter() - t0) / n * 1e6
+            best = dt if best is None else min(best, dt)
+        out[name] = best
+    return out
+
+
+def print_crypto(out=print):
+    """The device's crypto beside OpenSSL's; returns the ECDSA verify ratio (trusted key)."""
+    dev = device_crypto()
+    if dev is None:
+        out("crypto: no MicroPython unix port (or tools/bench_crypto.py): skipped")
+        return None
+    ssl = openssl_crypto()
+    out("crypto on the unix port (%s; P-256 %s, GHASH %s) beside OpenSSL (cryptography), "
+        "same run:" % (dev.get("implementation"), dev.get("p256"), dev.get("ghash")))
+    out("%-36s %11s %11s %8s %12s" % ("operation", "device us", "OpenSSL us", "ratio",
+                                      "alloc B/op"))
+    out("-" * 82)
+    verify_ratio = None
+    for label, row, op in CRYPTO_ROWS:
+        us, alloc = dev["ops"][row]
+        ratio = us / ssl[op]
+        if verify_ratio is None and op == "verify":
+            verify_ratio = ratio
+        out("%-36s %11.1f %11.1f %7.1fx %12s" % (label, us, ssl[op], ratio,
+                                                 "-" if alloc is None else alloc))
+    out("-" * 82)
+    out("ECDSA verify with a trusted key's table: %.1fx OpenSSL (target <= %.0fx) %s" % (
+        verify_ratio, TARGET_VERIFY_RATIO,
+        "OK" if verify_ratio <= TARGET_VERIFY_RATIO else "OVER"))
+    return verify_ratio
 
 
 def _code(name):
@@ -161,8 +295,8 @@ def main_fleet(n, out=print):
 def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
     t0 = time.time()
     rows, heap_info = measure_commands(rounds, heap, runtime)
-    out("smetsbench bench: ESME on a virtual board (%s, -X heapsize=%s), %d rounds per use case"
-        % (heap_info["implementation"], heap, rounds))
+    out("smetsbench bench: ESME on a virtual board (%s, -X heapsize=%s, crypto %s), %d rounds "
+        "per use case" % (heap_info["implementation"], heap, heap_info.get("crypto"), rounds))
     out("")
     out("%-8s %-12s %10s %10s %10s %10s %8s" % (
         "use case", "kind", "cpu p50 ms", "cpu p99 ms", "rtt p50 ms", "rtt p99 ms", "budget"))
@@ -178,6 +312,22 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print):
             name, kind, _pct(dev, 50), p99, statistics.median(row["rtt_ms"]),
             _pct(row["rtt_ms"], 99), budget, "" if _pct(dev, 50) <= budget else " OVER"))
     out("-" * 74)
+    p50 = {crit: max(_pct(row["device_us"], 50) for row in rows.values()
+                     if row["critical"] == crit) / 1000.0 for crit in (False, True)}
+    out("device CPU p50, worst use case: non-critical %.2f ms (target <= %.1f) %s, critical "
+        "%.2f ms (target <= %.1f) %s" % (
+            p50[False], TARGET_NON_CRITICAL_MS,
+            "OK" if p50[False] <= TARGET_NON_CRITICAL_MS else "OVER",
+            p50[True], TARGET_CRITICAL_MS, "OK" if p50[True] <= TARGET_CRITICAL_MS else "OVER"))
+    rej = heap_info["rejected"]
+    out("rejected command (wrong MAC, %d back to back): %.2f ms p50 logged and alerted (%d), "
+        "%.3f ms p50 past the flood throttle (%d)" % (
+            REJECT_FLOOD, _pct(rej["logged"], 50) / 1000.0, len(rej["logged"]),
+            _pct(rej["suppressed"], 50) / 1000.0, len(rej["suppressed"])))
+    out("")
+    if heap_info["implementation"] == "micropython":
+        print_crypto(out)
+        out("")
     if heap_info.get("join_ms") is not None:
         out("HAN join (association -> network key -> joined, ZigBee security on): %.0f ms" %
             heap_info["join_ms"])
