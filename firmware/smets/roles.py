@@ -27,7 +27,7 @@ DEVICE_TYPE = 32  # a SMKI device type (certificate subject OU)
 TABLE = (
     ("ESME", "smets.devices.esme", "ESME", GBCS | BENCH | DEVICE_TYPE, "00db1234567890a0"),
     ("GSME", None, None, GBCS | SLEEPY | BENCH | DEVICE_TYPE, "00db1234567890a1"),
-    ("CHF", None, None, GBCS | HUB | DEVICE_TYPE, "00db1234567890a2"),
+    ("CHF", "smets.devices.chf", "CHF", GBCS | HUB | DEVICE_TYPE, "00db1234567890a2"),
     ("GPF", None, None, GBCS | HUB | DEVICE_TYPE, "00db1234567890a3"),
     ("PPMID", None, None, GBCS | DEVICE_TYPE, "00db1234567890a4"),
     ("HCALCS", None, None, GBCS | DEVICE_TYPE, "00db1234567890a5"),
