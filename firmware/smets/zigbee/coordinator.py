@@ -19,8 +19,13 @@ network key in an APS Transport Key secured with the key-transport key of the li
 install code (4.6.3.4); it has joined once a frame of its verifies with that network key.
 Every frame after that is NWK-secured (hop by hop: the coordinator relays device-to-device
 frames re-secured with its own frame counter, 4.3.1.2) and Smart Energy clusters are also
-APS-secured with the device's link key (stack.se_cluster). Replayed or stale counters, bad
-MICs, unsecured frames and frames from devices that are not members are dropped and reported.
+APS-secured with the device's link key (stack.se_cluster), but for Type 2 devices
+(`nwk_only(eui)`: the CHF device log's type 6, GBCS Method B: no link key is agreed with
+them, see HanStack.aps_required). Replayed or stale counters, bad MICs, unsecured frames and
+frames from devices that are not members are dropped and reported; a Smart Energy frame
+without the APS security it needs is answered with a ZCL Default Response FAILURE (ZSE 5.4.6).
+ZDO frames (profile 0) go up to the hub, whose discovery cache answers them; a Device_annce
+is the "announce" event.
 A removed device gets a NWK Leave request (3.4.4) and is forgotten: it cannot rejoin.
 
 `crypto` is smets.zigbee.sec on a board, or the host's `cryptography` provider.
@@ -64,7 +69,7 @@ from smets.zigbee.frames import (
     _rev,
 )
 from smets.zigbee.sec import SecurityError
-from smets.zigbee.stack import COORDINATOR, se_cluster
+from smets.zigbee.stack import COORDINATOR, se_cluster, zcl_refusal
 
 AUTHENTICATION_TIMEOUT_S = 10  # a joiner must use the network key within this (wrong code)
 KEY_TYPE_NETWORK = 0x01
@@ -99,12 +104,13 @@ class Member:
 
 class Coordinator:
     def __init__(self, eui, authorize, crypto=None, pan_id=None, nwk_key=None, log=None,
-                 record=None):
+                 record=None, nwk_only=None):
         if crypto is None:
             from smets.zigbee import sec as crypto
         self.crypto = crypto
         self.eui = bytes(eui)
         self.authorize = authorize
+        self.nwk_only = nwk_only  # nwk_only(eui): a Type 2 member (no APS link key use)
         self._log = log
         self.members = {}
         self.stats = {"rx": 0, "tx": 0, "bad_frames": 0, "bad_mic": 0, "replayed": 0,
@@ -284,13 +290,20 @@ class Coordinator:
             self.aps_in.accept(sender, aux.counter)
         if aps.ftype in (APS_ACK, APS_COMMAND):
             return []  # no APS commands from devices are used (no key requests)
-        if se_cluster(aps.cluster) and not secured:
-            return self._drop("unsecured", m.eui, "cluster %04x from %s without APS security"
-                              % (aps.cluster, _hex(m.eui)))
-        if aps.profile == 0:
-            if aps.cluster == ZDO_DEVICE_ANNCE:
-                return [("announce", m.eui)]
-            return []
+        if not secured and self._aps_required(aps.cluster, m.eui):
+            out = self._drop("unsecured", m.eui, "cluster %04x from %s without APS security"
+                             % (aps.cluster, _hex(m.eui)))
+            zcl = zcl_refusal(aps.payload) if nwk.dst < 0xFFF8 else None
+            if zcl is not None:
+                pdu = ApsPdu(APS_DATA, self._seq("_aps_seq"), cluster=aps.cluster,
+                             profile=aps.profile, dst_ep=aps.src_ep, src_ep=aps.dst_ep)
+                back = NwkFrame(NWK_DATA, m.short, COORDINATOR, self._seq("_nwk_seq"),
+                                dst_eui=m.eui, src_eui=self.eui)
+                out.append(("tx", m.eui, self._mac(m.short, self._seal_nwk(
+                    back, pdu.header_bytes() + zcl))))
+            return out
+        if aps.profile == 0 and aps.cluster == ZDO_DEVICE_ANNCE:
+            return [("announce", m.eui)]
         flags = (FLAG_SECURE if secured else 0) | (FLAG_ACK if aps.ack_req else 0)
         dst = self.eui
         if nwk.dst >= 0xFFF8:
@@ -299,6 +312,10 @@ class Coordinator:
         return [("aps", ApsFrame(m.eui, dst, aps.cluster, aps.payload, src_ep=aps.src_ep,
                                  dst_ep=aps.dst_ep, src_short=m.short, dst_short=nwk.dst,
                                  profile=aps.profile, counter=aps.counter, flags=flags))]
+
+    def _aps_required(self, cluster, eui):
+        """As HanStack.aps_required, with the trust center's knowledge of its members."""
+        return se_cluster(cluster) and (self.nwk_only is None or not self.nwk_only(eui))
 
     def _relay(self, m, nwk, payload, now):
         """A frame for another device: NWK re-secured by the coordinator (hop by hop), the APS
@@ -458,7 +475,7 @@ class Coordinator:
                      dst_ep=aps.dst_ep, src_ep=aps.src_ep,
                      delivery=APS_BROADCAST if broadcast else APS_UNICAST,
                      ack_req=bool(aps.flags & FLAG_ACK) and not broadcast)
-        if m is not None and se_cluster(aps.cluster):
+        if m is not None and self._aps_required(aps.cluster, m.eui):
             pdu.aux = Aux(KEY_DATA, self._count(self.aps_out), self.eui)
             body = security.seal(self.crypto, m.link, pdu.header_bytes(), pdu.aux,
                                  aps.payload)

@@ -14,9 +14,11 @@ associates, and waits for the trust center's APS Transport Key: the network key,
 the key-transport key of its preconfigured link key (AES-MMO of its install code and CRC). A
 device with the wrong install code cannot open it and never gets the network key; one that is
 not in the CHF device log is refused at association. Joined, every frame carries NWK security
-with the network key; Smart Energy clusters also carry APS security with the trust center link
-key (SE_CLUSTERS). After a reboot the device resumes with the network it saved (a secured NWK
-rejoin request, 3.6.1.4.2); told to leave (NWK Leave), it forgets the network.
+with the network key; Smart Energy clusters also carry APS security with a link key (ZSE 1.4
+5.4.6), except between a Type 2 device and the devices that joined it by Method B, which share
+no link key (`nwk_only`, see `aps_required`). After a reboot the device resumes with the
+network it saved (a secured NWK rejoin request, 3.6.1.4.2); told to leave (NWK Leave), it
+forgets the network.
 
 The join procedure lives in smets.zigbee.join, loaded only while it runs (smets.lazy); this
 module keeps the secured data path. Time is monotonic milliseconds, passed in: the device clock
@@ -79,6 +81,22 @@ def se_cluster(cluster):
     return 0x0700 <= cluster <= 0x07FF
 
 
+def zcl_refusal(payload):
+    """ZSE 1.4 5.4.6: a frame that lacks the APS security its cluster requires is answered with
+    a ZCL Default Response, status FAILURE (0x01), under the network key only. Its ZCL bytes
+    for the ZCL frame `payload`, or None when none is due (a Default Response itself, ZCL
+    2.5.12.2, or no ZCL header to answer)."""
+    from smets.zcl.frame import DEFAULT_RESPONSE, FAILURE, TYPE_GLOBAL, ZCLError, ZCLFrame
+
+    try:
+        zcl = ZCLFrame.from_bytes(payload[:5])  # the header is all a Default Response needs
+    except ZCLError:
+        return None
+    if zcl.frame_type == TYPE_GLOBAL and zcl.command == DEFAULT_RESPONSE:
+        return None
+    return zcl.default_response(FAILURE).to_bytes()
+
+
 def _hex(b):
     return binascii.hexlify(b).decode()
 
@@ -98,7 +116,7 @@ def split_install_code(raw):
 
 
 class HanStack:
-    def __init__(self, identity, store, log=None, crypto=None, capability=None):
+    def __init__(self, identity, store, log=None, crypto=None, capability=None, nwk_only=None):
         if crypto is None:
             from smets.zigbee import sec as crypto
         self.crypto = crypto
@@ -114,6 +132,9 @@ class HanStack:
         # 802.15.4 capability information (7.3.1.2): allocate address, receiver on when idle
         # and mains powered unless the role sleeps.
         self.capability = 0x8C if capability is None else capability
+        # nwk_only(eui): the partners whose Smart Energy frames carry NWK security only (the
+        # device model's, from what it is and its device log; see aps_required).
+        self.nwk_only = nwk_only
         self.stats = {"rx": 0, "tx": 0, "bad_frames": 0, "bad_mic": 0, "replayed": 0,
                       "unsecured": 0, "not_for_us": 0, "dropped": 0, "joins": 0,
                       "rejoins": 0, "leaves": 0, "refused": 0}
@@ -337,9 +358,12 @@ class HanStack:
             return []
         if aps.ftype == APS_ACK:
             return []
-        if se_cluster(aps.cluster) and not secured:
+        if not secured and self.aps_required(aps.cluster, src_eui):
             self._drop("unsecured", "cluster %04x from %s without APS security dropped" % (
                 aps.cluster, _hex(src_eui)))
+            if aps.delivery == APS_UNICAST and nwk.dst < 0xFFF8 \
+                    and src_eui != COORDINATOR_EUI_UNKNOWN:
+                self._refuse(nwk, aps, src_eui)
             return []
         flags = (FLAG_SECURE if secured else 0) | (FLAG_ACK if aps.ack_req else 0)
         dst = self.eui
@@ -351,6 +375,33 @@ class HanStack:
                        counter=aps.counter, flags=flags)
         out.payload = aps.payload  # no copy: the device model's ZCL parse takes its own
         return [out]
+
+    def aps_required(self, cluster, eui):
+        """Whether a unicast frame on `cluster` with the partner `eui` carries APS security.
+
+        ZSE 1.4 5.4.6 (Table 5-12, security key assignments per cluster): the Smart Energy
+        clusters use an APS link key, the general ones the network key only. GBCS agrees a link
+        key between two devices only where it joins them by Method A (CBKE, CS03A); a Type 2
+        device (an IHD, a CAD: no certificates, GBCS device type 6) is joined to a meter by
+        Method B (CS03B carries its EUI-64 and type, no key material: RTDS 8.7.2), so between
+        the two Smart Energy frames carry NWK security only. Which partners those are is the
+        device model's knowledge (`nwk_only`): every partner for a Type 2 device, the Type 2
+        entries of its device log for a meter. Any other partner, the hub first, keeps APS
+        security where ZSE requires it."""
+        if not se_cluster(cluster):
+            return False
+        return self.nwk_only is None or not self.nwk_only(eui)
+
+    def _refuse(self, nwk, aps, src_eui):
+        """The ZSE 5.4.6 FAILURE Default Response to an unsecured Smart Energy frame."""
+        zcl = zcl_refusal(aps.payload)
+        if zcl is None:
+            return
+        pdu = ApsPdu(APS_DATA, self.next_aps_seq(), cluster=aps.cluster, profile=aps.profile,
+                     dst_ep=aps.src_ep, src_ep=aps.dst_ep)
+        out = NwkFrame(NWK_DATA, nwk.src, self.short, self.next_nwk_seq(), dst_eui=src_eui,
+                       src_eui=self.eui)
+        self.out.append(self.mac_data(self.seal_nwk(out, pdu.header_bytes() + zcl)))
 
     def link_key_for(self, eui):
         """The link key shared with `eui` (the trust center link key for the hub)."""
@@ -407,7 +458,7 @@ class HanStack:
         payload = aps.payload
         aps.payload = b""
         key = None if broadcast else self.link_key_for(aps.dst_eui)
-        if se_cluster(aps.cluster) and not broadcast:
+        if not broadcast and self.aps_required(aps.cluster, aps.dst_eui):
             if key is None:
                 self._drop("dropped", "no link key with %s for cluster %04x" % (
                     _hex(aps.dst_eui), aps.cluster))
