@@ -419,7 +419,8 @@ class Node:
             # capability information 7.3.1.2); the others are mains powered and listen.
             sleepy = getattr(self.device, "SLEEPY", False)
             self.han = HanStack(self.identity, self.store, log=self.log,
-                                capability=0x80 if sleepy else 0x8C)
+                                capability=0x80 if sleepy else 0x8C,
+                                nwk_only=self.device.han_nwk_only)
 
 
 def _exc_text(exc, trace=False):

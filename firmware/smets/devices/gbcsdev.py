@@ -27,6 +27,9 @@ from smets.zcl.frame import TYPE_CLUSTER, UNSUP_COMMAND, UNSUPPORTED_CLUSTER
 
 # CONTROL ops of every GBCS device, loaded for the request only (smets.gbcs.pipeline_ops).
 _GBCS_OPS = ("use_cases", "security_log", "gbcs")
+TYPE_2_DEVICE = 6  # GBCS DeviceType (JoinDevice, CCS01) of a Type 2 Device: an IHD, a CAD
+
+
 class GBCSDevice(HANDevice, GBCSPipeline):
     SLEEPY = False  # polls the hub with GET (GSME) instead of taking pushed PUTs (ESME)
     POLL_S = POLL_S
@@ -66,6 +69,18 @@ class GBCSDevice(HANDevice, GBCSPipeline):
     def on_cluster(self, aps, zcl, now):
         """Other clusters (Basic, Metering, ...): device models override. None = unsupported."""
         return None
+
+    def han_nwk_only(self, eui):
+        """A Type 2 device this device joined by Method B (its device log's type 6, GBCS CS03B)
+        shares no link key with it: their Smart Energy frames carry NWK security only. The hub
+        never is one (the tunnel runs under the trust center link key), nor is a device joined
+        by Method A. A device model that keeps no device log (the ESME until it has one; it
+        then answers every HAN device, smets.devices.esme_se) shares a link key with no other
+        partner than its hub, so it treats the others as Type 2 devices."""
+        if bytes(eui) == self.hub_eui:
+            return False
+        joined = getattr(self, "han_joined", None)
+        return joined is None or joined(eui) == TYPE_2_DEVICE
 
     def unhandled_status(self, aps, zcl):
         return UNSUP_COMMAND if aps.cluster == tunnel.CLUSTER else UNSUPPORTED_CLUSTER
