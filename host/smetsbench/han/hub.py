@@ -36,6 +36,7 @@ from smetsbench.han.network import (  # noqa: F401 - Received and CHF_EUI are th
     Ticket,
     Transmit,
 )
+from smetsbench.usecases.library import TYPE_2_DEVICE
 
 log = logging.getLogger("smetsbench.han.hub")
 
@@ -60,6 +61,7 @@ class CommsHub:
             from smetsbench.han import zcrypto
 
             coordinator = Coordinator(eui, self._authorize, crypto=zcrypto,
+                                      nwk_only=self._type2,
                                       log=lambda level, text: log.log(
                                           logging.WARNING if level in "WE" else logging.INFO,
                                           "HAN: %s", text))
@@ -69,6 +71,7 @@ class CommsHub:
         # hub's copy of its device logs {eui: (install code, join until, joined before)}.
         self.chf = None
         self.device_log = {}
+        self.type2 = set()  # the Type 2 devices of the CHF device logs (CCS01 device type 6)
         self.han_events = collections.deque(maxlen=1000)
         self._reports = collections.deque()
         self._reported = {}
@@ -343,12 +346,16 @@ class CommsHub:
         reply = self.chf.control("han_devices")
         now = self.clock()
         log_now = {}
+        type2 = set()
         for d in reply["devices"]:
-            log_now[bytes.fromhex(d["eui"])] = (bytes.fromhex(d["install_code"]),
-                                                now + d["join_left"], d["joined"])
+            eui = bytes.fromhex(d["eui"])
+            log_now[eui] = (bytes.fromhex(d["install_code"]), now + d["join_left"], d["joined"])
+            if d.get("type") == TYPE_2_DEVICE:
+                type2.add(eui)
         with self._cond:
             gone = [e for e in self.device_log if e not in log_now]
             self.device_log = log_now
+            self.type2 = type2
             events = []
             for eui in gone:
                 events += self.network.remove_member(eui, now)
@@ -367,6 +374,12 @@ class CommsHub:
             return None
         code, until, _joined = entry
         return code, until > now
+
+    def _type2(self, eui):
+        """The trust center's other question: whether `eui` is a Type 2 device in the CHF
+        device log, with which Smart Energy frames carry NWK security only (GBCS Method B;
+        smets.zigbee.stack.HanStack.aps_required)."""
+        return bytes(eui) in self.type2
 
     # HAN events the CHF logs; "dropped" frames at most once a minute per device.
     _REPORTED = {"joined": "joined", "rejoined": "rejoined", "left": "left",

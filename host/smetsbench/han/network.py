@@ -319,7 +319,11 @@ class HanNetwork:
     def _zdo(self, dev, aps, now):
         """Service discovery (ZigBee 2.4.3.1.7): a Match_Desc_rsp, from each device whose SE
         endpoint serves one of the clusters asked for, with that device as the source (the
-        discovery cache answers for it, as a coordinator does for sleeping devices)."""
+        discovery cache answers for it, as a coordinator does for sleeping devices; on the
+        air the response comes from the hub, its NWKAddrOfInterest naming the device); and
+        IEEE_addr_req (2.4.3.1.2), the EUI-64 of a device the cache named."""
+        if aps.cluster == zdo.IEEE_ADDR_REQ:
+            return self._ieee_addr(dev, aps, now)
         if aps.cluster != zdo.MATCH_DESC_REQ:
             self.errors["unsupported_zdo"] += 1
             return []
@@ -331,14 +335,39 @@ class HanNetwork:
         events = []
         for other in self.devices.values():
             servers = SE_SERVERS.get(other.role, ())
-            if other is dev or profile != PROFILE_SE or not any(c in servers for c in ins):
+            short = self._short(other)
+            if other is dev or profile != PROFILE_SE or not any(c in servers for c in ins) \
+                    or short is None:
                 continue
             rsp = ApsFrame(other.eui, dev.eui, zdo.MATCH_DESC_RSP, zdo.match_desc_rsp(
-                tsn, other.short, [other.endpoints[0]]), src_ep=zdo.ENDPOINT_ZDO,
-                dst_ep=zdo.ENDPOINT_ZDO, src_short=other.short, dst_short=aps.src_short,
+                tsn, short, [other.endpoints[0]]), src_ep=zdo.ENDPOINT_ZDO,
+                dst_ep=zdo.ENDPOINT_ZDO, src_short=short, dst_short=aps.src_short,
                 profile=zdo.PROFILE_ZDO)
             events.append(self._transmit(dev, rsp, now, "down"))
         return events
+
+    def _ieee_addr(self, dev, aps, now):
+        try:
+            tsn, addr, _kind = zdo.parse_ieee_addr_req(aps.payload)
+        except zdo.ZDOError:
+            self.errors["bad_zdo"] += 1
+            return []
+        payload = zdo.ieee_addr_rsp(tsn, b"\xff" * 8, addr, zdo.DEVICE_NOT_FOUND)
+        for other in self.devices.values():
+            if self._short(other) == addr:
+                payload = zdo.ieee_addr_rsp(tsn, other.eui, addr)
+        rsp = ApsFrame(self.eui, dev.eui, zdo.IEEE_ADDR_RSP, payload, src_ep=zdo.ENDPOINT_ZDO,
+                       dst_ep=zdo.ENDPOINT_ZDO, dst_short=aps.src_short,
+                       profile=zdo.PROFILE_ZDO)
+        return [self._transmit(dev, rsp, now, "down")]
+
+    def _short(self, dev):
+        """A device's 16-bit network address: the one the trust center gave it on a secured
+        HAN (None while it is not a member), else the network's stand-in."""
+        if self.coordinator is None:
+            return dev.short
+        m = self.coordinator.member(dev.eui)
+        return m.short if m is not None and self.coordinator.joined(dev.eui) else None
 
     def _for_hub(self, dev, aps, now):
         if aps.cluster != tunnel.CLUSTER:
