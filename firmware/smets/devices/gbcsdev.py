@@ -71,16 +71,18 @@ class GBCSDevice(HANDevice, GBCSPipeline):
         return None
 
     def han_nwk_only(self, eui):
-        """A Type 2 device this device joined by Method B (its device log's type 6, GBCS CS03B)
-        shares no link key with it: their Smart Energy frames carry NWK security only. The hub
-        never is one (the tunnel runs under the trust center link key), nor is a device joined
-        by Method A. A device model that keeps no device log (the ESME until it has one; it
-        then answers every HAN device, smets.devices.esme_se) shares a link key with no other
-        partner than its hub, so it treats the others as Type 2 devices."""
+        """Whether this device shares no link key with `eui`, so that their Smart Energy frames
+        carry NWK security only. It shares one with its hub (the trust center link key: the
+        tunnel) and with the devices its device log joined by Method A or C (GBCS CS03A/CS03C:
+        key agreement); none with a Type 2 device joined by Method B (CS03B: type 6) nor with
+        a device its log does not hold, whose frames the device model then drops (GBCS: a
+        meter answers only the devices in its device log, smets.devices.esme_se). A device
+        model that keeps no device log yet (the ESME: it answers every HAN device) shares no
+        key with any partner but its hub."""
         if bytes(eui) == self.hub_eui:
             return False
         joined = getattr(self, "han_joined", None)
-        return joined is None or joined(eui) == TYPE_2_DEVICE
+        return joined is None or joined(eui) in (None, TYPE_2_DEVICE)
 
     def unhandled_status(self, aps, zcl):
         return UNSUP_COMMAND if aps.cluster == tunnel.CLUSTER else UNSUPPORTED_CLUSTER

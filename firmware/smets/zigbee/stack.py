@@ -384,10 +384,11 @@ class HanStack:
         key between two devices only where it joins them by Method A (CBKE, CS03A); a Type 2
         device (an IHD, a CAD: no certificates, GBCS device type 6) is joined to a meter by
         Method B (CS03B carries its EUI-64 and type, no key material: RTDS 8.7.2), so between
-        the two Smart Energy frames carry NWK security only. Which partners those are is the
-        device model's knowledge (`nwk_only`): every partner for a Type 2 device, the Type 2
-        entries of its device log for a meter. Any other partner, the hub first, keeps APS
-        security where ZSE requires it."""
+        the two Smart Energy frames carry NWK security only. Which partners share no link key
+        is the device model's knowledge (`nwk_only`): every partner for a Type 2 device; for a
+        meter, all but its hub and the Method A partners of its device log (which then decides
+        whom it answers). Those partners, the hub first, keep APS security where ZSE requires
+        it: a Smart Energy frame from them without it is dropped and refused."""
         if not se_cluster(cluster):
             return False
         return self.nwk_only is None or not self.nwk_only(eui)
