@@ -302,3 +302,109 @@ def test_malformed_and_foreign_frames_are_dropped_and_counted_never_raised():
         assert all(e[0] == "dropped" for e in events)
     assert st.stats["bad_frames"] + st.stats["not_for_us"] >= 3
     assert tc.stats["bad_frames"] >= 3
+
+
+# -- Type 2 devices: Smart Energy frames under the network key only ---------------------------
+IHD = bytes.fromhex("00db12345678909c")
+PPMID = bytes.fromhex("00db1234567890a4")
+IHD_CODE = bytes(range(16))
+PPMID_CODE = bytes(range(16, 32))
+TYPE_2 = 6
+SE = 0x0109
+
+
+def _home():
+    """A trust center whose CHF device log holds a meter, an IHD (Type 2) and a PPMID (Type 1),
+    all joined; the meter's device log joined the IHD by Method B and the PPMID by Method A
+    (types as GBCS JoinDevice: 6 Type 2, 5 PPMID)."""
+    log = Log()
+    for eui, code in ((DEV, CODE), (IHD, IHD_CODE), (PPMID, PPMID_CODE)):
+        log.devices[eui] = (code, True)
+    tc = Coordinator(HUB, log, nwk_only=lambda eui: eui == IHD)
+    meter_log = {IHD: TYPE_2, PPMID: 5}
+    # As smets.devices.gbcsdev.GBCSDevice.han_nwk_only and the consumer's.
+    meter = HanStack(_identity(), scratch_store(),
+                     nwk_only=lambda eui: eui != HUB and meter_log.get(eui) in (None, TYPE_2))
+    ihd = HanStack(_identity(IHD_CODE, IHD), scratch_store(), nwk_only=lambda eui: True)
+    ppmid = HanStack(_identity(PPMID_CODE, PPMID), scratch_store(), nwk_only=lambda eui: False)
+    _pump(tc, [meter, ihd, ppmid], 0)
+    assert all(tc.joined(e) for e in (DEV, IHD, PPMID))
+    return tc, meter, ihd, ppmid
+
+
+def _carry(tc, sender, stacks, now):
+    """The frames `sender` queued, through the trust center: (APS frames the stacks received,
+    the trust center's events, the APS frames inside the frames sent on the air)."""
+    got, events, on_air = [], [], []
+    for frame in sender.take():
+        on_air.append(_aps_inside(tc, frame))
+        for ev in tc.receive(frame, now // 1000):
+            events.append(ev)
+            if ev[0] == "tx":
+                for st in stacks:
+                    if ev[1] == st.eui:
+                        on_air.append(_aps_inside(tc, ev[2]))
+                        got += st.receive(ev[2], now)
+    return got, events, on_air
+
+
+def _aps_inside(tc, frame):
+    """The APS frame inside a frame on the air, opened with the network key."""
+    nwk = F.NwkFrame.from_bytes(F.MacFrame.from_bytes(frame).payload)
+    return F.ApsPdu.from_bytes(security.open_frame(sec, tc.nwk_key, nwk, nwk.aux.src_eui))
+
+
+def test_a_type2_device_and_its_meter_talk_smart_energy_under_the_network_key_only():
+    tc, meter, ihd, _ppmid = _home()
+    read = b"\x00\x05\x00\x00\x00"  # Read Attributes: Metering CurrentSummationDelivered
+    ihd.send(ApsFrame(IHD, DEV, 0x0702, read, dst_short=tc.member(DEV).short, profile=SE), 10)
+    got, _events, on_air = _carry(tc, ihd, [meter], 10)
+    # On the air (the IHD's frame and the hub's relay of it): NWK security, no APS security.
+    assert len(on_air) == 2 and all(a.aux is None and a.cluster == 0x0702 for a in on_air)
+    (req,) = got
+    assert (req.src_eui, bytes(req.payload), req.flags & 0x04) == (IHD, read, 0)
+    answer = b"\x18\x05\x01\x00\x00\x00\x25\x39\x30\x00\x00\x00\x00"
+    meter.send(req.reply(0x0702, answer), 20)
+    got, _events, on_air = _carry(tc, meter, [ihd], 20)
+    assert all(a.aux is None for a in on_air)
+    (rsp,) = got
+    assert (rsp.src_eui, bytes(rsp.payload), rsp.flags & 0x04) == (DEV, answer, 0)
+    assert meter.stats["unsecured"] == 0 and ihd.stats["unsecured"] == 0
+
+
+def test_partners_sharing_a_link_key_keep_aps_security_and_are_refused_without_it():
+    tc, meter, ihd, ppmid = _home()
+    # The hub and the meter (the GBCS tunnel): APS-secured both ways, as before.
+    (tx,) = tc.send(ApsFrame(HUB, DEV, 0x0704, b"\x09\x01\x03command"), 1)
+    assert _aps_inside(tc, tx[2]).aux.key_id == F.KEY_DATA
+    (down,) = meter.receive(tx[2], 1000)
+    assert down.flags & 0x04
+    meter.send(ApsFrame(DEV, HUB, 0x0704, b"\x01\x02\x00response"), 1000)
+    _got, events, on_air = _carry(tc, meter, [], 1000)
+    assert on_air[0].aux is not None and [e[1].flags & 0x04 for e in events if e[0] == "aps"]
+    # The PPMID (Method A: a link key with the meter, once agreed; none here) sends nothing
+    # of a Smart Energy cluster without it.
+    ppmid.send(ApsFrame(PPMID, DEV, 0x0705, b"\x01\x07\x00", profile=SE), 2000)
+    assert ppmid.take() == [] and ppmid.stats["dropped"] == 1
+    # A PPMID that sends one under the network key only anyway: the meter drops it and
+    # answers FAILURE (ZSE 1.4 5.4.6), under the network key only.
+    rogue = HanStack(_identity(PPMID_CODE, PPMID), ppmid.store, nwk_only=lambda eui: True)
+    _pump(tc, [rogue], 3000)  # it resumes the PPMID's network (a secured rejoin)
+    assert rogue.state == JOINED
+    rogue.send(ApsFrame(PPMID, DEV, 0x0705, b"\x01\x07\x00", dst_short=tc.member(DEV).short,
+                        profile=SE), 3000)
+    got, _events, _on_air = _carry(tc, rogue, [meter], 3000)
+    assert got == [] and meter.stats["unsecured"] == 1
+    got, _events, on_air = _carry(tc, meter, [rogue], 3000)
+    (refusal,) = got
+    assert bytes(refusal.payload) == b"\x18\x07\x0b\x00\x01" and on_air[0].aux is None
+    # The trust center does the same for the hub's own Smart Energy clusters: it refuses an
+    # unsecured tunnel frame of a member that is not a Type 2 device.
+    rogue.send(ApsFrame(PPMID, HUB, 0x0704, b"\x01\x08\x00tunnel"), 4000)
+    _got, events, _on_air = _carry(tc, rogue, [], 4000)
+    assert [e[0] for e in events] == ["dropped", "tx"] and tc.stats["unsecured"] == 1
+    assert bytes(_aps_inside(tc, events[1][2]).payload) == b"\x18\x08\x0b\x00\x01"
+    # An IHD's frame to the hub goes under the network key only, and is taken.
+    ihd.send(ApsFrame(IHD, HUB, 0x0702, b"\x00\x09\x00\x00\x00", profile=SE), 5000)
+    _got, events, on_air = _carry(tc, ihd, [], 5000)
+    assert on_air[0].aux is None and [e[0] for e in events] == ["aps"]
