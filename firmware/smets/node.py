@@ -420,7 +420,8 @@ class Node:
             sleepy = getattr(self.device, "SLEEPY", False)
             self.han = HanStack(self.identity, self.store, log=self.log,
                                 capability=0x80 if sleepy else 0x8C,
-                                nwk_only=self.device.han_nwk_only)
+                                nwk_only=self.device.han_nwk_only,
+                                link_key=self.device.han_link_key)
 
 
 def _exc_text(exc, trace=False):

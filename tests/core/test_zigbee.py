@@ -408,3 +408,25 @@ def test_partners_sharing_a_link_key_keep_aps_security_and_are_refused_without_i
     ihd.send(ApsFrame(IHD, HUB, 0x0702, b"\x00\x09\x00\x00\x00", profile=SE), 5000)
     _got, events, on_air = _carry(tc, ihd, [], 5000)
     assert on_air[0].aux is None and [e[0] for e in events] == ["aps"]
+
+
+def test_a_method_a_partners_agreed_key_secures_their_smart_energy_frames_end_to_end():
+    tc, meter, _ihd, ppmid = _home()
+    agreed = bytes(range(100, 116))  # as a Method A key agreement would give both
+    meter.partner_key = lambda eui: agreed if eui == PPMID else None
+    ppmid.partner_key = lambda eui: agreed if eui == DEV else None
+    top_up = b"\x01\x0a\x00\x01\x02"
+    ppmid.send(ApsFrame(PPMID, DEV, 0x0705, top_up, dst_short=tc.member(DEV).short,
+                        profile=SE), 1000)
+    got, _events, on_air = _carry(tc, ppmid, [meter], 1000)
+    # APS-secured with the agreed key (key identifier: data), untouched by the hub's relay.
+    assert [a.aux.key_id for a in on_air] == [F.KEY_DATA, F.KEY_DATA]
+    assert on_air[0].aux.counter == on_air[1].aux.counter
+    (frame,) = got
+    assert bytes(frame.payload) == top_up and frame.flags & 0x04
+    # A meter that does not hold the key cannot open it: dropped, nothing delivered.
+    meter.partner_key = lambda eui: bytes(16) if eui == PPMID else None
+    ppmid.send(ApsFrame(PPMID, DEV, 0x0705, top_up, dst_short=tc.member(DEV).short,
+                        profile=SE), 2000)
+    got, _events, _on_air = _carry(tc, ppmid, [meter], 2000)
+    assert got == [] and meter.stats["bad_mic"] == 1

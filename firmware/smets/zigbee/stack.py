@@ -70,6 +70,7 @@ STATE_NAMES = ("idle", "scanning", "associating", "authenticating", "rejoining",
 COORDINATOR = const(0x0000)
 PENDING_MAX = const(8)  # APS frames held while the device is not joined (oldest dropped)
 _SAVE_IN_EVERY = const(16)  # accepted frames between saves of the incoming counters
+_PARTNER_KEYS = const(8)  # key schedules of partners' link keys kept (a device log's size)
 RECORD = "zigbee"
 
 
@@ -116,7 +117,8 @@ def split_install_code(raw):
 
 
 class HanStack:
-    def __init__(self, identity, store, log=None, crypto=None, capability=None, nwk_only=None):
+    def __init__(self, identity, store, log=None, crypto=None, capability=None, nwk_only=None,
+                 link_key=None):
         if crypto is None:
             from smets.zigbee import sec as crypto
         self.crypto = crypto
@@ -135,6 +137,8 @@ class HanStack:
         # nwk_only(eui): the partners whose Smart Energy frames carry NWK security only (the
         # device model's, from what it is and its device log; see aps_required).
         self.nwk_only = nwk_only
+        self.partner_key = link_key  # link_key(eui): a Method A partner's agreed key, or None
+        self._partner_keys = {}  # eui -> (raw, key): key schedules of the partners' keys
         self.stats = {"rx": 0, "tx": 0, "bad_frames": 0, "bad_mic": 0, "replayed": 0,
                       "unsecured": 0, "not_for_us": 0, "dropped": 0, "joins": 0,
                       "rejoins": 0, "leaves": 0, "refused": 0}
@@ -405,8 +409,20 @@ class HanStack:
         self.out.append(self.mac_data(self.seal_nwk(out, pdu.header_bytes() + zcl)))
 
     def link_key_for(self, eui):
-        """The link key shared with `eui` (the trust center link key for the hub)."""
-        return self.tc_link if eui == self.hub_eui else None
+        """The link key shared with `eui`: the trust center link key for the hub, the key a
+        GBCS Method A join agreed with a partner (the device model's `link_key(eui)`: 16 bytes
+        or None), else None."""
+        if eui == self.hub_eui:
+            return self.tc_link
+        raw = self.partner_key(eui) if self.partner_key is not None else None
+        if raw is None:
+            return None
+        k = self._partner_keys.get(eui)
+        if k is None or k[0] != raw:
+            if len(self._partner_keys) >= _PARTNER_KEYS:
+                self._partner_keys.clear()
+            k = self._partner_keys[eui] = (raw, self.crypto.key(raw))
+        return k[1]
 
     def _open_aps(self, aps, src_eui):
         aux = aps.aux
