@@ -304,10 +304,7 @@ def control(dev, op, req, now):
     if op == "button":
         return {"closed": dev.press_button(now)}
     if op == "fault_dlms":
-        # The next `count` request items from position `after` fail with hardware-fault.
-        dev.dlms_faults = int(req.get("count", 1))
-        dev.dlms_fault_after = int(req.get("after", 0))
-        return {"dlms_faults": dev.dlms_faults, "after": dev.dlms_fault_after}
+        return cosem.inject_faults(dev, req)
     if op == "events":
         n = min(int(req.get("n", 10)), 50)
         return {"count": len(dev.events),

@@ -63,6 +63,14 @@ class Home:
                     20)
 
     def _join(self, dev):
+        # On the HAN: the supplier added it to the CHF device log as a Type 2 device (CCS01,
+        # bench.provision) and it joined with its install code; its SE frames with the meter
+        # carry NWK security only (GBCS Method B: no link key between them).
+        hub = self.bench.hub
+        joined = hub.coordinator is None or hub.coordinator.joined(dev.eui)
+        self._record("CCS01 %s (Type 2) joined the HAN" % dev.role,
+                     joined and (hub.coordinator is None or dev.eui in hub.type2),
+                     dev.eui.hex())
         # GBCS CS03B (Method B join): the supplier tells the meter to talk to this Type 2
         # device. The seam: until the ESME has the use case, the meter answers any device the
         # hub lets on the HAN.
