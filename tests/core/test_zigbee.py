@@ -285,6 +285,74 @@ def test_a_rebooted_device_rejoins_above_its_old_counters_and_a_removed_one_cann
     assert not tc.joined(DEV)
 
 
+def test_a_sleepy_device_polls_for_what_its_parent_holds_and_hears_nothing_asleep():
+    log = Log()
+    log.devices[DEV] = (CODE, True)
+    tc = Coordinator(HUB, log)
+    store = scratch_store()
+    st = HanStack(_identity(), store, capability=0x80)  # battery, receiver off when idle
+    assert st.sleepy
+    _pump(tc, [st], 0)
+    assert st.state == JOINED and tc.member(DEV).sleepy
+    # Asleep after its announce: nothing due, nothing heard.
+    st.tick(5000)
+    assert st.next_due(5000) is None and st.status()["awake"] is False
+    # The hub's frames are held for it (802.15.4 indirect transmission), not sent.
+    assert tc.send(ApsFrame(HUB, DEV, 0x0704, b"one"), 6) == [("held", DEV)]
+    assert tc.send(ApsFrame(HUB, DEV, 0x0704, b"two"), 6) == [("held", DEV)]
+    # A broadcast to the devices with receivers on leaves it out.
+    assert all(e[1] != DEV for e in tc.send(ApsFrame(HUB, b"\xff" * 8, 0x000A, b"t"), 6))
+    # A frame that reaches it while it sleeps (e.g. sent unasked) is not heard.
+    basic = tc.send(ApsFrame(HUB, DEV, 0x0000, b"\x00\x01\x00"), 6)
+    assert basic == [("held", DEV)]
+    # It wakes to send; right after the frame it polls (MAC Data Request).
+    st.send(ApsFrame(DEV, HUB, 0x0704, b"GET"), 7000)
+    frames = st.take()
+    assert len(frames) == 1 and st.next_due(7000) == 7000
+    st.tick(7000)
+    (poll,) = st.take()
+    mac = F.MacFrame.from_bytes(poll)
+    assert (mac.ftype, bytes(mac.payload), mac.src) == (F.MAC_COMMAND, b"\x04", st.short)
+    got = []
+    for frame in frames + [poll]:
+        for ev in tc.receive(frame, 7):
+            if ev[0] == "tx":
+                got.append(ev[2])
+    # The oldest held frame, with the frame pending bit: it polls again at once.
+    (first,) = got
+    assert F.MacFrame.from_bytes(first).pending
+    assert [a.payload for a in st.receive(first, 7010)] == [b"one"]
+    assert st.next_due(7010) == 7010
+    payloads = []
+    for t in range(7010, 9000, 50):
+        st.tick(t)
+        for frame in st.take():
+            for ev in tc.receive(frame, 7):
+                if ev[0] == "tx":
+                    payloads += [bytes(a.payload) for a in st.receive(ev[2], t)]
+    # Then the rest, then an empty frame (nothing held); then asleep again.
+    assert payloads == [b"two", b"\x00\x01\x00"]
+    assert st.stats["polls"] >= 4 and tc.stats["polled"] >= 4 and tc.indirect == {}
+    assert st.next_due(9000) is None
+    # Awake or not, the parent now sends it nothing unasked; a frame forced on it while it
+    # sleeps is dropped and counted (its receiver is off).
+    held = tc.send(ApsFrame(HUB, DEV, 0x0704, b"late"), 9)
+    assert held == [("held", DEV)]
+    frame = tc.indirect[st.short][0]
+    assert st.receive(frame, 9500) == [] and st.stats["asleep"] == 1
+    # Removed while asleep: the Leave waits for its next poll.
+    log.devices.pop(DEV)
+    assert [e[0] for e in tc.remove(DEV, 10)] == ["left"]
+    st.send(ApsFrame(DEV, HUB, 0x0704, b"GET"), 10000)
+    for t in range(10000, 12000, 50):
+        st.tick(t)
+        for frame in st.take():
+            for ev in tc.receive(frame, 10):
+                if ev[0] == "tx":
+                    st.receive(ev[2], t)
+    assert st.stats["leaves"] == 1 and st.nwk_key is None
+
+
 def test_malformed_and_foreign_frames_are_dropped_and_counted_never_raised():
     log = Log()
     log.devices[DEV] = (CODE, True)

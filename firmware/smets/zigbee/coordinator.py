@@ -9,7 +9,8 @@
 Events are tuples: ("tx", eui or None, frame) a frame to send to a device (None: back where
 the frame just received came from, for a device that has not joined), ("aps", ApsFrame) a
 frame for the hub, and what happened: ("joined" | "rejoined" | "left", eui),
-("refused", eui, why), ("join_failed", eui, why), ("dropped", eui or None, why).
+("refused", eui, why), ("join_failed", eui, why), ("dropped", eui or None, why), and from
+send(): ("held", eui) a frame kept for a sleepy device until it polls.
 
 Admission (ZigBee spec 05-3474 4.6.3, 4.7.3; GBCS: only devices in the CHF device log join):
 `authorize(eui, now)` returns (install code, may join now) for a device in the CHF device log,
@@ -27,6 +28,12 @@ without the APS security it needs is answered with a ZCL Default Response FAILUR
 ZDO frames (profile 0) go up to the hub, whose discovery cache answers them; a Device_annce
 is the "announce" event.
 A removed device gets a NWK Leave request (3.4.4) and is forgotten: it cannot rejoin.
+
+A sleepy member (capability "receiver on when idle" clear: the GSME) hears nothing unasked:
+the coordinator holds its frames (indirect transmission, 802.15.4-2006 7.5.6.3; INDIRECT_MAX
+per device, oldest dropped) until it polls with a MAC Data Request, then sends the oldest with
+the frame pending bit set while more wait, or an empty data frame when none does. Broadcasts
+to the devices with receivers on (0xFFFD) leave it out; those to all devices wait for it too.
 
 `crypto` is smets.zigbee.sec on a board, or the host's `cryptography` provider.
 """
@@ -55,6 +62,7 @@ from smets.zigbee.frames import (
     MAC_BEACON_REQUEST,
     MAC_COMMAND,
     MAC_DATA,
+    MAC_DATA_REQUEST,
     NWK_BROADCAST_RX_ON,
     NWK_COMMAND,
     NWK_DATA,
@@ -72,6 +80,7 @@ from smets.zigbee.sec import SecurityError
 from smets.zigbee.stack import COORDINATOR, se_cluster, zcl_refusal
 
 AUTHENTICATION_TIMEOUT_S = 10  # a joiner must use the network key within this (wrong code)
+INDIRECT_MAX = 8  # frames held for one sleepy device until it polls (oldest dropped)
 KEY_TYPE_NETWORK = 0x01
 ZDO_DEVICE_ANNCE = 0x0013
 _PENDING = "authenticating"
@@ -115,7 +124,11 @@ class Coordinator:
         self.members = {}
         self.stats = {"rx": 0, "tx": 0, "bad_frames": 0, "bad_mic": 0, "replayed": 0,
                       "unsecured": 0, "unknown_device": 0, "refused": 0, "joined": 0,
-                      "rejoined": 0, "relayed": 0, "removed": 0, "join_failed": 0}
+                      "rejoined": 0, "relayed": 0, "removed": 0, "join_failed": 0,
+                      "held": 0, "polled": 0, "held_dropped": 0}
+        # Frames held for sleepy devices until they poll: short address -> [MAC frame bytes]
+        # (by short address, the MAC destination: a device told to leave still polls for it).
+        self.indirect = {}
         self._mac_seq = 0
         self._nwk_seq = 0
         self._aps_seq = 0
@@ -194,6 +207,48 @@ class Coordinator:
         while s in used or s == COORDINATOR:
             s = (s + 1) % 0xFFF0 or 1
         return s
+
+    def _to(self, m, frame):
+        """The event sending `frame` to member `m`: now, or held until it polls when its
+        receiver is off (a sleepy device); [] when held."""
+        if not m.sleepy or m.state != _JOINED:
+            return [("tx", m.eui, frame)]
+        q = self.indirect.setdefault(m.short, [])
+        if len(q) >= INDIRECT_MAX:
+            q.pop(0)
+            self.stats["held_dropped"] += 1
+            self.log("W", "frame held for %s dropped: %d waiting" % (_hex(m.eui), len(q)))
+        q.append(frame)
+        self.stats["held"] += 1
+        return []
+
+    def _data_request(self, mac, now):
+        """A sleepy device polls (802.15.4-2006 7.5.6.3): the oldest frame held for it (frame
+        pending set while more wait), or an empty data frame."""
+        m = None
+        if isinstance(mac.src, bytes):
+            m = self.members.get(mac.src)
+        else:
+            for x in self.members.values():
+                if x.short == mac.src:
+                    m = x
+        short = m.short if m is not None else mac.src
+        q = self.indirect.get(short)
+        if m is None and q is None:
+            return self._drop("unknown_device", None, "Data Request from %s, which has not "
+                                                      "joined" % (mac.src,))
+        self.stats["polled"] += 1
+        eui = m.eui if m is not None else None
+        if m is not None:
+            m.heard = now
+        if q:
+            frame = q.pop(0)
+            if q:
+                frame = bytes((frame[0] | 0x10,)) + frame[1:]  # frame pending (7.2.1.1.3)
+            else:
+                del self.indirect[short]
+            return [("tx", eui, frame)]
+        return [("tx", eui, self._mac(short, b""))]
 
     def _mac(self, dst, payload, ftype=MAC_DATA):
         self.stats["tx"] += 1
@@ -299,8 +354,8 @@ class Coordinator:
                              profile=aps.profile, dst_ep=aps.src_ep, src_ep=aps.dst_ep)
                 back = NwkFrame(NWK_DATA, m.short, COORDINATOR, self._seq("_nwk_seq"),
                                 dst_eui=m.eui, src_eui=self.eui)
-                out.append(("tx", m.eui, self._mac(m.short, self._seal_nwk(
-                    back, pdu.header_bytes() + zcl))))
+                out += self._to(m, self._mac(m.short, self._seal_nwk(
+                    back, pdu.header_bytes() + zcl)))
             return out
         if aps.profile == 0 and aps.cluster == ZDO_DEVICE_ANNCE:
             return [("announce", m.eui)]
@@ -333,16 +388,16 @@ class Coordinator:
         self.stats["relayed"] += 1
         out = NwkFrame(nwk.ftype, nwk.dst, nwk.src, nwk.seq, dst_eui=nwk.dst_eui,
                        src_eui=nwk.src_eui or m.eui, radius=max(nwk.radius - 1, 0))
-        return [("tx", dst.eui, self._mac(dst.short, self._seal_nwk(out, payload)))]
+        return self._to(dst, self._mac(dst.short, self._seal_nwk(out, payload)))
 
     def _relay_broadcast(self, m, nwk, payload):
         out = []
         for x in self.members.values():
-            if x is m or x.state != _JOINED:
+            if x is m or x.state != _JOINED or x.sleepy and nwk.dst != BROADCAST_SHORT:
                 continue
             f = NwkFrame(nwk.ftype, nwk.dst, nwk.src, nwk.seq, src_eui=nwk.src_eui or m.eui,
                          radius=max(nwk.radius - 1, 0))
-            out.append(("tx", x.eui, self._mac(BROADCAST_SHORT, self._seal_nwk(f, payload))))
+            out += self._to(x, self._mac(BROADCAST_SHORT, self._seal_nwk(f, payload)))
         return out
 
     def _nwk_command(self, m, nwk, payload, now):
@@ -397,6 +452,8 @@ class Coordinator:
             return self._drop("bad_frames", None, "empty 802.15.4 command")
         if p[0] == MAC_BEACON_REQUEST:
             return [("tx", None, self._beacon(now))]
+        if p[0] == MAC_DATA_REQUEST and mac.dst_pan == self.pan and mac.src is not None:
+            return self._data_request(mac, now)
         if p[0] == MAC_ASSOCIATION_REQUEST and isinstance(mac.src, bytes) and len(p) >= 2 \
                 and mac.dst_pan == self.pan:
             return self._associate(mac.src, p[1], now)
@@ -440,6 +497,7 @@ class Coordinator:
             self.nwk_in.forget(eui)
             self.aps_in.forget(eui)
         self.members[eui] = Member(eui, short, link_raw, self.crypto, _PENDING, now, capability)
+        self.indirect.pop(short, None)  # held for an earlier holder of the address
         self.dirty = True
         resp = bytes((MAC_ASSOCIATION_RESPONSE, short & 0xFF, short >> 8, ASSOC_SUCCESS))
         events = [("associated", eui),
@@ -485,9 +543,12 @@ class Coordinator:
         nwk = NwkFrame(NWK_DATA, dst, COORDINATOR, self._seq("_nwk_seq"),
                        dst_eui=None if broadcast else m.eui, src_eui=self.eui)
         if broadcast:
+            # To the devices with receivers on (0xFFFD): not the sleepy ones.
             frame = self._mac(BROADCAST_SHORT, self._seal_nwk(nwk, body))
-            return [("tx", x.eui, frame) for x in self.members.values() if x.state == _JOINED]
-        return [("tx", m.eui, self._mac(m.short, self._seal_nwk(nwk, body)))]
+            return [("tx", x.eui, frame) for x in self.members.values()
+                    if x.state == _JOINED and not x.sleepy]
+        out = self._to(m, self._mac(m.short, self._seal_nwk(nwk, body)))
+        return out or [("held", m.eui)]
 
     def remove(self, eui, now):
         """A device taken out of the CHF device log: told to leave (NWK Leave request, no
@@ -500,8 +561,8 @@ class Coordinator:
         if m.state == _JOINED:
             nwk = NwkFrame(NWK_COMMAND, m.short, COORDINATOR, self._seq("_nwk_seq"),
                            dst_eui=eui, src_eui=self.eui, radius=1)
-            events.append(("tx", eui, self._mac(m.short, self._seal_nwk(
-                nwk, bytes((NWK_LEAVE, 0x40))))))
+            events += self._to(m, self._mac(m.short, self._seal_nwk(
+                nwk, bytes((NWK_LEAVE, 0x40)))))
         self._forget(eui)
         self.stats["removed"] += 1
         self.log("I", "%s removed from the HAN" % _hex(eui))

@@ -37,6 +37,7 @@ MAC_ACK = const(2)
 MAC_COMMAND = const(3)
 MAC_ASSOCIATION_REQUEST = const(0x01)
 MAC_ASSOCIATION_RESPONSE = const(0x02)
+MAC_DATA_REQUEST = const(0x04)  # a device with its receiver off polls its parent (7.3.4)
 MAC_BEACON_REQUEST = const(0x07)
 BROADCAST_PAN = const(0xFFFF)
 BROADCAST_SHORT = const(0xFFFF)
@@ -122,11 +123,15 @@ def _addr_bytes(a):
 
 # -- IEEE 802.15.4 MAC ----------------------------------------------------------------------------
 class MacFrame:
-    """A MAC frame: `dst` / `src` None (absent), an int (short) or 8 bytes (extended)."""
+    """A MAC frame: `dst` / `src` None (absent), an int (short) or 8 bytes (extended).
+    `pending`: the frame pending bit (7.2.1.1.3), set by a parent that holds more frames for
+    a polling device."""
 
-    __slots__ = ("ftype", "seq", "dst_pan", "dst", "src_pan", "src", "payload", "ack_req")
+    __slots__ = ("ftype", "seq", "dst_pan", "dst", "src_pan", "src", "payload", "ack_req",
+                 "pending")
 
-    def __init__(self, ftype, seq, dst_pan, dst, src_pan, src, payload=b"", ack_req=False):
+    def __init__(self, ftype, seq, dst_pan, dst, src_pan, src, payload=b"", ack_req=False,
+                 pending=False):
         self.ftype = ftype
         self.seq = seq & 0xFF
         self.dst_pan = dst_pan
@@ -135,6 +140,7 @@ class MacFrame:
         self.src = src
         self.payload = payload
         self.ack_req = ack_req
+        self.pending = pending
 
     @classmethod
     def from_bytes(cls, data):
@@ -165,7 +171,7 @@ class MacFrame:
                 p += 2
             src, p = _mac_addr(data, p, smode)
         return cls(ftype, data[2], dst_pan, dst, src_pan, src, memoryview(data)[p:],
-                   bool(fc & 0x20))
+                   bool(fc & 0x20), bool(fc & 0x10))
 
     def to_bytes(self):
         dmode = 0 if self.dst is None else 2 if isinstance(self.dst, int) else 3
@@ -174,6 +180,8 @@ class MacFrame:
         fc = self.ftype | (dmode << 10) | (smode << 14)
         if self.ack_req:
             fc |= 0x20
+        if self.pending:
+            fc |= 0x10
         if compress:
             fc |= 0x40
         out = bytearray((fc & 0xFF, fc >> 8, self.seq))

@@ -20,6 +20,14 @@ no link key (`nwk_only`, see `aps_required`). After a reboot the device resumes 
 network it saved (a secured NWK rejoin request, 3.6.1.4.2); told to leave (NWK Leave), it
 forgets the network.
 
+A sleepy device (the GSME: capability "receiver on when idle" clear, 802.15.4 7.3.1.2) is a
+ZigBee end device that sleeps: once joined, its receiver is off but while it is awake, and its
+parent (the hub) holds the frames for it until it asks (indirect transmission, 802.15.4-2006
+7.5.6.3). After each frame it sends it is awake for AWAKE_MS and polls its parent with a MAC
+Data Request every POLL_MS; a frame with the frame pending bit makes it poll again at once, an
+empty data frame says nothing is held. Frames that reach it while it sleeps are not heard
+(dropped, counted as "asleep"). While it joins or rejoins its receiver is on.
+
 The join procedure lives in smets.zigbee.join, loaded only while it runs (smets.lazy); this
 module keeps the secured data path. Time is monotonic milliseconds, passed in: the device clock
 (GBCS time) may be set backwards by the hub, the HAN timers must not care.
@@ -46,7 +54,9 @@ from smets.zigbee.frames import (
     APS_UNICAST,
     KEY_DATA,
     KEY_NETWORK,
+    MAC_COMMAND,
     MAC_DATA,
+    MAC_DATA_REQUEST,
     NWK_BROADCAST_RX_ON,
     NWK_COMMAND,
     NWK_DATA,
@@ -69,6 +79,8 @@ STATE_NAMES = ("idle", "scanning", "associating", "authenticating", "rejoining",
 
 COORDINATOR = const(0x0000)
 PENDING_MAX = const(8)  # APS frames held while the device is not joined (oldest dropped)
+POLL_MS = const(250)  # a sleepy device's Data Requests while it is awake (fast poll)
+AWAKE_MS = const(1000)  # a sleepy device stays awake this long after its last frame out
 _SAVE_IN_EVERY = const(16)  # accepted frames between saves of the incoming counters
 _PARTNER_KEYS = const(8)  # key schedules of partners' link keys kept (a device log's size)
 RECORD = "zigbee"
@@ -134,6 +146,10 @@ class HanStack:
         # 802.15.4 capability information (7.3.1.2): allocate address, receiver on when idle
         # and mains powered unless the role sleeps.
         self.capability = 0x8C if capability is None else capability
+        self.sleepy = not self.capability & 0x08
+        self.poll_due = None  # a sleepy device's next Data Request (None: asleep)
+        self.awake_until = 0
+        self._now = 0  # the latest monotonic ms seen (frames queued by join steps have none)
         # nwk_only(eui): the partners whose Smart Energy frames carry NWK security only (the
         # device model's, from what it is and its device log; see aps_required).
         self.nwk_only = nwk_only
@@ -141,7 +157,7 @@ class HanStack:
         self._partner_keys = {}  # eui -> (raw, key): key schedules of the partners' keys
         self.stats = {"rx": 0, "tx": 0, "bad_frames": 0, "bad_mic": 0, "replayed": 0,
                       "unsecured": 0, "not_for_us": 0, "dropped": 0, "joins": 0,
-                      "rejoins": 0, "leaves": 0, "refused": 0}
+                      "rejoins": 0, "leaves": 0, "refused": 0, "polls": 0, "asleep": 0}
         self.out = []
         self.pending = []
         self.addr = {}  # EUI-64 -> short address of HAN partners seen
@@ -216,6 +232,8 @@ class HanStack:
         st = {"state": STATE_NAMES[self.state], "pan": self.pan, "short": self.short,
               "key_seq": self.key_seq, "nwk_out": self.nwk_out.value,
               "pending": len(self.pending)}
+        if self.sleepy:
+            st["awake"] = self.poll_due is not None
         st.update(self.stats)
         if self.last_error:
             st["last_error"] = self.last_error
@@ -226,12 +244,34 @@ class HanStack:
         return out
 
     def next_due(self, now):
-        """Monotonic ms of the next join step (None while joined)."""
-        return None if self.state == JOINED else self.due
+        """Monotonic ms of the next join step, or while joined of a sleepy device's next poll
+        (None: nothing due)."""
+        return self.poll_due if self.state == JOINED else self.due
 
     def tick(self, now):
-        if self.state != JOINED and now >= self.due:
-            lazy.call("smets.zigbee.join", "tick", (self, now))
+        self._now = now
+        if self.state != JOINED:
+            if now >= self.due:
+                lazy.call("smets.zigbee.join", "tick", (self, now))
+        elif self.poll_due is not None and now >= self.poll_due:
+            self._poll(now)
+
+    # -- a sleepy device: awake, polling its parent ---------------------------------------------
+    def _wake(self, now):
+        self.awake_until = max(self.awake_until, now + AWAKE_MS)
+        if self.poll_due is None or self.poll_due > now:
+            self.poll_due = now  # poll right after the frame that woke it
+
+    def _poll(self, now):
+        if now >= self.awake_until:
+            self.poll_due = None  # asleep: receiver off until the next frame out
+            return
+        # MAC Data Request (802.15.4-2006 7.3.4) to the parent, from the short address.
+        self.stats["polls"] += 1
+        self.out.append(MacFrame(MAC_COMMAND, self.next_mac_seq(), self.pan, COORDINATOR,
+                                 self.pan, self.short, bytes((MAC_DATA_REQUEST,)),
+                                 ack_req=True).to_bytes())
+        self.poll_due = now + POLL_MS  # again, if nothing comes back
 
     # -- sequence numbers and counters ----------------------------------------------------------
     def next_mac_seq(self):
@@ -281,6 +321,16 @@ class HanStack:
         if not self._for_us(mac):
             self.stats["not_for_us"] += 1
             return []
+        if self.sleepy and self.state == JOINED:
+            self._now = max(self._now, now)
+            if self.poll_due is None:
+                self.stats["asleep"] += 1  # its receiver is off
+                return []
+            # A parent's answer to a poll: more held for it (frame pending) -> poll at once;
+            # an empty frame -> nothing held (7.5.6.3), poll again later while awake.
+            self.poll_due = now if mac.pending else now + POLL_MS
+            if not len(mac.payload):
+                return []
         try:
             nwk = NwkFrame.from_bytes(mac.payload)
         except FrameError as exc:
@@ -488,6 +538,9 @@ class HanStack:
         nwk = NwkFrame(NWK_DATA, dst, self.short, self.next_nwk_seq(),
                        dst_eui=None if broadcast else aps.dst_eui, src_eui=self.eui)
         self.out.append(self.mac_data(self.seal_nwk(nwk, body)))
+        if self.sleepy:
+            self._now = max(self._now, now)
+            self._wake(self._now)
 
     def flush_pending(self, now):
         pending, self.pending = self.pending, []

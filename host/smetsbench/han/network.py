@@ -547,6 +547,9 @@ class HanNetwork:
             if ev[0] == "tx":
                 self._air_tap("down", ev[2], ev[1], now)
                 return Transmit(dev.link, aps, now, ev[2])
+            if ev[0] == "held":
+                # A sleepy device's: on the air (and tapped) when it polls for it.
+                return Transmit(None, aps, now)
         self.errors["not_joined"] += 1
         return Transmit(None, aps, now)
 
