@@ -273,7 +273,6 @@ class Node:
         try:
             if self.han is not None:
                 self.han.tick(mono_ms)
-                due_ms = self.han.next_due(mono_ms)
             out = self.device.tick(now)
         except Exception as exc:
             self.counters["han_errors"] += 1
@@ -282,6 +281,8 @@ class Node:
         if self.han is not None:
             self._send_han(out, mono_ms)
             self._flush_han()
+            # After the device's frames: a sleepy device polls right after what it sent.
+            due_ms = self.han.next_due(mono_ms)
         due = self.device.next_due(now)
         wait = None if due is None else self.clock.ms_until(due, mono_ms)
         if due_ms is not None:

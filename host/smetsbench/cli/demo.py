@@ -382,7 +382,8 @@ def main(trace_dir=None, keystore=None, heap=DEMO_HEAP, runtime="auto", work_dir
             # and read it from the start (and the meter's SE server takes its heap then).
             from smetsbench.cli.home import Home, gas_note
 
-            house = Home(bench, esme, print, screens_dir, mqtt_url)
+            house = Home(bench, esme, print, screens_dir, mqtt_url,
+                         gsme=devices[1] if gas else None)
             house.start()
             print()
         try:
