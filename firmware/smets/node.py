@@ -415,7 +415,7 @@ class Node:
                 attach(panel)
         if getattr(self.device, "IN_HUB", False):
             # A function of the hub (the GPF): its frames go through the hub, not on the air.
-            from smets.han import HubPort
+            from smets.hubport import HubPort
 
             self.han = HubPort(self.log)
         elif self.identity.get("install_code") and getattr(self.device, "HAN", True):

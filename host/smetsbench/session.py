@@ -283,7 +283,7 @@ class Bench:
         if self._ticker is None:
             self._ticker = Ticker(0.2)
             self._ticker.start()
-        # In the hub: no CHF device log entry, no install code, no join (smets.han.HubPort).
+        # In the hub: no CHF device log entry, no install code, no join (smets.hubport.HubPort).
         handle = self._adopt(role, link, eui, init, admit=False)
         if role == "GPF":
             self.hub.attach(link, handle.eui, role, endpoints=(1, GPF_MIRROR_EP), in_hub=True)

@@ -123,7 +123,7 @@ class CommsHub:
         """Route HAN frames of a board link through this hub; returns the device record.
         A sleepy device gets its messages when it polls (GET), an always-on one at once.
         `in_hub`: a function of the hub (the GPF), whose link carries APS frames that never
-        go on the air (smets.han.HubPort)."""
+        go on the air (smets.hubport.HubPort)."""
         with self._cond:
             dev = self.network.add_device(eui, link, endpoints, sleepy, role, in_hub)
         link.on_han = self._on_han
