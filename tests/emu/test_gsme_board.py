@@ -7,6 +7,7 @@ import time
 import pytest
 from smets.gbcs import envelope
 from smetsbench.cli import demo
+from smetsbench.han.capture import open_air
 from smetsbench.han.hub import NoResponse
 from smetsbench.oracle import utrn as outrn
 from smetsbench.usecases import library
@@ -111,39 +112,6 @@ def test_a_forged_utrn_is_refused(smets_bench, gsme):
     assert any(e["code"] == "8F63" for e in events)  # UTRN not authentic
 
 
-def _air_frames(hub, frames):
-    """(NWK source, NWK destination, cluster or "poll", APS-secured) of the frames on the air,
-    opened with the hub's network key."""
-    from smets.zigbee import security
-    from smets.zigbee.frames import (
-        MAC_COMMAND,
-        MAC_DATA,
-        ApsPdu,
-        FrameError,
-        MacFrame,
-        NwkFrame,
-    )
-
-    out = []
-    for frame in frames:
-        try:
-            mac = MacFrame.from_bytes(frame)
-            if mac.ftype == MAC_COMMAND and bytes(mac.payload[:1]) == b"\x04":
-                out.append((mac.src, mac.dst, "poll", False))
-                continue
-            if mac.ftype != MAC_DATA or not len(mac.payload):
-                continue
-            nwk = NwkFrame.from_bytes(mac.payload)
-            if nwk.aux is None or nwk.ftype != 0:
-                continue
-            aps = ApsPdu.from_bytes(security.open_frame(
-                hub.coordinator.crypto, hub.coordinator.nwk_key, nwk, nwk.aux.src_eui))
-        except FrameError:
-            continue
-        out.append((nwk.src_eui, nwk.dst_eui, aps.cluster, aps.aux is not None))
-    return out
-
-
 def test_the_meter_is_a_sleepy_end_device_of_the_secured_han_and_survives_a_power_cut(
         smets_bench, gsme):
     bench = smets_bench
@@ -162,7 +130,7 @@ def test_the_meter_is_a_sleepy_end_device_of_the_secured_han_and_survives_a_powe
         bench.update_mirror(gsme)
     finally:
         hub.air_taps.remove(tap)
-    up = _air_frames(hub, [f for d, _e, f in air if d == "up"])
+    up = open_air(hub.coordinator, [f for d, _e, f in air if d == "up"])
     down = [f for d, e, f in air if d == "down" and e == gsme.eui]
     mine = [f for f in up if f[0] == gsme.eui]
     polls = [f for f in up if f[2] == "poll" and f[0] == member.short]

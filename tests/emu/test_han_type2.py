@@ -7,34 +7,13 @@ opened here with the hub's network key (`cryptography`), as they are on the air.
 import time
 
 import pytest
-from smets.zigbee import security
-from smets.zigbee.frames import MAC_DATA, ApsPdu, FrameError, MacFrame, NwkFrame
 from smetsbench.boards.virtual import find_micropython
 from smetsbench.cli.demo import _wait
+from smetsbench.han.capture import open_air
 
 pytestmark = [pytest.mark.skipif(find_micropython() is None,
                                  reason="needs the MicroPython unix port"),
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-
-def _opened(coordinator, frames):
-    """(NWK source EUI-64, NWK destination EUI-64, cluster, APS-secured) of every data frame."""
-    out = []
-    for frame in frames:
-        try:
-            mac = MacFrame.from_bytes(frame)
-            if mac.ftype != MAC_DATA:
-                continue
-            nwk = NwkFrame.from_bytes(mac.payload)
-            if nwk.aux is None or nwk.ftype != 0:
-                continue
-            payload = security.open_frame(coordinator.crypto, coordinator.nwk_key, nwk,
-                                          nwk.aux.src_eui)
-            aps = ApsPdu.from_bytes(payload)
-        except FrameError:
-            continue
-        out.append((nwk.src_eui, nwk.dst_eui, aps.cluster, aps.aux is not None))
-    return out
 
 
 def _reads(dev):
@@ -57,7 +36,7 @@ def test_a_type2_device_reads_its_meter_under_the_network_key_only(smets_bench, 
         time.sleep(1.0)
     finally:
         hub.air_taps.remove(tap)
-    frames = _opened(hub.coordinator, air)
+    frames = open_air(hub.coordinator, air)
     ihd_se = [f for f in frames if f[0] == ihd.eui and 0x0700 <= f[2] <= 0x07FF]
     meter_se = [f for f in frames if f[0] == esme.eui and f[1] == ihd.eui]
     tunnel = [f for f in frames if f[2] == 0x0704]

@@ -6,32 +6,10 @@ the network key only (GBCS Method B: no link key), as it reads an ESME."""
 
 import time
 
-from smets.zigbee import security
-from smets.zigbee.frames import MAC_DATA, ApsPdu, FrameError, MacFrame, NwkFrame
+from smetsbench.han.capture import open_air
 from smetsbench.session import GPF_MIRROR_EP, Bench
 
 METERING = 0x0702
-
-
-def _opened(coordinator, frames):
-    """(NWK source EUI-64, NWK destination EUI-64, cluster, APS-secured, source endpoint) of
-    every data frame on the air, opened with the hub's network key."""
-    out = []
-    for frame in frames:
-        try:
-            mac = MacFrame.from_bytes(frame)
-            if mac.ftype != MAC_DATA:
-                continue
-            nwk = NwkFrame.from_bytes(mac.payload)
-            if nwk.aux is None or nwk.ftype != 0:
-                continue
-            payload = security.open_frame(coordinator.crypto, coordinator.nwk_key, nwk,
-                                          nwk.aux.src_eui)
-            aps = ApsPdu.from_bytes(payload)
-        except FrameError:
-            continue
-        out.append((nwk.src_eui, nwk.dst_eui, aps.cluster, aps.aux is not None, aps.src_ep))
-    return out
 
 
 def _gas(ihd):
@@ -63,7 +41,7 @@ def test_an_ihd_reads_gas_from_the_gpf_mirror_over_the_secured_han(tmp_path):
         assert gas["eui"] == hub.eui.hex() and gas["responding"]
         assert gas["total_l"] == 123456  # the register in m3 / 1000 (divisor): litres
         assert gas["credit"] == 4200  # 10^-5 GBP (the Price cluster's trailing digit 5)
-        frames = _opened(hub.coordinator, air)
+        frames = open_air(hub.coordinator, air)
         reads = [f for f in frames if f[0] == ihd.eui and f[2] == METERING]
         answers = [f for f in frames if f[0] == hub.eui and f[1] == ihd.eui and
                    f[2] == METERING]

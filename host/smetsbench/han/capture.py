@@ -34,6 +34,43 @@ _APS_FCF = 0x00  # data frame, unicast, no security, no ack request
 _FCS = Dot15d4FCS()
 
 
+def open_air(coordinator, frames):
+    """What the frames on the air carry, opened with the hub's network key (as Wireshark does
+    with the keys file): (source, destination, cluster, APS-secured, source endpoint) of each
+    NWK data frame (source and destination their NWK EUI-64s), and (MAC source short address,
+    MAC destination, "poll", False, None) of each MAC Data Request; other frames are left
+    out."""
+    from smets.zigbee import security
+    from smets.zigbee.frames import (
+        MAC_COMMAND,
+        MAC_DATA,
+        MAC_DATA_REQUEST,
+        ApsPdu,
+        FrameError,
+        MacFrame,
+        NwkFrame,
+    )
+
+    out = []
+    for frame in frames:
+        try:
+            mac = MacFrame.from_bytes(frame)
+            if mac.ftype == MAC_COMMAND and bytes(mac.payload[:1]) == bytes((MAC_DATA_REQUEST,)):
+                out.append((mac.src, mac.dst, "poll", False, None))
+                continue
+            if mac.ftype != MAC_DATA or not len(mac.payload):
+                continue
+            nwk = NwkFrame.from_bytes(mac.payload)
+            if nwk.aux is None or nwk.ftype != 0:
+                continue
+            aps = ApsPdu.from_bytes(security.open_frame(
+                coordinator.crypto, coordinator.nwk_key, nwk, nwk.aux.src_eui))
+        except FrameError:
+            continue
+        out.append((nwk.src_eui, nwk.dst_eui, aps.cluster, aps.aux is not None, aps.src_ep))
+    return out
+
+
 def fcs(frame):
     """The 802.15.4 FCS of a frame (ITU-T CRC-16, as scapy computes it)."""
     return _FCS.compute_fcs(bytes(frame))
