@@ -215,35 +215,34 @@ class Home:
         if gsme is not None:
             gsme.link.control("set_flow", flow_lph=0)
             self.gas_day(GAS_PROFILE[:23])
-        meter = self.esme.status()["device"]
-        self._check("00:00-23:00 at the day's loads: %d Wh today on the IHD" % sum(hours),
-                    lambda: self._reading(self.ihd, "day") == sum(hours), 20)
-        self._check("the meter's register on the IHD",
-                    lambda: self._reading(self.ihd, "total") == meter["import_wh"], 20)
-        since = time.monotonic()
-        msg = self._mqtt(self._elec_msg(
-            lambda e: round(e["energy"]["import"]["cumulative"] * 1000) == meter["import_wh"]),
-            since - 30, 20)
-        self._record("the day's reading in MQTT", msg is not None,
-                     "%.3f kWh" % (meter["import_wh"] / 1000) if msg else "")
+        register = self.esme.status()["device"]["import_wh"]
+        self._day_checks("elec", ("at the day's loads: %d Wh" % sum(hours), "meter's", ""),
+                         ("day", sum(hours)), ("total", register), self._elec_msg(
+                             lambda e: round(e["energy"]["import"]["cumulative"] * 1000)
+                             == register), "%.3f kWh" % (register / 1000))
         self._screen("day", "Electricity")
+
+    def _day_checks(self, kind, words, day, total, match, text):
+        """A day of one fuel on the IHD (its `day` and `total` readings: key, value) and the
+        meter's register in the CAD's messages (`match`)."""
+        self._check("00:00-23:00 %s today on the IHD" % words[0],
+                    lambda: self._reading(self.ihd, day[0], kind) == day[1], 20)
+        self._check("the %s register on the IHD" % words[1],
+                    lambda: self._reading(self.ihd, total[0], kind) == total[1], 20)
+        msg = self._mqtt(match, time.monotonic() - 30, 30)
+        self._record("the day's %sreading in MQTT" % words[2], msg is not None,
+                     text if msg else "")
 
     def gas_day(self, hours):
         """The day's gas: the meter's wake-up update of the mirror, then the IHD's and the
         CAD's gas (read from the GPF) must be the meter's."""
         took = self.bench.update_mirror(self.gsme)
-        meter = self.gsme.status()["device"]
+        volume = self.gsme.status()["device"]["volume"]
         self._record("the gas meter updated the GPF's mirror", True, "%.2f s" % took)
-        self._check("00:00-23:00 gas: %d l today on the IHD" % sum(hours),
-                    lambda: self._reading(self.ihd, "day_l", "gas") == sum(hours), 20)
-        self._check("the gas meter's register on the IHD",
-                    lambda: self._reading(self.ihd, "total_l", "gas") == meter["volume"], 20)
-        since = time.monotonic()
-        msg = self._mqtt(self._gas_msg(
-            lambda g: round(g["energy"]["import"]["cumulativevol"] * 1000) == meter["volume"]),
-            since - 30, 30)
-        self._record("the day's gas reading in MQTT", msg is not None,
-                     "%.3f m3" % (meter["volume"] / 1000) if msg else "")
+        self._day_checks("gas", ("gas: %d l" % sum(hours), "gas meter's", "gas "),
+                         ("day_l", sum(hours)), ("total_l", volume), self._gas_msg(
+                             lambda g: round(g["energy"]["import"]["cumulativevol"] * 1000)
+                             == volume), "%.3f m3" % (volume / 1000))
         self._screen("gas", "Gas")
 
     def finish(self):
