@@ -18,49 +18,17 @@ device signature on the response.
 import gc
 import hashlib
 import sys
-import time
 
+from microbench import MICROPYTHON, QUICK, best_us, use_firmware
+from microbench import ticks_diff as _diff
+from microbench import ticks_us as _ticks
 
-def _root():
-    path = sys.argv[0] if sys.argv and sys.argv[0] else "tools/bench_crypto.py"
-    i = path.rfind("/")
-    tools = path[:i] if i >= 0 else "."
-    return tools + "/.."
-
-
-sys.path.insert(0, _root() + "/firmware")
+use_firmware("tools/bench_crypto.py")
 
 from smets.gbcs import crypto, envelope, gcm, kdf, p256  # noqa: E402 (path set above)
 
-try:
-    _ticks = time.ticks_us
-    _diff = time.ticks_diff
-    MICROPYTHON = True
-except AttributeError:
-    MICROPYTHON = False
-
-    def _ticks():
-        return int(time.perf_counter() * 1000000)
-
-    def _diff(a, b):
-        return a - b
-
-
-QUICK = "--quick" in sys.argv
 JSON = "--json" in sys.argv  # one more line: "JSON {...}" for `smetsbench bench`
 ROWS = []
-
-
-def _time(fn, n, rounds):
-    best = None
-    for _ in range(rounds):
-        t0 = _ticks()
-        for _ in range(n):
-            fn()
-        dt = _diff(_ticks(), t0) / n
-        if best is None or dt < best:
-            best = dt
-    return best
 
 
 def _alloc(fn):
@@ -80,7 +48,7 @@ def bench(name, fn, n=10, rounds=5, note=""):
         n = max(1, n // 5)
         rounds = 2
     fn()  # warm up (lazy tables)
-    us = _time(fn, n, rounds)
+    us = best_us(fn, n, rounds)
     ROWS.append((name, us, _alloc(fn), note))
     return us
 

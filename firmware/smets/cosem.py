@@ -31,6 +31,7 @@ from smets.codec import (  # noqa: F401 - date_time is this module's API too
     civil_from_days,
     date_time,
     days_from_civil,
+    hexs,
     length_decoder,
     length_encoder,
 )
@@ -268,6 +269,71 @@ def parse_request(c):
         raise COSEMError("ACCESS-Request truncated")
 
 
+class DataAccessError(Exception):
+    """A request item the device cannot execute: `result` is its DLMS result code."""
+
+    def __init__(self, result):
+        super().__init__(result)
+        self.result = result
+
+
+def request_slots(attrs, c):
+    """(invoke id, specs, slots, template words) of an ACCESS-Request for a device whose
+    attributes are `attrs` (methods keyed 0x80 | id; words kind << 13 | slot, as the use-case
+    rows hold them). COSEMError for a request that does not parse or names no object here."""
+    invoke, specs = parse_request(c)
+    slots = []
+    words = bytearray()
+    for kind, key, _sel, _dpos in specs:
+        if kind == ACTION:
+            key = key[:8] + bytes((0x80 | key[8],))
+        s = attrs.slot(key)
+        if s < 0:
+            raise COSEMError("no object %s" % hexs(key))
+        slots.append(s)
+        w = (kind << 13) | s
+        words.append(w >> 8)
+        words.append(w & 0xFF)
+    return invoke, specs, slots, words
+
+
+def execute_items(dev, specs, slots, c, ctx):
+    """(data, results) of running each item with `dev.do_item(kind, slot, c, sel, dpos, ctx)`.
+    Break on error (invoke-id bit 29, as RTDS ERROR responses show): after the first item
+    that fails (a DataAccessError, or a fault the bench injects: `dev.dlms_faults` items from
+    index `dev.dlms_fault_after` fail with hardware-fault) the rest are not executed and
+    report other-reason."""
+    data = []
+    results = bytearray()
+    failed = False
+    for i in range(len(specs)):
+        kind, _key, sel, dpos = specs[i]
+        results.append(kind if kind != GET_WITH_SELECTION else GET)
+        if failed:
+            data.append(b"\x00")
+            results.append(OTHER_REASON)
+            continue
+        try:
+            if dev.dlms_faults > 0 and i >= dev.dlms_fault_after:
+                dev.dlms_faults -= 1
+                raise DataAccessError(HARDWARE_FAULT)
+            data.append(dev.do_item(kind, slots[i], c, sel, dpos, ctx) or b"\x00")
+            results.append(0)
+        except DataAccessError as exc:
+            failed = True
+            data.append(b"\x00")
+            results.append(exc.result)
+    return data, results
+
+
+def inject_faults(dev, req):
+    """CONTROL "fault_dlms": the next `count` request items from position `after` fail with
+    hardware-fault (see execute_items)."""
+    dev.dlms_faults = int(req.get("count", 1))
+    dev.dlms_fault_after = int(req.get("after", 0))
+    return {"dlms_faults": dev.dlms_faults, "after": dev.dlms_fault_after}
+
+
 def response(invoke, data, results):
     """ACCESS-Response: invoke id, no date-time, no request specs, data list and results
     (pairs kind, result)."""
@@ -440,3 +506,17 @@ class AttrStore:
             if not ok[0] or f.read(1):
                 return None
         return st
+
+
+def alert_notification(counter, alert_code, now, fields):
+    """The payload of a DLMS device's alert (gbcs-notes 2.3): a Data-Notification with
+    long-invoke-id 0x20 || the alert counter's low three bytes and the body structure{alert
+    code, date-time, fields...}. `fields`: A-XDR items, a function of the alert's own counter
+    giving them, or a complete payload as bytes (the ASN.1 alerts of the CS02 use cases)."""
+    if isinstance(fields, bytes):
+        return fields
+    if callable(fields):
+        fields = fields(counter)
+    invoke = (0x20000000 | (counter & 0xFFFFFF)).to_bytes(4, "big")
+    return b"".join((b"\x0f", invoke, b"\x00\x02", elen(2 + len(fields)),
+                     integer(LONG_UNSIGNED, alert_code), octets(date_time(now))) + tuple(fields))

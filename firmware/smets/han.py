@@ -145,3 +145,4 @@ class ApsFrame:
     def __repr__(self):
         return "<APS %s->%s cluster %04x %d bytes>" % (
             self.src_eui.hex(), self.dst_eui.hex(), self.cluster, len(self.payload))
+

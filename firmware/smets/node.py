@@ -15,7 +15,6 @@ import json
 import sys
 
 from smets import lazy, link
-from smets.han import ApsFrame, HANError
 
 # Collect before reporting the heap only where a heap is reported (MicroPython): a full
 # collection of a large CPython process (an in-process fleet) costs milliseconds.
@@ -122,6 +121,7 @@ class Node:
         }
         self.faults = {}
         self.device = None
+        self.han = None  # the ZigBee stack under the device's APS frames (smets.zigbee.stack)
         self.identity = store.load("identity")
         cut = store.load("provisioning")
         if cut:
@@ -196,32 +196,38 @@ class Node:
     # -- HAN ----------------------------------------------------------------------------------
     def _han(self, frame, mono_ms):
         self.counters["han_in"] += 1
-        # Each layer's parse copies the payload: let go of the link frame's once the APS frame
+        # Each layer's parse copies the payload: let go of the link frame's once the stack
         # holds it, so a 4 KB GBCS command (CS02b) is not in RAM five times on a small heap.
         payload, frame.payload = frame.payload, b""
-        try:
-            aps = ApsFrame.from_bytes(payload)
-            payload = None
-        except HANError as exc:
-            self.counters["han_errors"] += 1
-            self.log("W", "bad HAN frame: %s" % exc)
-            return
-        if self.device is None:
+        if self.device is None or self.han is None:
             self.counters["han_dropped"] += 1
-            self.log("W", "HAN frame dropped: board not provisioned")
+            self.log("W", "HAN frame dropped: %s" % (
+                "board not provisioned" if self.device is None else
+                "no install code provisioned: the device cannot join a HAN"))
             return
-        t0 = self._timer() if self._timer else 0
         try:
-            out = self.device.on_han(aps, self.clock.now(mono_ms))
-            if self._timer:
-                self._cpu_sample(self._timer(t0))
+            apps = self.han.receive(payload, mono_ms)
         except Exception as exc:
-            # The device model must answer every input itself; reaching here is a bug. Keep the
-            # board up, count it and tell the host with the traceback.
+            # The stack counts and drops what it cannot use; reaching here is a bug.
             self.counters["han_errors"] += 1
-            self.log("E", "device error: %s" % _exc_text(exc, True))
+            self.log("E", "HAN stack error: %s" % _exc_text(exc, True))
             return
-        self._send_han(out)
+        payload = None
+        now = self.clock.now(mono_ms)
+        for aps in apps:
+            t0 = self._timer() if self._timer else 0
+            try:
+                out = self.device.on_han(aps, now)
+                if self._timer:
+                    self._cpu_sample(self._timer(t0))
+            except Exception as exc:
+                # The device model must answer every input itself; reaching here is a bug.
+                # Keep the board up, count it and tell the host with the traceback.
+                self.counters["han_errors"] += 1
+                self.log("E", "device error: %s" % _exc_text(exc, True))
+                continue
+            self._send_han(out, mono_ms)
+        self._flush_han()
 
     def _cpu_sample(self, us):
         # Keyed by what the device says the frame was (a GBCS device: "CODE:outcome").
@@ -239,13 +245,17 @@ class Node:
             samples.pop(0)
         samples.append(us)
 
-    def _send_han(self, frames):
+    def _send_han(self, frames, mono_ms):
         for aps in frames:
+            self.han.send(aps, mono_ms)
+
+    def _flush_han(self):
+        """Write what the HAN stack has for the air, as link HAN frames (802.15.4 frames)."""
+        for data in self.han.take():
             if self.faults.get("drop_han", 0) > 0:
                 self.faults["drop_han"] -= 1
                 self.log("W", "fault: dropped outgoing HAN frame")
                 continue
-            data = aps.to_bytes()
             if self.faults.get("corrupt_han", 0) > 0:
                 self.faults["corrupt_han"] -= 1
                 data = data[:-1] + bytes((data[-1] ^ 0x01,))
@@ -254,21 +264,31 @@ class Node:
             self.send(link.HAN, data)
 
     def tick(self, mono_ms):
-        """Run the device clock; returns ms until the next tick is due (None: no timer)."""
+        """Run the HAN stack and the device clock; returns ms until the next tick is due (None:
+        no timer)."""
         if self.device is None:
             return None
         now = self.clock.now(mono_ms)
+        due_ms = None
         try:
+            if self.han is not None:
+                self.han.tick(mono_ms)
             out = self.device.tick(now)
         except Exception as exc:
             self.counters["han_errors"] += 1
             self.log("E", "device tick error: %s" % _exc_text(exc, True))
             return 1000
-        self._send_han(out)
+        if self.han is not None:
+            self._send_han(out, mono_ms)
+            self._flush_han()
+            # After the device's frames: a sleepy device polls right after what it sent.
+            due_ms = self.han.next_due(mono_ms)
         due = self.device.next_due(now)
-        if due is None:
-            return None
-        return self.clock.ms_until(due, mono_ms)
+        wait = None if due is None else self.clock.ms_until(due, mono_ms)
+        if due_ms is not None:
+            d = max(0, due_ms - mono_ms)
+            wait = d if wait is None else min(wait, d)
+        return wait
 
     # -- CONTROL ------------------------------------------------------------------------------
     def _control(self, frame, mono_ms):
@@ -337,6 +357,8 @@ class Node:
             status["crypto"] = p256.backend()
         if self.device is not None:
             status["device"] = self.device.status(self.clock.now(mono_ms))
+        if self.han is not None:
+            status["han"] = self.han.status()
         return status
 
     def _op_time(self, req, mono_ms):
@@ -364,6 +386,8 @@ class Node:
             return
         try:
             self.device.shutdown(self.clock.now(mono_ms))
+            if self.han is not None:
+                self.han.shutdown()
         except Exception as exc:  # noqa: BLE001 - stopping must not fail
             self.log("E", "device shutdown: %s" % _exc_text(exc))
 
@@ -375,6 +399,7 @@ class Node:
         return lazy.call("smets.roles", "device_class", (role,))
 
     def _start_device(self, mono_ms, fresh=False, init=None):
+        self.han = None
         self.device = self._device_class(self.identity["role"])(
             self.identity, self.store, self.clock.now(mono_ms), log=self.log, fresh=fresh,
             init=init,
@@ -388,6 +413,21 @@ class Node:
                 self.log("E", "display from board.json unusable: %s" % _exc_text(exc))
             if panel is not None:
                 attach(panel)
+        if getattr(self.device, "IN_HUB", False):
+            # A function of the hub (the GPF): its frames go through the hub, not on the air.
+            from smets.hubport import HubPort
+
+            self.han = HubPort(self.log)
+        elif self.identity.get("install_code") and getattr(self.device, "HAN", True):
+            from smets.zigbee.stack import HanStack
+
+            # A sleepy role's receiver is off when idle, and it runs on a battery (802.15.4
+            # capability information 7.3.1.2); the others are mains powered and listen.
+            sleepy = getattr(self.device, "SLEEPY", False)
+            self.han = HanStack(self.identity, self.store, log=self.log,
+                                capability=0x80 if sleepy else 0x8C,
+                                nwk_only=self.device.han_nwk_only,
+                                link_key=self.device.han_link_key)
 
 
 def _exc_text(exc, trace=False):

@@ -23,6 +23,14 @@ def provision(node, req, mono_ms):
     # Everything is checked before anything is replaced: a refused provisioning leaves the
     # board's identity, counters and registers as they were.
     node._device_class(identity["role"]).validate(identity, init)
+    if identity.get("install_code") is not None:
+        # The ZigBee install code the device joins the HAN with (smets.zigbee.stack).
+        from smets.zigbee.stack import split_install_code
+
+        try:
+            split_install_code(bytes.fromhex(identity["install_code"]))
+        except (TypeError, ValueError) as exc:
+            raise ValueError("install_code: %s" % exc)
     # A reset from here on finishes this provisioning at boot.
     node.store.dump("provisioning", {"identity": identity, "init": init})
     # The old device's records (replay counters, keys, registers, logs) are set aside on

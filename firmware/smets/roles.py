@@ -28,7 +28,7 @@ TABLE = (
     ("ESME", "smets.devices.esme", "ESME", GBCS | BENCH | DEVICE_TYPE, "00db1234567890a0"),
     ("GSME", "smets.devices.gsme", "GSME", GBCS | SLEEPY | BENCH | DEVICE_TYPE,
      "00db1234567890a1"),
-    ("CHF", None, None, GBCS | HUB | DEVICE_TYPE, "00db1234567890a2"),
+    ("CHF", "smets.devices.chf", "CHF", GBCS | HUB | DEVICE_TYPE, "00db1234567890a2"),
     ("GPF", "smets.devices.gpf", "GPF", GBCS | HUB | DEVICE_TYPE, "00db1234567890a3"),
     ("PPMID", "smets.devices.ppmid", "PPMID", GBCS | BENCH | DEVICE_TYPE, "00db1234567890a4"),
     ("HCALCS", "smets.devices.hcalcs", "HCALCS", GBCS | BENCH | DEVICE_TYPE,

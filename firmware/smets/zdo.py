@@ -8,10 +8,18 @@ ZDO frames are APS frames on profile 0x0000, endpoint 0 (ZigBee spec 2.4.3.1.7 /
     Match_Desc_rsp  (cluster 0x8006)  TSN, Status (1), NWKAddrOfInterest (2),
                                       MatchLength (1), MatchList (endpoints)
 
+    IEEE_addr_req   (cluster 0x0001)  TSN, NWKAddrOfInterest (2), RequestType (1: 0 single
+                                      device), StartIndex (1)
+    IEEE_addr_rsp   (cluster 0x8001)  TSN, Status (1), IEEEAddrRemoteDev (8),
+                                      NWKAddrRemoteDev (2) (a single device response has
+                                      no associated device list: 2.4.4.2.2)
+
 A ZigBee SE device sends Match_Desc_req for the Metering server cluster (SE 1.4 5.7.2, service
 discovery) to the coordinator, whose discovery cache answers for the devices it knows (the
-Communications Hub knows every device of its HAN); each response comes with the matching
-device as its APS source. Little-endian; ZDOError is the only error.
+Communications Hub knows every device of its HAN). On an unsecured test HAN a response comes
+with the matching device as its APS source; on the air it comes from the hub, and the
+NWKAddrOfInterest is all it says of the device: the requester asks the cache for that
+address's IEEE address (IEEE_addr_req, 2.4.3.1.2). Little-endian; ZDOError is the only error.
 """
 
 try:
@@ -26,6 +34,9 @@ PROFILE_ZDO = const(0x0000)
 ENDPOINT_ZDO = const(0)
 MATCH_DESC_REQ = const(0x0006)
 MATCH_DESC_RSP = const(0x8006)
+IEEE_ADDR_REQ = const(0x0001)
+IEEE_ADDR_RSP = const(0x8001)
+DEVICE_NOT_FOUND = const(0x81)
 BROADCAST_RX_ON = const(0xFFFD)  # NWKAddrOfInterest: every device with its receiver on
 SUCCESS = const(0x00)
 
@@ -70,3 +81,29 @@ def parse_match_desc_rsp(data):
     if len(data) < 5 or len(data) < 5 + data[4]:
         raise ZDOError("Match_Desc_rsp of %d bytes" % len(data))
     return data[0], data[1], data[2] | (data[3] << 8), list(data[5:5 + data[4]])
+
+
+def ieee_addr_req(tsn, addr):
+    """IEEE_addr_req for one device (RequestType 0, single device response)."""
+    return bytes((tsn & 0xFF,)) + _le16(addr) + b"\x00\x00"
+
+
+def parse_ieee_addr_req(data):
+    """(tsn, addr, request type)."""
+    if len(data) < 5:
+        raise ZDOError("IEEE_addr_req of %d bytes" % len(data))
+    return data[0], data[1] | (data[2] << 8), data[3]
+
+
+def ieee_addr_rsp(tsn, eui, addr, status=SUCCESS):
+    """IEEE_addr_rsp, single device: `eui` big-endian as held, little-endian on the air."""
+    return bytes((tsn & 0xFF, status)) + bytes(reversed(bytes(eui))) + _le16(addr)
+
+
+def parse_ieee_addr_rsp(data):
+    """(tsn, status, eui (big-endian), addr); a failed lookup has no address fields."""
+    if len(data) < 2 or (data[1] == SUCCESS and len(data) < 12):
+        raise ZDOError("IEEE_addr_rsp of %d bytes" % len(data))
+    if data[1] != SUCCESS:
+        return data[0], data[1], None, None
+    return data[0], data[1], bytes(reversed(bytes(data[2:10]))), data[10] | (data[11] << 8)

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import pytest
 from smets import roles as _roles
+from smets.zigbee.stack import split_install_code
 
 ROLES = _roles.bench_roles()  # the firmware's role table (smets.roles)
 _DEVICE_FIXTURES = {role.lower(): role for role in ROLES}
@@ -204,9 +205,9 @@ def smets_bench(request, tmp_path_factory):
     bench_dir = _bench_dir(request.config)
     dcc = bench_dir.dcc() if bench_dir is not None else None
     bench = Bench(dcc=dcc, work_dir=tmp_path_factory.mktemp("smets-boards"),
-                  heap=request.config.getoption("--smets-heap"))
-    if bench_dir is not None:
-        bench.hub.eui = bench_dir.hub_eui
+                  heap=request.config.getoption("--smets-heap"),
+                  hub_dir=bench_dir.hub_dir if bench_dir is not None else None,
+                  hub_eui=bench_dir.hub_eui if bench_dir is not None else None)
     bench.bench_dir = bench_dir
     _ACTIVE_BENCHES.append(bench)
     try:
@@ -346,12 +347,20 @@ def attach_board(bench, role, url, bench_dir=None, eui=None, init=None, spec=Non
             record, _ = issue_identity(bench_dir, role, eui)
             handle = DeviceHandle(role, record.eui, record.ka_key, record.ds_key, link,
                                   RealBoard(link, spec))
+            handle.install_code = split_install_code(record.install_code)
             bench.hub.attach(link, handle.eui, role)
+            # In the CHF device log (CCS01), as provision put it there; then the identity, and
+            # the board joins the HAN.
+            since = time.time()
+            bench.admit(handle)
             # The test module's initial values, else those the bench recorded for the device.
             provision_link(link, bench_dir, record, init=init or record.info.get("init"),
                            restart_first=False)
             if bench.tracer:
                 bench.tracer.device(handle)
+            if not bench.hub.wait_joined(handle.eui, bench.join_timeout, since=since):
+                pytest.fail("%s board %s did not join the HAN: %s" % (
+                    role, handle.eui.hex(), link.control("status").get("han")), pytrace=False)
         else:
             handle = DeviceHandle(role, eui or DEFAULT_EUIS.get(role, "00db1234567890b0"),
                                   ocrypto.generate_private_key(),

@@ -12,6 +12,7 @@ alert, and a security-log entry.
 """
 
 import logging
+import secrets
 import shutil
 import tempfile
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from smets import roles
 from smets.dlms import access
 from smets.gbcs import envelope
+from smets.zigbee import sec as zsec
 
 from smetsbench.boards.transport import BoardError, BoardLink
 from smetsbench.boards.virtual import VirtualBoard
@@ -59,28 +61,41 @@ MSG_GENERIC_CRITICAL_ALERT = 0x1000
 ALERT_CREDIT_ADDED_LOCALLY = 0x810E
 
 
-def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc):
+def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc, install_code=None):
     """The identity record a board is provisioned with (CONTROL provision): its role, EUI-64,
-    KA and DS private keys, its Communications Hub and the remote parties it trusts. A role
-    without GBCS (an IHD, a CAD) gets no keys and no parties: it holds no GBCS credentials."""
+    KA and DS private keys, its Communications Hub, the remote parties it trusts and the
+    ZigBee install code it joins the HAN with (16 bytes; sent with its CRC, as on a label). A
+    role without GBCS (an IHD, a CAD) gets no keys and no parties: it holds no GBCS
+    credentials, only its install code."""
     if not roles.needs(role, roles.GBCS):
-        return {"role": role, "eui": bytes(eui).hex(), "hub_eui": bytes(hub_eui).hex()}
-    return {
-        "role": role,
-        "eui": bytes(eui).hex(),
-        "ka_key": "%064x" % ocrypto.private_key_int(ka_key),
-        "ds_key": "%064x" % ocrypto.private_key_int(ds_key),
-        "hub_eui": bytes(hub_eui).hex(),
-        "parties": dcc.trust_list(),
-    }
+        identity = {"role": role, "eui": bytes(eui).hex(), "hub_eui": bytes(hub_eui).hex()}
+    else:
+        identity = {
+            "role": role,
+            "eui": bytes(eui).hex(),
+            "ka_key": "%064x" % ocrypto.private_key_int(ka_key),
+            "ds_key": "%064x" % ocrypto.private_key_int(ds_key),
+            "hub_eui": bytes(hub_eui).hex(),
+            "parties": dcc.trust_list(),
+        }
+    if install_code is not None:
+        identity["install_code"] = zsec.install_code_with_crc(install_code).hex()
+    return identity
+
+
+def gbcs_device_type(role):
+    """The GBCS device type a role has in the CHF device log (CCS01)."""
+    return usecases.GBCS_DEVICE_TYPES.get(role, usecases.TYPE_2_DEVICE)
 
 
 class DeviceHandle:
-    def __init__(self, role, eui, ka_key, ds_key, link, board=None):
+    def __init__(self, role, eui, ka_key, ds_key, link, board=None, install_code=None):
         self.role = role
         self.eui = bytes.fromhex(eui) if isinstance(eui, str) else bytes(eui)
         self.ka_key = ka_key
         self.ds_key = ds_key
+        # The ZigBee install code (16 bytes, GBCS CCS01) the device joins the HAN with.
+        self.install_code = install_code or secrets.token_bytes(16)
         self.ka_public = ocrypto.public_key_raw(ka_key)
         self.ds_public = ocrypto.public_key_raw(ds_key)
         self.link = link
@@ -127,9 +142,11 @@ class Result:
 
 class Bench:
     def __init__(self, dcc=None, work_dir=None, heap="256K", runtime="auto", tracer=None,
-                 response_timeout=5.0):
+                 response_timeout=5.0, hub_dir=None, hub_eui=None):
         self.dcc = dcc or DCC.fresh()
-        self.hub = CommsHub()
+        self.hub = CommsHub() if hub_eui is None else CommsHub(bytes(hub_eui))
+        # Where the hub keeps its CHF (device log, keys, logs) across runs; default: this run.
+        self.hub_dir = hub_dir
         self.heap = heap
         self.runtime = runtime
         self.tracer = tracer
@@ -144,16 +161,92 @@ class Bench:
         self.links = []
         self._ticker = None
         self.auto_gpf = True  # start the hub's GPF with the first gas meter
+        self.join_timeout = 20.0
+        self.chf = self._start_chf()
+
+    def _start_chf(self):
+        """The Communications Hub Function, run by the hub in this process (an in-process
+        board provisioned as CHF with the hub's EUI): the device log the HAN joins through.
+        With `hub_dir`, a CHF kept there (same hub, same remote parties) carries on with its
+        keys, device log and logs; otherwise a new one is provisioned."""
+        import json
+
+        from smetsbench.boards.inprocess import InProcessLink
+
+        directory = Path(self.hub_dir) if self.hub_dir else self.work_dir / "chf"
+        link = InProcessLink(directory, name="chf")
+        try:
+            kept = json.loads((directory / "state" / "identity").read_text())
+        except (OSError, ValueError):
+            kept = None
+        if kept and kept.get("role") == "CHF" and kept.get("eui") == self.hub.eui.hex() \
+                and kept.get("parties") == self.dcc.trust_list():
+            handle = DeviceHandle("CHF", self.hub.eui,
+                                  ocrypto.private_key_from_int(int(kept["ka_key"], 16)),
+                                  ocrypto.private_key_from_int(int(kept["ds_key"], 16)), link)
+        else:
+            handle = self._provision_chf(link)
+        self._attach_chf(link)
+        if self.tracer:
+            self.tracer.device(handle)
+        return handle
+
+    def _provision_chf(self, link):
+        """New keys for the CHF on `link`, provisioned with the hub's EUI."""
+        handle = DeviceHandle("CHF", self.hub.eui, ocrypto.generate_private_key(),
+                              ocrypto.generate_private_key(), link)
+        identity = device_identity("CHF", handle.eui, handle.ka_key, handle.ds_key,
+                                   self.hub.eui, self.dcc)
+        link.control("provision", identity=identity, init={}, timeout=20.0)
+        return handle
+
+    def _attach_chf(self, link):
+        link.control("time", epoch=int(time.time()))
+        self.hub.attach_chf(link)
+        self.links.append(link)
+
+    def use_chf(self, url=None):
+        """The CHF's handle: the hub's own, or (`url`) a board at that pyserial URL provisioned
+        as the CHF with the hub's EUI, which the hub then runs its CHF on."""
+        if url is None:
+            return self.chf
+        link = BoardLink(url, name="chf-board")
+        try:
+            link.control("status", timeout=10.0)
+            handle = self._provision_chf(link)
+        except Exception:
+            link.close()
+            raise
+        self._attach_chf(link)
+        self.chf = handle
+        return handle
+
+    def restart_chf(self):
+        """The hub's in-process CHF started again from its store (a board's is reset)."""
+        old = self.chf
+        if old.board is None and old.link.url.startswith("inprocess:"):
+            old.link.close()
+            if old.link in self.links:
+                self.links.remove(old.link)
+            self.chf = self._start_chf()
+        else:
+            old.link.control("reset", timeout=3.0)
+        return self.chf
 
     # -- devices ------------------------------------------------------------------------------
-    def add_virtual(self, role, eui=None, init=None, heap=None):
+    def add_virtual(self, role, eui=None, init=None, heap=None, admit=True):
+        """A device on a virtual board (the firmware on the MicroPython unix port behind a pty),
+        provisioned and joined to the HAN. `admit`: True puts it in the CHF device log first
+        (CCS01) and waits for it to join; False leaves it out (it will be refused); an install
+        code puts it in the log with that code instead of its own (it never gets the network
+        key)."""
         eui = eui or DEFAULT_EUIS[role]
         board = VirtualBoard(self.work_dir / ("%s-%s" % (role.lower(), eui)),
                              heap=heap or self.heap, runtime=self.runtime,
                              name="%s-%s" % (role.lower(), eui[-4:]))
         port = board.start()
         self.boards.append(board)
-        return self.add_board(role, port, eui=eui, init=init, board=board)
+        return self.add_board(role, port, eui=eui, init=init, board=board, admit=admit)
 
     def add_inprocess(self, role, eui=None, init=None):
         """A device whose firmware core runs in this process (no pty, no MicroPython): for
@@ -166,11 +259,12 @@ class Bench:
         if self._ticker is None:
             self._ticker = Ticker()
             self._ticker.start()
+        # Ticked from the start: joining the HAN runs on the device's timers.
+        self._ticker.links.append(link)
         handle = self._adopt(role, link, eui, init)
         link.tick()  # the device asks the hub for its GBCS tunnel at once
         if roles.needs(role, roles.GBCS):
             self.hub.wait_tunnel(handle.eui, timeout=10.0)
-        self._ticker.links.append(link)
         return handle
 
     def add_hub_function(self, role="GPF", eui=None, init=None):
@@ -189,9 +283,10 @@ class Bench:
         if self._ticker is None:
             self._ticker = Ticker(0.2)
             self._ticker.start()
-        handle = self._adopt(role, link, eui, init)
+        # In the hub: no CHF device log entry, no install code, no join (smets.hubport.HubPort).
+        handle = self._adopt(role, link, eui, init, admit=False)
         if role == "GPF":
-            self.hub.attach(link, handle.eui, role, endpoints=(1, GPF_MIRROR_EP))
+            self.hub.attach(link, handle.eui, role, endpoints=(1, GPF_MIRROR_EP), in_hub=True)
             self.hub.host(1, handle.eui, GPF_HUB_CLUSTERS)
             self.hub.host(GPF_MIRROR_EP, handle.eui)
         link.tick()
@@ -204,15 +299,17 @@ class Bench:
         """The hub's GPF (started on first use)."""
         return self.add_hub_function("GPF")
 
-    def add_board(self, role, url, eui=None, init=None, board=None, baudrate=115200):
+    def add_board(self, role, url, eui=None, init=None, board=None, baudrate=115200,
+                  admit=True):
         eui = eui or DEFAULT_EUIS[role]
         link = BoardLink(url, baudrate=baudrate, name=board.name if board else url)
-        handle = self._adopt(role, link, eui, init, board)
-        if roles.needs(role, roles.GBCS):  # a device without GBCS opens no tunnel
+        handle = self._adopt(role, link, eui, init, board, admit)
+        # A device without GBCS opens no tunnel; one kept off the HAN cannot.
+        if roles.needs(role, roles.GBCS) and admit is True:
             self.hub.wait_tunnel(handle.eui, timeout=10.0)
         return handle
 
-    def _adopt(self, role, link, eui, init, board=None):
+    def _adopt(self, role, link, eui, init, board=None, admit=True):
         self.links.append(link)
         link.control("status", timeout=10.0)  # the firmware is up and answering
         handle = DeviceHandle(role, eui, ocrypto.generate_private_key(),
@@ -220,18 +317,51 @@ class Bench:
         if role in SLEEPY_ROLES and "GPF" in roles.emulated() and self.auto_gpf:
             # A gas meter reports to the GPF's mirror on the hub (GBCS 10.4): the hub runs one.
             self.add_hub_function("GPF")
-        self.hub.attach(link, handle.eui, role, sleepy=role in SLEEPY_ROLES)
-        self.provision(handle, init)
+        self.hub.attach(link, handle.eui, role, sleepy=role in SLEEPY_ROLES,
+                        in_hub=roles.needs(role, roles.HUB))
+        self.provision(handle, init, admit=admit)
         self.devices.append(handle)
         return handle
 
-    def provision(self, handle, init=None):
+    def provision(self, handle, init=None, join=True, admit=True):
+        """Give a board its identity, as a supplier installs a device: its EUI-64 and install
+        code go into the CHF device log first (CCS01), then the board gets its keys, parties
+        and install code, and joins the HAN (`join`: wait until it has). `admit` False: not
+        into the log; an install code: into the log with that code (as add_virtual)."""
+        since = time.time()
+        if admit is True:
+            self.admit(handle)
+        elif admit:
+            self.admit(handle, install_code=admit)
+        join = join and admit is True
+        # A function of the hub (the GPF) joins no HAN: it has no install code.
+        code = None if roles.needs(handle.role, roles.HUB) else handle.install_code
         identity = device_identity(handle.role, handle.eui, handle.ka_key, handle.ds_key,
-                                   self.hub.eui, self.dcc)
+                                   self.hub.eui, self.dcc, code)
         handle.link.control("provision", identity=identity, init=init or {}, timeout=20.0)
         handle.link.control("time", epoch=int(time.time()))
         if self.tracer:
             self.tracer.device(handle)
+        if hasattr(handle.link, "tick"):
+            handle.link.tick()  # an in-process board starts joining now, not at its next tick
+        if join and not self.hub.wait_joined(handle.eui, self.join_timeout, since=since):
+            raise RuntimeError("%s %s did not join the HAN within %.0f s: %s\n%s" % (
+                handle.role, handle.eui.hex(), self.join_timeout,
+                handle.link.control("status").get("han"), handle.link.tail()))
+
+    def admit(self, handle, install_code=None, join_period=3600):
+        """CCS01: the device's EUI-64 and install code into the CHF device log (the supplier's
+        command, through the DCC), so that it may join the HAN; the Result."""
+        res = self.run(self.chf, "CCS01", eui=handle.eui,
+                       install_code=install_code or handle.install_code,
+                       device_type=gbcs_device_type(handle.role), join_period=join_period)
+        if not res.passed:
+            raise RuntimeError("CCS01 for %s failed:\n%s" % (handle.eui.hex(), res.report()))
+        return res
+
+    def remove(self, handle):
+        """CCS02: the device out of the CHF device log; the hub tells it to leave the HAN."""
+        return self.run(self.chf, "CCS02", eui=handle.eui)
 
     # -- use cases ----------------------------------------------------------------------------
     def run(self, device, name, scenario="SUCCESS", party=None, tamper=None, wake=True,

@@ -56,6 +56,16 @@ def identity():
     }
 
 
+def raises(exc, fn, *args):
+    """The exception `fn(*args)` raises, which must be an `exc` (no pytest.raises: these tests
+    also run on the MicroPython unix port)."""
+    try:
+        fn(*args)
+    except exc as e:
+        return e
+    raise AssertionError("%r%r did not raise %s" % (fn, args, exc.__name__))
+
+
 def scratch_store():
     base = os.getenv("TMPDIR") or "/tmp"
     return Store(base + "/smets-test-" + "".join("%02x" % b for b in os.urandom(6)))

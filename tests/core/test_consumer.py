@@ -224,3 +224,46 @@ def test_screen_pixels_on_micropython():
         assert small.display.width == 128 and small.screens >= 1
     finally:
         home.close()
+
+
+class AirHome(Home):
+    """The hub as on the secured HAN: its discovery cache's answers come from the hub itself
+    (the meter is their NWKAddrOfInterest), and it answers IEEE_addr_req from its table."""
+
+    asked = 0
+
+    def hub(self, aps):
+        if aps.profile == zdo.PROFILE_ZDO and aps.cluster == zdo.IEEE_ADDR_REQ:
+            self.asked += 1
+            tsn, addr, _kind = zdo.parse_ieee_addr_req(aps.payload)
+            payload = zdo.ieee_addr_rsp(tsn, fx.DEVICE_EUI, addr) if addr == 0x4321 else \
+                zdo.ieee_addr_rsp(tsn, b"\xff" * 8, addr, zdo.DEVICE_NOT_FOUND)
+            return [ApsFrame(fx.HUB_EUI, aps.src_eui, zdo.IEEE_ADDR_RSP, payload, src_ep=0,
+                             dst_ep=0, profile=zdo.PROFILE_ZDO)]
+        out = Home.hub(self, aps)
+        for rsp in out:
+            rsp.src_eui = fx.HUB_EUI
+            rsp.src_short = 0x0000
+        return out
+
+
+def test_a_meter_found_through_the_hubs_cache_on_the_air_is_named_by_ieee_addr_req():
+    home = AirHome()
+    try:
+        # An answer naming an address nobody asked about, and a failed lookup: ignored.
+        stray = ApsFrame(fx.HUB_EUI, IHD_EUI, zdo.IEEE_ADDR_RSP,
+                         zdo.ieee_addr_rsp(1, bytes(8), 0x1111), profile=zdo.PROFILE_ZDO)
+        home.deliver([stray])
+        assert home.ihd.meters == {}
+        home.run(3)
+        assert home.asked >= 1 and list(home.ihd.meters) == [fx.DEVICE_EUI]
+        m = home.ihd.meters[fx.DEVICE_EUI]
+        assert (m.short, m.ep) == (0x4321, 1)
+        d = home.ihd.fuel("elec", home.now)
+        assert d["responding"] and d["power"] == 1200 and d["total"] == 5000
+        assert zdo.parse_ieee_addr_rsp(zdo.ieee_addr_rsp(7, fx.DEVICE_EUI, 0x4321)) == (
+            7, 0, fx.DEVICE_EUI, 0x4321)
+        assert zdo.parse_ieee_addr_rsp(b"\x07\x81") == (7, 0x81, None, None)
+        assert zdo.parse_ieee_addr_req(zdo.ieee_addr_req(9, 0x4321)) == (9, 0x4321, 0)
+    finally:
+        home.close()

@@ -7,6 +7,7 @@ import time
 import pytest
 from smets.gbcs import envelope
 from smetsbench.cli import demo
+from smetsbench.han.capture import open_air
 from smetsbench.han.hub import NoResponse
 from smetsbench.oracle import utrn as outrn
 from smetsbench.usecases import library
@@ -109,3 +110,48 @@ def test_a_forged_utrn_is_refused(smets_bench, gsme):
     assert f is not None and f[0] != 0, res.report()  # ResultType: not accepted
     events = gsme.link.control("events", n=3)
     assert any(e["code"] == "8F63" for e in events)  # UTRN not authentic
+
+
+def test_the_meter_is_a_sleepy_end_device_of_the_secured_han_and_survives_a_power_cut(
+        smets_bench, gsme):
+    bench = smets_bench
+    hub = bench.hub
+    # In the CHF device log with its install code, as a GSME (GBCS device type 0), then joined:
+    # battery powered, receiver off when idle.
+    assert hub.device_log[gsme.eui][0] == gsme.install_code and gsme.eui not in hub.type2
+    member = hub.coordinator.member(gsme.eui)
+    assert hub.coordinator.joined(gsme.eui) and member.sleepy and member.capability == 0x80
+    air = []
+    tap = lambda direction, frame, eui, t: air.append((direction, eui, bytes(frame)))  # noqa
+    hub.air_taps.append(tap)
+    try:
+        res = bench.run(gsme, "GCS38")
+        assert res.passed, res.report()
+        bench.update_mirror(gsme)
+    finally:
+        hub.air_taps.remove(tap)
+    up = open_air(hub.coordinator, [f for d, _e, f in air if d == "up"])
+    down = [f for d, e, f in air if d == "down" and e == gsme.eui]
+    mine = [f for f in up if f[0] == gsme.eui]
+    polls = [f for f in up if f[2] == "poll" and f[0] == member.short]
+    # Its GBCS tunnel and its mirror reports: NWK and APS security (the trust center link key).
+    se = [f for f in mine if isinstance(f[2], int) and 0x0700 <= f[2] <= 0x07FF]
+    assert {0x0704, 0x0702} <= {f[2] for f in se} and all(f[3] for f in se)
+    # The hub sent it nothing unasked: one frame per poll at most (held until it polled).
+    assert polls and len(down) <= len(polls)
+    # Idle, it sleeps: its receiver is off and it polls no more.
+    assert demo._wait(lambda: gsme.status()["han"].get("awake") is False, 5)
+    n = gsme.status()["han"]["polls"]
+    time.sleep(1.0)
+    assert gsme.status()["han"]["polls"] == n
+    # A power cut: it rejoins with the network it saved and goes on answering and reporting.
+    since = time.time()
+    gsme.board.power_cut()
+    assert demo._wait(lambda: any(e.device == gsme.eui and e.kind == "rejoined" and e.t >= since
+                             for e in list(hub.han_events)), 20)
+    hub.wait_tunnel(gsme.eui, timeout=10.0)
+    res = bench.run(gsme, "GCS13a")
+    assert res.passed, res.report()
+    assert bench.update_mirror(gsme) < 5
+    assert hub.coordinator.member(gsme.eui).sleepy
+

@@ -39,8 +39,11 @@ def test_trace_rechecks_with_its_keystore(tmp_path, capsys):
     assert responses and all(any("MAC" in c or "signature" in c for c in r["checks"])
                              for r in responses)
     alerts = [r for r in ok if "_ALERT_" in r["file"]]
+    assert all(r["unchecked"] == [] for r in alerts)
+    # The CHF's: a CS14 (device log changed) per CCS01 / CCS02.
+    chf = [r for r in alerts if r["file"].rsplit("/", 1)[1].startswith(("CCS01", "CCS02"))]
     # ESME: 7 (the refused commands); GSME: 810E (keypad top-up), 8F53, 8F30 (GBZ alerts).
-    assert len(alerts) == 10 and all(r["unchecked"] == [] for r in alerts)
+    assert len(alerts) - len(chf) == 10 and len(chf) >= 1
     assert sum("_810E_ALERT_" in r["file"] for r in alerts) == 1
     # The GPF answered from its mirror: its responses are MACed with its own key.
     assert sum("FROM_GPF_MIRROR_RESPONSE" in r["file"] for r in responses) == 2

@@ -1,69 +1,55 @@
 """The hub's Gas Proxy Function: the gas meter reports into its mirror (ZSE D.3.4 mirroring),
 and the mirror is a ZCL server on the hub's endpoint 2 that any HAN device may read (the
-IHD's and CAD's gas data), beside the GPF's own GBCS use cases."""
+IHD's and CAD's gas data), beside the GPF's own GBCS use cases. On the secured HAN: the GPF runs
+in the hub, the meter joins as a sleepy end device, and a Type 2 device reads the mirror under
+the network key only (GBCS Method B: no link key), as it reads an ESME."""
 
-import threading
+import time
 
-from smets.han import ApsFrame
-from smets.zcl import foundation
-from smets.zcl.frame import TYPE_GLOBAL, ZCLFrame
+from smetsbench.han.capture import open_air
 from smetsbench.session import GPF_MIRROR_EP, Bench
 
-IHD = bytes.fromhex("00db1234567890c1")
 METERING = 0x0702
-PREPAYMENT = 0x0705
 
 
-class ReaderLink:
-    """A HAN device that reads ZCL attributes from the hub (an IHD, without its firmware)."""
-
-    def __init__(self, eui):
-        self.eui = eui
-        self.name = "reader"
-        self.on_han = None
-        self.frames = []
-        self.got = threading.Event()
-
-    def tail(self):
-        return ""
-
-    def read(self, hub_eui, cluster, attrs, endpoint=GPF_MIRROR_EP, seq=1):
-        zcl = ZCLFrame(foundation.READ_ATTRIBUTES,
-                       foundation.encode(foundation.READ_ATTRIBUTES, attrs), seq=seq,
-                       frame_type=TYPE_GLOBAL)
-        self.got.clear()
-        self.on_han(self, ApsFrame(self.eui, hub_eui, cluster, zcl.to_bytes(),
-                                   dst_ep=endpoint).to_bytes())
-
-    def send_han(self, payload):
-        self.frames.append(ApsFrame.from_bytes(payload))
-        self.got.set()
+def _gas(ihd):
+    return ihd.link.control("readings").get("gas")
 
 
-def test_an_ihd_reads_gas_data_from_the_gpf_mirror(tmp_path):
+def test_an_ihd_reads_gas_from_the_gpf_mirror_over_the_secured_han(tmp_path):
     with Bench(work_dir=tmp_path) as bench:
+        hub = bench.hub
         gsme = bench.add_inprocess("GSME", init={"volume": 123456, "credit": 4200})
+        assert hub.coordinator.joined(gsme.eui) and hub.coordinator.member(gsme.eui).sleepy
+        assert not hub.coordinator.joined(bench.gpf.eui)  # in the hub: it joins nothing
+        air = []
+        hub.air_taps.append(lambda direction, frame, eui, t: air.append(bytes(frame)))
         took = bench.update_mirror(gsme)
         assert took < 5
         st = bench.gpf.link.control("status")["device"]
         assert st["volume"] == 123456 and st["credit"] == 4200
-        reader = ReaderLink(IHD)
-        bench.hub.attach(reader, IHD, "IHD")
-        reader.read(bench.hub.eui, METERING, [0x0000, 0x0014, 0x7777], seq=9)
-        assert reader.got.wait(5), bench.hub.network.errors
-        aps = reader.frames[-1]
-        # The answer comes from the hub's mirror endpoint, as the hub.
-        assert aps.src_eui == bench.hub.eui and aps.src_ep == GPF_MIRROR_EP
-        zcl = ZCLFrame.from_bytes(aps.payload)
-        assert zcl.command == foundation.READ_ATTRIBUTES_RESPONSE and zcl.seq == 9
-        recs = {r.id: r for r in foundation.decode(zcl.command, zcl.payload)}
-        assert recs[0x0000].value == 123456
-        assert recs[0x0014].value == 2  # the valve open
-        assert recs[0x7777].status == 0x86  # UNSUPPORTED_ATTRIBUTE
-        reader.read(bench.hub.eui, PREPAYMENT, [0x0001], seq=10)
-        assert reader.got.wait(5)
-        zcl = ZCLFrame.from_bytes(reader.frames[-1].payload)
-        assert foundation.decode(zcl.command, zcl.payload)[0].value == 4200
+        ihd = bench.add_inprocess("IHD", init={"poll_s": 1})
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            gas = _gas(ihd)
+            if gas and gas.get("total_l") is not None and gas.get("credit") is not None:
+                break
+            time.sleep(0.1)
+        gas = _gas(ihd)
+        assert gas is not None, ihd.link.tail()
+        # The mirror is the hub's: its EUI-64 and endpoint 2 (found by ZDO discovery).
+        assert gas["eui"] == hub.eui.hex() and gas["responding"]
+        assert gas["total_l"] == 123456  # the register in m3 / 1000 (divisor): litres
+        assert gas["credit"] == 4200  # 10^-5 GBP (the Price cluster's trailing digit 5)
+        frames = open_air(hub.coordinator, air)
+        reads = [f for f in frames if f[0] == ihd.eui and f[2] == METERING]
+        answers = [f for f in frames if f[0] == hub.eui and f[1] == ihd.eui and
+                   f[2] == METERING]
+        reports = [f for f in frames if f[0] == gsme.eui and f[2] == METERING]
+        assert reads and answers and reports
+        assert all(f[4] == GPF_MIRROR_EP for f in answers)
+        assert not any(f[3] for f in reads + answers)  # Type 2: NWK security only
+        assert all(f[3] for f in reports)  # the meter and the hub: its link key too
 
 
 def test_the_gpf_answers_gbcs_reads_from_what_the_meter_reported(tmp_path):

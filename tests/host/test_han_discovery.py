@@ -43,6 +43,22 @@ def test_match_descriptor_finds_the_meters_only():
     assert net.receive(links["ihd"], _match([se.METERING], profile=0x0104), T0) == []
 
 
+def test_ieee_addr_req_names_the_device_the_cache_answered_for():
+    net, links = _net()
+    short = net.devices[ESME].short
+
+    def ask(addr):
+        req = ApsFrame(IHD, CHF_EUI, zdo.IEEE_ADDR_REQ, zdo.ieee_addr_req(4, addr), src_ep=0,
+                       dst_ep=0, profile=zdo.PROFILE_ZDO, src_short=0x1111).to_bytes()
+        (ev,) = net.receive(links["ihd"], req, T0)
+        assert ev.link is links["ihd"] and ev.aps.src_eui == CHF_EUI
+        assert (ev.aps.cluster, ev.aps.dst_short) == (zdo.IEEE_ADDR_RSP, 0x1111)
+        return zdo.parse_ieee_addr_rsp(ev.aps.payload)
+
+    assert ask(short) == (4, 0, ESME, short)
+    assert ask(0x0BAD)[:2] == (4, zdo.DEVICE_NOT_FOUND)
+
+
 def test_bad_zdo_is_counted():
     net, links = _net()
     bad = ApsFrame(IHD, CHF_EUI, zdo.MATCH_DESC_REQ, b"\x01\x02", src_ep=0, dst_ep=0,

@@ -77,7 +77,7 @@ def _cmd(counter, recipient):
 
 
 def test_a_command_to_an_always_on_device_is_answered_at_once():
-    hub = CommsHub()
+    hub = CommsHub(secure=False)
     link = FakeLink(ESME)
     hub.attach(link, ESME, "ESME")
     link.request_tunnel()
@@ -88,7 +88,7 @@ def test_a_command_to_an_always_on_device_is_answered_at_once():
 
 
 def test_a_command_to_a_sleepy_device_waits_for_its_get():
-    hub = CommsHub()
+    hub = CommsHub(secure=False)
     link = FakeLink(GSME)
     hub.attach(link, GSME, "GSME", sleepy=True)
     link.request_tunnel()
@@ -114,7 +114,7 @@ def test_a_command_to_a_sleepy_device_waits_for_its_get():
 
 
 def test_a_timeout_to_a_sleepy_device_says_when_it_last_polled():
-    hub = CommsHub()
+    hub = CommsHub(secure=False)
     link = FakeLink(GSME, answer=False)
     hub.attach(link, GSME, "GSME", sleepy=True)
     link.request_tunnel()
@@ -129,7 +129,7 @@ def test_a_timeout_to_a_sleepy_device_says_when_it_last_polled():
 
 
 def test_a_full_mailbox_and_an_unknown_device_are_hub_errors():
-    hub = CommsHub(mailbox_size=1)
+    hub = CommsHub(mailbox_size=1, secure=False)
     link = FakeLink(GSME)
     hub.attach(link, GSME, sleepy=True)
     link.request_tunnel()
@@ -144,7 +144,7 @@ def test_a_full_mailbox_and_an_unknown_device_are_hub_errors():
 
 def test_records_carry_the_hubs_clock():
     t = [1_700_000_000.0]
-    hub = CommsHub(clock=lambda: t[0])
+    hub = CommsHub(clock=lambda: t[0], secure=False)
     link = FakeLink(ESME)
     hub.attach(link, ESME)
     seen = []

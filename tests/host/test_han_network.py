@@ -9,7 +9,7 @@ import pytest
 from smets.gbcs import envelope
 from smets.han import ApsFrame
 from smets.zcl import tunnel
-from smets.zcl.frame import TYPE_CLUSTER, ZCLFrame
+from smets.zcl.frame import DEFAULT_RESPONSE, TYPE_CLUSTER, UNSUPPORTED_CLUSTER, ZCLFrame
 from smetsbench.han.network import (
     CHF_EUI,
     Delivered,
@@ -264,7 +264,11 @@ def test_unknown_devices_and_bad_frames_are_counted_never_raised():
     short = esme.frame(tunnel.CLUSTER, tunnel.REQUEST_TUNNEL, b"\x06")
     assert net.receive(esme.link, short, T0) == []
     assert net.errors["bad_tunnel"] == 1
-    assert net.receive(esme.link, esme.frame(0x0000, 0x00, b""), T0) == []
+    # A cluster the hub does not serve: ZCL Default Response UNSUPPORTED_CLUSTER (an error is
+    # answered whatever the disable-default-response bit says, ZCL 2.5.12.2).
+    (tx,) = net.receive(esme.link, esme.frame(0x0000, 0x00, b""), T0)
+    answer = ZCLFrame.from_bytes(tx.aps.payload)
+    assert (answer.command, answer.payload[1]) == (DEFAULT_RESPONSE, UNSUPPORTED_CLUSTER)
     assert net.errors["unsupported_cluster"] == 1
     with pytest.raises(NetworkError):
         net.put(bytes(8), command_message(), T0)

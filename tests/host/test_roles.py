@@ -78,4 +78,4 @@ def test_an_unknown_or_unemulated_role_is_refused_with_the_list():
     with pytest.raises(ValueError, match="unknown role 'XYZ'"):
         roles.default_eui("XYZ")
     with pytest.raises(ValueError, match="not emulated by this firmware"):
-        roles.device_class("CHF")
+        roles.device_class("SAPC")

@@ -2,7 +2,8 @@
 it polls, and the session waits for the response (or the rejection's evidence) itself.
 
 The firmware's ESME is always-on; here the hub is told it sleeps and a thread polls (GBCS GET)
-in its name, as a sleepy tunnel client would, with the ESME's own frames.
+in its name, as a sleepy tunnel client would, with the ESME's own frames: sent by the ESME's
+HAN stack (its network key, link key and frame counters).
 """
 
 import threading
@@ -33,7 +34,11 @@ class Poller(threading.Thread):
                            disable_default_response=True)
             aps = ApsFrame(self.dev.eui, self.hub.eui, tunnel.CLUSTER, zcl.to_bytes())
             self.polls += 1
-            self.dev.link.on_han(self.dev.link, aps.to_bytes())
+            link = self.dev.link  # an in-process board: its Node is here
+            with link._write_lock:
+                link.node._send_han([aps], 0)
+                link.node._flush_han()
+                link._drain()
 
 
 def test_a_sleepy_device_gets_commands_when_it_polls(tmp_path, monkeypatch):

@@ -48,6 +48,7 @@ DISCOVER_S = const(15)
 STALE_POLLS = const(3)
 SLOW_EVERY = const(6)  # polls between reads of what seldom changes (units, MPAN, supplier)
 MAX_MESSAGES = const(4)
+_MAX_FOUND = const(8)  # meters whose EUI-64 is asked for at once
 UTC_2000 = const(946684800)
 # Gas in kWh from m3 (GBCS / the Gas (Calculation of Thermal Energy) Regulations): volume x
 # correction factor x calorific value (MJ/m3) / 3.6, where the meter gives no other.
@@ -144,6 +145,7 @@ class ConsumerDevice(HANDevice):
         self.meters = {}
         for eui in cfg.get("meters", ()):
             self.meters[bytes.fromhex(eui)] = Meter(bytes.fromhex(eui))
+        self._found = {}  # short address -> endpoint of meters whose EUI-64 is asked for
         self.messages = []  # [message id, text, start (device time), meter eui, confirmed]
         self.version = 0
         self._next_poll = now
@@ -167,6 +169,11 @@ class ConsumerDevice(HANDevice):
     def changed(self):
         self.version += 1
 
+    def han_nwk_only(self, eui):
+        """A Type 2 device holds no certificates and agrees no link key (GBCS Method B join):
+        its Smart Energy frames, with a meter or the hub, carry NWK security only."""
+        return True
+
     # -- frames in ----------------------------------------------------------------------------
     def on_han(self, aps, now):
         if aps.profile == zdo.PROFILE_ZDO:
@@ -174,6 +181,8 @@ class ConsumerDevice(HANDevice):
         return HANDevice.on_han(self, aps, now)
 
     def _zdo(self, aps, now):
+        if aps.cluster == zdo.IEEE_ADDR_RSP:
+            return self._ieee_addr(aps, now)
         if aps.cluster != zdo.MATCH_DESC_RSP:
             return []
         try:
@@ -185,6 +194,35 @@ class ConsumerDevice(HANDevice):
         if status != zdo.SUCCESS or not endpoints:
             return []
         eui = bytes(aps.src_eui)
+        if eui == self.hub_eui:
+            # The hub's discovery cache answered on the air (the frame's source is the hub):
+            # the meter is the NWKAddrOfInterest; its EUI-64 from the cache (ZigBee 2.4.3.1.2).
+            for m in self.meters.values():
+                if m.short == short:
+                    m.ep = endpoints[0]
+                    return []
+            if len(self._found) >= _MAX_FOUND:
+                self._found.clear()  # answers that never came: forget them
+            self._found[short] = endpoints[0]
+            return [ApsFrame(self.eui, self.hub_eui, zdo.IEEE_ADDR_REQ, zdo.ieee_addr_req(
+                self.next_zcl_seq(), short), src_ep=zdo.ENDPOINT_ZDO, dst_ep=zdo.ENDPOINT_ZDO,
+                dst_short=0x0000, profile=zdo.PROFILE_ZDO)]
+        self._meter_found(eui, short, endpoints[0], now)
+        return []
+
+    def _ieee_addr(self, aps, now):
+        try:
+            _tsn, status, eui, short = zdo.parse_ieee_addr_rsp(aps.payload)
+        except zdo.ZDOError as exc:
+            self.stats["zcl_errors"] += 1
+            self.log("W", "bad IEEE_addr_rsp: %s" % exc)
+            return []
+        ep = self._found.pop(short, None) if status == zdo.SUCCESS else None
+        if ep is not None and bytes(aps.src_eui) == self.hub_eui:
+            self._meter_found(eui, short, ep, now)
+        return []
+
+    def _meter_found(self, eui, short, ep, now):
         m = self.meters.get(eui)
         if m is None:
             m = self.meters[eui] = Meter(eui)
@@ -192,8 +230,7 @@ class ConsumerDevice(HANDevice):
             self._next_poll = now  # read it at once
             self.changed()
         m.short = short
-        m.ep = endpoints[0]
-        return []
+        m.ep = ep
 
     def on_zcl(self, aps, zcl, now):
         if not zcl.server_to_client:

@@ -28,6 +28,7 @@ from smets.cosem import (
     OTHER_REASON,
     SET,
     COSEMError,
+    DataAccessError,
     dlen,
     integer,
     octets,
@@ -36,7 +37,7 @@ from smets.cosem import (
 )
 from smets.devices.gbcsdev import GBCSDevice, Reject, _hex
 from smets.gbcs import crypto, usecases
-from smets.gbcs.usecases import FLAG_ASN1, FLAG_OPTIONAL, FLAG_POLYPHASE, FLAG_TWIN
+from smets.gbcs.usecases import FLAG_ASN1, FLAG_POLYPHASE, FLAG_TWIN
 from smets.han import PROFILE_SE
 from smets.logbook import Logbook
 
@@ -123,7 +124,6 @@ _KEY_PAYMENT_MODE = b"\x00\x6f\x00\x00\x13\x00\x00\xff\x02"
 _KEY_EC_LIMIT = b"\x00\x70\x00\x00\x13\x0a\x01\xff\x09"
 _KEY_BILLING_CALENDAR = b"\x00\x16\x00\x00\x0f\x00\x00\xff\x04"
 _KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
-_NULL = b"\x00"
 _JOINS = (0x000D, 0x000E, 0x000F, 0x0010, 0x0013)  # CS03A1, CS03B, CS04AC, CS04B, CS07: joins
 _TYPE1 = (devlog.PPMID, devlog.HCALCS)  # joined devices whose commands esme_han takes
 _CS06 = const(0x0012)  # Activate Firmware: esme_fw
@@ -131,12 +131,6 @@ _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
 # The SE clusters the meter serves its Type 2 devices (smets.devices.esme_se): Basic, Price,
 # Metering, Messaging, Prepayment, Device Management.
 _SE_CLUSTERS = (0x0000, 0x0700, 0x0702, 0x0703, 0x0705, 0x0708)
-
-
-class DataAccessError(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
 
 
 def _mpan(v):
@@ -410,45 +404,13 @@ class ESME(GBCSDevice):
             return self.execute_credentials(uc, msg, ctx)
         c = bytes(msg.content)
         try:
-            invoke, specs = cosem.parse_request(c)
+            invoke, specs, slots, words = cosem.request_slots(self.attrs, c)
         except (COSEMError, IndexError) as exc:
-            raise Reject("bad_payload", str(exc))
-        slots = []
-        words = bytearray()
-        for kind, key, _sel, _dpos in specs:
-            if kind == ACTION:
-                key = key[:8] + bytes((0x80 | key[8],))  # methods are keyed 0x80 | id
-            s = self.attrs.slot(key)
-            if s < 0:
-                raise Reject("bad_payload", "%s: no object %s" % (uc.name, key))
-            slots.append(s)
-            w = (kind << 13) | s
-            words.append(w >> 8)
-            words.append(w & 0xFF)
+            raise Reject("bad_payload", "%s: %s" % (uc.name, exc))
         self._check_template(uc, words, specs, c)
         self.advance(ctx.now)
-        data = []
-        results = bytearray()
-        failed = False
         self._dirty = False
-        for i in range(len(specs)):
-            kind, key, sel, dpos = specs[i]
-            results.append(kind if kind != GET_WITH_SELECTION else GET)
-            if failed:
-                # Break on error (invoke-id bit 29): the rest is not executed (RTDS ERRORs).
-                data.append(_NULL)
-                results.append(OTHER_REASON)
-                continue
-            try:
-                if self.dlms_faults > 0 and i >= self.dlms_fault_after:
-                    self.dlms_faults -= 1
-                    raise DataAccessError(cosem.HARDWARE_FAULT)
-                data.append(self._do(kind, slots[i], c, sel, dpos, ctx) or _NULL)
-                results.append(0)
-            except DataAccessError as exc:
-                failed = True
-                data.append(_NULL)
-                results.append(exc.result)
+        data, results = cosem.execute_items(self, specs, slots, c, ctx)
         if self._dirty:
             self._save_attrs()
         # The state (registers, credit, switch) goes to flash after anything that may change
@@ -460,35 +422,11 @@ class ESME(GBCSDevice):
         return cosem.response(invoke, data, results)
 
     def _check_template(self, uc, words, specs, c):
-        r = self.USE_CASES.rows
-        p = uc.template
-        flags = r[p + 3]
-        script = usecases.script(r, p)
-        if script is not None:
-            # The script the use case must run (ECS42 close 51, ECS43 open 52, ECS44 arm 54).
-            want = b"\x12" + script.to_bytes(2, "big")
-            for kind, _key, _sel, dpos in specs:
-                if kind == ACTION and c[dpos:dpos + 3] != want:
-                    raise Reject("bad_payload", "%s must run script %d" % (uc.name, script))
-        q = usecases.alternatives(r, p)
-        n = len(words)
-        for _ in range(r[q]):
-            k = r[q + 1]
-            tpl = r[q + 2:q + 2 + 2 * k]
-            q += 1 + 2 * k  # the next alternative's count byte is at q + 1
-            if flags & FLAG_OPTIONAL:
-                # Optional items: the request's specs are an ordered, non-empty subset.
-                j = 0
-                for i in range(0, len(tpl), 2):
-                    if j < n and tpl[i:i + 2] == words[j:j + 2]:
-                        j += 2
-                if n and j == n:
-                    return
-            elif tpl == words:
-                return
-        raise Reject("bad_payload", "%s request does not match its template" % uc.name)
+        why = usecases.template_error(self.USE_CASES.rows, uc, words, specs, c, ACTION)
+        if why is not None:
+            raise Reject("bad_payload", why)
 
-    def _do(self, kind, slot, c, sel, dpos, ctx):
+    def do_item(self, kind, slot, c, sel, dpos, ctx):
         if kind == GET:
             return self._get(slot, None, 0, ctx)
         if kind == GET_WITH_SELECTION:
@@ -684,14 +622,7 @@ class ESME(GBCSDevice):
 
     # -- alerts / time -----------------------------------------------------------------------
     def alert_content(self, counter, alert_code, now, fields):
-        if isinstance(fields, bytes):
-            return fields  # a complete payload (ASN.1 alerts of the CS02 use cases)
-        if callable(fields):
-            fields = fields(counter)  # fields that depend on the alert's own counter
-        invoke = (0x20000000 | (counter & 0xFFFFFF)).to_bytes(4, "big")
-        return b"".join((b"\x0f", invoke, b"\x00\x02", cosem.elen(2 + len(fields)),
-                         integer(cosem.LONG_UNSIGNED, alert_code),
-                         octets(cosem.date_time(now))) + tuple(fields))
+        return cosem.alert_notification(counter, alert_code, now, fields)
 
     def date_time(self, now):
         return cosem.date_time(now)

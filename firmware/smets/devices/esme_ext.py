@@ -450,13 +450,11 @@ def control(dev, op, req, now):
     if op == "button":
         return {"closed": dev.press_button(now)}
     if op == "fault_dlms":
-        # The next `count` request items from position `after` fail with hardware-fault.
-        dev.dlms_faults = int(req.get("count", 1))
-        dev.dlms_fault_after = int(req.get("after", 0))
         # For ASN.1 use cases whose response code says what failed (CS06): that code.
         dev.dlms_fault_code = int(req.get("code", 0))
-        return {"dlms_faults": dev.dlms_faults, "after": dev.dlms_fault_after,
-                "code": dev.dlms_fault_code}
+        reply = cosem.inject_faults(dev, req)
+        reply["code"] = dev.dlms_fault_code
+        return reply
     if op == "firmware_image":
         # The end of a firmware distribution (CS05b): the image reaches the meter, which
         # checks it and says so in a 0x00CE alert. {"image": hex} or {"version": 8 hex}.

@@ -27,6 +27,9 @@ from smets.zcl.frame import TYPE_CLUSTER, UNSUP_COMMAND, UNSUPPORTED_CLUSTER
 
 # CONTROL ops of every GBCS device, loaded for the request only (smets.gbcs.pipeline_ops).
 _GBCS_OPS = ("use_cases", "security_log", "gbcs")
+TYPE_2_DEVICE = 6  # GBCS DeviceType (JoinDevice, CCS01) of a Type 2 Device: an IHD, a CAD
+
+
 class GBCSDevice(HANDevice, GBCSPipeline):
     SLEEPY = False  # polls the hub with GET (GSME) instead of taking pushed PUTs (ESME)
     POLL_S = POLL_S
@@ -66,6 +69,20 @@ class GBCSDevice(HANDevice, GBCSPipeline):
     def on_cluster(self, aps, zcl, now):
         """Other clusters (Basic, Metering, ...): device models override. None = unsupported."""
         return None
+
+    def han_nwk_only(self, eui):
+        """Whether this device shares no link key with `eui`, so that their Smart Energy frames
+        carry NWK security only. It shares one with its hub (the trust center link key: the
+        tunnel) and with the devices its device log joined by Method A or C (GBCS CS03A/CS03C:
+        key agreement); none with a Type 2 device joined by Method B (CS03B: type 6) nor with
+        a device its log does not hold, whose frames the device model then drops (GBCS: a
+        meter answers only the devices in its device log, smets.devices.esme_se). A device
+        model that keeps no device log yet (the ESME: it answers every HAN device) shares no
+        key with any partner but its hub."""
+        if bytes(eui) == self.hub_eui:
+            return False
+        joined = getattr(self, "han_joined", None)
+        return joined is None or joined(eui) in (None, TYPE_2_DEVICE)
 
     def unhandled_status(self, aps, zcl):
         return UNSUP_COMMAND if aps.cluster == tunnel.CLUSTER else UNSUPPORTED_CLUSTER

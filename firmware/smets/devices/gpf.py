@@ -64,6 +64,7 @@ _HANDLERS = (
 class GPF(GBZDevice):
     ROLE = "GPF"
     SLEEPY = False
+    IN_HUB = True  # its frames cross the hub's link as APS frames (smets.hubport.HubPort)
     ALERT_RECIPIENT = "acb"  # GCS62: the device log backup goes to the ACB (RTDS NA_GCS62)
     HANDLERS = _HANDLERS
     EXT_MODULE = "smets.devices.gpf_ext"

@@ -308,6 +308,8 @@ class GSME(GBZDevice):
         a = self.attrs
         for attr in (0x0000, 0x0100 + 2 * (self._tier(t1) - 1), 0x0700 + self._block()):
             a.set(METERING, attr, (a.value(METERING, attr) + litres) & 0xFFFFFFFFFFFF)
+        # CurrentDayConsumptionDelivered (ZSE D.3.2.2.5): today's gas so far, for the IHD.
+        a.set(METERING, 0x0401, min(s["day"], 0xFFFFFF))
         if self.prepayment():
             # Charged at the price of the block in use (NoTierBlockNPrice, thousandths of a
             # penny per m3 x 1000 / 1000): the meter balance goes down, then emergency credit.

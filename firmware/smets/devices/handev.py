@@ -86,6 +86,18 @@ class HANDevice:
         """The role's cluster handlers: a list of frames out, or None when unsupported."""
         return None
 
+    def han_nwk_only(self, eui):
+        """Whether Smart Energy frames with the HAN partner `eui` carry NWK security only
+        (GBCS Method B partners: HanStack.aps_required). A device that knows no such partner
+        keeps APS security on them (ZSE 1.4 5.4.6)."""
+        return False
+
+    def han_link_key(self, eui):
+        """The 16-byte link key this device agreed with the HAN partner `eui` (GBCS Method A
+        key agreement), under which their Smart Energy frames are APS-secured; None: none
+        (the hub's trust center link key is the stack's own)."""
+        return None
+
     def unhandled_status(self, aps, zcl):
         """The Default Response status for a frame no handler took."""
         return UNSUPPORTED_CLUSTER

@@ -81,13 +81,18 @@ _COMMON_MODES = {0x0102: (2, 2, (2,)), 0x0103: (3, 3, (3,)), 0x0104: (4, 4, (4,)
                  0x0106: (6, 5, (5,)), 0x0107: (7, 5, (2,)), 0x0108: (8, 1, (1, 2, 3, 4, 5))}
 # By device role, where it holds more: the ESME has the load controller's cells (CS02g);
 # or less: the gas meter has no network operator cells (the RTDS 4.5.0 CS02a ERROR answers
-# "trust anchor not found" for role 3 on the GSME).
+# "trust anchor not found" for role 3 on the GSME). The CHF's commands come from the ACB (its
+# DS and KA cells) and the WAN provider manages its WAN side (its DS cell, CS02b 0x0105); it
+# holds no supplier, network operator or TCoS cells.
 CELLS = {"ESME": _COMMON_CELLS + ((8, DS, 0, "ds"), (8, KA, 0, "ka")),
-         "GSME": tuple(c for c in _COMMON_CELLS if c[0] != 3)}
+         "GSME": tuple(c for c in _COMMON_CELLS if c[0] != 3),
+         "CHF": ((0, CA, 0, "ca"), (1, DS, 0, "ds"), (4, DS, 0, "ds"), (4, KA, 0, "ka"),
+                 (6, DS, 0, "ds"))}
 MODES = {"GSME": {k: v for k, v in _COMMON_MODES.items() if k != 0x0103},
          "ESME": {0x0102: (2, 2, (2,)), 0x0103: (3, 3, (3,)), 0x0104: (4, 4, (4,)),
                   0x0106: (6, 5, (5,)), 0x0107: (7, 5, (2,)), 0x0108: (8, 1, (1, 2, 3, 4, 5, 8)),
-                  0x0125: (10, 8, (8,)), 0x0126: (11, 2, (8,))}}
+                  0x0125: (10, 8, (8,)), 0x0126: (11, 2, (8,))},
+         "CHF": {0x0104: (4, 4, (4,)), 0x0105: (5, 6, (6,)), 0x0108: (8, 1, (1, 4, 6))}}
 
 
 def cells(dev):

@@ -142,3 +142,37 @@ class Table:
 
     def values(self):
         return [use_case(self.rows, p) for p in rows(self.rows)]
+
+
+def template_error(rows, uc, words, specs, content, action_kind):
+    """Why the ACCESS-Request specs of a command do not fit its use case's row, or None.
+
+    `words` holds the request's template words (kind << 13 | slot, two bytes each); `specs` the
+    parsed (kind, key, selector position, data position); an action of a row with a script id
+    must carry it (`content[dpos:dpos + 3]`, long-unsigned). Alternatives are tried in turn;
+    with FLAG_OPTIONAL the request's words may be an ordered, non-empty subset of one."""
+    p = uc.template
+    sid = script(rows, p)
+    if sid is not None:
+        # The script the use case must run (ECS42 close 51, ECS43 open 52, ECS44 arm 54).
+        want = b"\x12" + sid.to_bytes(2, "big")
+        for kind, _key, _sel, dpos in specs:
+            if kind == action_kind and content[dpos:dpos + 3] != want:
+                return "%s must run script %d" % (uc.name, sid)
+    optional = rows[p + 3] & FLAG_OPTIONAL
+    q = alternatives(rows, p)
+    n = len(words)
+    for _ in range(rows[q]):
+        k = rows[q + 1]
+        tpl = rows[q + 2:q + 2 + 2 * k]
+        q += 1 + 2 * k  # the next alternative's count byte is at q + 1
+        if optional:
+            j = 0
+            for i in range(0, len(tpl), 2):
+                if j < n and tpl[i:i + 2] == words[j:j + 2]:
+                    j += 2
+            if n and j == n:
+                return None
+        elif tpl == words:
+            return None
+    return "%s request does not match its template" % uc.name

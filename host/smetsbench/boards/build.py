@@ -86,10 +86,11 @@ HOST_ONLY = ("to_json", "from_json", "type_to_json", "type_from_json", "date_tim
 # ACCESS / Data-Notification APDU objects, OBIS text, JSON), which the harness uses to build and
 # check payloads. The board answers DLMS on bytes with `smets.cosem`, whose tables these codecs
 # import, so the image leaves them out (flash and load time; the core tests still run them on
-# the unix port from source). Likewise the model sources, which generate esme_image and
-# gsme_image.
+# the unix port from source). Likewise the model sources, which generate esme_image,
+# gsme_image and chf_image.
 HOST_ONLY_MODULES = ("smets/dlms/", "smets/devices/esme_model.py",
-                     "smets/devices/gsme_model.py", "smets/devices/model_image.py")
+                     "smets/devices/gsme_model.py", "smets/devices/chf_model.py",
+                     "smets/devices/model_image.py")
 
 
 def is_host_only(rel):

@@ -79,6 +79,9 @@ def measure_commands(rounds=50, heap="256K", runtime="auto", role="ESME"):
     with Bench(heap=heap, runtime=runtime) as bench:
         dev = bench.add_virtual(role, init=init)
         heap_after_provision = dev.status()["heap_alloc"]
+        from smetsbench.cli import demo
+
+        join_ms = demo.join_ms(bench, dev.eui)  # associate -> joined, secured HAN
         # Warm up: first use builds the ECDH cache and signature tables (one-off costs).
         for name in non_critical + critical:
             r = bench.run(dev, name)
@@ -105,6 +108,7 @@ def measure_commands(rounds=50, heap="256K", runtime="auto", role="ESME"):
             "after_provision": heap_after_provision,
             "after_run": status.get("heap_alloc"),
             "implementation": status.get("implementation"),
+            "join_ms": join_ms,
             "crypto": status.get("crypto"),
             "rejected": rejected,
         }
@@ -421,6 +425,9 @@ def main(rounds=50, heap="256K", runtime="auto", search_heap=True, out=print, ro
     if heap_info["implementation"] == "micropython":
         print_crypto(out)
         out("")
+    if heap_info.get("join_ms") is not None:
+        out("HAN join (association -> network key -> joined, ZigBee security on): %.0f ms" %
+            heap_info["join_ms"])
     out("heap: %d B live after provisioning, %d B after the run (budget %d B, target %d B)" % (
         heap_info["after_provision"], heap_info["after_run"], BUDGET_HEAP, TARGET_HEAP))
     sleepy = heap_info.get("sleepy")

@@ -1,11 +1,14 @@
-"""The home part of `smetsbench demo`: an IHD and a CAD beside the ESME, on one HAN.
+"""The home part of `smetsbench demo`: an IHD and a CAD beside the ESME and the GSME, on one HAN.
 
-    run_home(bench, esme, screens_dir=None, mqtt_url=None)
+    run_home(bench, esme, screens_dir=None, mqtt_url=None, gsme=None)
 
 starts an MQTT broker (amqtt, in this process) unless `mqtt_url` names one, adds an IHD and a
 CAD on virtual boards, joins them to the meter where the firmware has the GBCS join (CS03B),
 and plays a day in the home: a tariff change (ECS01a), a top-up (CS01a), a supplier message
-(ECS10) and a day of consumption with the clocks moved on hour by hour. After each step it
+(ECS10) and a day of consumption with the clocks moved on hour by hour. With a gas meter, its
+data reaches the IHD and the CAD from the hub's GPF (its mirror, read like a meter on the HAN),
+and the day has gas in it too (the meter's flow hour by hour, its wake-up update of the mirror
+at the end). After each step it
 checks that the IHD's screen and the CAD's MQTT messages say what the meter's registers say,
 saves the IHD's screen as a PNG when `screens_dir` is given, and measures how long a change
 takes to reach the screen and the broker. Returns a list of (step, ok, detail) and the figures.
@@ -23,12 +26,16 @@ from smetsbench.usecases import library as usecases
 # Load in W through the day (hour 0..23): night, morning peak, day, evening peak.
 DAY_PROFILE = (300, 250, 250, 250, 250, 300, 900, 2200, 1800, 700, 600, 600,
                900, 700, 600, 600, 800, 1900, 2600, 2400, 1500, 1000, 600, 400)
+# Gas in litres per hour (hour 0..23): heating in the morning and the evening, cooking.
+GAS_PROFILE = (0, 0, 0, 0, 0, 0, 900, 1200, 400, 0, 0, 0,
+               150, 0, 0, 0, 300, 1100, 1300, 800, 200, 0, 0, 0)
 
 
 class Home:
-    def __init__(self, bench, esme, out=print, screens_dir=None, mqtt_url=None):
+    def __init__(self, bench, esme, out=print, screens_dir=None, mqtt_url=None, gsme=None):
         self.bench = bench
         self.esme = esme
+        self.gsme = gsme
         self.out = out
         self.screens_dir = Path(screens_dir) if screens_dir else None
         self.mqtt_url = mqtt_url
@@ -61,8 +68,24 @@ class Home:
                     20)
         self._check("CAD reads the meter", lambda: self._reading(self.cad, "power") is not None,
                     20)
+        if self.gsme is not None:
+            # Gas from the hub: the GPF's mirror, which the sleeping meter updates each time
+            # it wakes (the installer pressed its button: update_mirror).
+            self.bench.update_mirror(self.gsme)
+            volume = self.gsme.status()["device"]["volume"]
+            for dev in (self.ihd, self.cad):
+                self._check("%s reads gas from the GPF mirror" % dev.role,
+                            lambda d=dev: self._reading(d, "total_l", "gas") == volume, 30)
 
     def _join(self, dev):
+        # On the HAN: the supplier added it to the CHF device log as a Type 2 device (CCS01,
+        # bench.provision) and it joined with its install code; its SE frames with the meter
+        # carry NWK security only (GBCS Method B: no link key between them).
+        hub = self.bench.hub
+        joined = hub.coordinator is None or hub.coordinator.joined(dev.eui)
+        self._record("CCS01 %s (Type 2) joined the HAN" % dev.role,
+                     joined and (hub.coordinator is None or dev.eui in hub.type2),
+                     dev.eui.hex())
         # GBCS CS03B (Method B join): the supplier tells the meter to talk to this Type 2
         # device. The seam: until the ESME has the use case, the meter answers any device the
         # hub lets on the HAN.
@@ -113,6 +136,11 @@ class Home:
         def match(m):
             return m.topic.endswith("/SENSOR/electricitymeter") and check(
                 m.json()["electricitymeter"])
+        return match
+
+    def _gas_msg(self, check):
+        def match(m):
+            return m.topic.endswith("/SENSOR/gasmeter") and check(m.json()["gasmeter"])
         return match
 
     # -- the day ------------------------------------------------------------------------------
@@ -172,27 +200,50 @@ class Home:
     def day(self):
         """A day of consumption: the load follows DAY_PROFILE, the clocks move an hour at a
         time (the meter accrues each hour at that hour's load)."""
-        devices = (self.esme, self.ihd, self.cad)
+        gsme = self.gsme
+        devices = (self.esme, self.ihd, self.cad) + ((gsme,) if gsme is not None else ())
         start = self.esme.status()["time"]
         for dev in devices:
             dev.link.control("time", epoch=start - start % 86400 + 86400)  # next midnight
         hours = DAY_PROFILE[:23]  # to 23:00: the day register still holds the whole day
-        for watts in hours:
+        for hour, watts in enumerate(hours):
             self.esme.link.control("set_load", power_w=watts)
+            if gsme is not None:
+                gsme.link.control("set_flow", flow_lph=GAS_PROFILE[hour])
             for dev in devices:
                 self.bench.advance_clock(dev, 3600)
-        meter = self.esme.status()["device"]
-        self._check("00:00-23:00 at the day's loads: %d Wh today on the IHD" % sum(hours),
-                    lambda: self._reading(self.ihd, "day") == sum(hours), 20)
-        self._check("the meter's register on the IHD",
-                    lambda: self._reading(self.ihd, "total") == meter["import_wh"], 20)
-        since = time.monotonic()
-        msg = self._mqtt(self._elec_msg(
-            lambda e: round(e["energy"]["import"]["cumulative"] * 1000) == meter["import_wh"]),
-            since - 30, 20)
-        self._record("the day's reading in MQTT", msg is not None,
-                     "%.3f kWh" % (meter["import_wh"] / 1000) if msg else "")
+        if gsme is not None:
+            gsme.link.control("set_flow", flow_lph=0)
+            self.gas_day(GAS_PROFILE[:23])
+        register = self.esme.status()["device"]["import_wh"]
+        self._day_checks("elec", ("at the day's loads: %d Wh" % sum(hours), "meter's", ""),
+                         ("day", sum(hours)), ("total", register), self._elec_msg(
+                             lambda e: round(e["energy"]["import"]["cumulative"] * 1000)
+                             == register), "%.3f kWh" % (register / 1000))
         self._screen("day", "Electricity")
+
+    def _day_checks(self, kind, words, day, total, match, text):
+        """A day of one fuel on the IHD (its `day` and `total` readings: key, value) and the
+        meter's register in the CAD's messages (`match`)."""
+        self._check("00:00-23:00 %s today on the IHD" % words[0],
+                    lambda: self._reading(self.ihd, day[0], kind) == day[1], 20)
+        self._check("the %s register on the IHD" % words[1],
+                    lambda: self._reading(self.ihd, total[0], kind) == total[1], 20)
+        msg = self._mqtt(match, time.monotonic() - 30, 30)
+        self._record("the day's %sreading in MQTT" % words[2], msg is not None,
+                     text if msg else "")
+
+    def gas_day(self, hours):
+        """The day's gas: the meter's wake-up update of the mirror, then the IHD's and the
+        CAD's gas (read from the GPF) must be the meter's."""
+        took = self.bench.update_mirror(self.gsme)
+        volume = self.gsme.status()["device"]["volume"]
+        self._record("the gas meter updated the GPF's mirror", True, "%.2f s" % took)
+        self._day_checks("gas", ("gas: %d l" % sum(hours), "gas meter's", "gas "),
+                         ("day_l", sum(hours)), ("total_l", volume), self._gas_msg(
+                             lambda g: round(g["energy"]["import"]["cumulativevol"] * 1000)
+                             == volume), "%.3f m3" % (volume / 1000))
+        self._screen("gas", "Gas")
 
     def finish(self):
         minutes = max((time.monotonic() - self._started) / 60, 1 / 60)
@@ -212,8 +263,8 @@ class Home:
             self.broker.stop()
 
 
-def run_home(bench, esme, screens_dir=None, mqtt_url=None, out=print):
-    home = Home(bench, esme, out, screens_dir, mqtt_url)
+def run_home(bench, esme, screens_dir=None, mqtt_url=None, out=print, gsme=None):
+    home = Home(bench, esme, out, screens_dir, mqtt_url, gsme)
     try:
         home.start()
         return home.run()

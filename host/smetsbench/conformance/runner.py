@@ -61,7 +61,7 @@ from smetsbench.oracle import crypto as ocrypto
 from smetsbench.oracle.checker import Checks
 from smetsbench.oracle.parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS, RemoteParty
 from smetsbench.payloads import registry as payloads
-from smetsbench.session import device_identity
+from smetsbench.session import device_identity, gbcs_device_type
 
 PASS = "pass"
 FAIL = "fail"
@@ -78,6 +78,17 @@ RTDS_EPOCH = 1420070400
 # single-element MPANs, ECS17b registers of 10 Wh / 10 varh with no load). Only values are
 # affected: a device that holds other values still passes, with the differences reported.
 RTDS_WORLD = {
+    # The CHF device logs of the RTDS hub: the meters (…a0 ESME, …a1 GSME) in the CHF device
+    # log, the GPF and PPMID (…a3, …a4) in the second log (CCS07 shows them so). Install codes
+    # are the emulator's (values); devices on the bench keep their own.
+    "CHF": {
+        "device_log": [
+            {"eui": "00db1234567890a0", "type": 1, "install_code": "0a" * 16, "log": 0},
+            {"eui": "00db1234567890a1", "type": 0, "install_code": "0b" * 16, "log": 0},
+            {"eui": "00db1234567890a3", "type": 3, "install_code": "0c" * 16, "log": 1},
+            {"eui": "00db1234567890a4", "type": 5, "install_code": "0d" * 16, "log": 1},
+        ],
+    },
     "ESME": {
         "mpan_import": "1312345678111",
         "mpan_export": "1312345678333",
@@ -166,6 +177,22 @@ ASN1_FAILURES = payloads.ASN1_FAILURES
 # to hold its certificates (CONTROL "certificates").
 DEVICE_CERTIFICATE_COMMANDS = (0x000B,)
 DEVICE_CERTIFICATE_CODES = (0x000A, 0x000B, 0x000C)
+
+# Device-originated alerts with no command before them that a replay can still provoke: the
+# bench plays the condition the alert reports (GBCS: the CHF raises CS14 when its device log
+# changes, DBCH08 after a channel scan it was asked for, the other DBCH alerts when its sub-GHz
+# radio meets a duty cycle limit, a channel change, a message it must discard or a joiner it
+# has no room for), with what the RTDS alert names (the device, the channel, the message
+# header), and the device's own alert is compared with the RTDS one. Message code -> (how,
+# what of the RTDS alert's body the condition takes).
+ALERT_TRIGGERS = {
+    0x0018: ("use_case", "CCS01"),  # CS14: the CHF device log changed
+    0x0110: ("han_event", "duty_cycle"),  # DBCH06 limited duty cycle action taken
+    0x0111: ("han_event", "channel_changed"),  # DBCH07
+    0x0112: ("use_case", "DBCH05"),  # DBCH08: the outcome of a channel scan request
+    0x0114: ("han_event", "message_discarded"),  # DBCH10
+    0x0115: ("han_event", "no_capacity"),  # DBCH11
+}
 
 _HEX_SUFFIX = "_GBCS.HEX"
 _KIND_RE = re.compile(r"^(?P<stem>.+)_(?P<kind>PRECOMMAND|COMMAND|RESPONSE)_GBCS\.HEX$",
@@ -641,6 +668,7 @@ class _Device:
         self.role = role
         self.handle = handle
         self.fresh = None  # (eui, dcc) it was provisioned with and has not been used since
+        self.readmit = False  # its EUI changed: CCS01 again before it joins as that EUI
         self.use_cases = use_cases(handle.link)
         st = handle.status()
         self.info = {"firmware": st.get("firmware"), "implementation": st.get("implementation"),
@@ -745,14 +773,17 @@ class Runner:
 
     def device(self, role, eui, dcc=None):
         """The device for a device type, started (or adopted) on first use as `eui`, then
-        provisioned with `dcc`'s parties and the RTDS device world."""
+        provisioned with `dcc`'s parties and the RTDS device world. The CHF is the hub's own
+        (the bench runs it in process, or `--board CHF=URL`)."""
         dev = self.devices.get(role)
         if dev is None:
             bench = self._bench()
             if dcc is not None:
                 bench.dcc = dcc
             init = self.device_init.get(role)
-            if role in self.boards:
+            if role == "CHF":
+                handle = bench.use_chf(self.boards.get(role))
+            elif role in self.boards:
                 handle = bench.add_board(role, self.boards[role], eui=eui.hex(), init=init)
             elif roles.needs(role, roles.HUB):
                 # A function of the hub (the GPF): run by the hub in this process.
@@ -760,13 +791,15 @@ class Runner:
             else:
                 handle = bench.add_virtual(role, eui=eui.hex(), init=init)
             dev = self.devices[role] = _Device(role, handle)
-            dev.fresh = (bytes(eui), dcc)
+            # The hub's CHF has been working for the bench (device log changes) before.
+            dev.fresh = None if role == "CHF" else (bytes(eui), dcc)
         return dev
 
     def _address(self, dev, eui):
         """Let the hub route `eui` to this device (e.g. the RTDS second ESME, …a6); the
         provisioning that follows gives the device that EUI."""
-        if dev.handle.eui != eui:
+        if dev.handle.eui != eui and not roles.needs(dev.role, roles.HUB):
+            dev.readmit = True  # a new HAN identity: it joins afresh, in its join period
             hub = self.bench.hub
             hub.detach(dev.handle.eui)
             dev.handle.eui = bytes(eui)
@@ -782,6 +815,9 @@ class Runner:
             return False
         bench = self.bench
         handle = dev.handle
+        if roles.needs(role, roles.HUB):
+            bench.restart_chf()
+            return True
         if handle.board is None:
             try:
                 handle.link.control("reset", timeout=3.0)
@@ -865,6 +901,8 @@ class Runner:
         if sc.problem:
             return res.fail("RTDS file unreadable: %s" % sc.problem)
         if sc.kind == "alert":
+            if sc.message_code in ALERT_TRIGGERS and sc.device_type in self.emulated_types:
+                return self._run_triggered_alert(sc, res)
             return self._run_alert(sc, res)
         if sc.kind == "response":
             return res.not_emulated("RTDS RESPONSE without its COMMAND: nothing to replay")
@@ -952,11 +990,126 @@ class Runner:
                      command=cmd)
         if got is None:
             return res
+        self._compare(res, expected, got, handle)
+        self._alerts(sc, res, handle, since, epoch)
+        return res
+
+    def _run_triggered_alert(self, sc, res):
+        """A device-originated alert provoked by playing its condition (ALERT_TRIGGERS)."""
+        role = sc.device_type
+        expected = sc.message(sc.alerts[0])
+        recipient = bytes(expected.recipient)
+        if recipient not in self.parties or self.parties[recipient].ka_key is None:
+            return res.not_emulated("alert recipient %s has no KA key in the keystore"
+                                    % recipient.hex())
+        trusted = {r: p for r, p in self.default_parties.items() if r in DEVICE_TRUSTS}
+        dcc = self._trusted(trusted, expected.message_code)
+        dev = self.device(role, bytes(expected.originator), dcc)
+        dev.fresh = None
+        handle = self._fresh(dev, bytes(expected.originator), dcc)
+        epoch = message_time(expected) or RTDS_EPOCH
+        handle.link.control("time", epoch=epoch)
+        how, what = ALERT_TRIGGERS[expected.message_code]
+        fields = self._alert_fields(expected)
+        since = time.time()
+        if how == "use_case":
+            params = {}
+            if what == "CCS01":
+                # Register again a device the alert's log backup lists (or one of the world).
+                euis = [bytes(x.value[0].value) for x in (fields[0].value[2].value
+                                                         if fields else ())]
+                eui = euis[0] if euis else bytes.fromhex("00db1234567890a0")
+                params = {"eui": eui, "install_code": bytes(16) + b"",
+                          "device_type": gbcs_device_type(RTDS_DEVICE_TYPES.get(eui.hex()))}
+                known = self.bench.hub.device_log.get(eui)
+                if known is not None:
+                    params["install_code"] = known[0]
+            run = self.bench.run(self.bench.chf, what, **params)
+            res.notes.append("condition: %s %s" % (what, run.outcome))
+        else:
+            args = {}
+            if what in ("duty_cycle", "no_capacity") and fields:
+                args["eui"] = bytes(fields[0].value)
+            elif what == "message_discarded" and fields:
+                args["header"] = bytes(fields[0].value).hex()
+            elif what == "channel_changed" and fields:
+                args["channel"] = bytes(fields[0].value[0].value[1]).hex()
+            self.bench.hub.han_event(what, **args)
+            res.notes.append("condition: HAN %s %s" % (what, ", ".join(
+                "%s=%s" % (k, v.hex() if isinstance(v, bytes) else v)
+                for k, v in sorted(args.items()))))
+        got = [a for a in self._device_alerts(handle, since)
+               if a.msg is not None and a.msg.message_code == expected.message_code]
+        if not res.checks.add("alert received", bool(got), "message code %04X"
+                              % expected.message_code):
+            return res
+        res.response = got[-1].raw
+        msg = verify(got[-1].raw, envelope.CRA_ALERT, handle, self.parties, res.checks,
+                     recipient=recipient)
+        if msg is None:
+            return res
+        self._compare(res, expected, msg, handle)
+        return res
+
+    def _compare(self, res, expected, got, handle):
+        """The device's message against the RTDS one, field by field (decrypted both)."""
         e = cmp.message_node(expected, *self._decrypters(expected, self._rtds_ka(expected)))
         g = cmp.message_node(got, *self._decrypters(got, handle.ka_public))
         res.diffs, res.tree_diff = cmp.compare_messages(e, g)
-        self._alerts(sc, res, handle, since, epoch)
-        return res
+
+    @staticmethod
+    def _alert_fields(msg):
+        """The use-case items of a DLMS alert's body (after alert code and time), or []."""
+        try:
+            body = access.DataNotification.from_bytes(bytes(msg.content)).body
+            return list(body.value[2:])
+        except (ValueError, AttributeError, TypeError):
+            return []
+
+    def _provision(self, role, handle, dcc, init=None):
+        """A fresh device for a scenario: the hub's CHF with the RTDS device logs (and the
+        bench's devices in them, so they stay on the HAN); a HAN device with its install code,
+        in the CHF device log (CCS01) when it is not there yet, and back on the HAN. `init`:
+        the role's unless given (another variant of the meter)."""
+        bench = self.bench
+        init = dict(self.device_init.get(role) or {} if init is None else init)
+        if role == "CHF":
+            log = [dict(e) for e in init.get("device_log", ())]
+            for h in bench.devices:
+                if roles.needs(h.role, roles.HUB):
+                    continue  # a function of the hub itself (the GPF) joins no HAN
+                entry = {"eui": h.eui.hex(), "install_code": h.install_code.hex(),
+                         "type": gbcs_device_type(h.role), "joined": True}
+                log = [e for e in log if e["eui"] != entry["eui"]] + [entry]
+            init["device_log"] = log
+            identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
+                                       bench.hub.eui, dcc)
+            handle.link.control("provision", identity=identity, init=init,
+                                timeout=self.provision_timeout)
+            bench.hub.sync_device_log()
+            return
+        if roles.needs(role, roles.HUB):
+            # Another function of the hub (the GPF): no install code, no HAN join.
+            identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
+                                       bench.hub.eui, dcc)
+            handle.link.control("provision", identity=identity, init=init,
+                                timeout=self.provision_timeout)
+            return
+        since = time.time()
+        known = bench.hub.device_log.get(handle.eui)
+        dev = self.devices.get(role)
+        if known is None or known[0] != handle.install_code or (dev and dev.readmit):
+            bench.admit(handle)
+            if dev:
+                dev.readmit = False
+        identity = device_identity(role, handle.eui, handle.ka_key, handle.ds_key,
+                                   bench.hub.eui, dcc, handle.install_code)
+        handle.link.control("provision", identity=identity, init=init,
+                            timeout=self.provision_timeout)
+        if not bench.hub.wait_joined(handle.eui, self.provision_timeout, since=since):
+            raise ConformanceError("%s %s did not join the HAN again after provisioning: %s"
+                                   % (role, handle.eui.hex(),
+                                      handle.link.control("status").get("han")))
 
     def _fresh(self, dev, eui, dcc, init=None):
         """The device as `eui`, freshly provisioned with `dcc` (and `init`, default the
@@ -972,10 +1125,7 @@ class Runner:
             init = self.device_init.get(dev.role) or {}
         if fresh is None or fresh[0] != eui or fresh[1] is not dcc \
                 or init.get("variant", "single") != "single":
-            identity = device_identity(dev.role, handle.eui, handle.ka_key, handle.ds_key,
-                                       self.bench.hub.eui, dcc)
-            handle.link.control("provision", identity=identity, init=init,
-                                timeout=self.provision_timeout)
+            self._provision(dev.role, handle, dcc, init)
         return handle
 
     def _run_alert(self, sc, res):

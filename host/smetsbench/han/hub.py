@@ -8,6 +8,13 @@ for responses and alerts. A response is matched to its command by originator cou
 
 A command for a sleepy device waits in its mailbox until the device polls (GBCS GET); for an
 always-on device it is pushed at once. Either way `command()` waits for the response itself.
+
+The hub is also the Communications Hub Function (CHF, smets.devices.chf): a device model run by
+the hub (`attach_chf`: an in-process board, or a real one), whose GBCS commands go straight to
+it (CONTROL "gbcs": the hub's WAN side) and whose device log decides who may join the HAN. The
+HAN is secured (`secure=True`, the default): the network's coordinator (smets.zigbee, with the
+host's `cryptography` primitives) admits the devices in the CHF device log, and what happens on
+the HAN (joins, leaves, refusals) goes back to the CHF for its logs (CONTROL "han_event").
 """
 
 import collections
@@ -22,11 +29,14 @@ from smetsbench.han.network import (  # noqa: F401 - Received and CHF_EUI are th
     MAILBOX_SIZE,
     Delivered,
     HanDevice,
+    HanEvent,
     HanNetwork,
     NetworkError,
     Received,
+    Ticket,
     Transmit,
 )
+from smetsbench.usecases.library import TYPE_2_DEVICE
 
 log = logging.getLogger("smetsbench.han.hub")
 
@@ -43,9 +53,28 @@ class NoResponse(HubError):
 
 
 class CommsHub:
-    def __init__(self, eui=CHF_EUI, mailbox_size=MAILBOX_SIZE, clock=time.time):
-        self.network = HanNetwork(eui, mailbox_size=mailbox_size)
+    def __init__(self, eui=CHF_EUI, mailbox_size=MAILBOX_SIZE, clock=time.time, secure=True):
+        coordinator = None
+        if secure:
+            from smets.zigbee.coordinator import Coordinator
+
+            from smetsbench.han import zcrypto
+
+            coordinator = Coordinator(eui, self._authorize, crypto=zcrypto,
+                                      nwk_only=self._type2,
+                                      log=lambda level, text: log.log(
+                                          logging.WARNING if level in "WE" else logging.INFO,
+                                          "HAN: %s", text))
+        self.network = HanNetwork(eui, mailbox_size=mailbox_size, coordinator=coordinator)
         self.clock = clock
+        # The CHF: a link to its device model (CONTROL gbcs, han_devices, han_event) and the
+        # hub's copy of its device logs {eui: (install code, join until, joined before)}.
+        self.chf = None
+        self.device_log = {}
+        self.type2 = set()  # the Type 2 devices of the CHF device logs (CCS01 device type 6)
+        self.han_events = collections.deque(maxlen=1000)
+        self._reports = collections.deque()
+        self._reported = {}
         # One lock over the network and what is stored; frames are sent outside it (a link
         # may answer on the same thread, e.g. an in-process board).
         self._cond = threading.Condition()
@@ -79,12 +108,24 @@ class CommsHub:
     def errors(self):
         return self.network.errors
 
+    @property
+    def coordinator(self):
+        """The HAN's PAN coordinator and trust center (None: an unsecured HAN)."""
+        return self.network.coordinator
+
+    @property
+    def air_taps(self):
+        """callables(direction, frame, device eui or None, t) of every frame on the air."""
+        return self.network.air_taps
+
     # -- devices ------------------------------------------------------------------------------
-    def attach(self, link, eui, role=None, sleepy=False, endpoints=(1,)):
+    def attach(self, link, eui, role=None, sleepy=False, endpoints=(1,), in_hub=False):
         """Route HAN frames of a board link through this hub; returns the device record.
-        A sleepy device gets its messages when it polls (GET), an always-on one at once."""
+        A sleepy device gets its messages when it polls (GET), an always-on one at once.
+        `in_hub`: a function of the hub (the GPF), whose link carries APS frames that never
+        go on the air (smets.hubport.HubPort)."""
         with self._cond:
-            dev = self.network.add_device(eui, link, endpoints, sleepy, role)
+            dev = self.network.add_device(eui, link, endpoints, sleepy, role, in_hub)
         link.on_han = self._on_han
         return dev
 
@@ -115,6 +156,8 @@ class CommsHub:
     def put(self, eui, message, tunnel_timeout=10.0):
         """Give one GBCS message to a device (GBCS PUT, or its mailbox until it polls); returns
         the network's Ticket (`delivered` is set once the device has it)."""
+        if self.chf is not None and bytes(eui) == self.eui:
+            return self._chf_put(message)
         dev = self._device(eui)
         if dev.tunnel_id is None:
             self.wait_tunnel(eui, tunnel_timeout)
@@ -228,13 +271,15 @@ class CommsHub:
     def _on_han(self, link, payload):
         with self._cond:
             seen = sum(self.network.errors.values())
-            events = self.network.receive(link, payload, self.clock())
+            now = self.clock()
+            events = self.network.air_tick(now) + self.network.receive(link, payload, now)
             if sum(self.network.errors.values()) != seen:
                 log.warning("%s: HAN frame not handled (%s): %s", link.name,
                             ", ".join("%s %d" % kv for kv in sorted(self.network.errors.items())),
                             bytes(payload[:40]).hex())
             self._handle(events)
         self._flush()
+        self._report()
 
     def _handle(self, events):
         """Store what came in and queue what goes out (the lock is held)."""
@@ -254,6 +299,10 @@ class CommsHub:
                     self._alert_counts[ev.device] += 1
                 else:
                     self.unmatched.append(ev)
+            elif isinstance(ev, HanEvent):
+                notify = True
+                self.han_events.append(ev)
+                self._queue_report(ev)
             else:  # TunnelOpened, Delivered
                 notify = True
         if notify:
@@ -273,6 +322,8 @@ class CommsHub:
                         self._flushing = False
                         return
                     tx = self._outbox.popleft()
+                if tx.link is None:  # a frame only on the air (taps saw it)
+                    continue
                 try:
                     tx.link.send_han(tx.data)
                 except Exception as exc:  # noqa: BLE001 - a link gone (a board stopped)
@@ -285,3 +336,132 @@ class CommsHub:
             with self._cond:
                 self._flushing = False
             raise
+
+    # -- the CHF --------------------------------------------------------------------------------
+    def attach_chf(self, link):
+        """Run the CHF behind `link` (an in-process board or a real one provisioned as CHF with
+        this hub's EUI): GBCS commands for the hub's EUI go to it, and its device log decides
+        who joins the HAN."""
+        self.chf = link
+        self.sync_device_log()
+
+    def _chf_put(self, message):
+        """A GBCS command for the CHF: handled at once (its response and alerts are stored as
+        any device's); the device log is read again afterwards (CCS01 / CCS02 change it)."""
+        now = self.clock()
+        ticket = Ticket(self.eui, bytes(message), now)
+        out = self.chf.control("gbcs", hex=bytes(message).hex(), timeout=20.0)
+        ticket.delivered = self.clock()
+        with self._cond:
+            self._handle([Received(self.eui, bytes.fromhex(m), ticket.delivered) for m in out])
+        self.sync_device_log()
+        return ticket
+
+    def sync_device_log(self):
+        """Read the CHF device logs (CONTROL han_devices) into the hub's copy; a device that
+        has left them is told to leave the HAN (GBCS CCS02: it cannot rejoin)."""
+        if self.chf is None:
+            return
+        reply = self.chf.control("han_devices")
+        now = self.clock()
+        log_now = {}
+        type2 = set()
+        for d in reply["devices"]:
+            eui = bytes.fromhex(d["eui"])
+            log_now[eui] = (bytes.fromhex(d["install_code"]), now + d["join_left"], d["joined"])
+            if d.get("type") == TYPE_2_DEVICE:
+                type2.add(eui)
+        with self._cond:
+            gone = [e for e in self.device_log if e not in log_now]
+            self.device_log = log_now
+            self.type2 = type2
+            events = []
+            for eui in gone:
+                events += self.network.remove_member(eui, now)
+            self._handle(events)
+        self._flush()
+        self._report()
+
+    def _authorize(self, eui, now):
+        """The trust center's question (smets.zigbee.coordinator): (install code, may join
+        now) of a device in the CHF device log, else None; `eui` None: may any join now."""
+        if eui is None:
+            return (b"", True) if any(u > now for _c, u, _j in self.device_log.values()) \
+                else None
+        entry = self.device_log.get(bytes(eui))
+        if entry is None:
+            return None
+        code, until, _joined = entry
+        return code, until > now
+
+    def _type2(self, eui):
+        """The trust center's other question: whether `eui` is a Type 2 device in the CHF
+        device log, with which Smart Energy frames carry NWK security only (GBCS Method B;
+        smets.zigbee.stack.HanStack.aps_required)."""
+        return bytes(eui) in self.type2
+
+    # HAN events the CHF logs; "dropped" frames at most once a minute per device.
+    _REPORTED = {"joined": "joined", "rejoined": "rejoined", "left": "left",
+                 "refused": "refused", "join_failed": "join_failed", "announce": "heard",
+                 "dropped": "dropped"}
+
+    def _queue_report(self, ev):
+        kind = self._REPORTED.get(ev.kind)
+        if kind is None or self.chf is None:
+            return
+        if kind == "dropped":
+            key = (ev.device, kind)
+            if ev.t - self._reported.get(key, -1e9) < 60:
+                return
+            self._reported[key] = ev.t
+        self._reports.append({"kind": kind, "eui": ev.device.hex() if ev.device else ""})
+
+    def _report(self):
+        """Tell the CHF what happened on the HAN (outside the lock: a board answers slowly)."""
+        while self.chf is not None and self._reports:
+            try:
+                req = self._reports.popleft()
+            except IndexError:
+                return
+            try:
+                out = self.chf.control("han_event", **req)
+            except Exception as exc:  # noqa: BLE001 - the HAN carries on without the CHF log
+                log.warning("CHF han_event %s: %s", req, exc)
+                continue
+            if out:
+                with self._cond:
+                    now = self.clock()
+                    self._handle([Received(self.eui, bytes.fromhex(m), now) for m in out])
+
+    def han_event(self, kind, eui=None, **fields):
+        """Tell the CHF of a HAN condition the bench plays (a duty cycle limit, a channel
+        change, a message discarded, no device capacity: GBCS DBCH06-DBCH11); returns the
+        alerts it raised (Received)."""
+        req = dict(fields, kind=kind, eui=bytes(eui).hex() if eui else "")
+        out = self.chf.control("han_event", **req)
+        now = self.clock()
+        recs = [Received(self.eui, bytes.fromhex(m), now) for m in out]
+        with self._cond:
+            self._handle(recs)
+        return recs
+
+    def wait_joined(self, eui, timeout=10.0, since=None):
+        """Wait until `eui` has joined (or rejoined) the secured HAN; True if it has."""
+        if self.coordinator is None:
+            return True
+        eui = bytes(eui)
+
+        def joined():
+            if since is None:
+                return self.coordinator.joined(eui)
+            return any(e.device == eui and e.kind in ("joined", "rejoined") and e.t >= since
+                       for e in self.han_events)
+
+        with self._cond:
+            return self._cond.wait_for(joined, timeout)
+
+    def tick(self):
+        """Run the trust center's timers (joiners that never used the network key)."""
+        with self._cond:
+            self._handle(self.network.air_tick(self.clock()))
+        self._report()

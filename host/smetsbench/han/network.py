@@ -18,6 +18,16 @@ soon as its tunnel is open; a sleepy device (a GSME) polls with GET and gets one
 GET-RESPONSE, with the number still waiting after it (GBCS 7.2.2), or the "nothing queued"
 GET-RESPONSE (02 00). Mailboxes are bounded: a put beyond the bound is refused and counted.
 
+Secured HAN (`coordinator=`, a smets.zigbee.coordinator.Coordinator): the links then carry what
+is on the air, IEEE 802.15.4 frames with secured ZigBee NWK frames inside. The coordinator (the
+hub's PAN coordinator and trust center) admits devices in the CHF device log, opens and secures
+every frame and relays device-to-device frames; the network above it sees APS frames as before.
+`air_taps` see every frame on the air; `HanEvent`s say who joined, left or was refused. Without
+a coordinator the links carry bare APS frames (smets.han), for tests of the routing alone.
+
+Frames for the hub on clusters other than Tunneling are answered from the hub's endpoint: the
+Time cluster (smets.zcl.time), the CHF being the SMHAN's time source.
+
 No threads, no sockets, no clock: `now` (seconds since 1970, as given) is an argument and is
 what the records carry. Bad or unexpected frames are counted in `errors`, never raised.
 """
@@ -29,7 +39,9 @@ from smets import roles, zdo
 from smets.gbcs import envelope
 from smets.han import BROADCAST_EUI, PROFILE_SE, ApsFrame, HANError
 from smets.zcl import tunnel
+from smets.zcl.endpoint import Endpoint
 from smets.zcl.frame import DEFAULT_RESPONSE, TYPE_CLUSTER, ZCLError, ZCLFrame
+from smets.zcl.time import TimeServer
 
 CHF_EUI = bytes.fromhex(roles.default_eui("CHF"))  # the RTDS Communications Hub
 # The SE server clusters on endpoint 1 of each role that serves consumer devices (GBCS 10:
@@ -41,6 +53,7 @@ SE_SERVERS = {
 }
 MAX_INCOMING = 1500  # the hub's maximum incoming transfer size (RequestTunnelResponse)
 MAILBOX_SIZE = 16  # GBCS messages waiting for one device; the GET-RESPONSE count is one byte
+HUB_SHORT = 0x0000  # the hub's network address: the PAN coordinator's (ZigBee 3.6.1.4)
 MAX_TUNNEL_ID = 0xFFFE  # 0xFFFF is the "no tunnel" id of a refused RequestTunnel
 
 
@@ -54,18 +67,21 @@ class MailboxFull(NetworkError):
 
 # -- events -----------------------------------------------------------------------------------
 class Transmit:
-    """Send `aps` on `link` (the HAN frame bytes are `data`)."""
+    """Send `aps` on `link` (the HAN frame bytes are `data`: the frame on the air when the HAN
+    is secured, else the APS frame). `link` None: nothing to send (a secured HAN refused the
+    frame: its device has not joined)."""
 
-    __slots__ = ("link", "aps", "t")
+    __slots__ = ("link", "aps", "t", "raw")
 
-    def __init__(self, link, aps, t):
+    def __init__(self, link, aps, t, raw=None):
         self.link = link
         self.aps = aps
         self.t = t
+        self.raw = raw
 
     @property
     def data(self):
-        return self.aps.to_bytes()
+        return self.raw if self.raw is not None else self.aps.to_bytes()
 
     def __repr__(self):
         return "<Transmit %r>" % (self.aps,)
@@ -99,6 +115,24 @@ class Received:
 
     def __repr__(self):
         return "<Received %s from %s at %s>" % (self.kind, self.device.hex(), self.t)
+
+
+class HanEvent:
+    """Something the secured HAN did: `kind` "associated", "joined", "rejoined", "left",
+    "refused", "join_failed", "announce" or "dropped" (a frame the trust center refused),
+    `device` the EUI-64 (None when unknown), `detail` why."""
+
+    __slots__ = ("kind", "device", "detail", "t")
+
+    def __init__(self, kind, device, detail, t):
+        self.kind = kind
+        self.device = device
+        self.detail = detail
+        self.t = t
+
+    def __repr__(self):
+        return "<HanEvent %s %s %s>" % (self.kind, self.device.hex() if self.device else "-",
+                                        self.detail or "")
 
 
 class TunnelOpened:
@@ -142,12 +176,15 @@ class HanDevice:
     """What the network knows of one device."""
 
     def __init__(self, eui, link, endpoints=(1,), sleepy=False, role=None,
-                 mailbox_size=MAILBOX_SIZE):
+                 mailbox_size=MAILBOX_SIZE, in_hub=False):
         self.eui = bytes(eui)
         self.link = link
         self.endpoints = tuple(endpoints)
         self.sleepy = bool(sleepy)
         self.role = role
+        # A function of the hub itself (the GPF): its link carries APS frames, never on the
+        # air; what it sends through the hub goes on the air as the hub's.
+        self.in_hub = bool(in_hub)
         self.tunnel_id = None
         self.tunnel_opened = None  # when its tunnel was (last) opened
         self.max_incoming = None  # from its RequestTunnel
@@ -167,7 +204,7 @@ class HanDevice:
 
 class HanNetwork:
     def __init__(self, eui=CHF_EUI, endpoints=(1,), mailbox_size=MAILBOX_SIZE,
-                 max_incoming=MAX_INCOMING):
+                 max_incoming=MAX_INCOMING, coordinator=None):
         if not 0 < mailbox_size <= 255:
             raise ValueError("a mailbox holds 1..255 messages (GET-RESPONSE counts in a byte)")
         self.eui = bytes(eui)
@@ -184,18 +221,29 @@ class HanNetwork:
         self._next_tunnel = 1
         self._zcl_seq = 0
         self._aps_counter = 0
+        # The secured HAN: the hub's PAN coordinator / trust center, the frames on the air.
+        self.coordinator = coordinator
+        self.air_taps = []  # callables(direction, frame bytes, device eui or None, t)
+        # The hub's own clusters besides Tunneling: the Time cluster (CHF time source).
+        self.time = TimeServer()
+        self.endpoint = Endpoint(self.endpoints[0], (self.time.cluster(),))
 
     # -- devices ------------------------------------------------------------------------------
-    def add_device(self, eui, link, endpoints=(1,), sleepy=False, role=None):
-        """Register (or re-register) a device; a re-registered one keeps its mailbox."""
+    def add_device(self, eui, link, endpoints=(1,), sleepy=False, role=None, in_hub=False):
+        """Register (or re-register) a device; a re-registered one keeps its mailbox.
+        `in_hub`: a function of the hub (HanDevice.in_hub)."""
         eui = bytes(eui)
         if len(eui) != 8:
             raise NetworkError("EUI-64 must be 8 bytes, got %s" % eui.hex())
         old = self.devices.get(eui)
-        dev = HanDevice(eui, link, endpoints, sleepy, role, self.mailbox_size)
+        dev = HanDevice(eui, link, endpoints, sleepy, role, self.mailbox_size, in_hub)
         if old is not None:
             dev.mailbox.extend(old.mailbox)
-            if old.tunnel_id is not None:
+            if old.link is link:
+                # The same device described again (e.g. its endpoints): its tunnel stays.
+                dev.tunnel_id, dev.tunnel_opened = old.tunnel_id, old.tunnel_opened
+                dev.max_incoming, dev.last_poll = old.max_incoming, old.last_poll
+            elif old.tunnel_id is not None:
                 self._tunnels.pop(old.tunnel_id, None)
         self.devices[eui] = dev
         return dev
@@ -219,6 +267,10 @@ class HanNetwork:
         if h is None or aps.cluster == tunnel.CLUSTER or h[1] and aps.cluster not in h[1]:
             return None
         return self.devices.get(h[0])
+
+    def _in_hub(self, link):
+        """Whether `link` is a hub function's (its frames are APS frames, not on the air)."""
+        return any(d.in_hub and d.link is link for d in self.devices.values())
 
     def device(self, eui):
         try:
@@ -254,6 +306,8 @@ class HanNetwork:
     # -- frames in ----------------------------------------------------------------------------
     def receive(self, link, payload, now):
         """Events for one HAN frame (link frame payload) that arrived on `link`."""
+        if self.coordinator is not None and not self._in_hub(link):
+            return self._receive_air(link, payload, now)
         try:
             aps = ApsFrame.from_bytes(payload)
         except HANError:
@@ -268,6 +322,9 @@ class HanNetwork:
         if src is None or src.link is not link:
             self.errors["unknown_device"] += 1
             return []
+        return self._from_device(src, aps, now)
+
+    def _from_device(self, src, aps, now):
         src.rx += 1
         src.last_heard = now
         if aps.dst_eui == self.eui:
@@ -281,6 +338,8 @@ class HanNetwork:
                 return []
             return self._for_hub(src, aps, now)
         if aps.dst_eui == BROADCAST_EUI:
+            if self.coordinator is not None:
+                return []  # the coordinator relayed it at the NWK layer
             return [self._transmit(d, aps, now, None) for d in self.devices.values()
                     if d is not src]
         dst = self.devices.get(aps.dst_eui)
@@ -296,7 +355,11 @@ class HanNetwork:
     def _zdo(self, dev, aps, now):
         """Service discovery (ZigBee 2.4.3.1.7): a Match_Desc_rsp, from each device whose SE
         endpoint serves one of the clusters asked for, with that device as the source (the
-        discovery cache answers for it, as a coordinator does for sleeping devices)."""
+        discovery cache answers for it, as a coordinator does for sleeping devices; on the
+        air the response comes from the hub, its NWKAddrOfInterest naming the device); and
+        IEEE_addr_req (2.4.3.1.2), the EUI-64 of a device the cache named."""
+        if aps.cluster == zdo.IEEE_ADDR_REQ:
+            return self._ieee_addr(dev, aps, now)
         if aps.cluster != zdo.MATCH_DESC_REQ:
             self.errors["unsupported_zdo"] += 1
             return []
@@ -308,20 +371,54 @@ class HanNetwork:
         events = []
         for other in self.devices.values():
             servers = SE_SERVERS.get(other.role, ())
-            if other is dev or profile != PROFILE_SE or not any(c in servers for c in ins):
+            short = self._short(other)
+            if other is dev or profile != PROFILE_SE or not any(c in servers for c in ins) \
+                    or short is None:
                 continue
-            rsp = ApsFrame(other.eui, dev.eui, zdo.MATCH_DESC_RSP, zdo.match_desc_rsp(
-                tsn, other.short, [other.endpoints[0]]), src_ep=zdo.ENDPOINT_ZDO,
-                dst_ep=zdo.ENDPOINT_ZDO, src_short=other.short, dst_short=aps.src_short,
+            eui, ep = other.eui, other.endpoints[0]
+            if other.in_hub:
+                # A function of the hub (the GPF): its server is the hub's endpoint it hosts
+                # for every cluster (the mirror, ZSE D.3.4), on the hub's own address.
+                eui = self.eui
+                ep = next((e for e, (d, cl) in sorted(self.hosted.items())
+                           if d == other.eui and cl is None), ep)
+            rsp = ApsFrame(eui, dev.eui, zdo.MATCH_DESC_RSP, zdo.match_desc_rsp(
+                tsn, short, [ep]), src_ep=zdo.ENDPOINT_ZDO,
+                dst_ep=zdo.ENDPOINT_ZDO, src_short=short, dst_short=aps.src_short,
                 profile=zdo.PROFILE_ZDO)
             events.append(self._transmit(dev, rsp, now, "down"))
         return events
 
+    def _ieee_addr(self, dev, aps, now):
+        try:
+            tsn, addr, _kind = zdo.parse_ieee_addr_req(aps.payload)
+        except zdo.ZDOError:
+            self.errors["bad_zdo"] += 1
+            return []
+        payload = zdo.ieee_addr_rsp(tsn, b"\xff" * 8, addr, zdo.DEVICE_NOT_FOUND)
+        if addr == HUB_SHORT:
+            payload = zdo.ieee_addr_rsp(tsn, self.eui, addr)  # the hub (and what it hosts)
+        for other in self.devices.values():
+            if not other.in_hub and self._short(other) == addr:
+                payload = zdo.ieee_addr_rsp(tsn, other.eui, addr)
+        rsp = ApsFrame(self.eui, dev.eui, zdo.IEEE_ADDR_RSP, payload, src_ep=zdo.ENDPOINT_ZDO,
+                       dst_ep=zdo.ENDPOINT_ZDO, dst_short=aps.src_short,
+                       profile=zdo.PROFILE_ZDO)
+        return [self._transmit(dev, rsp, now, "down")]
+
+    def _short(self, dev):
+        """A device's 16-bit network address: the one the trust center gave it on a secured
+        HAN (None while it is not a member), else the network's stand-in."""
+        if dev.in_hub:
+            return HUB_SHORT
+        if self.coordinator is None:
+            return dev.short
+        m = self.coordinator.member(dev.eui)
+        return m.short if m is not None and self.coordinator.joined(dev.eui) else None
+
     def _for_hub(self, dev, aps, now):
         if aps.cluster != tunnel.CLUSTER:
-            # The hub serves no other cluster yet (the GPF's mirror comes with the GSME).
-            self.errors["unsupported_cluster"] += 1
-            return []
+            return self._hub_endpoint(dev, aps, now)
         try:
             zcl = ZCLFrame.from_bytes(aps.payload)
         except ZCLError:
@@ -444,11 +541,102 @@ class HanNetwork:
         if direction is not None:
             self._tap(direction, aps, dev.eui, now)
         dev.tx += 1
-        return Transmit(dev.link, aps, now)
+        if self.coordinator is None or dev.in_hub:
+            return Transmit(dev.link, aps, now)
+        for ev in self.coordinator.send(aps, now):
+            if ev[0] == "tx":
+                self._air_tap("down", ev[2], ev[1], now)
+                return Transmit(dev.link, aps, now, ev[2])
+            if ev[0] == "held":
+                # A sleepy device's: on the air (and tapped) when it polls for it.
+                return Transmit(None, aps, now)
+        self.errors["not_joined"] += 1
+        return Transmit(None, aps, now)
+
+    # -- the secured HAN (a coordinator) --------------------------------------------------------
+    def _receive_air(self, link, payload, now):
+        """One frame off the air: the coordinator opens, relays or answers it; what is for
+        the hub goes on as an APS frame."""
+        self._air_tap("up", payload, None, now)
+        events = []
+        for ev in self.coordinator.receive(payload, now):
+            kind = ev[0]
+            if kind == "tx":
+                events += self._air_out(link, ev[1], ev[2], now)
+            elif kind == "aps":
+                aps = ev[1]
+                src = self.devices.get(aps.src_eui)
+                if src is None:
+                    src = self.add_device(aps.src_eui, link)
+                elif src.link is not link:
+                    self.errors["wrong_link"] += 1
+                    continue
+                self._tap("up", aps, aps.src_eui, now)
+                events += self._from_device(src, aps, now)
+            else:
+                eui = ev[1]
+                if kind == "associated" and eui not in self.devices:
+                    # A device joining on a link of its own: the link is where it lives.
+                    m = self.coordinator.member(eui)
+                    self.add_device(eui, link, sleepy=m is not None and m.sleepy)
+                elif kind == "dropped":
+                    self.errors["air_" + ("unknown" if eui is None else "dropped")] += 1
+                if eui is not None and eui in self.devices:
+                    self.devices[eui].last_heard = now
+                events.append(HanEvent(kind, eui, ev[2] if len(ev) > 2 else None, now))
+        return events
+
+    def _air_out(self, link, eui, frame, now):
+        dev = self.devices.get(eui) if eui is not None else None
+        self._air_tap("down", frame, eui, now)
+        if dev is not None:
+            dev.tx += 1
+            return [Transmit(dev.link, None, now, frame)]
+        return [Transmit(link, None, now, frame)]
+
+    def air_tick(self, now):
+        """Events of the coordinator's timers (joiners that never got the network key)."""
+        if self.coordinator is None:
+            return []
+        return [HanEvent(ev[0], ev[1], ev[2], now) for ev in self.coordinator.tick(now)]
+
+    def remove_member(self, eui, now):
+        """A device taken out of the CHF device log: told to leave the HAN and forgotten by the
+        trust center (its network record stays, for a device that comes back)."""
+        if self.coordinator is None:
+            return []
+        events = []
+        for ev in self.coordinator.remove(eui, now):
+            if ev[0] == "tx":
+                events += self._air_out(None, ev[1], ev[2], now)
+            else:
+                events.append(HanEvent(ev[0], ev[1], None, now))
+        return events
+
+    def _air_tap(self, direction, frame, eui, now):
+        self._notify(self.air_taps, direction, frame, eui, now)
+
+    def _hub_endpoint(self, dev, aps, now):
+        """A frame for the hub's own clusters (the Time cluster); Default Response otherwise."""
+        self.time.at(now)
+        try:
+            zcl = ZCLFrame.from_bytes(aps.payload)
+        except ZCLError:
+            self.errors["bad_zcl"] += 1
+            return []
+        if self.endpoint.cluster(aps.cluster, not zcl.server_to_client) is None:
+            self.errors["unsupported_cluster"] += 1
+        answer = self.endpoint.handle(aps.cluster, zcl, now)
+        if answer is None:
+            return []
+        return [self._transmit(dev, aps.reply(aps.cluster, answer.to_bytes()), now, "down")]
 
     def _tap(self, direction, aps, eui, now):
-        for tap in self.taps:
+        self._notify(self.taps, direction, aps, eui, now)
+
+    def _notify(self, taps, direction, frame, eui, now):
+        for tap in taps:
             try:
-                tap(direction, aps, eui, now)
+                tap(direction, frame, eui, now)
             except Exception:  # noqa: BLE001 - a broken capture must not stop the HAN
                 self.errors["tap_failed"] += 1

@@ -38,9 +38,10 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from smets import roles
+from smets.zigbee import sec as zsec
 
+from smetsbench.han import zcrypto
 from smetsbench.han.hub import CHF_EUI
 from smetsbench.oracle import pki as pkimod
 from smetsbench.oracle.parties import DCC, DEFAULT_EUIS, DEVICE_TRUSTS, PREPAYMENT_ROLES
@@ -62,19 +63,13 @@ class BenchError(ToolError):
 
 def install_code_crc(code):
     """CRC-16/X-25 of an install code (ZigBee: poly 0x1021 reflected, init and xorout 0xFFFF),
-    appended least significant byte first."""
-    crc = 0xFFFF
-    for byte in bytes(code):
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return (crc ^ 0xFFFF).to_bytes(2, "little")
+    appended least significant byte first (smets.zigbee.sec)."""
+    return zsec.install_code_with_crc(code)[-2:]
 
 
 def new_install_code():
     """A random 16-byte install code with its CRC (18 bytes)."""
-    code = secrets.token_bytes(16)
-    return code + install_code_crc(code)
+    return zsec.install_code_with_crc(secrets.token_bytes(16))
 
 
 def check_install_code(code):
@@ -85,19 +80,9 @@ def check_install_code(code):
 
 
 def link_key(install_code):
-    """The HAN link key a joining device derives from its install code: the AES-MMO hash
-    (Matyas-Meyer-Oseas with AES-128, ZigBee specification) of code and CRC."""
-    data = bytes(install_code)
-    padded = bytearray(data) + b"\x80"
-    while len(padded) % 16 != 14:
-        padded.append(0)
-    padded += (len(data) * 8).to_bytes(2, "big")
-    digest = bytes(16)
-    for i in range(0, len(padded), 16):
-        block = bytes(padded[i:i + 16])
-        enc = Cipher(algorithms.AES(digest), modes.ECB()).encryptor().update(block)
-        digest = bytes(a ^ b for a, b in zip(enc, block, strict=True))
-    return digest
+    """The HAN link key a joining device derives from its install code (with its CRC): the
+    AES-MMO hash of code and CRC (ZigBee B.6; host crypto, smetsbench.han.zcrypto)."""
+    return zcrypto.mmo(bytes(install_code))
 
 
 # --- small TOML writer for bench.toml --------------------------------------------------------
@@ -272,6 +257,12 @@ class BenchDir:
     @property
     def hub_eui(self):
         return _parse_eui(self.settings.get("hub_eui") or CHF_EUI.hex(), "hub EUI")
+
+    @property
+    def hub_dir(self):
+        """The hub's CHF (keys, device log, logs) kept across runs: `provision` adds each
+        board to its device log (CCS01), and later runs' hubs carry on with it."""
+        return self._dir("hub_dir", "hub")
 
     # -- creation and loading
     @classmethod

@@ -116,15 +116,15 @@ if _held is not None:
     sys.modules['smets'] = _held
 import gc
 gc.collect()
-# Streamed (json.dump to stdout), not built as one string: a board whose heap holds the
-# firmware's code may not have one block for the whole reply.
-sys.stdout.write('@@SMETS@@')
-json.dump({'name': _i.name, 'version': list(_i.version[:3]),
+# A line per file: one JSON text of every hash would need a block of several KB of a heap the
+# firmware's .mpy code may be filling.
+for _p in _f:
+    print('@@F@@%s %s' % (_p, _f[_p]))
+print('@@SMETS@@' + json.dumps({'name': _i.name, 'version': list(_i.version[:3]),
     'mpy': getattr(_i, '_mpy', 0), 'machine': getattr(_i, '_machine', ''),
-    'platform': sys.platform, 'files': _f, 'rom_partition': _rom, 'vfsrom': _vfsrom,
-    'frozen': _frozen, 'heap_free': gc.mem_free() if hasattr(gc, 'mem_free') else None},
-    sys.stdout)
-sys.stdout.write('@@')
+    'platform': sys.platform, 'rom_partition': _rom, 'vfsrom': _vfsrom,
+    'frozen': _frozen, 'heap_free': gc.mem_free() if hasattr(gc, 'mem_free') else None})
+    + '@@')
 """
 
 _PREPARE = """
@@ -218,6 +218,11 @@ def _parse_scan(port, stdout):
     except ValueError:
         raise ToolError("%s: unreadable answer from the board's REPL: %s"
                         % (port, _tail(stdout))) from None
+    files = info.setdefault("files", {})
+    for line in stdout.splitlines():
+        if line.startswith("@@F@@"):
+            path, _, digest = line[5:].strip().rpartition(" ")
+            files[path] = None if digest == "None" else digest
     return info
 
 

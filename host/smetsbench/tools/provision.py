@@ -7,7 +7,9 @@
 The identity comes from the bench directory (smetsbench.tools.benchdir): an EUI-64 (given, the
 one the board already has on this bench, or a new one), KA and DS P-256 key pairs generated for
 the device, their SMKI-profile device certificates from the bench's Device CA, a ZigBee install
-code (and the link key it derives, for HAN joining) and initial register values. Over the link
+code (and the link key it derives, for HAN joining) and initial register values. The device is
+added to the bench hub's CHF device log (`admit_to_hub`: CCS01, as a supplier would, into the
+CHF kept in the bench directory's hub/ that later runs' hubs carry on with). Over the link
 (CONTROL "provision") the board gets its role, EUI, private keys, hub, the remote parties it
 trusts and the install code; then (CONTROL "certificates") its own certificates, the bench root
 CA and the remote parties' certificates, which it keeps in flash. Re-provisioning an EUI the
@@ -27,6 +29,7 @@ import time
 
 from cryptography.hazmat.primitives import serialization
 from smets import roles
+from smets.gbcs import envelope
 
 from smetsbench.boards.transport import BoardError
 from smetsbench.session import device_identity
@@ -46,12 +49,14 @@ _CERT_BATCH_CHARS = 2800
 
 
 class ProvisionResult:
-    def __init__(self, record, status=None, certificates=None, board=None, created=False):
+    def __init__(self, record, status=None, certificates=None, board=None, created=False,
+                 admitted=None):
         self.record = record
         self.status = status
         self.certificates = certificates or {}
         self.board = board
         self.created = created
+        self.admitted = admitted  # the CCS01 Result that put it in the CHF device log
 
     def summary(self):
         rec = self.record
@@ -68,7 +73,30 @@ class ProvisionResult:
                 self.status.get("board"), self.status.get("firmware"), len(self.certificates)))
         if self.board is not None:
             lines.append("  bench.toml: board %r on %s" % (self.board.name, self.board.port))
+        if self.admitted is not None:
+            lines.append("  CHF device log: added by CCS01 (%s, counter %d)" % (
+                self.admitted.outcome, envelope.decode(self.admitted.command).counter))
         return "\n".join(lines)
+
+
+def admit_to_hub(bench, record, join_period=3600):
+    """CCS01 for a device of the bench into the bench hub's CHF device log (kept in the bench
+    directory), as the supplier's command through the DCC; the use case's Result."""
+    from smets.zigbee.stack import split_install_code
+
+    from smetsbench.session import Bench, DeviceHandle, gbcs_device_type
+
+    bench = _load_bench(bench)
+    with Bench(dcc=bench.dcc(), hub_dir=bench.hub_dir, hub_eui=bench.hub_eui) as session:
+        handle = DeviceHandle(record.role, record.eui, record.ka_key, record.ds_key, None,
+                              install_code=split_install_code(record.install_code))
+        res = session.run(session.chf, "CCS01", eui=record.eui,
+                          install_code=handle.install_code,
+                          device_type=gbcs_device_type(record.role), join_period=join_period)
+    if not res.passed:
+        raise ToolError("CCS01 for %s into the hub's CHF device log failed:\n%s"
+                        % (record.eui.hex(), res.report()))
+    return res
 
 
 def _load_bench(bench):
@@ -208,6 +236,7 @@ def provision(port, role, bench, eui=None, init=None, new_keys=False, name=None,
         status, held = provision_link(link, bench, record,
                                       init if init is not None else record.info.get("init"),
                                       timeout=timeout)
+        admitted = admit_to_hub(bench, record)
     finally:
         if own_link:
             link.close()
@@ -221,7 +250,7 @@ def provision(port, role, bench, eui=None, init=None, new_keys=False, name=None,
         "at": datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
         "port": port, "board": entry.name, "firmware": status.get("firmware")}
     bench.save_device_info(record)
-    result = ProvisionResult(record, status, held, entry, created)
+    result = ProvisionResult(record, status, held, entry, created, admitted)
     if out:
         out(result.summary())
     return result

@@ -43,6 +43,21 @@ OBIS_STANDING_CHARGE = _obis("0-0-19-20-4-255")
 
 CONTROL_STATES = {0: "disconnected", 1: "connected", 2: "ready_for_reconnection"}
 
+# The CHF (GBCS CCS / ECS26i,n / ECS35c,d / DBCH use cases; DLMS IC 104 for the device logs).
+OBIS_CHF_DEVICE_LOG = _obis("0-0-30-3-0-255")
+OBIS_CHF_DEVICE_LOG_2 = _obis("0-0-30-3-1-255")
+OBIS_DEVICE_ID = _obis("0-0-96-1-1-255")
+OBIS_DEVICE_TYPE = _obis("0-0-96-1-4-255")
+OBIS_DEVICE_VERSION = _obis("0-0-96-1-6-255")
+OBIS_CHF_EVENT_LOG = _obis("0-0-99-98-0-255")
+OBIS_CHF_SECURITY_LOG = _obis("0-0-99-98-1-255")
+OBIS_SUBGHZ_CONFIG = _obis("0-0-94-44-10-0")
+OBIS_SUBGHZ_SCAN = _obis("0-0-94-44-10-1")
+OBIS_SUBGHZ_CHANNEL = _obis("0-0-94-44-10-2")
+# GBCS device types (JoinDevice / CCS01): the device log records what a device is.
+GBCS_DEVICE_TYPES = {"GSME": 0, "ESME": 1, "CHF": 2, "GPF": 3, "HCALCS": 4, "PPMID": 5}
+TYPE_2_DEVICE = 6  # IHD, CAD and any other Type 2 device
+
 
 def invoke_id(counter):
     """GBCS long-invoke-id-and-priority: break-on-error, low 24 bits of the counter."""
@@ -215,10 +230,10 @@ def _expect_null(checks, response, values, params):
 
 
 # -- joining devices (GBCS 13.7): ASN.1 payloads --------------------------------------------------
-# Device types and join methods restated from GBCS (JoinDeviceCommand): the bench must notice
-# when the firmware numbers them differently.
-DEVICE_TYPES = {"GSME": 0, "ESME": 1, "CHF": 2, "GPF": 3, "HCALCS": 4, "PPMID": 5, "TYPE2": 6,
-                "IHD": 6, "CAD": 6}
+# Device types (GBCS_DEVICE_TYPES above, by role name or TYPE2) and join methods restated from
+# GBCS (JoinDeviceCommand): the bench must notice when the firmware numbers them differently.
+DEVICE_TYPES = dict(GBCS_DEVICE_TYPES, TYPE2=TYPE_2_DEVICE, IHD=TYPE_2_DEVICE,
+                    CAD=TYPE_2_DEVICE)
 JOIN_METHODS = {0x000D: 0, 0x00AB: 1, 0x000E: 2, 0x00AF: 3}
 
 
@@ -303,6 +318,83 @@ def _expect_firmware_version(checks, tree, params):
         checks.add("read success", kids[1].value == b"\x00", kids[1].value.hex())
 
 
+# -- the CHF ------------------------------------------------------------------------------------
+
+
+def _build_ccs01(counter, party, device_eui, eui=None, install_code=None, device_type=1, band=0,
+                 join_period=3600, **_):
+    """CCS01 Add Device to CHF device log: register_device(structure{device id, device type,
+    install code, band}), join_timeout, enable_disable_joining."""
+    entry = Data.structure([Data.octet(bytes(eui)), Data.enum(device_type),
+                            Data.octet(bytes(install_code)), Data.enum(band)])
+    log = OBIS_CHF_DEVICE_LOG
+    return _request(counter, [RequestSpec.action(104, log, 1), RequestSpec.set(104, log, 3),
+                              RequestSpec.set(104, log, 2)],
+                    [entry, Data.uint16(join_period), Data.boolean(True)])
+
+
+def _build_ccs02(counter, party, device_eui, eui=None, **_):
+    return _request(counter, [RequestSpec.action(104, OBIS_CHF_DEVICE_LOG, 2)],
+                    [Data.octet(bytes(eui))])
+
+
+def _build_ccs07(counter, party, device_eui, **_):
+    return _request(counter, [RequestSpec.action(104, OBIS_CHF_DEVICE_LOG, 4),
+                              RequestSpec.action(104, OBIS_CHF_DEVICE_LOG_2, 4)])
+
+
+def _build_log(obis):
+    def build(counter, party, device_eui, **_):
+        return _request(counter, [RequestSpec.get_with_selection(7, obis, 2, 1, _EVERYTHING)])
+    return build
+
+
+def _build_dbch04(counter, party, device_eui, **_):
+    """DBCH04 Set CHF Sub GHz Configuration (DUIS SetCHFSubGHzConfiguration): channel masks
+    (page 28-31 and 27 channel bits), duty cycle thresholds (x100), channel change limit,
+    GSME curfew, quieter / noisier thresholds, poor comms percentage (x100) and periods, noise
+    measurement period, failure and retry percentages (x100)."""
+    masks = [Data.bits(page + "0" * 25 + "11") for page in ("11100", "11101", "11110", "11111")]
+    config = Data.structure(masks + [Data.uint16(130), Data.uint16(220), Data.uint8(5),
+                                     Data.uint16(7), Data.uint8(7), Data.uint8(12),
+                                     Data.uint16(6000), Data.uint8(130), Data.uint16(100),
+                                     Data.uint16(4000), Data.uint16(3000)])
+    return _request(counter, [RequestSpec.set(1, OBIS_SUBGHZ_CONFIG, 2)], [config])
+
+
+def _build_dbch05(counter, party, device_eui, **_):
+    return _request(counter, [RequestSpec.set(1, OBIS_SUBGHZ_SCAN, 2)], [Data.uint8(0)])
+
+
+def _expect_device_log(checks, response, values, params):
+    v = values[0]
+    if not checks.add("active_devices is an array of structures", v.tag == axdr.ARRAY and all(
+            e.tag == axdr.STRUCTURE and len(e.value) == 14 for e in v.value), repr(v)[:80]):
+        return
+    euis = [bytes(e.value[0].value) for e in v.value]
+    if "eui" in params:
+        listed = bytes(params["eui"]) in euis
+        checks.add("device %s %s the log" % (bytes(params["eui"]).hex(), "in" if params.get(
+            "present", True) else "not in"), listed == params.get("present", True))
+
+
+def _expect_backup(checks, response, values, params):
+    ok = all(v.tag == axdr.STRUCTURE and len(v.value) == 3 and v.value[2].tag == axdr.ARRAY
+             for v in values)
+    checks.add("each backup is structure{date-time, PAN, array}", ok)
+
+
+def _expect_identity(checks, response, values, params):
+    checks.add("identity values are octet-strings",
+               all(v.tag == axdr.OCTET_STRING for v in values))
+    if values and "eui" in params and len(values) == 3:
+        checks.add("device id is the CHF's EUI-64", bytes(values[0].value) == params["eui"])
+
+
+def _expect_compact(checks, response, values, params):
+    checks.add("log is a compact-array", values[0].tag == axdr.COMPACT_ARRAY, repr(values[0]))
+
+
 USE_CASES = {}
 for _uc in (
     UseCase("ECS17b", 0x0027, "Read ESME Energy Registers (Import Energy)", _build_ecs17b,
@@ -339,6 +431,37 @@ for _uc in (
                 _expect_firmware_version, originator="acb", device="PPMID"),
     UseCase("ECS10", 0x0021, "Send Message to the consumer's display", _build_message,
             _expect_null),
+    UseCase("CCS01", 0x0001, "Add Device to CHF device log", _build_ccs01, _expect_null,
+            originator="acb", device="CHF"),
+    UseCase("CCS02", 0x0002, "Remove device from CHF device log", _build_ccs02, _expect_null,
+            originator="acb", device="CHF"),
+    UseCase("CCS05CCS04", 0x0004, "Read CHF device log / check HAN communications",
+            _build_get((104, OBIS_CHF_DEVICE_LOG, 4)), _expect_device_log, originator="acb",
+            device="CHF"),
+    UseCase("CCS06", 0x010F, "Read CHF device log and check HAN communications",
+            _build_get((104, OBIS_CHF_DEVICE_LOG, 4)), _expect_device_log, originator="acb",
+            device="CHF"),
+    UseCase("CCS07", 0x00FE, "Read CHF device logs", _build_ccs07, _expect_backup,
+            originator="acb", device="CHF"),
+    UseCase("ECS26i", 0x0092, "Read CHF identity",
+            _build_get((1, OBIS_DEVICE_ID, 2), (1, OBIS_DEVICE_TYPE, 2),
+                       (1, OBIS_DEVICE_VERSION, 2)), _expect_identity, originator="acb",
+            device="CHF"),
+    UseCase("ECS26n", 0x00FA, "Read CHF identity and type",
+            _build_get((1, OBIS_DEVICE_TYPE, 2), (1, OBIS_DEVICE_VERSION, 2)), _expect_identity,
+            originator="acb", device="CHF"),
+    UseCase("ECS35c", 0x0093, "Read CHF event log", _build_log(OBIS_CHF_EVENT_LOG),
+            _expect_compact, originator="acb", device="CHF"),
+    UseCase("ECS35d", 0x0094, "Read CHF security log", _build_log(OBIS_CHF_SECURITY_LOG),
+            _expect_compact, originator="acb", device="CHF"),
+    UseCase("DBCH01", 0x010A, "Read CHF sub-GHz channel",
+            _build_get((1, OBIS_SUBGHZ_CHANNEL, 2)), originator="acb", device="CHF"),
+    UseCase("DBCH03", 0x010C, "Read CHF sub-GHz configuration",
+            _build_get((1, OBIS_SUBGHZ_CONFIG, 2)), originator="acb", device="CHF"),
+    UseCase("DBCH04", 0x010D, "Set CHF sub-GHz configuration", _build_dbch04, _expect_null,
+            originator="acb", device="CHF"),
+    UseCase("DBCH05", 0x010E, "Request CHF sub-GHz channel scan", _build_dbch05, _expect_null,
+            originator="acb", device="CHF"),
 ):
     USE_CASES[_uc.name] = _uc
 
