@@ -498,3 +498,41 @@ def test_a_method_a_partners_agreed_key_secures_their_smart_energy_frames_end_to
                         profile=SE), 2000)
     got, _events, _on_air = _carry(tc, ppmid, [meter], 2000)
     assert got == [] and meter.stats["bad_mic"] == 1
+
+
+def test_a_partner_known_by_its_eui_alone_is_found_through_the_hubs_discovery_cache():
+    from smets import zdo
+
+    tc, meter, _ihd, ppmid = _home()
+    agreed = bytes(range(100, 116))
+    meter.partner_key = lambda eui: agreed if eui == PPMID else None
+    ppmid.partner_key = lambda eui: agreed if eui == DEV else None
+    top_up = b"\x01\x0b\x00\x01\x02"
+    # The PPMID's device log names its meter by EUI-64 only: the frame waits while the hub is
+    # asked for the meter's network address (NWK_addr_req, ZigBee 2.4.3.1.1).
+    ppmid.send(ApsFrame(PPMID, DEV, 0x0705, top_up, profile=SE), 1000)
+    _got, events, on_air = _carry(tc, ppmid, [], 1000)
+    (req,) = [e[1] for e in events if e[0] == "aps"]
+    assert (req.profile, req.cluster, on_air[0].aux) == (0, zdo.NWK_ADDR_REQ, None)
+    tsn, asked, _kind = zdo.parse_nwk_addr_req(req.payload)
+    assert asked == DEV and len(ppmid.resolving) == 1
+    # Asked again within the wait: held too, no second question.
+    ppmid.send(ApsFrame(PPMID, DEV, 0x0705, top_up, profile=SE), 1100)
+    assert ppmid.take() == [] and len(ppmid.resolving) == 2
+    (tx,) = tc.send(ApsFrame(HUB, PPMID, zdo.NWK_ADDR_RSP, zdo.ieee_addr_rsp(
+        tsn, DEV, tc.member(DEV).short), src_ep=0, dst_ep=0, profile=0), 1)
+    assert ppmid.receive(tx[2], 1200) == []  # the stack's own: not for the device model
+    got, _events, on_air = _carry(tc, ppmid, [meter], 1200)
+    assert [bytes(f.payload) for f in got] == [top_up, top_up] and ppmid.resolving == []
+    assert all(a.aux is not None for a in on_air)  # still APS-secured with the agreed key
+    # A partner the hub does not know: what waited for it is dropped, counted.
+    stranger = bytes.fromhex("00db1234567890ee")
+    ppmid.send(ApsFrame(PPMID, stranger, 0x0000, b"\x00\x01\x00\x00\x00", profile=SE), 2000)
+    _got, events, _on_air = _carry(tc, ppmid, [], 2000)
+    (req,) = [e[1] for e in events if e[0] == "aps"]
+    tsn = zdo.parse_nwk_addr_req(req.payload)[0]
+    dropped = ppmid.stats["dropped"]
+    (tx,) = tc.send(ApsFrame(HUB, PPMID, zdo.NWK_ADDR_RSP, zdo.ieee_addr_rsp(
+        tsn, stranger, 0xFFFF, zdo.DEVICE_NOT_FOUND), src_ep=0, dst_ep=0, profile=0), 2)
+    assert ppmid.receive(tx[2], 2100) == [] and ppmid.take() == []
+    assert ppmid.stats["dropped"] == dropped + 1 and ppmid.resolving == []

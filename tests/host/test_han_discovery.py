@@ -59,6 +59,25 @@ def test_ieee_addr_req_names_the_device_the_cache_answered_for():
     assert ask(0x0BAD)[:2] == (4, zdo.DEVICE_NOT_FOUND)
 
 
+def test_nwk_addr_req_gives_the_network_address_of_a_device_known_by_its_eui():
+    net, links = _net()
+
+    def ask(eui):
+        req = ApsFrame(HANTEST, CHF_EUI, zdo.NWK_ADDR_REQ, zdo.nwk_addr_req(9, eui), src_ep=0,
+                       dst_ep=0, profile=zdo.PROFILE_ZDO, src_short=0x2222).to_bytes()
+        (ev,) = net.receive(links["test"], req, T0)
+        assert ev.link is links["test"] and ev.aps.src_eui == CHF_EUI
+        assert (ev.aps.cluster, ev.aps.dst_short) == (zdo.NWK_ADDR_RSP, 0x2222)
+        return zdo.parse_ieee_addr_rsp(ev.aps.payload)
+
+    assert ask(ESME) == (9, 0, ESME, net.devices[ESME].short)
+    assert ask(CHF_EUI) == (9, 0, CHF_EUI, 0x0000)  # the hub: the PAN coordinator
+    assert ask(bytes.fromhex("00db1234567890ee"))[:2] == (9, zdo.DEVICE_NOT_FOUND)
+    assert zdo.parse_nwk_addr_req(zdo.nwk_addr_req(9, ESME)) == (9, ESME, 0)
+    with pytest.raises(zdo.ZDOError):
+        zdo.parse_nwk_addr_req(zdo.nwk_addr_req(9, ESME)[:10])
+
+
 def test_bad_zdo_is_counted():
     net, links = _net()
     bad = ApsFrame(IHD, CHF_EUI, zdo.MATCH_DESC_REQ, b"\x01\x02", src_ep=0, dst_ep=0,

@@ -1,5 +1,6 @@
-"""Joining, rejoining and leaving a HAN (ZigBee spec 05-3474 3.6.1.4, 3.6.1.10, 4.6.3): the
-rarely run half of smets.zigbee.stack, loaded for one step at a time through smets.lazy.
+"""Joining, rejoining and leaving a HAN (ZigBee spec 05-3474 3.6.1.4, 3.6.1.10, 4.6.3), and
+finding a partner's network address (2.4.3.1.1): the rarely run half of smets.zigbee.stack,
+loaded for one step at a time through smets.lazy.
 
 Each function takes the HanStack and the monotonic ms; frames to send go to `stack.out`.
 """
@@ -38,6 +39,7 @@ AUTHENTICATE_MS = 5000  # the network key awaited (apsSecurityTimeOutPeriod)
 REJOIN_MS = 2000
 REJOIN_TRIES = 3
 BACKOFF_MIN_MS = 1000
+RESOLVE_MS = 2000  # a NWK_addr_req unanswered this long is asked again
 BACKOFF_MAX_MS = 60000
 LEAVE_HOLD_MS = 60000  # told to leave: the next try to join is this far off
 KEY_TYPE_NETWORK = 0x01  # APS Transport Key key types (4.4.10.1: standard network key)
@@ -235,4 +237,58 @@ def on_aps_command(st, nwk, aps, src_eui, now):
         "%02x" % aps.payload[0] if aps.payload else "-", S._hex(src_eui)))
 
 
-__all__ = ("tick", "on_mac", "on_unsecured", "on_nwk_command", "on_aps_command", "KEY_NETWORK")
+# -- address discovery (ZigBee 2.4.3.1.1, 2.4.4.2.1) ----------------------------------------------
+
+
+def resolve(st, aps, now):
+    """A unicast to a partner whose network address is unknown (a device log names the
+    meter of a PPMID or HCALCS by its EUI-64 only): held while the hub's discovery cache
+    is asked for it with NWK_addr_req; sent when NWK_addr_rsp gives it (`resolved`)."""
+    held = st.resolving
+    if len(held) >= S.PENDING_MAX:
+        held.pop(0)
+        st.stats["dropped"] += 1
+    held.append(aps)
+    from smets import zdo
+
+    asked = st._asking.get(aps.dst_eui)
+    if asked is not None and now - asked[1] < RESOLVE_MS:
+        return
+    tsn = st.next_aps_seq()
+    st._asking[aps.dst_eui] = (tsn, now)
+    st.send(ApsFrame(st.eui, st.hub_eui, zdo.NWK_ADDR_REQ, zdo.nwk_addr_req(tsn, aps.dst_eui),
+                     src_ep=zdo.ENDPOINT_ZDO, dst_ep=zdo.ENDPOINT_ZDO, dst_short=S.COORDINATOR,
+                     profile=zdo.PROFILE_ZDO, flags=0), now)
+
+
+def resolved(st, payload, now):
+    """The hub's NWK_addr_rsp: the frames held for that partner sent (or, not found,
+    dropped and counted)."""
+    from smets import zdo
+
+    try:
+        tsn, status, eui, short = zdo.parse_ieee_addr_rsp(payload)
+    except zdo.ZDOError as exc:
+        st._drop("bad_frames", "bad NWK_addr_rsp: %s" % exc)
+        return
+    for e, asked in st._asking.items():
+        if asked[0] == tsn:
+            eui = e if eui is None else eui
+            break
+    else:
+        return  # not an answer to this device's question
+    st._asking.pop(eui, None)
+    held = [a for a in st.resolving if a.dst_eui == eui]
+    st.resolving = [a for a in st.resolving if a.dst_eui != eui]
+    if status != zdo.SUCCESS:
+        st.stats["dropped"] += len(held)
+        st.last_error = "no network address for %s (ZDO status %02x)" % (S._hex(eui), status)
+        st.log("W", st.last_error)
+        return
+    st.addr[eui] = short
+    for aps in held:
+        st.send(aps, now)
+
+
+__all__ = ("tick", "on_mac", "on_unsecured", "on_nwk_command", "on_aps_command", "resolve",
+           "resolved", "KEY_NETWORK")

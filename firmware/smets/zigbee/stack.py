@@ -18,7 +18,8 @@ with the network key; Smart Energy clusters also carry APS security with a link 
 5.4.6), except between a Type 2 device and the devices that joined it by Method B, which share
 no link key (`nwk_only`, see `aps_required`). After a reboot the device resumes with the
 network it saved (a secured NWK rejoin request, 3.6.1.4.2); told to leave (NWK Leave), it
-forgets the network.
+forgets the network. A unicast to a partner known by its EUI-64 alone waits while the hub's
+discovery cache is asked for the partner's network address (ZDO NWK_addr_req, 2.4.3.1.1).
 
 A sleepy device (the GSME: capability "receiver on when idle" clear, 802.15.4 7.3.1.2) is a
 ZigBee end device that sleeps: once joined, its receiver is off but while it is awake, and its
@@ -42,6 +43,7 @@ except ImportError:  # CPython
 
 
 import binascii
+import sys
 
 from smets import lazy
 from smets.han import BROADCAST_EUI, FLAG_ACK, FLAG_BROADCAST, FLAG_SECURE, ApsFrame
@@ -83,6 +85,7 @@ POLL_MS = const(250)  # a sleepy device's Data Requests while it is awake (fast 
 AWAKE_MS = const(1000)  # a sleepy device stays awake this long after its last frame out
 _SAVE_IN_EVERY = const(16)  # accepted frames between saves of the incoming counters
 _PARTNER_KEYS = const(8)  # key schedules of partners' link keys kept (a device log's size)
+_NWK_ADDR_RSP = const(0x8000)  # ZDO NWK_addr_rsp (smets.zdo)
 RECORD = "zigbee"
 
 
@@ -161,6 +164,8 @@ class HanStack:
         self.out = []
         self.pending = []
         self.addr = {}  # EUI-64 -> short address of HAN partners seen
+        self.resolving = []  # APS frames held while their destination's address is asked for
+        self._asking = {}  # EUI-64 -> (ZDO TSN, ms) of the NWK_addr_req that asked for it
         self._mac_seq = 0
         self._nwk_seq = 0
         self._aps_seq = 0
@@ -412,6 +417,9 @@ class HanStack:
             return []
         if aps.ftype == APS_ACK:
             return []
+        if aps.profile == 0 and aps.cluster == _NWK_ADDR_RSP:
+            self._discovery("resolved", (self, aps.payload, now))
+            return []
         if not secured and self.aps_required(aps.cluster, src_eui):
             self._drop("unsecured", "cluster %04x from %s without APS security dropped" % (
                 aps.cluster, _hex(src_eui)))
@@ -507,6 +515,12 @@ class HanStack:
             self.pending.append(aps)
             return
         broadcast = aps.dst_eui == BROADCAST_EUI
+        key = None if broadcast else self.link_key_for(aps.dst_eui)
+        secure = not broadcast and self.aps_required(aps.cluster, aps.dst_eui)
+        if secure and key is None:
+            self._drop("dropped", "no link key with %s for cluster %04x" % (
+                _hex(aps.dst_eui), aps.cluster))
+            return
         if broadcast:
             dst = NWK_BROADCAST_RX_ON
         elif aps.dst_eui == self.hub_eui:
@@ -516,7 +530,8 @@ class HanStack:
         else:
             dst = self.addr.get(aps.dst_eui)
             if dst is None:
-                self._drop("dropped", "no short address known for %s" % _hex(aps.dst_eui))
+                # Address discovery (ZigBee 2.4.3.1.1): held while the hub is asked.
+                self._discovery("resolve", (self, aps, now))
                 return
         pdu = ApsPdu(APS_DATA, self.next_aps_seq(), cluster=aps.cluster, profile=aps.profile,
                      dst_ep=aps.dst_ep, src_ep=aps.src_ep,
@@ -524,12 +539,7 @@ class HanStack:
                      ack_req=bool(aps.flags & FLAG_ACK) and not broadcast)
         payload = aps.payload
         aps.payload = b""
-        key = None if broadcast else self.link_key_for(aps.dst_eui)
-        if not broadcast and self.aps_required(aps.cluster, aps.dst_eui):
-            if key is None:
-                self._drop("dropped", "no link key with %s for cluster %04x" % (
-                    _hex(aps.dst_eui), aps.cluster))
-                return
+        if secure:
             pdu.aux = Aux(KEY_DATA, self._count(self.aps_out), self.eui)
             body = security.seal(self.crypto, key, pdu.header_bytes(), pdu.aux, payload)
         else:
@@ -541,6 +551,12 @@ class HanStack:
         if self.sleepy:
             self._now = max(self._now, now)
             self._wake(self._now)
+
+    def _discovery(self, name, args):
+        """Address discovery, in smets.zigbee.join with smets.zdo (dropped again unless the
+        device model keeps it: a consumer device's service discovery)."""
+        drop = () if "smets.zdo" in sys.modules else ("smets.zdo",)
+        lazy.call("smets.zigbee.join", name, args, drop)
 
     def flush_pending(self, now):
         pending, self.pending = self.pending, []

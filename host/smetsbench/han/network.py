@@ -357,9 +357,12 @@ class HanNetwork:
         endpoint serves one of the clusters asked for, with that device as the source (the
         discovery cache answers for it, as a coordinator does for sleeping devices; on the
         air the response comes from the hub, its NWKAddrOfInterest naming the device); and
-        IEEE_addr_req (2.4.3.1.2), the EUI-64 of a device the cache named."""
+        IEEE_addr_req (2.4.3.1.2), the EUI-64 of a device the cache named; NWK_addr_req
+        (2.4.3.1.1), the network address of a device known by its EUI-64 (a PPMID's meter)."""
         if aps.cluster == zdo.IEEE_ADDR_REQ:
             return self._ieee_addr(dev, aps, now)
+        if aps.cluster == zdo.NWK_ADDR_REQ:
+            return self._nwk_addr(dev, aps, now)
         if aps.cluster != zdo.MATCH_DESC_REQ:
             self.errors["unsupported_zdo"] += 1
             return []
@@ -402,6 +405,23 @@ class HanNetwork:
             if not other.in_hub and self._short(other) == addr:
                 payload = zdo.ieee_addr_rsp(tsn, other.eui, addr)
         rsp = ApsFrame(self.eui, dev.eui, zdo.IEEE_ADDR_RSP, payload, src_ep=zdo.ENDPOINT_ZDO,
+                       dst_ep=zdo.ENDPOINT_ZDO, dst_short=aps.src_short,
+                       profile=zdo.PROFILE_ZDO)
+        return [self._transmit(dev, rsp, now, "down")]
+
+    def _nwk_addr(self, dev, aps, now):
+        try:
+            tsn, eui, _kind = zdo.parse_nwk_addr_req(aps.payload)
+        except zdo.ZDOError:
+            self.errors["bad_zdo"] += 1
+            return []
+        other = self.devices.get(eui)
+        short = HUB_SHORT if eui == self.eui else None if other is None else self._short(other)
+        if short is None:
+            payload = zdo.ieee_addr_rsp(tsn, eui, 0xFFFF, zdo.DEVICE_NOT_FOUND)
+        else:
+            payload = zdo.ieee_addr_rsp(tsn, eui, short)
+        rsp = ApsFrame(self.eui, dev.eui, zdo.NWK_ADDR_RSP, payload, src_ep=zdo.ENDPOINT_ZDO,
                        dst_ep=zdo.ENDPOINT_ZDO, dst_short=aps.src_short,
                        profile=zdo.PROFILE_ZDO)
         return [self._transmit(dev, rsp, now, "down")]
