@@ -83,6 +83,11 @@ def device_identity(role, eui, ka_key, ds_key, hub_eui, dcc, install_code=None):
     return identity
 
 
+# Roles a GBCS join pairs with a device-to-device key (13.7): a meter and its PPMID or HCALCS
+# by Method A, a gas meter and its PPMID by Method C.
+PAIRED_ROLES = (("ESME", "PPMID"), ("ESME", "HCALCS"), ("GSME", "PPMID"))
+
+
 def gbcs_device_type(role):
     """The GBCS device type a role has in the CHF device log (CCS01)."""
     return usecases.GBCS_DEVICE_TYPES.get(role, usecases.TYPE_2_DEVICE)
@@ -161,6 +166,7 @@ class Bench:
         self.links = []
         self._ticker = None
         self.auto_gpf = True  # start the hub's GPF with the first gas meter
+        self._pair_keys = {}  # han_keys: (label, public keys) -> link key
         self.join_timeout = 20.0
         self.chf = self._start_chf()
 
@@ -362,6 +368,27 @@ class Bench:
     def remove(self, handle):
         """CCS02: the device out of the CHF device log; the hub tells it to leave the HAN."""
         return self.run(self.chf, "CCS02", eui=handle.eui)
+
+    def han_keys(self):
+        """[(label, key)] of every key on the HAN, for a capture's keys file: the hub's (the
+        network key, each device's trust center link key) and, for each pair of the bench's
+        devices a GBCS join can pair with a key (PAIRED_ROLES), the link key the join agrees,
+        computed here with `cryptography` from the two devices' key agreement keys."""
+        from smetsbench.han import zcrypto
+
+        out = list(self.hub.coordinator.keys()) if self.hub.coordinator is not None else []
+        cache = self._pair_keys  # a capture asks at every frame
+        for a in self.devices:
+            for b in self.devices:
+                if (a.role, b.role) not in PAIRED_ROLES:
+                    continue
+                label = "GBCS join link key %s %s - %s %s" % (a.role, a.eui.hex(), b.role,
+                                                               b.eui.hex())
+                pair = (label, a.ka_public, b.ka_public)
+                if pair not in cache:
+                    cache[pair] = zcrypto.partner_link_key(a.ka_key, b.ka_public)
+                out.append((label, cache[pair]))
+        return out
 
     # -- use cases ----------------------------------------------------------------------------
     def run(self, device, name, scenario="SUCCESS", party=None, tamper=None, wake=True,

@@ -2,7 +2,9 @@
 would: the joins on both sides (CS03A1 / CS03A2), the key agreement they run over the HAN, the
 PPMID's top-up and emergency credit on the meter, the ESME switching its HCALCS (ECS46c, ECS47)
 and the PPMID / HCALCS firmware read (CS08). Every GBCS response is checked with
-`cryptography`; the HAN frames between the boards go through the hub's HAN network."""
+`cryptography`; the HAN frames between the boards go through the hub's HAN network, the PPMID's
+and the meter's Smart Energy frames APS-secured with the key their join agreed, which the frames
+on the air are opened with here (the key computed with `cryptography`)."""
 
 import time
 
@@ -10,6 +12,9 @@ import pytest
 from smets.dlms.access import AccessRequest, RequestSpec
 from smets.dlms.axdr import Data
 from smets.gbcs import envelope
+from smets.zcl import ppmid as pz
+from smetsbench.han import zcrypto
+from smetsbench.han.capture import open_air
 from smetsbench.oracle import checker
 from smetsbench.usecases import library
 
@@ -68,10 +73,28 @@ def test_join_agree_keys_and_use_the_ppmid(bench, esme, ppmid):
     assert _wait(lambda: _joined_with_key(esme, ppmid.eui) and _joined_with_key(
         ppmid, esme.eui))
     before = esme.status()["device"]["balance"]
-    ppmid.link.control("topup", utrn="73946144332040217315")
-    assert _wait(lambda: esme.status()["device"]["balance"] > before)
-    display = _wait(lambda: ppmid.link.control("display")["last"])
+    air = []
+    tap = lambda direction, frame, eui, t: air.append(bytes(frame))  # noqa: E731
+    bench.hub.air_taps.append(tap)
+    try:
+        ppmid.link.control("topup", utrn="73946144332040217315")
+        assert _wait(lambda: esme.status()["device"]["balance"] > before)
+        display = _wait(lambda: ppmid.link.control("display")["last"])
+    finally:
+        bench.hub.air_taps.remove(tap)
     assert display.startswith("top-up accepted"), display
+    # On the air: the top-up and its answer APS-secured with the key of the join (the same
+    # key on both boards, and on the host from their key agreement keys).
+    key = zcrypto.partner_link_key(esme.ka_key, ppmid.ka_public)
+    assert key == zcrypto.partner_link_key(ppmid.ka_key, esme.ka_public)
+    pair = {esme.eui, ppmid.eui}
+    frames = [f for f in open_air(bench.hub.coordinator, air,
+                                  lambda a, b: key if {a, b} == pair else None)
+              if {f[0], f[1]} == pair]
+    prepay = [f for f in frames if f[2] == pz.PREPAYMENT]
+    assert {f[0] for f in prepay} == pair, frames
+    assert all(f[3] and f[5] is not None for f in prepay), prepay  # secured, opened
+    assert any(f[0] == ppmid.eui and f[5][2] == pz.CONSUMER_TOP_UP for f in prepay)
     ppmid.link.control("emergency_credit")
     assert _wait(lambda: "emergency credit accepted" == ppmid.link.control("display")["last"])
     regs = esme.link.control("attribute", **{"class": 1, "obis": "0.0.94.44.34.30",

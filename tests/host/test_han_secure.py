@@ -83,3 +83,21 @@ def test_bad_input_at_the_hub_is_dropped_counted_and_reported(bench):
     res = bench.run(bench.chf, "ECS35d")
     assert res.passed, res.report()
     assert 0x8F3E in [e.value[1].value for e in res.values[0].value[1]]
+
+
+def test_a_gbcs_joins_link_key_is_the_same_on_the_board_and_with_cryptography():
+    from smets.devices import keyest
+    from smetsbench.han import zcrypto
+    from smetsbench.oracle import crypto as ocrypto
+
+    meter, ppmid = ocrypto.generate_private_key(), ocrypto.generate_private_key()
+
+    class Board:
+        ka_key = ocrypto.private_key_int(meter)
+
+    firmware = keyest.link_key(Board, ocrypto.public_key_raw(ppmid))
+    assert len(firmware) == 16
+    assert firmware == zcrypto.partner_link_key(meter, ocrypto.public_key_raw(ppmid))
+    assert firmware == zcrypto.partner_link_key(ppmid, ocrypto.public_key_raw(meter))
+    other = ocrypto.generate_private_key()
+    assert firmware != zcrypto.partner_link_key(other, ocrypto.public_key_raw(meter))

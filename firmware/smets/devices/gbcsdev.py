@@ -84,6 +84,27 @@ class GBCSDevice(HANDevice, GBCSPipeline):
         joined = getattr(self, "han_joined", None)
         return joined is None or joined(eui) in (None, TYPE_2_DEVICE)
 
+    _link_keys = None  # eui -> (partner KA public key, link key): derived once per key
+
+    def han_link_key(self, eui):
+        """The link key of a partner its device log joined by Method A or C (GBCS 13.7: the
+        join agrees a key; smets.devices.keyest.link_key derives it from the two devices'
+        key agreement keys), under which their Smart Energy frames are APS-secured; None for
+        a partner whose key is not agreed yet, one joined by Method B, or none of the log."""
+        log = getattr(self, "device_log", None)
+        e = None if log is None else log.entry(eui)
+        if e is None or e[3] is None:
+            return None
+        keys = self._link_keys
+        if keys is None:
+            keys = self._link_keys = {}
+        k = keys.get(eui)
+        if k is None or k[0] != e[3]:
+            if len(keys) >= 8:
+                keys.clear()  # unjoined partners' keys go with the rest
+            k = keys[eui] = (e[3], lazy.call("smets.devices.keyest", "link_key", (self, e[3])))
+        return k[1]
+
     def unhandled_status(self, aps, zcl):
         return UNSUP_COMMAND if aps.cluster == tunnel.CLUSTER else UNSUPPORTED_CLUSTER
 

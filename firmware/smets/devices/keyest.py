@@ -8,7 +8,11 @@ to server, command 0x00) carries the initiator's 64-byte P-256 key agreement pub
 after a 2-byte suite id, the Response (server to client, 0x00) the responder's; each side
 records the other's key in its device log (FLAG_KEY), from which both derive the same ECDH
 secret (static keys, as for Method C). Real GBCS CBKE exchanges the SMKI certificates and
-ephemeral keys with a key confirmation (ECMQV); that part is not emulated. A side takes the
+ephemeral keys with a key confirmation (ECMQV); that part is not emulated. The link key the
+two then share (`link_key`) is derived from the secret as CBKE derives its KeyData: the hash
+KDF of SEC 1 3.6.1 with SHA-256 over Z || counter 1, MacKey the first 16 bytes and the link key
+the next 16 (ZSE 1.4 Annex C, key derivation); the two devices' Smart Energy frames are
+APS-secured with it (smets.zigbee.stack, GBCSDevice.han_link_key). A side takes the
 exchange only from a device its log holds as its Method A partner, else it answers Terminate
 Key Establishment (0x03) "unknown issuer" (the initiator tries again: the two joins may arrive
 in either order). Loaded for the frame only.
@@ -25,6 +29,15 @@ TERMINATE = 0x03
 SUITE = b"\x00\x80"  # the emulator's suite id (little-endian 0x8000: P-256 static keys)
 STATUS_UNKNOWN_ISSUER = 0x01
 STATUS_BAD_MESSAGE = 0x03
+
+
+def link_key(dev, partner_ka):
+    """The 16-byte link key `dev` shares with the partner whose key agreement public key is
+    `partner_ka` (X||Y): KeyData of SHA-256(Z || 00000001), Z the static ECDH secret."""
+    import hashlib
+
+    z = p256.ecdh(dev.ka_key, partner_ka)
+    return hashlib.sha256(z + b"\x00\x00\x00\x01").digest()[16:]
 
 
 def _own_key(dev):

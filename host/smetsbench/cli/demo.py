@@ -355,7 +355,7 @@ def main(trace_dir=None, keystore=None, heap=DEMO_HEAP, runtime="auto", work_dir
             from smetsbench.han.capture import PcapWriter
 
             # The frames on the air, and the keys that open them (PCAP.keys).
-            capture = PcapWriter(pcap, hub_eui=bench.hub.eui, keys=bench.hub.coordinator.keys)
+            capture = PcapWriter(pcap, hub_eui=bench.hub.eui, keys=bench.han_keys)
             bench.hub.air_taps.append(capture.air_tap)
         # No load until the script sets one: the home joins and reads the meter first (CS03B
         # round trips), and the registers must not depend on how long that takes.

@@ -34,12 +34,14 @@ _APS_FCF = 0x00  # data frame, unicast, no security, no ack request
 _FCS = Dot15d4FCS()
 
 
-def open_air(coordinator, frames):
+def open_air(coordinator, frames, link_key=None):
     """What the frames on the air carry, opened with the hub's network key (as Wireshark does
-    with the keys file): (source, destination, cluster, APS-secured, source endpoint) of each
-    NWK data frame (source and destination their NWK EUI-64s), and (MAC source short address,
-    MAC destination, "poll", False, None) of each MAC Data Request; other frames are left
-    out."""
+    with the keys file): (source, destination, cluster, APS-secured, source endpoint, APS
+    payload) of each NWK data frame (source and destination their NWK EUI-64s; the payload
+    of an APS-secured frame opened with `link_key(source, destination)`, 16 bytes, or None
+    when that gives no key or the frame does not open with it), and (MAC source short
+    address, MAC destination, "poll", False, None, None) of each MAC Data Request; other
+    frames are left out."""
     from smets.zigbee import security
     from smets.zigbee.frames import (
         MAC_COMMAND,
@@ -50,13 +52,14 @@ def open_air(coordinator, frames):
         MacFrame,
         NwkFrame,
     )
+    from smets.zigbee.sec import SecurityError
 
     out = []
     for frame in frames:
         try:
             mac = MacFrame.from_bytes(frame)
             if mac.ftype == MAC_COMMAND and bytes(mac.payload[:1]) == bytes((MAC_DATA_REQUEST,)):
-                out.append((mac.src, mac.dst, "poll", False, None))
+                out.append((mac.src, mac.dst, "poll", False, None, None))
                 continue
             if mac.ftype != MAC_DATA or not len(mac.payload):
                 continue
@@ -67,7 +70,17 @@ def open_air(coordinator, frames):
                 coordinator.crypto, coordinator.nwk_key, nwk, nwk.aux.src_eui))
         except FrameError:
             continue
-        out.append((nwk.src_eui, nwk.dst_eui, aps.cluster, aps.aux is not None, aps.src_ep))
+        payload = bytes(aps.payload)
+        if aps.aux is not None:
+            raw = link_key(nwk.src_eui, nwk.dst_eui) if link_key is not None else None
+            try:
+                payload = None if raw is None else bytes(security.open_frame(
+                    coordinator.crypto, coordinator.crypto.key(raw), aps,
+                    aps.aux.src_eui or nwk.src_eui))
+            except SecurityError:
+                payload = None
+        out.append((nwk.src_eui, nwk.dst_eui, aps.cluster, aps.aux is not None, aps.src_ep,
+                    payload))
     return out
 
 

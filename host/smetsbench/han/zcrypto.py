@@ -75,3 +75,16 @@ def mmo(data):
 def install_code_key(code):
     """The link key of an install code (without its CRC): AES-MMO(code || CRC-16)."""
     return mmo(install_code_with_crc(code))
+
+
+def partner_link_key(ka_private_key, partner_ka_public):
+    """The link key of two devices a GBCS Method A or C join paired (the firmware's
+    smets.devices.keyest.link_key): KeyData, the second 16 bytes of SHA-256(Z || 00000001),
+    Z the static ECDH secret of the one's key agreement private key (a `cryptography` key or
+    its integer) and the other's public key (X||Y), here computed by `cryptography`."""
+    import hashlib
+
+    from smetsbench.oracle import crypto as ocrypto
+
+    z = ocrypto.ecdh(ka_private_key, partner_ka_public)
+    return hashlib.sha256(z + b"\x00\x00\x00\x01").digest()[16:]
