@@ -9,7 +9,9 @@ or None (e.g. the ESME answers a Type 2 device's ZigBee reads only once CS03B ha
 
 Stable API (other roles build on it): DeviceLog(store, name, size); joined(eui) -> type or None;
 entry(eui) -> (type, method, flags, ka) or None; entries() -> [(eui, type)]; add(eui, type,
-method, ka=None) -> JOIN_* response code; remove(eui) -> bool; set_key(eui, ka); len().
+method, ka=None) -> JOIN_* response code; remove(eui) -> bool; set_key(eui, ka); len(). What
+only provisioning and the bench ask of a log (checking and filling it from an init, describing
+it) is in smets.devices.joins, loaded for the call: a board keeps this module resident.
 
 Record: entity id (8) | device type (1) | join method (1) | flags (1) | KA public key X||Y (64,
 zeros when none). The log is one preallocated bytearray, saved whole after every change
@@ -32,7 +34,6 @@ GPF = const(3)
 HCALCS = const(4)
 PPMID = const(5)
 TYPE2 = const(6)
-TYPE_NAMES = ("GSME", "ESME", "CHF", "GPF", "HCALCS", "PPMID", "Type 2")
 
 # Join methods (GBCS JoinMethodAndRole).
 METHOD_A_INITIATOR = const(0)
@@ -150,33 +151,3 @@ class DeviceLog:
 
     def save(self):
         self.store.save_bytes(self.name, self.buf)
-
-    def describe(self):
-        """The log for CONTROL replies and status: [{"eui", "type", "method", "key"}]."""
-        out = []
-        for eui, _t in self.entries():
-            t, method, flags, _ka = self.entry(eui)
-            out.append({"eui": "".join("%02x" % x for x in eui), "type": TYPE_NAMES[t],
-                        "method": method, "key": bool(flags & FLAG_KEY)})
-        return out
-
-
-def check_init(entries):
-    """Raise ValueError unless `entries` (provisioning init "device_log") is a list of
-    [eui hex, device type, join method] (the devices a board starts joined to)."""
-    if not isinstance(entries, list) or len(entries) > DEFAULT_SIZE:
-        raise ValueError("init device_log must be a list of at most %d entries" % DEFAULT_SIZE)
-    for e in entries:
-        try:
-            ok = len(bytes.fromhex(e[0])) == 8 and 0 <= e[1] <= TYPE2 and 0 <= e[2] <= METHOD_C
-        except (TypeError, ValueError, IndexError, KeyError):
-            ok = False
-        if not ok:
-            raise ValueError("init device_log entry %r: want [eui hex, type 0-6, method 0-3]"
-                             % (e,))
-
-
-def fill(log, entries):
-    """Join the devices of a (checked) init "device_log" list."""
-    for e in entries:
-        log.add(bytes.fromhex(e[0]), e[1], e[2])

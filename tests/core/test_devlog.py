@@ -2,6 +2,7 @@
 
 import gbcs_fixtures as fx
 from smets import devlog
+from smets.devices import joins
 from smets.devlog import DeviceLog
 
 A = bytes.fromhex("00db123456789093")
@@ -80,10 +81,10 @@ def test_bad_entries_raise():
             raise AssertionError("accepted %r" % (args,))
         for bad in ([["00db", 1, 0]], [["00db123456789093", 7, 0]], "x", [[1, 2, 3]]):
             try:
-                devlog.check_init(bad)
+                joins.check_init(bad)
             except ValueError:
                 continue
             raise AssertionError("accepted init %r" % (bad,))
-        devlog.check_init([["00db123456789093", 5, 0]])
+        joins.check_init([["00db123456789093", 5, 0]])
     finally:
         fx.cleanup(store)

@@ -157,12 +157,6 @@ class CHF(HANDevice, GBCSPipeline):
             return _devlog_call("read", self, slot, buf, p, ctx.now if ctx else 0)
         return self.attrs.get(slot)
 
-    def take_execution_fault(self):
-        if self.dlms_faults > 0:
-            self.dlms_faults -= 1
-            return True
-        return False
-
     def save_attrs(self):
         self.store.save_parts("attrs", self.attrs.parts(self.sig))
 

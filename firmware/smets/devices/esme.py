@@ -85,8 +85,6 @@ HH_PROFILE_SIZE = const(96)  # two days of half-hours
 DAILY_LOG_SIZE = const(31)
 BILLING_LOG_SIZE = const(13)
 MAX_PENDING = const(32)  # future-dated activations waiting
-VARIANTS = ("single", "twin", "polyphase")
-_VARIANT_LETTER = {"twin": 0x54, "polyphase": 0x50}  # esme_model '@T' / '@P' values
 MAX_PROFILE_BYTES = const(3000)  # largest profile/log answer (the newest entries are kept)
 _HH = const(1800)
 _DAY = const(86400)
@@ -127,6 +125,9 @@ _KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
 _JOINS = (0x000D, 0x000E, 0x000F, 0x0010, 0x0013)  # CS03A1, CS03B, CS04AC, CS04B, CS07: joins
 _TYPE1 = (devlog.PPMID, devlog.HCALCS)  # joined devices whose commands esme_han takes
 _CS06 = const(0x0012)  # Activate Firmware: esme_fw
+# What esme_han loads for a Type 1 device's frame (PPMID and HCALCS commands, the key
+# agreement), dropped with it.
+_HAN_MODULES = ("smets.zcl.drlc", "smets.zcl.ppmid", "smets.devices.keyest")
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
 # The SE clusters the meter serves its Type 2 devices (smets.devices.esme_se): Basic, Price,
 # Metering, Messaging, Prepayment, Device Management.
@@ -155,28 +156,7 @@ class ESME(GBCSDevice):
     @classmethod
     def validate(cls, identity, init=None):
         GBCSDevice.validate(identity, init)
-        init = init or {}
-        for key in ("power_w", "reactive_var", "import_wh", "reactive_varh"):
-            v = init.get(key, 0)
-            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << 31:
-                raise ValueError("init %s must be a non-negative integer, got %r" % (key, v))
-        for key in ("mpan_import", "mpan_export"):
-            v = init.get(key)
-            if v and not (isinstance(v, str) and len(v) in (13, 26) and v.isdigit()):
-                raise ValueError("init %s must be 13 digits (26 for a twin element), got %r"
-                                 % (key, v))
-        if "device_log" in init:
-            devlog.check_init(init["device_log"])
-        img = init.get("firmware_image")
-        if img is not None and not (isinstance(img, dict) and len(str(img.get("version"))) == 8
-                                    and len(str(img.get("hash"))) == 64):
-            raise ValueError("init firmware_image must be {version: 8 hex, hash: 64 hex}")
-        if init.get("variant", "single") not in VARIANTS:
-            raise ValueError("init variant must be one of %s" % ", ".join(VARIANTS))
-        for key in ("power2_w", "import2_wh"):
-            v = init.get(key, 0)
-            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << 31:
-                raise ValueError("init %s must be a non-negative integer, got %r" % (key, v))
+        _call("validate", init or {})  # provisioning only: the checks live in esme_ext
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         GBCSDevice.__init__(self, identity, store, now, log, fresh, init)
@@ -184,33 +164,7 @@ class ESME(GBCSDevice):
         state = None if fresh else store.load("esme")
         created = state is None
         if state is None:
-            state = {"import_ws": 0, "reactive_vars": 0, "power_w": 500, "reactive_var": 50,
-                     "control_state": CONNECTED}
-            init = init or {}
-            for key in ("power_w", "reactive_var"):
-                if key in init:
-                    state[key] = init[key]
-            state["import_ws"] = int(init.get("import_wh", 0)) * 3600
-            state["reactive_vars"] = int(init.get("reactive_varh", 0)) * 3600
-            # The meter variant (chosen at provisioning): single-element, twin-element (a
-            # second measuring element with its own MPAN, tariff and registers) or polyphase.
-            state["variant"] = init.get("variant", "single")
-            if state["variant"] == "twin":
-                state["power2_w"] = int(init.get("power2_w", 0))
-                state["import2_ws"] = int(init.get("import2_wh", 0)) * 3600
-            if state["variant"] != "single":
-                _call("apply_variant", self, _VARIANT_LETTER[state["variant"]])
-            if init.get("firmware_image"):
-                # An image already distributed to the meter (CS05b), ready for CS06.
-                store.save("fwimage", init["firmware_image"])
-            a = self.attrs
-            a.put(a.slot(_KEY_DEVICE_ID), octets(self.eui))
-            a.put(a.slot(_KEY_FIRMWARE), octets(FIRMWARE_ID))
-            for key, name in ((_KEY_MPAN_IMPORT, "mpan_import"),
-                              (_KEY_MPAN_EXPORT, "mpan_export")):
-                if init.get(name):
-                    a.put(a.slot(key), octets(init[name].encode()))
-            self._save_attrs()
+            state = _call("create", self, init or {})  # first start: esme_ext
         for key, v in (("credit", 0), ("debit_ws", 0), ("ec_credit", 0), ("hh_ws", 0),
                        ("hh_vars", 0), ("day_ws", 0), ("pending", []), ("variant", "single")):
             state.setdefault(key, v)
@@ -222,7 +176,7 @@ class ESME(GBCSDevice):
         self.events = Logbook(store, "events", ">IH", EVENT_LOG_SIZE)
         self.device_log = devlog.DeviceLog(store)
         if fresh and init and init.get("device_log"):
-            devlog.fill(self.device_log, init["device_log"])
+            _call("fill", self.device_log, init["device_log"], module="joins")
         # A twin-element meter's records carry the second element's import (the last field).
         self.hh = Logbook(store, "hh", ">IIII" if twin else ">III", HH_PROFILE_SIZE,
                           autosave=False)
@@ -377,12 +331,6 @@ class ESME(GBCSDevice):
             pending.append([when, slot, code, msg.counter, _hex(msg.originator)])
         self._save()
 
-    def take_execution_fault(self):
-        if self.dlms_faults > 0:
-            self.dlms_faults -= 1
-            return True
-        return False
-
     def _event(self, now, code):
         self.events.append(now & 0xFFFFFFFF, code)
         self.log("I", "event %04X" % code)
@@ -394,7 +342,7 @@ class ESME(GBCSDevice):
                 FLAG_TWIN if self.twin else FLAG_POLYPHASE if self.state["variant"] ==
                 "polyphase" else 0):
             # A use case of another meter variant (a second element, phases 2 and 3).
-            return self._unsupported(msg, ctx)
+            return _call("unsupported", self, msg, ctx)
         if flags & FLAG_ASN1:
             if msg.message_code in _JOINS:
                 # The device log (GBCS 13.7): who may talk to the meter on the HAN.
@@ -607,19 +555,6 @@ class ESME(GBCSDevice):
         return b"".join((b"\x02\x02\x01\x01", c[q:q + 19], self.eui, b"\x09\x08",
                          msg.originator, c[q + 37:end], octets(protected)))
 
-    def _unsupported(self, msg, ctx):
-        """GBCS 7.2.9.1 (ECS100): no response; an alert 8F85 to the command's originator naming
-        the command (message code, originator counter), with the supplementary remote party
-        fields of a command sent on another party's behalf."""
-        body = msg.message_code.to_bytes(2, "big") + msg.counter.to_bytes(8, "big")
-        info = MSG_COMMAND_NOT_SUPPORTED.to_bytes(2, "big") + bytes(msg.other_info[2:18])
-        ctx.alerts.append(self.alert(MSG_COMMAND_NOT_SUPPORTED, ALERT_COMMAND_NOT_SUPPORTED,
-                                     ctx.now, (octets(body),), recipient=ctx.party,
-                                     other_info=info))
-        self.log("W", "%04X is not a use case of a %s meter" % (msg.message_code,
-                                                                self.state["variant"]))
-        return None
-
     # -- alerts / time -----------------------------------------------------------------------
     def alert_content(self, counter, alert_code, now, fields):
         return cosem.alert_notification(counter, alert_code, now, fields)
@@ -748,4 +683,6 @@ def _call(name, *args, module="esme_ext"):
         drop = ("smets.gbcs.cert", "smets.gbcs.asn1")
     elif module == "esme_fw":
         drop = ("smets.gbcs.asn1",)
+    elif module == "esme_han":
+        drop = _HAN_MODULES
     return lazy.call("smets.devices." + module, name, args, drop)

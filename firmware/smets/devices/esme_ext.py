@@ -61,6 +61,78 @@ def load_model(dev, fresh):
     return None
 
 
+VARIANTS = ("single", "twin", "polyphase")
+_VARIANT_LETTER = {"twin": 0x54, "polyphase": 0x50}  # esme_model '@T' / '@P' values
+
+
+def validate(init):
+    """ValueError unless a provisioning `init` is one an ESME takes."""
+    for key in ("power_w", "reactive_var", "import_wh", "reactive_varh", "power2_w",
+                "import2_wh"):
+        v = init.get(key, 0)
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << 31:
+            raise ValueError("init %s must be a non-negative integer, got %r" % (key, v))
+    for key in ("mpan_import", "mpan_export"):
+        v = init.get(key)
+        if v and not (isinstance(v, str) and len(v) in (13, 26) and v.isdigit()):
+            raise ValueError("init %s must be 13 digits (26 for a twin element), got %r"
+                             % (key, v))
+    if "device_log" in init:
+        lazy.call("smets.devices.joins", "check_init", (init["device_log"],),
+                  ("smets.gbcs.asn1",))
+    img = init.get("firmware_image")
+    if img is not None and not (isinstance(img, dict) and len(str(img.get("version"))) == 8
+                                and len(str(img.get("hash"))) == 64):
+        raise ValueError("init firmware_image must be {version: 8 hex, hash: 64 hex}")
+    if init.get("variant", "single") not in VARIANTS:
+        raise ValueError("init variant must be one of %s" % ", ".join(VARIANTS))
+
+
+def create(dev, init):
+    """A new meter's state (registers, switch, variant) from its provisioning `init`, and its
+    first attribute values (identity, firmware, MPANs, the variant's defaults)."""
+    state = {"import_ws": 0, "reactive_vars": 0, "power_w": 500, "reactive_var": 50,
+             "control_state": E.CONNECTED}
+    for key in ("power_w", "reactive_var"):
+        if key in init:
+            state[key] = init[key]
+    state["import_ws"] = int(init.get("import_wh", 0)) * 3600
+    state["reactive_vars"] = int(init.get("reactive_varh", 0)) * 3600
+    # The meter variant (chosen at provisioning): single-element, twin-element (a second
+    # measuring element with its own MPAN, tariff and registers) or polyphase.
+    state["variant"] = init.get("variant", "single")
+    if state["variant"] == "twin":
+        state["power2_w"] = int(init.get("power2_w", 0))
+        state["import2_ws"] = int(init.get("import2_wh", 0)) * 3600
+    if state["variant"] != "single":
+        apply_variant(dev, _VARIANT_LETTER[state["variant"]])
+    if init.get("firmware_image"):
+        # An image already distributed to the meter (CS05b), ready for CS06.
+        dev.store.save("fwimage", init["firmware_image"])
+    a = dev.attrs
+    a.put(a.slot(E._KEY_DEVICE_ID), cosem.octets(dev.eui))
+    a.put(a.slot(E._KEY_FIRMWARE), cosem.octets(E.FIRMWARE_ID))
+    for key, name in ((E._KEY_MPAN_IMPORT, "mpan_import"), (E._KEY_MPAN_EXPORT, "mpan_export")):
+        if init.get(name):
+            a.put(a.slot(key), cosem.octets(init[name].encode()))
+    dev._save_attrs()
+    return state
+
+
+def unsupported(dev, msg, ctx):
+    """GBCS 7.2.9.1 (ECS100): no response; an alert 8F85 to the command's originator naming the
+    command (message code, originator counter), with the supplementary remote party fields of a
+    command sent on another party's behalf."""
+    body = msg.message_code.to_bytes(2, "big") + msg.counter.to_bytes(8, "big")
+    info = E.MSG_COMMAND_NOT_SUPPORTED.to_bytes(2, "big") + bytes(msg.other_info[2:18])
+    ctx.alerts.append(dev.alert(E.MSG_COMMAND_NOT_SUPPORTED, E.ALERT_COMMAND_NOT_SUPPORTED,
+                                ctx.now, (cosem.octets(body),), recipient=ctx.party,
+                                other_info=info))
+    dev.log("W", "%04X is not a use case of a %s meter" % (msg.message_code,
+                                                           dev.state["variant"]))
+    return None
+
+
 def apply_variant(dev, letter):
     """A new meter of a variant (T twin-element, P polyphase) takes the variant's own default
     values (esme_model '@' lines: e.g. the twin's logs carry the second element)."""
@@ -472,7 +544,8 @@ def control(dev, op, req, now):
         return raise_alert(dev, req, now)
     if op == "device_log":
         # The devices joined to the meter (GBCS 13.7; CS03 / CS04 change it).
-        return {"entries": dev.device_log.describe(), "size": dev.device_log.size}
+        return lazy.call("smets.devices.joins", "describe", (dev.device_log,),
+                         ("smets.gbcs.asn1",))
     if op == "attribute":
         # One attribute's A-XDR value: {"class": 3, "obis": "1.0.2.8.0.255", "attr": 2}.
         dev.advance(now)

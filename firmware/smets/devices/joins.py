@@ -19,7 +19,8 @@ succeeded / failed, 8F4B / 8F4A unjoining). A payload that does not decode is a 
 command (Reject bad_payload: 8F1E and a security-log entry, no response); a well formed
 request the device cannot carry out gets its GBCS response code.
 
-Loaded for the command only (smets.lazy), with the DER codec and certificate parser.
+Loaded for the command only (smets.lazy), with the DER codec and certificate parser; also for
+what provisioning and the bench ask of a device log (check_init, fill, describe).
 """
 
 from smets import devlog
@@ -38,6 +39,8 @@ CODES = (CS03A1, CS03B, CS04AC, CS04B, CS07, CS03A2, CS03C)
 # The join method (and role) each join message code carries (GBCS 13.7.1).
 METHOD_OF_CODE = {CS03A1: devlog.METHOD_A_INITIATOR, CS03A2: devlog.METHOD_A_RESPONDER,
                   CS03B: devlog.METHOD_B, CS03C: devlog.METHOD_C}
+
+TYPE_NAMES = ("GSME", "ESME", "CHF", "GPF", "HCALCS", "PPMID", "Type 2")  # devlog's types
 
 UNJOIN_SUCCESS = 0
 UNJOIN_NOT_IN_LOG = 1
@@ -123,7 +126,7 @@ def join(dev, code, content, ctx):
     if result == JOIN_SUCCESS:
         dev.log_security(ctx.now, "device_joined", ctx.msg)
         dev.log("I", "joined %s (%s, method %d)" % (
-            "".join("%02x" % b for b in eui), devlog.TYPE_NAMES[dtype], method))
+            "".join("%02x" % b for b in eui), TYPE_NAMES[dtype], method))
         hook = getattr(dev, "on_joined", None)
         if hook:
             hook(eui, dtype, method, ctx.now)
@@ -166,3 +169,39 @@ def read_log(dev, content):
     entries = [asn1.sequence(asn1.octets(eui), asn1.integer(t))
                for eui, t in dev.device_log.entries()]
     return asn1.sequence(asn1.integer(0), asn1.sequence(*entries))
+
+
+# -- what provisioning and the bench ask of a device log ------------------------------------------
+
+
+def check_init(entries):
+    """Raise ValueError unless `entries` (provisioning init "device_log") is a list of
+    [eui hex, device type, join method] (the devices a board starts joined to)."""
+    if not isinstance(entries, list) or len(entries) > devlog.DEFAULT_SIZE:
+        raise ValueError("init device_log must be a list of at most %d entries"
+                         % devlog.DEFAULT_SIZE)
+    for e in entries:
+        try:
+            ok = len(bytes.fromhex(e[0])) == 8 and 0 <= e[1] <= devlog.TYPE2 \
+                and 0 <= e[2] <= devlog.METHOD_C
+        except (TypeError, ValueError, IndexError, KeyError):
+            ok = False
+        if not ok:
+            raise ValueError("init device_log entry %r: want [eui hex, type 0-6, method 0-3]"
+                             % (e,))
+
+
+def fill(log, entries):
+    """Join the devices of a (checked) init "device_log" list."""
+    for e in entries:
+        log.add(bytes.fromhex(e[0]), e[1], e[2])
+
+
+def describe(log):
+    """The log for CONTROL replies: {"entries": [{"eui", "type", "method", "key"}], "size"}."""
+    out = []
+    for eui, _t in log.entries():
+        t, method, flags, _ka = log.entry(eui)
+        out.append({"eui": "".join("%02x" % x for x in eui), "type": TYPE_NAMES[t],
+                    "method": method, "key": bool(flags & devlog.FLAG_KEY)})
+    return {"entries": out, "size": log.size}

@@ -44,7 +44,8 @@ class Type1Device(GBCSDevice):
         GBCSDevice.validate(identity, init)
         init = init or {}
         if "device_log" in init:
-            devlog.check_init(init["device_log"])
+            lazy.call("smets.devices.joins", "check_init", (init["device_log"],),
+                      ("smets.gbcs.asn1",))
         fw = init.get("firmware")
         if fw is not None and not (isinstance(fw, str) and len(fw) == 8):
             raise ValueError("init firmware must be 8 hex digits (a 4-byte version)")
@@ -60,18 +61,13 @@ class Type1Device(GBCSDevice):
         if state is None:
             state = {"firmware": init.get("firmware") or FIRMWARE_ID}
             if init.get("device_log"):
-                devlog.fill(self.device_log, init["device_log"])
+                lazy.call("smets.devices.joins", "fill", (self.device_log, init["device_log"]),
+                          ("smets.gbcs.asn1",))
             store.save("type1", state)
         self.state = state
         self.dlms_faults = 0
         self.han_out = []  # HAN frames made outside a frame handler (button, CONTROL)
         self.alerts_out = []  # GBCS alerts made outside a command (CS09)
-
-    def take_execution_fault(self):
-        if self.dlms_faults > 0:
-            self.dlms_faults -= 1
-            return True
-        return False
 
     def han_joined(self, eui):
         return self.device_log.joined(eui)
@@ -150,7 +146,8 @@ class Type1Device(GBCSDevice):
 
     def control(self, op, req, now):
         if op == "device_log":
-            return {"entries": self.device_log.describe(), "size": self.device_log.size}
+            return lazy.call("smets.devices.joins", "describe", (self.device_log,),
+                             ("smets.gbcs.asn1",))
         if op == "firmware":
             # A firmware image distributed to the device (CS05c) becomes active.
             version = str(req.get("version", ""))

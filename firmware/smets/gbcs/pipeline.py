@@ -81,16 +81,9 @@ FAILURES = (
 )
 FAILURE_ALERTS = {name: (code, text) for name, code, text in FAILURES}
 _FAILURE_INDEX = {row[0]: i for i, row in enumerate(FAILURES)}
-# Security events of accepted commands (GBCS Table 16.2; logged, no alert): event -> (event
-# code, text). Stored as number 0x80 + row index (only append): the device log changing
-# (GBCS 13.7).
-SECURITY_EVENTS = (
-    ("device_joined", 0x8F49, "device joining succeeded"),
-    ("join_failed", 0x8F48, "device joining failed"),
-    ("device_unjoined", 0x8F4B, "device unjoining succeeded"),
-    ("unjoin_failed", 0x8F4A, "device unjoining failed"),
-    ("event_log_cleared", 0x8F52, "event log cleared"),
-)
+# Security events of accepted commands (the device log changing, GBCS 13.7: logged, no
+# alert) are numbered from EVENT_BASE in the security log: smets.gbcs.pipeline_ops
+# SECURITY_EVENTS, where they are looked up (seldom: a join, a log cleared).
 EVENT_BASE = const(0x80)
 # Security log record: time, failure number, alert code (0 = none), originator, counter, code.
 _SECLOG_FORMAT = ">IBH8sQH"
@@ -247,18 +240,14 @@ class GBCSPipeline:
 
     def log_security(self, now, event, msg=None, count=0):
         """A security-log entry for the command `msg`: a FAILURES name (a rejected command) or
-        a SECURITY_EVENTS one (an event of an accepted command, e.g. "device_joined"); with no
+        a pipeline_ops.SECURITY_EVENTS one (an event of an accepted command, e.g.
+        "device_joined"); with no
         command, `count` goes where the counter would (suppressed rejections)."""
         if event in _FAILURE_INDEX:
             number = _FAILURE_INDEX[event]
             code = FAILURE_ALERTS[event][0]
         else:
-            number = EVENT_BASE
-            for row in SECURITY_EVENTS:
-                if row[0] == event:
-                    break
-                number += 1
-            code = SECURITY_EVENTS[number - EVENT_BASE][1]
+            number, code = lazy.call("smets.gbcs.pipeline_ops", "security_event", (event,))
         if msg is None:
             originator, counter, msg_code = b"\x00" * 8, count, 0
         else:
@@ -434,9 +423,14 @@ class GBCSPipeline:
         raise Reject("bad_payload", "%s does not take future-dated security credentials"
                      % self.ROLE)
 
+    dlms_faults = 0  # executions the bench asked to fail (CONTROL fault_dlms), if it can ask
+
     def take_execution_fault(self):
-        """Whether the bench asked this command's execution to fail (CONTROL fault injection);
-        devices with fault injection override."""
+        """Whether the bench asked this command's execution to fail (CONTROL fault injection:
+        `dlms_faults` left to fail; a device with another kind of injection overrides)."""
+        if self.dlms_faults > 0:
+            self.dlms_faults -= 1
+            return True
         return False
 
     def drop_tables(self):

@@ -12,7 +12,6 @@ from smets.gbcs.pipeline import (
     FAILURES,
     FLOOD_BURST,
     ROLE_BITS,
-    SECURITY_EVENTS,
     SECURITY_LOG_SIZE,
     Party,
     _hex,
@@ -106,6 +105,25 @@ def load_parties(dev, entries):
         dev.parties[eui] = Party(role, eui, bytes.fromhex(p["ka"]) if p.get("ka") else None,
                                   bytes.fromhex(p["ds"]) if p.get("ds") else None)
     dev.acb = dev._party_by_role("acb")
+
+
+# Security events of accepted commands (GBCS Table 16.2; logged, no alert): (event, event
+# code, text), numbered EVENT_BASE + row index in the security log (only append).
+SECURITY_EVENTS = (
+    ("device_joined", 0x8F49, "device joining succeeded"),
+    ("join_failed", 0x8F48, "device joining failed"),
+    ("device_unjoined", 0x8F4B, "device unjoining succeeded"),
+    ("unjoin_failed", 0x8F4A, "device unjoining failed"),
+    ("event_log_cleared", 0x8F52, "event log cleared"),
+)
+
+
+def security_event(event):
+    """(security log number, event code) of a SECURITY_EVENTS name; KeyError otherwise."""
+    for i in range(len(SECURITY_EVENTS)):
+        if SECURITY_EVENTS[i][0] == event:
+            return EVENT_BASE + i, SECURITY_EVENTS[i][1]
+    raise KeyError(event)
 
 
 def security_entries(dev, start=0, count=None):
