@@ -269,3 +269,40 @@ def test_a_read_writes_nothing_and_a_change_survives_a_restart():
         assert again.get(METERING, 0x0000) == 360  # the hour's gas, saved with the change
     finally:
         fx.cleanup(store)
+
+
+def test_the_gas_meters_device_log_is_the_gbcs_one():
+    # GBCS 13.7 on the GSME (smets.devlog, smets.devices.joins): a Type 2 device joins by
+    # Method B, a PPMID cannot (2: invalid join method and role), CS07 lists the log with the
+    # device types, CS04AC cannot undo a Method B join (2) and CS04B can; an unknown device is
+    # "not in device log" (1). The log outlives a restart.
+    from smets.devlog import METHOD_B, TYPE2
+    from smets.gbcs import asn1
+
+    def join(method, eui, dtype):
+        return asn1.sequence(asn1.integer(method), asn1.octets(eui), asn1.integer(dtype))
+
+    def code(dev, msg_code, content, critical=False):
+        raw, _ = fx.command("supplier", msg_code, content, critical=critical)
+        out = dev.handle_gbcs(raw, NOW)
+        assert dev.last_outcome == "accepted", (dev.last_outcome, dev.last_detail)
+        return bytes(envelope.decode(out[0]).content)
+
+    ihd = bytes.fromhex("00db12345678909c")
+    ppmid = bytes.fromhex("00db123456789097")
+    dev, store = _gsme()
+    try:
+        assert code(dev, 0x000E, join(METHOD_B, ihd, TYPE2)) == asn1.integer(0)
+        assert code(dev, 0x000E, join(METHOD_B, ppmid, 5)) == asn1.integer(2)
+        assert dev.han_joined(ihd) == TYPE2 and dev.han_joined(ppmid) is None
+        listed = asn1.sequence(asn1.integer(0), asn1.sequence(
+            asn1.sequence(asn1.octets(ihd), asn1.integer(TYPE2))))
+        assert code(dev, 0x0013, b"\x05\x00") == listed
+        dev = GSME(_identity(), store, NOW + 60)
+        assert dev.han_joined(ihd) == TYPE2
+        assert code(dev, 0x000F, asn1.octets(ihd), critical=True) == asn1.integer(2)
+        assert code(dev, 0x0010, asn1.octets(ihd)) == asn1.integer(0)
+        assert code(dev, 0x0010, asn1.octets(ihd)) == asn1.integer(1)
+        assert dev.han_joined(ihd) is None
+    finally:
+        fx.cleanup(store)

@@ -75,6 +75,13 @@ FIRMWARE_ID = b"\x00\x01\x00\x00"  # Metering CurrentMeterID: the firmware versi
 # (SEC modification SECMP0015, which gives the GSME's own clock time to that update) and must
 # take its midnight snapshot to the GPF before the next scheduled wake (GBCS 10.4.2.1).
 WAKE_S = const(1800)
+# smets.devlog's join methods and device types (not imported: a sleepy meter loads the log
+# only when asked).
+_METHOD_B = const(2)
+_METHOD_C = const(3)
+_GPF = const(3)
+_PPMID = const(5)
+_TYPE2 = const(6)
 DAY_S = const(86400)
 HH_S = const(1800)
 _CATCH_UP = const(3456000)  # 40 days: a longer clock jump accrues without captures
@@ -183,12 +190,29 @@ class GSME(GBZDevice):
     KEEP_MODULES = (_CFG,)
     RECORDS = GBZDevice.RECORDS + ("gsme", "zattrs", "snaps", "bills", "hh", "topups",
                                     "events", "debtlog", "samples", "tariff", "evcfg",
-                                    "hanlog")
+                                    "devlog")
+
+    # The joins the meter takes (GBCS 13.7, smets.devices.joins): a Type 2 device by Method B
+    # (the RTDS CS03B joins its Type 2 device 00db12345678909c with device type 3, and
+    # refuses a PPMID that way: response 2), a PPMID by Method C (its certificate).
+    JOINS = {_METHOD_B: (_GPF, _TYPE2), _METHOD_C: (_PPMID,)}
 
     @classmethod
     def validate(cls, identity, init=None):
         GBZDevice.validate(identity, init)
         _call("validate_init", init or {})
+
+    @property
+    def device_log(self):
+        """The HAN device log (GBCS 13.7, smets.devlog), read from flash when asked (the joins,
+        CS07, a frame of a HAN partner other than the hub): a sleepy meter keeps no copy."""
+        from smets.devlog import DeviceLog
+
+        return DeviceLog(self.store)
+
+    def han_joined(self, eui):
+        """The device type of a device the meter's device log holds, or None."""
+        return self.device_log.joined(eui)
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         init = init or {}

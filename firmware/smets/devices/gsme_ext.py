@@ -6,6 +6,7 @@ top-up, payload encryption for an unknown remote party, the billing data log ale
 the bench's CONTROL operations. Functions take the GSME.
 """
 
+from smets import lazy
 from smets.devices import gsme as G
 from smets.gbcs import crypto
 from smets.zcl import gbz, secmd
@@ -39,6 +40,9 @@ def validate_init(init):
         cluster, _, attr = str(k).partition("/")
         int(cluster, 16)
         int(attr, 16)
+    if "device_log" in init:
+        lazy.call("smets.devices.joins", "check_init", (init["device_log"],),
+                  ("smets.gbcs.asn1", "smets.devlog"))
 
 
 def world(dev, now, init):
@@ -65,6 +69,10 @@ def _world(dev, now, init):
         a.set(G.METERING, 0x0000, int(init["volume"]))
         a.set(G.METERING, 0x0100, int(init["volume"]))
     a.apply(init.get("attrs", {}), "the GSME")
+    if init.get("device_log"):
+        # The HAN devices the meter starts joined to: [eui hex, device type, join method].
+        lazy.call("smets.devices.joins", "fill", (dev.device_log, init["device_log"]),
+                  ("smets.gbcs.asn1",))
     h = init.get("history", {})
     for t, cause in h.get("snapshots", ()):
         dev.snapshot(int(t), int(cause))
@@ -84,7 +92,6 @@ def _world(dev, now, init):
         s["session"] = [int(sid), int(t0), int(interval), int(n)]
         for i in range(int(n)):
             dev.samples.append(int(t0) + i * int(interval), 0)
-    s["hanlog"] = [[str(e), int(k)] for e, k in h.get("hanlog", ())]
     dev._save_attrs()
     dev._save()
 
@@ -354,21 +361,23 @@ def billing_alert(dev, snap_id):
 # -- ASN.1 use cases ------------------------------------------------------------------------------
 
 
+_JOINS = (0x000E, 0x00AF, 0x000F, 0x0010, 0x0013)  # CS03B, CS03C, CS04AC, CS04B, CS07
+
+
 def asn1_use_case(dev, uc, msg, ctx):
+    if msg.message_code in _JOINS:
+        # The HAN device log (GBCS 13.7), as every device keeps it (smets.devices.joins, with
+        # the GBCS join response codes; an injected failure is the use case's own).
+        return lazy.call("smets.devices.joins", "execute", (dev, uc, msg, ctx),
+                         ("smets.devlog",))
     from smets.gbcs import asn1
 
     if dev.gbz_fault is not None:
-        # An injected execution failure (CONTROL fault_gbz / fault_dlms): the use case's
-        # failure result (GBCS 12: CS07 SEQUENCE {1}, a join or unjoin 1, GCS28 {time, 1}).
+        # An injected execution failure (CONTROL fault_gbz / fault_dlms): GCS28's failure
+        # result (GBCS 12: SEQUENCE {time, 1}).
         dev.gbz_fault = None
-        code = msg.message_code
-        if code == 0x0013:
-            return asn1.sequence(asn1.integer(1))
-        if code == 0x007F:
-            return asn1.sequence(asn1.generalized_time(ctx.now), asn1.integer(1))
-        return asn1.integer(1)
-    return {0x007F: _set_clock, 0x000E: _join, 0x00AF: _join, 0x000F: _unjoin, 0x0010: _unjoin,
-            0x0013: _join_details}[msg.message_code](dev, memoryview(msg.content), ctx)
+        return asn1.sequence(asn1.generalized_time(ctx.now), asn1.integer(1))
+    return _set_clock(dev, memoryview(msg.content), ctx)
 
 
 def _set_clock(dev, content, ctx):
@@ -387,58 +396,6 @@ def _set_clock(dev, content, ctx):
     if ok:
         dev._event(now, 0x8145)  # GBCS: clock adjusted (within tolerance)
     return asn1.sequence(asn1.generalized_time(now), asn1.integer(0 if ok else 2))
-
-
-def _join(dev, content, ctx):
-    """CS03B / CS03C Method B / C join: SEQUENCE {method, entity id (8), device type [,
-    certificate]}: the device joins the GSME's HAN device log; 0 done, 1 the log is full,
-    2 the device is already in it (the RTDS CS03B ERROR)."""
-    from smets.gbcs import asn1
-
-    body, _ = asn1.read_as(content, asn1.SEQUENCE)
-    _method, body = asn1.read_int(body)
-    eui, body = asn1.read_as(body, asn1.OCTET_STRING)
-    kind, body = asn1.read_int(body)
-    if len(eui) != 8:
-        raise asn1.ASN1Error("entity id of %d bytes" % len(eui))
-    log = dev.state.setdefault("hanlog", [])
-    key = bytes(eui).hex()
-    if any(e[0] == key for e in log):
-        code = 2
-    elif len(log) >= 8:
-        code = 1
-    else:
-        log.append([key, kind])
-        dev._save()
-        dev._event(ctx.now, 0x8F49)  # device joining succeeded
-        code = 0
-    return asn1.integer(code)
-
-
-def _unjoin(dev, content, ctx):
-    """CS04AC / CS04B unjoin: OCTET STRING entity id: 0 removed, 1 not in the device log."""
-    from smets.gbcs import asn1
-
-    eui, rest = asn1.read_as(content, asn1.OCTET_STRING)
-    log = dev.state.setdefault("hanlog", [])
-    key = bytes(eui).hex()
-    keep = [e for e in log if e[0] != key]
-    if len(keep) == len(log):
-        return asn1.integer(1)
-    dev.state["hanlog"] = keep
-    dev._save()
-    dev._event(ctx.now, 0x8F4B)  # device unjoining succeeded
-    return asn1.integer(0)
-
-
-def _join_details(dev, content, ctx):
-    """CS07 Read Device Join Details: SEQUENCE {0, SEQUENCE OF SEQUENCE {entity id, device
-    type}} of the HAN device log."""
-    from smets.gbcs import asn1
-
-    entries = b"".join(asn1.sequence(asn1.octets(bytes.fromhex(e[0])), asn1.integer(e[1]))
-                       for e in dev.state.get("hanlog", ()))
-    return asn1.sequence(asn1.integer(0), asn1.sequence(entries))
 
 
 # -- time-driven and wake-up work (from gsme.GSME) ----------------------------------------

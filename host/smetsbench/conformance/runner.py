@@ -107,7 +107,7 @@ RTDS_WORLD = {
     # The gas meter of the RTDS: register values its read responses show (GCS13a/b/c, GCS14,
     # GCS21a, GCS33, GCS38, GCS46, GCS60), and the entries its log reads find (GCS15b/c/e,
     # GCS16a/b, GCS17, GCS18, CS10a: snapshot times and causes, top-ups, the profile and the
-    # sampling session, the HAN device log of CS07). The logs' contents are the device's own.
+    # sampling session). The logs' contents are the device's own.
     "GSME": {
         "attrs": {
             "0702/0000": 12345, "0702/0100": 1000, "0702/0102": 2000, "0702/0104": 3000,
@@ -129,9 +129,11 @@ RTDS_WORLD = {
             "events": [[1419984000, 0x8F1F], [1419984900, 0x8145], [1420056000, 0x8F32]],
             "profile": [1419897600, 96, 20],
             "session": [2, 1420056000, 360, 41],
-            "hanlog": [["0102030405060708", 3], ["00db123456789099", 3],
-                       ["00db123456789097", 5]],
         },
+        # The HAN device log CS07 reads and CS04B unjoins from: [eui, device type, join
+        # method] (Method B for the type 3 entries, C for the PPMID).
+        "device_log": [["0102030405060708", 3, 2], ["00db123456789099", 3, 2],
+                       ["00db123456789097", 5, 3]],
     },
     # The RTDS PPMID is joined to a meter it unjoins in CS04AC (0102030405060708); the
     # HCALCS is given the same meter.
