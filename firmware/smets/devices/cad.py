@@ -34,7 +34,7 @@ except ImportError:  # CPython
         return x
 
 
-from smets.codec import civil_from_days
+from smets.codec import civil_from_days, decode_text
 from smets.devices.consumer import ConsumerDevice
 
 SOFTWARE = "smetsbench-0.1.0"
@@ -60,7 +60,7 @@ def fixed(v, decimals):
 
 def _string(v, empty):
     if isinstance(v, (bytes, bytearray)):
-        v = bytes(v).decode("utf-8", "replace")
+        v = decode_text(v)
     if not v:
         v = empty
     out = []

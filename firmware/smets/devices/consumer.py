@@ -24,7 +24,7 @@ except ImportError:  # CPython
 
 
 from smets import zdo
-from smets.codec import civil_from_days
+from smets.codec import civil_from_days, decode_text
 from smets.devices.handev import HANDevice
 from smets.han import PROFILE_SE, ApsFrame
 from smets.zcl import foundation, se, types
@@ -293,8 +293,7 @@ class ConsumerDevice(HANDevice):
             for msg in self.messages:
                 if msg[0] == mid and msg[3] == m.eui:
                     return []
-            self.messages.insert(0, [mid, text.decode("utf-8", "replace") if hasattr(
-                text, "decode") else str(text), now, m.eui, not control & 0x80])
+            self.messages.insert(0, [mid, decode_text(text), now, m.eui, not control & 0x80])
             del self.messages[MAX_MESSAGES:]
             self.changed()
         elif aps.cluster == se.MESSAGING and zcl.command == se.CANCEL_MESSAGE:
@@ -484,10 +483,9 @@ class ConsumerDevice(HANDevice):
                 if d is not None:
                     d = dict(d)
                     d["eui"] = d["eui"].hex()
-                    if isinstance(d.get("site"), (bytes, bytearray)):
-                        d["site"] = bytes(d["site"]).decode("utf-8", "replace")
-                    if isinstance(d.get("supplier"), (bytes, bytearray)):
-                        d["supplier"] = bytes(d["supplier"]).decode("utf-8", "replace")
+                    for key in ("site", "supplier"):
+                        if isinstance(d.get(key), (bytes, bytearray)):
+                            d[key] = decode_text(d[key])
                 out[kind] = d
             return out
         return HANDevice.control(self, op, req, now)
