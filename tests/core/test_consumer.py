@@ -311,3 +311,45 @@ def test_text_from_the_meter_that_is_not_utf8_is_shown_with_replacements():
         assert (imp["mpan"], imp["supplier"]) == ("13\ufffd", "\ufffdEnergy")
     finally:
         home.close()
+
+
+def _stranger(i):
+    """A made-up EUI-64 (deterministic: the same on every port)."""
+    return bytes((0x5A, i >> 16 & 0xFF)) + ((i * 2654435761) & 0xFFFFFFFFFFFF).to_bytes(6, "big")
+
+
+def test_a_flood_of_spoofed_frames_cannot_grow_what_the_consumer_devices_keep():
+    # Anyone on the HAN can send frames with any source EUI-64 and any attribute ids: the
+    # devices keep only the meters they were given or found through their own discovery
+    # (a bounded few), and a fixed set of each meter's attributes; the rest is counted.
+    home = Home()
+    try:
+        home.run(3)
+        for dev in (home.ihd, home.cad):
+            tsn = dev._disc_tsn
+            real = dev.meters[fx.DEVICE_EUI]
+            kept = len(real.values)
+            stray = dev.stats["strays"]
+            for i in range(200):
+                eui = _stranger(i)
+                # Discovery answers nobody asked for, and ones that guess the right TSN.
+                for t in ((tsn + 1 + i % 255) & 0xFF, tsn):
+                    dev.on_han(ApsFrame(eui, dev.eui, zdo.MATCH_DESC_RSP, zdo.match_desc_rsp(
+                        t, i & 0xFFFF, [1]), src_ep=0, dst_ep=0, profile=zdo.PROFILE_ZDO),
+                        home.now)
+                # Readings from a stranger, and attributes of no use from the real meter.
+                rec = foundation.AttributeRecord(0x4000 + i, types.UINT32, i)
+                dev.on_han(_report(eui, dev.eui, se.METERING, [rec]), home.now)
+                dev.on_han(_report(fx.DEVICE_EUI, dev.eui, 0x0700 + i % 256, [rec]), home.now)
+            assert len(dev.meters) <= 4 and dev.meters[fx.DEVICE_EUI] is real
+            assert all(len(m.values) <= kept for m in dev.meters.values())
+            assert dev.stats["strays"] >= stray + 200 * 2
+            assert dev.stats["unwanted"] >= 200
+        # The home still works: both devices read the meter, the strangers never answered.
+        home.esme.control("set_load", {"power_w": 2100}, home.now)
+        home.run(12)
+        for dev in (home.ihd, home.cad):
+            assert dev.fuel("elec")["responding"] and dev.fuel("elec")["power"] == 2100
+            assert dev.meter("elec") is dev.meters[fx.DEVICE_EUI]
+    finally:
+        home.close()
