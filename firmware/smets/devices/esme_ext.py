@@ -442,14 +442,13 @@ def method(dev, h, slot, c, p, ctx):
         s["credit"] += cosem.value_int(c, p)
         dev._event(ctx.now, E.EVENT_CREDIT_ADDED)
     elif h == E.H_TOPUP:
-        # Token gateway (IC 115) m1: a 20-digit UTRN (CS01a).
+        # Token gateway (IC 115) m1: a UTRN (CS01a), checked as every top-up is; a refused
+        # one fails the action (other-reason), its event logged.
         if c[p] != cosem.OCTET_STRING:
             raise E.DataAccessError(cosem.TYPE_UNMATCHED)
         n, q = dlen(c, p + 1)
-        if n != 20 or not all(0x30 <= x <= 0x39 for x in c[q:q + n]):
+        if top_up(dev, c[q:q + n], ctx.now, False)[0]:
             raise E.DataAccessError(OTHER_REASON)
-        s["credit"] += E.TOPUP_CREDIT
-        dev._event(ctx.now, E.EVENT_CREDIT_ADDED)
     elif h == E.H_EC:
         # Emergency credit (ECS09): the emergency credit limit becomes available.
         s["ec_credit"] = cosem.value_int(a.get(a.slot(E._KEY_EC_LIMIT)))
@@ -504,6 +503,69 @@ def method(dev, h, slot, c, p, ctx):
             dev._dirty = True
 
 
+# -- top-up (GBCS 14): a remote CS01a, a PPMID's PECS01, the meter's keypad ------------------
+
+# The prepayment thresholds of esme_model (GBCS class 9000 objects, attribute 2, in the
+# account's 1e-5 currency units): 0-0:94.44.2.10 the most one top-up may add (GBCS event 8F5B
+# "UTRN exceeds Maximum Credit Threshold"), 0-0:94.44.2.20 the most the meter balance may
+# reach (8F47 "Credit would cause Meter Balance to exceed Maximum Meter Balance Threshold").
+_KEY_MAX_CREDIT = b"\x23\x28\x00\x00\x5e\x2c\x02\x0a\x02"
+_KEY_MAX_BALANCE = b"\x23\x28\x00\x00\x5e\x2c\x02\x14\x02"
+_CREDIT_PER_PENNY = 1000  # credit counts 1e-5 GBP
+_MAX_CREDIT_REACHED = 0x04  # ZSE ResultType "Rejected - Max Credit Reached"
+_EVENT_MAX_BALANCE = 0x8F47
+
+
+def _threshold(dev, key):
+    slot = dev.attrs.slot(key)
+    return cosem.value_int(dev.attrs.get(slot)) if slot >= 0 else 0
+
+
+def top_up(dev, code, now, local):
+    """Apply a UTRN (bytes) if smets.gbcs.utrn.accept takes it for this meter and the credit
+    fits the thresholds: (ZSE ConsumerTopUpResponse ResultType, credit added). Every check
+    runs before anything changes; the UTRN Counter Cache is saved with the credit (one
+    record). A refusal logs its GBCS event; a `local` top-up (keypad, PPMID) that is
+    accepted raises 810E "Credit Added Locally" to the supplier (GBCS alert codes)."""
+    try:
+        return _top_up(dev, code, now, local)
+    finally:
+        lazy.unload("smets.gbcs.utrn")  # loaded for the top-up only
+
+
+def _top_up(dev, code, now, local):
+    from smets.gbcs import utrn
+
+    s = dev.state
+    supplier = dev._party_by_role("supplier")
+    pp = (getattr(dev, "trust", None) or {}).get("supplier") or {}
+    pp = pp.get("pp")
+    # No prepayment key (a bench that gave none): form, counter and replay are still checked.
+    z = dev.zcache.z(bytes.fromhex(pp)) if supplier is not None and pp else None
+    title = supplier.eui if supplier is not None else bytes(8)
+    try:
+        counter, pence, cache = utrn.accept(
+            code, z, title, dev.eui, s.get("utrn") or [],
+            _threshold(dev, _KEY_MAX_CREDIT) // _CREDIT_PER_PENNY)
+        credit = pence * _CREDIT_PER_PENNY
+        limit = _threshold(dev, _KEY_MAX_BALANCE)
+        if limit and dev.balance() + credit > limit:
+            raise utrn.UTRNError("balance would exceed %d" % limit, _MAX_CREDIT_REACHED,
+                                 _EVENT_MAX_BALANCE)
+    except utrn.UTRNError as exc:
+        dev.log("W", "top-up refused: %s" % exc)
+        dev._event(now, exc.event)
+        return exc.result, 0
+    s["utrn"] = cache
+    s["credit"] += credit
+    dev._event(now, E.EVENT_CREDIT_ADDED)
+    dev._save()
+    dev.log("I", "top-up of %d pence (counter %016x)" % (pence, counter))
+    if local:
+        dev.alerts_out.append(dev.alert(0x1001, E.EVENT_CREDIT_ADDED, now, critical=False))
+    return 0, credit
+
+
 # -- bench CONTROL operations ---------------------------------------------------------------------
 
 
@@ -521,6 +583,13 @@ def control(dev, op, req, now):
         return {"power_w": s["power_w"], "reactive_var": s["reactive_var"]}
     if op == "button":
         return {"closed": dev.press_button(now)}
+    if op == "top_up":
+        # A UTRN typed on the meter's keypad (GBCS 14), checked as a remote one.
+        dev.advance(now)
+        before = len(dev.alerts_out)
+        result, credit = top_up(dev, str(req["utrn"]).encode(), now, True)
+        return {"result": result, "value": credit, "credit": dev.balance(),
+                "alerts": len(dev.alerts_out) - before}
     if op == "fault_dlms":
         # For ASN.1 use cases whose response code says what failed (CS06): that code.
         dev.dlms_fault_code = int(req.get("code", 0))
