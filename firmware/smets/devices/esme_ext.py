@@ -200,6 +200,8 @@ def _range(b, p):
     return (0 if lo is None else lo), (0xFFFFFFFFFF if hi is None else hi)
 
 
+TEMPORARY_FAILURE = 2  # Green Book Data-Access-Result / Action-Result temporary-failure
+
 # -- future-dated activation ---------------------------------------------------------------------
 
 
@@ -207,16 +209,22 @@ def activation(dev, slot, dt, ctx):
     """An activation date-time was set (GBCS notes 6.1): NOW applies the passive values at
     once, NEVER cancels a pending change, a future time schedules it."""
     pending = dev.state["pending"]
-    for e in [e for e in pending if e[1] == slot]:
+    same = [e for e in pending if e[1] == slot]
+    t = None if dt == cosem.NEVER_DT else cosem.unix_time(dt)
+    if t is not None and t > ctx.now and len(pending) - len(same) >= E.MAX_PENDING:
+        # No room for another future-dated change: the command fails (and the SET with it:
+        # the caller has not stored the date-time yet); the changes already acknowledged
+        # stay scheduled, none is dropped to make room. temporary-failure (Green Book
+        # Data-Access-Result 2): the meter takes it again once a pending one has run.
+        dev.log("W", "future-dated change refused: %d pending" % len(pending))
+        raise E.DataAccessError(TEMPORARY_FAILURE)
+    for e in same:
         pending.remove(e)
     if dt == cosem.NEVER_DT:
         return
-    t = cosem.unix_time(dt)
     if t is None or t <= ctx.now:
         activate(dev, slot)
         return
-    if len(pending) >= E.MAX_PENDING:
-        pending.pop(0)
     msg = ctx.msg
     pending.append([t, slot, msg.message_code, msg.counter,
                     "".join("%02x" % b for b in msg.originator)])
