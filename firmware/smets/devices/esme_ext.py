@@ -247,16 +247,30 @@ def activate(dev, slot):
 
 def due(dev, now):
     """Changes whose activation time has come: applied, each with its 8F66 alert (GBCS:
-    one per activation attribute, to the command's originator, signed by the device)."""
+    one per activation attribute, to the command's originator, signed by the device).
+    The attributes are written before the state that no longer lists their entries: a power
+    cut between the two finds the entries again, and activating them again copies the same
+    passive values (no command ran in between); the alerts leave only after both writes.
+    (A credentials update removes its record after its commit: a cut there loses its
+    alert, not its effect.)"""
     pending = dev.state["pending"]
     out = []
     dev._dirty = False
-    for e in sorted(pending, key=lambda e: e[0]):
+    changed = False  # entries done since the state was last saved
+    # Attribute activations first, then firmware activations and credentials updates: these
+    # save the state (their commit) themselves, and after the last commit of a run nothing
+    # more is written, so a power cut can never fall between a commit and its alert leaving.
+    for e in sorted(pending, key=lambda e: (e[1] < 0, e[0])):
         if e[0] > now:
-            break
+            continue
         pending.remove(e)
-        t, slot, code, counter, orig = e
+        t, slot, code, counter, orig = e[:5]
         if slot < 0:
+            if dev._dirty:
+                # The changes activated before it go to flash first: a firmware activation
+                # or a credentials update saves the state (these entries gone) itself.
+                dev._save_attrs()
+                dev._dirty = False
             if slot == -3:  # a firmware activation (CS06, esme_fw)
                 alert = lazy.call("smets.devices.esme_fw", "due", (dev, e),
                                   ("smets.gbcs.asn1",))
@@ -264,14 +278,17 @@ def due(dev, now):
                 alert = credentials_due(dev, e)
             if alert:
                 out.append(alert)
+            changed = False
             continue
+        changed = True
         activate(dev, slot)
         party = dev.parties.get(bytes.fromhex(orig))
         body = code.to_bytes(2, "big") + counter.to_bytes(8, "big") + dev.attrs.key(slot)
         out.append(dev.alert(E.MSG_FUTURE_DATED_ALERT, E.ALERT_FUTURE_DATED_EXECUTED, t,
                              (cosem.octets(body),), recipient=party))
-    dev._save_attrs()
-    dev._save()
+    if changed:
+        dev._save_attrs()
+        dev._save()
     return out
 
 
