@@ -366,3 +366,30 @@ def test_the_meters_load_control_event_ids_survive_a_restart():
         assert ask(esme) > first
     finally:
         fx.cleanup(store)
+
+
+def test_a_ppmids_credit_reads_do_not_load_the_type1_code():
+    from smets.devices import esme as esme_mod
+
+    esme, ppmid, stores = _joined_pair()
+    real = esme_mod._call
+    loaded = []
+
+    def spy(name, *args, module="esme_ext"):
+        loaded.append(module)
+        return real(name, *args, module=module)
+
+    esme_mod._call = spy
+    try:
+        # The PPMID's periodic credit read (a global Read Attributes) is the SE server's.
+        ppmid.read_credit(NOW)
+        _pump([esme, ppmid], _tick([ppmid]))
+        assert ppmid.display["read_at"] == NOW and "esme_han" not in loaded
+        # Its prepayment commands are esme_han's.
+        ppmid.request_emergency_credit(NOW)
+        _pump([esme, ppmid], _tick([ppmid]))
+        assert "esme_han" in loaded
+    finally:
+        esme_mod._call = real
+        for s in stores:
+            fx.cleanup(s)
