@@ -303,32 +303,24 @@ class CounterLog:
             self.entries = self.capacity  # rewrite at the first change
             return
         bad = 0
-        skipped = 0
         mv = memoryview(data)
         o = 0
         end = len(data)
         while o + self.ENTRY <= end:
-            if self._valid(mv, o):
+            if hashlib.sha256(mv[o : o + 17]).digest()[:4] == bytes(mv[o + 17 : o + 21]):
                 self.values[bytes(mv[o : o + 9])] = int.from_bytes(mv[o + 9 : o + 17], "big")
                 self.entries += 1
                 o += self.ENTRY
-                continue
-            # Damage, or the torn end of an append that later appends followed (a write
-            # error the device lived on after): resynchronise on the next whole valid
-            # entry, byte by byte (a false match needs a 32-bit hash collision).
-            bad += 1
-            o += 1
-            while o + self.ENTRY <= end and not self._valid(mv, o):
+            else:
+                # Damage, or the torn end of an append that later appends followed (a write
+                # error the device lived on after): resynchronise on the next whole valid
+                # entry, byte by byte (a false match needs a 32-bit hash collision).
+                bad += 1
                 o += 1
-            skipped += 1
-        tail = end - o
-        if bad or tail:
-            store._note("%s: %d damaged entries and %d bytes of a torn append ignored"
-                        % (name, skipped, tail))
+        if bad or o < end:
+            store._note("%s: %d bytes of damaged or torn entries and %d of a torn append "
+                        "ignored" % (name, bad, end - o))
             self.compact()
-
-    def _valid(self, mv, o):
-        return hashlib.sha256(mv[o : o + 17]).digest()[:4] == bytes(mv[o + 17 : o + 21])
 
     @staticmethod
     def _entry(key, value):
@@ -347,7 +339,7 @@ class CounterLog:
             self.compact()
             return
         try:
-            self._append(self._entry(key, value))
+            self.append(self._entry(key, value))
         except OSError as exc:
             # A write that failed part way leaves a torn entry every later append would
             # follow out of step: the whole log is rewritten (atomically) at once instead,
@@ -358,7 +350,8 @@ class CounterLog:
         self.entries += 1
         self.appends += 1
 
-    def _append(self, entry):
+    def append(self, entry):
+        """Append one encoded entry to the file (put's write)."""
         with open(self.store.path(self.name), "ab") as f:
             f.write(entry)
         sync()

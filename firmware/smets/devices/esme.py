@@ -165,8 +165,7 @@ class ESME(GBCSDevice):
         if state is None:
             state = _call("create", self, init or {})  # first start: esme_ext
         for key, v in (("credit", 0), ("debit_ws", 0), ("ec_credit", 0), ("hh_ws", 0),
-                       ("hh_vars", 0), ("day_ws", 0), ("pending", []), ("variant", "single"),
-                       ("utrn", [])):
+                       ("hh_vars", 0), ("day_ws", 0), ("pending", []), ("variant", "single")):
             state.setdefault(key, v)
         self.state = state
         self.twin = twin = state["variant"] == "twin"
@@ -207,8 +206,6 @@ class ESME(GBCSDevice):
     # -- the object model --------------------------------------------------------------------
     def _save_attrs(self):
         self.store.save_parts("attrs", self.attrs.parts(self.sig))
-        if self._se is not None:
-            self._se.poke()  # a new tariff or message for the HAN devices
 
     def _sibling(self, slot, attr):
         """Slot of another attribute (or method, 0x80 | id) of the same object, or -1."""
@@ -321,8 +318,6 @@ class ESME(GBCSDevice):
     def _save(self):
         self.store.save_often("esme", self.state)  # after most commands: two slots, in place
         self._saved = self._t
-        if self._se is not None:
-            self._se.poke()  # registers, credit, switch: what the HAN devices read
 
     def schedule_credentials(self, name, when, code, msg):
         # One pending update per use case family (slot -1 CS02b, -2 CS02g), run by
@@ -341,8 +336,6 @@ class ESME(GBCSDevice):
 
     # -- GBCS use cases ----------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
-        if self._se is not None:
-            self._se.poke()  # whatever the command changes (a join, an unjoin) the SE sees
         flags = self.USE_CASES.rows[uc.template + 3]
         if flags & (FLAG_TWIN | FLAG_POLYPHASE) and not flags & (
                 FLAG_TWIN if self.twin else FLAG_POLYPHASE if self.state["variant"] ==

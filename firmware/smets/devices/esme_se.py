@@ -132,15 +132,14 @@ class SEServer:
         self.message_id = 0
         if self._message:
             self.message_id = (now - UTC_2000) & 0xFFFFFFFF
-        # Work for the next tick is event-driven, not a poll every second: `_stale` when the
-        # meter changed (a command, a saved state: `poke`) or a client arrived or configured
-        # reporting; else `_next_report`, the next time a report may be due (None: none).
+        # Work for the next tick is event-driven, not a poll every second: `_stale` when a
+        # client arrived or configured reporting, or when the meter wrote its store since the
+        # last look (every change a command, a clock capture or a top-up makes is saved:
+        # tariff, message, registers, device log); else `_next_report`, the next time a
+        # report may be due (None: none).
         self._stale = True
+        self._writes = -1
         self._next_report = None
-
-    def poke(self):
-        """The meter changed (tariff, message, registers, device log): look at the next tick."""
-        self._stale = True
 
     # -- the ESME's registers ---------------------------------------------------------------
     def _value(self, key):
@@ -403,9 +402,12 @@ class SEServer:
 
     def tick(self, now):
         """Reports that are due, and pushes for a changed tariff or supplier message."""
-        if not self._stale and (self._next_report is None or now < self._next_report):
+        writes = self.esme.store.writes
+        if not self._stale and writes == self._writes and (self._next_report is None
+                                                           or now < self._next_report):
             return []
         self._stale = False
+        self._writes = writes
         self.now = now
         for eui in [e for e in self.clients if not self.joined(e)]:
             # Unjoined (CS04B): nothing more goes to it, reports and pushes included.
@@ -460,7 +462,9 @@ class SEServer:
     def next_due(self, now):
         if not self.clients:
             return None
-        return now if self._stale else self._next_report
+        if self._stale or self.esme.store.writes != self._writes:
+            return now
+        return self._next_report
 
     @property
     def _price_event(self):
