@@ -277,3 +277,9 @@ def test_the_se_server_wakes_the_meter_on_events_not_every_second():
         assert dev.tick(NOW + 5) == [] and se_server.next_due(NOW + 5) == NOW + 12
     finally:
         fx.cleanup(store)
+
+
+def test_the_meter_serves_the_consumer_server_clusters():
+    from smets.devices import esme
+
+    assert esme._SE_CLUSTERS == se.CONSUMER_SERVERS

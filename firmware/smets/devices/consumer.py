@@ -58,7 +58,6 @@ MAX_MESSAGES = const(4)
 # meter's mirror, with room to spare; a home has no more.
 MAX_METERS = const(4)
 _MAX_FOUND = const(8)  # meters whose EUI-64 is asked for at once
-UTC_2000 = const(946684800)
 # Gas in kWh from m3 (GBCS / the Gas (Calculation of Thermal Energy) Regulations): volume x
 # correction factor x calorific value (MJ/m3) / 3.6, where the meter gives no other.
 GAS_CF = const(102264)  # 1.02264 x 10^5
@@ -368,8 +367,9 @@ class ConsumerDevice(HANDevice):
         self.changed()
         if m is None:
             return []
+        at = (now - types.UTC_EPOCH_OFFSET) & 0xFFFFFFFF
         return [self._cmd(m, se.MESSAGING, se.MESSAGE_CONFIRMATION,
-                          se.message_confirmation(msg[0], (now - UTC_2000) & 0xFFFFFFFF))]
+                          se.message_confirmation(msg[0], at))]
 
     def tick(self, now):
         out = []

@@ -128,8 +128,9 @@ _CS06 = const(0x0012)  # Activate Firmware: esme_fw
 # agreement), dropped with it.
 _HAN_MODULES = ("smets.zcl.drlc", "smets.zcl.ppmid", "smets.devices.keyest")
 _MODEL = None  # (keys, hooks, use cases, activation rules) from esme_image
-# The SE clusters the meter serves its Type 2 devices (smets.devices.esme_se): Basic, Price,
-# Metering, Messaging, Prepayment, Device Management.
+# The SE clusters the meter serves its Type 2 devices (smets.devices.esme_se):
+# smets.zcl.se.CONSUMER_SERVERS, restated so that this resident module does not load zcl.se
+# (a core test holds the two equal).
 _SE_CLUSTERS = (0x0000, 0x0700, 0x0702, 0x0703, 0x0705, 0x0708)
 
 

@@ -48,7 +48,6 @@ from smets.zcl.endpoint import Attribute, Cluster, Endpoint
 from smets.zcl.frame import NOT_FOUND, TYPE_CLUSTER, ZCLError, ZCLFrame
 
 _DAY = const(86400)
-UTC_2000 = const(946684800)
 TRAILING_DIGIT = const(5)  # the ESME's charges and balances are in 10^-5 GBP
 _NO_THRESHOLD = 0xFFFFFFFF
 _MAX_CLIENTS = const(8)  # Type 2 devices remembered for pushes (GBCS: a few IHD/CAD/PPMID)
@@ -127,11 +126,11 @@ class SEServer:
                       "display_message": 0, "reports": 0}
         self.ep = Endpoint(1, self._clusters())
         self._price = self._price_key()
-        self._price_since = (now - UTC_2000) & 0xFFFFFFFF
+        self._price_since = (now - types.UTC_EPOCH_OFFSET) & 0xFFFFFFFF
         self._message = _octets(self._value(_K_MESSAGE))
         self.message_id = 0
         if self._message:
-            self.message_id = (now - UTC_2000) & 0xFFFFFFFF
+            self.message_id = (now - types.UTC_EPOCH_OFFSET) & 0xFFFFFFFF
         # Work for the next tick is event-driven, not a poll every second: `_stale` when a
         # client arrived or configured reporting, or when the meter wrote its store since the
         # last look (every change a command, a clock capture or a top-up makes is saved:
@@ -338,7 +337,7 @@ class SEServer:
     def publish_price(self, seq):
         prices = self.tier_prices()[1]
         payload = se.publish_price(0, self.supplier()[:12] or b"tariff", self._price_event,
-                                   (self.now - UTC_2000) & 0xFFFFFFFF, se.UNIT_KWH,
+                                   (self.now - types.UTC_EPOCH_OFFSET) & 0xFFFFFFFF, se.UNIT_KWH,
                                    se.CURRENCY_GBP, TRAILING_DIGIT, 1, self.unit_rate(),
                                    tiers=len(prices), thresholds=len(self.thresholds()))
         self.stats["publish_price"] += 1
@@ -348,7 +347,7 @@ class SEServer:
     def display_message(self, seq):
         self.stats["display_message"] += 1
         return ZCLFrame(se.DISPLAY_MESSAGE, se.display_message(
-            self.message_id, self._message, (self.now - UTC_2000) & 0xFFFFFFFF,
+            self.message_id, self._message, (self.now - types.UTC_EPOCH_OFFSET) & 0xFFFFFFFF,
             se.MESSAGE_CONFIRM_REQUIRED), frame_type=TYPE_CLUSTER, server_to_client=True,
             disable_default_response=True, seq=seq)
 
@@ -422,14 +421,14 @@ class SEServer:
         price = self._price_key()
         if price != self._price:
             self._price = price
-            self._price_since = (now - UTC_2000) & 0xFFFFFFFF
+            self._price_since = (now - types.UTC_EPOCH_OFFSET) & 0xFFFFFFFF
             for eui in self.clients:
                 out.append(self._to(eui, se.PRICE, self.publish_price(self.esme.next_zcl_seq())))
         message = _octets(self._value(_K_MESSAGE))
         if message != self._message:
             self._message = message
             if message:
-                self.message_id = (now - UTC_2000) & 0xFFFFFFFF
+                self.message_id = (now - types.UTC_EPOCH_OFFSET) & 0xFFFFFFFF
                 for eui in self.clients:
                     out.append(self._to(eui, se.MESSAGING,
                                         self.display_message(self.esme.next_zcl_seq())))

@@ -51,6 +51,10 @@ PREPAYMENT = const(0x0705)
 CALENDAR = const(0x0707)
 DEVICE_MANAGEMENT = const(0x0708)
 EVENTS = const(0x0709)
+# The server clusters a meter serves its consumer devices on endpoint 1 (GBCS 10: the ESME,
+# and the GPF for gas from its mirror); the hub's discovery cache answers Match Descriptor
+# requests with them.
+CONSUMER_SERVERS = (BASIC, PRICE, METERING, MESSAGING, PREPAYMENT, DEVICE_MANAGEMENT)
 
 # Metering
 M_SUMMATION_DELIVERED = const(0x0000)

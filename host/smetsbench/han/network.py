@@ -38,19 +38,15 @@ import hashlib
 from smets import roles, zdo
 from smets.gbcs import envelope
 from smets.han import BROADCAST_EUI, PROFILE_SE, ApsFrame, HANError
-from smets.zcl import tunnel
+from smets.zcl import se, tunnel
 from smets.zcl.endpoint import Endpoint
 from smets.zcl.frame import DEFAULT_RESPONSE, TYPE_CLUSTER, ZCLError, ZCLFrame
 from smets.zcl.time import TimeServer
 
 CHF_EUI = bytes.fromhex(roles.default_eui("CHF"))  # the RTDS Communications Hub
-# The SE server clusters on endpoint 1 of each role that serves consumer devices (GBCS 10:
-# the ESME, and the GPF for gas from its mirror): the hub's discovery cache answers ZDO
-# Match Descriptor requests with them (smets.zdo).
-SE_SERVERS = {
-    "ESME": (0x0000, 0x0700, 0x0702, 0x0703, 0x0705, 0x0708),
-    "GPF": (0x0000, 0x0700, 0x0702, 0x0703, 0x0705, 0x0708),
-}
+# The SE server clusters on endpoint 1 of each role that serves consumer devices: the hub's
+# discovery cache answers ZDO Match Descriptor requests with them (smets.zdo).
+SE_SERVERS = {"ESME": se.CONSUMER_SERVERS, "GPF": se.CONSUMER_SERVERS}
 MAX_INCOMING = 1500  # the hub's maximum incoming transfer size (RequestTunnelResponse)
 MAILBOX_SIZE = 16  # GBCS messages waiting for one device; the GET-RESPONSE count is one byte
 HUB_SHORT = 0x0000  # the hub's network address: the PAN coordinator's (ZigBee 3.6.1.4)

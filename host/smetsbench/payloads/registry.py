@@ -27,7 +27,7 @@ from smets.zcl.frame import DEFAULT_RESPONSE, SUCCESS, ZCLError
 
 from smetsbench.payloads import zcl_names
 
-EPOCH_2000 = 946684800  # GBZ and ZCL UTCTime count seconds from 2000-01-01 (ZCL 2.6.2.20)
+EPOCH_2000 = ztypes.UTC_EPOCH_OFFSET  # GBZ and ZCL UTCTime count from 2000-01-01 (ZCL 2.6.2.20)
 
 
 def _is_alert(msg):

@@ -31,7 +31,6 @@ from smets.zcl.frame import DEFAULT_RESPONSE, SUCCESS
 from smetsbench.oracle import utrn as outrn
 from smetsbench.payloads import zcl_names
 
-EPOCH_2000 = 946684800
 BASIC = 0x0000
 PRICE = 0x0700
 METERING = 0x0702
@@ -49,7 +48,7 @@ SUPPLY_STATES = {0: "off", 1: "armed", 2: "on"}  # ZSE D.3.2.2.2.4 SupplyStatus
 
 def zcl_time(unix=None):
     """ZCL UTCTime (seconds since 2000) of a Unix time (now by default)."""
-    return int((time.time() if unix is None else unix) - EPOCH_2000) & 0xFFFFFFFF
+    return int((time.time() if unix is None else unix) - ztypes.UTC_EPOCH_OFFSET) & 0xFFFFFFFF
 
 
 class GBZValues:
