@@ -92,7 +92,6 @@ def _world(dev, now, init):
         s["session"] = [int(sid), int(t0), int(interval), int(n)]
         for i in range(int(n)):
             dev.samples.append(int(t0) + i * int(interval), 0)
-    dev._save_attrs()
     dev._save()
 
 
@@ -281,8 +280,6 @@ def top_up(dev, f, ctx):
 
     source, code = f
     s = dev.state
-    supplier = dev._party_by_role("supplier")
-    pp = (dev.trust.get("supplier") or {}).get("pp")
     now = ctx.now
     code = bytes(code)[:20]
     for e in dev.topups.entries(0):
@@ -292,17 +289,20 @@ def top_up(dev, f, ctx):
             dev._event(now, G.EVENT_DUPLICATE_UTRN)
             return secmd.encode(G.PREPAYMENT, True, 0x03, [0x02, 0, source,
                                                          dev.get(G.PREPAYMENT, 0x0001)])
+    supplier = dev._party_by_role("supplier")
+    pp = (dev.trust.get("supplier") or {}).get("pp")
     try:
         if supplier is None or not pp:
-            # No prepayment key to check the MAC with (a bench that gave none): the UTRN's
-            # form and counter are still checked, its value taken as it says.
-            bits, pounds, value, _mac = utrn.parse(code)
-            counter = utrn.counter_for(bits, s["topup_counter"])
-            pence = value * 100 if pounds else value
-        else:
-            z = crypto.ZCache(dev.ka_key).z(bytes.fromhex(pp))
-            counter, pence = utrn.verify(code, z, supplier.eui, dev.eui, s["topup_counter"])
-    except utrn.UTRNError as exc:
+            # GBCS 14: a UTRN is authentic only by its MAC under the supplier's prepayment
+            # key agreement key; a meter without that key can check none, so takes none.
+            raise utrn.UTRNError("no prepayment key of the supplier to check it with")
+        # Z with the prepayment key from the device's ECDH cache (saved with the others):
+        # one ECDH for the key's life, not one per top-up.
+        z = dev.zcache.z(bytes.fromhex(pp))
+        dev._save_zcache()
+        counter, pence = utrn.verify(code, z, supplier.eui, dev.eui, s["topup_counter"])
+    except ValueError as exc:  # UTRNError; P256Error: a prepayment key that is no point
+        # ZSE ResultType 0x01 "Rejected - Invalid Top Up", event 8F63 "UTRN not Authentic".
         dev.log("W", "top-up refused: %s" % exc)
         dev._event(now, G.EVENT_UTRN_NOT_AUTHENTIC)
         return secmd.encode(G.PREPAYMENT, True, 0x03, [0x01, -1, source, -1])
@@ -426,7 +426,6 @@ def due(dev, now):
         body = b"\x0e" + code.to_bytes(2, "big") + counter.to_bytes(8, "big") + \
             cluster.to_bytes(2, "big") + bytes((fc, cmd))
         out.append(dev.alert(G.MSG_FUTURE_DATED_ALERT, alert, t, body, recipient=party))
-    dev._save_attrs()
     dev._save()
     return out
 
