@@ -268,7 +268,9 @@ def test_the_gpf_mirror_takes_reports_from_its_own_gsme_only():
         refused = gpf.stats["mirror_refused"]
         for f in reports:  # the same frames from another device: dropped, no flash write
             forged = ApsFrame(OTHER_EUI, f.dst_eui, f.cluster, f.payload, dst_ep=f.dst_ep)
-            assert gpf.on_han(forged, NOW) == []
+            answer = gpf.on_han(forged, NOW)  # a Default Response NOT_AUTHORIZED to it
+            assert len(answer) == 1 and answer[0].dst_eui == OTHER_EUI
+            assert ZCLFrame.from_bytes(answer[0].payload).payload[1] == NOT_AUTHORIZED
         assert gpf_store.writes == writes and gpf.mirror_frames == 0
         assert gpf.stats["mirror_refused"] == refused + len(reports)
         assert gpf.attrs.value(METERING, 0x0000) == 0
@@ -279,6 +281,34 @@ def test_the_gpf_mirror_takes_reports_from_its_own_gsme_only():
         # The mirror's GSME outlives a restart of the GPF.
         gpf = GPF(_identity("GPF", GPF_EUI), gpf_store, NOW + 60)
         assert _granted(gpf, OTHER_EUI) == 0xFFFF
+    finally:
+        fx.cleanup(gsme_store)
+        fx.cleanup(gpf_store)
+
+
+def test_a_gpf_started_afresh_gets_the_meter_to_ask_for_its_mirror_again():
+    gsme_store = fx.scratch_store()
+    gpf_store = fx.scratch_store()
+    try:
+        gsme = GSME(_identity(), gsme_store, NOW, fresh=True, init={"volume": 99})
+        gpf = GPF(_identity("GPF", GPF_EUI), gpf_store, NOW, fresh=True)
+        assert _granted(gpf, gsme.eui) == 2
+        gsme.on_han(_mirror_response(gsme.hub_eui, gsme.eui, 2), NOW)
+        gpf = GPF(_identity("GPF", GPF_EUI), gpf_store, NOW, fresh=True)  # mirror forgotten
+        answers = []
+        for f in gsme._report(NOW):
+            answers += gpf.on_han(ApsFrame.from_bytes(f.to_bytes()), NOW)
+        assert answers and gpf.attrs.value(METERING, 0x0000) == 0
+        for a in answers:  # Default Responses NOT_FOUND, from the hub's address
+            assert ZCLFrame.from_bytes(a.payload).payload[1] == 0x8B
+            gsme.on_han(ApsFrame(gsme.hub_eui, a.dst_eui, a.cluster, a.payload), NOW)
+        assert gsme.state.get("mirror") is None
+        request = gsme._report(NOW + 1800)  # the next wake-up: RequestMirror
+        granted = gpf.on_han(ApsFrame.from_bytes(request[0].to_bytes()), NOW + 1800)
+        for f in gsme.on_han(ApsFrame(gsme.hub_eui, gsme.eui, METERING, granted[0].payload),
+                             NOW + 1800):
+            gpf.on_han(ApsFrame.from_bytes(f.to_bytes()), NOW + 1800)
+        assert gpf.attrs.value(METERING, 0x0000) == 99
     finally:
         fx.cleanup(gsme_store)
         fx.cleanup(gpf_store)

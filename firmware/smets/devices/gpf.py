@@ -36,6 +36,7 @@ from smets.zcl import secmd, types
 from smets.zcl.attrs import AttrTable
 from smets.zcl.endpoint import Endpoint, TableCluster
 from smets.zcl.frame import (
+    NOT_AUTHORIZED,
     NOT_FOUND,
     REPORT_ATTRIBUTES,
     TYPE_CLUSTER,
@@ -129,11 +130,16 @@ class GPF(GBZDevice):
             and zcl.command == REPORT_ATTRIBUTES
         snapshot = c in (METERING, PREPAYMENT) and zcl.frame_type == TYPE_CLUSTER \
             and zcl.server_to_client and zcl.command in (0x06, 0x01)
-        if (report or snapshot) and bytes(aps.src_eui).hex() != self.state.get("owner"):
+        owner = self.state.get("owner")
+        if (report or snapshot) and bytes(aps.src_eui).hex() != owner:
             # Only the mirror's GSME writes to it: anyone else's frame is dropped before it
-            # costs a flash write (or changes what an IHD reads as the gas meter's).
+            # costs a flash write (or changes what an IHD reads as the gas meter's). ZCL
+            # 2.5.12: an error is answered even when the sender disabled Default Responses:
+            # NOT_FOUND when no mirror was asked for (the GPF started afresh: the meter asks
+            # again), NOT_AUTHORIZED when the mirror is another meter's.
             self._refuse(bytes(aps.src_eui).hex(), "report")
-            return []
+            status = NOT_FOUND if owner is None else NOT_AUTHORIZED
+            return [aps.reply(c, zcl.default_response(status).to_bytes())]
         if report:
             self.mirror_frames += 1
             self._mirror_report(c, zcl.payload, now)

@@ -577,6 +577,14 @@ class GSME(GBZDevice):
             self.log("I", "mirror on %s endpoint %d" % (aps.src_eui.hex(), ep))
             return self._report(now)
         if zcl.frame_type == TYPE_GLOBAL and zcl.command == DEFAULT_RESPONSE:
+            p = zcl.payload
+            if len(p) == 2 and p[1] and p[0] in (REPORT_ATTRIBUTES, 0x06, 0x01) \
+                    and bytes(aps.src_eui) == self.hub_eui and self.state.get("mirror"):
+                # The mirror refused a report or snapshot (the GPF started afresh, or the
+                # mirror is not this meter's): the next wake-up asks for a mirror again.
+                self.log("W", "the mirror refused a report (status %02X)" % p[1])
+                self.state["mirror"] = None
+                self._save()
             return []
         return None
 
