@@ -254,13 +254,19 @@ def _granted(gpf, src):
     return secmd.decode(METERING, False, 0x01, zcl.payload)[0]
 
 
-def test_the_gpf_mirror_takes_reports_from_its_own_gsme_only():
+def _meter_and_gpf(volume):
+    """A GSME and a GPF whose mirror the GSME asked for first, and their stores."""
     gsme_store = fx.scratch_store()
     gpf_store = fx.scratch_store()
+    gsme = GSME(_identity(), gsme_store, NOW, fresh=True, init={"volume": volume})
+    gpf = GPF(_identity("GPF", GPF_EUI), gpf_store, NOW, fresh=True)
+    assert _granted(gpf, gsme.eui) == 2  # the first requester: the mirror's GSME
+    return gsme, gpf, gsme_store, gpf_store
+
+
+def test_the_gpf_mirror_takes_reports_from_its_own_gsme_only():
+    gsme, gpf, gsme_store, gpf_store = _meter_and_gpf(4242)
     try:
-        gsme = GSME(_identity(), gsme_store, NOW, fresh=True, init={"volume": 4242})
-        gpf = GPF(_identity("GPF", GPF_EUI), gpf_store, NOW, fresh=True)
-        assert _granted(gpf, gsme.eui) == 2  # the first requester: the mirror's GSME
         assert _granted(gpf, OTHER_EUI) == 0xFFFF  # ZSE D.3.4.2.3.2: no mirror for another
         assert _granted(gpf, gsme.eui) == 2
         reports = gsme.on_han(_mirror_response(gsme.hub_eui, gsme.eui, 2), NOW)
@@ -287,12 +293,8 @@ def test_the_gpf_mirror_takes_reports_from_its_own_gsme_only():
 
 
 def test_a_gpf_started_afresh_gets_the_meter_to_ask_for_its_mirror_again():
-    gsme_store = fx.scratch_store()
-    gpf_store = fx.scratch_store()
+    gsme, gpf, gsme_store, gpf_store = _meter_and_gpf(99)
     try:
-        gsme = GSME(_identity(), gsme_store, NOW, fresh=True, init={"volume": 99})
-        gpf = GPF(_identity("GPF", GPF_EUI), gpf_store, NOW, fresh=True)
-        assert _granted(gpf, gsme.eui) == 2
         gsme.on_han(_mirror_response(gsme.hub_eui, gsme.eui, 2), NOW)
         gpf = GPF(_identity("GPF", GPF_EUI), gpf_store, NOW, fresh=True)  # mirror forgotten
         answers = []
