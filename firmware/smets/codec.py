@@ -1,4 +1,5 @@
-"""What the package's codecs share: the BER length form, the civil calendar, hex for messages.
+"""What the package's codecs share: the BER length form, the civil calendar, hex for messages,
+text from the air.
 
 One copy each, on the board and on the host:
 - The BER definite length (X.690 8.1.3) is the length form of GBCS envelopes (GBCS 4.3), of
@@ -8,6 +9,9 @@ One copy each, on the board and on the host:
 - Civil dates (proleptic Gregorian, days counted from 1970-01-01) for COSEM date-times and
   X.509 / GeneralizedTime: H. Hinnant's days_from_civil / civil_from_days algorithms, exact for
   every day, with no tables and no wall clock.
+- Text that a peer sent (ZCL character strings, supplier messages) is UTF-8 only by agreement:
+  `decode_text` turns any bytes into a str, where `bytes.decode("utf-8", "replace")` raises
+  UnicodeError on MicroPython (its decode ignores the errors argument).
 """
 
 try:
@@ -28,6 +32,35 @@ def hexs(data, limit=48):
     if len(data) > limit:
         text += " ..."
     return text
+
+
+def decode_text(data):
+    """`data` (bytes, bytearray, memoryview) as a str: valid UTF-8 as it is, each byte that
+    starts no valid sequence as U+FFFD. Ports differ on overlong forms and surrogates
+    (MicroPython's decoder accepts them, CPython's does not); neither raises here."""
+    data = bytes(data)
+    try:
+        return data.decode("utf-8")
+    except UnicodeError:
+        pass
+    out = []
+    i = 0
+    n = len(data)
+    while i < n:
+        b = data[i]
+        # Sequence length from the lead byte (RFC 3629 section 4); 0: not a lead byte.
+        k = 1 if b < 0x80 else 2 if 0xC2 <= b < 0xE0 else 3 if 0xE0 <= b < 0xF0 else (
+            4 if 0xF0 <= b < 0xF5 else 0)
+        if k and i + k <= n:
+            try:
+                out.append(data[i:i + k].decode("utf-8"))
+                i += k
+                continue
+            except UnicodeError:
+                pass
+        out.append("\ufffd")
+        i += 1
+    return "".join(out)
 
 
 def length_decoder(error, max_bytes=4):

@@ -76,3 +76,17 @@ def test_civil_dates_round_trip_over_four_centuries():
 def test_hexs_caps_its_output():
     assert codec.hexs(b"\x01\xab") == "01 ab"
     assert codec.hexs(bytes(60), 4) == "00 00 00 00 ..."
+
+
+def test_decode_text_replaces_what_is_not_utf8_on_every_port():
+    # MicroPython's bytes.decode raises UnicodeError on invalid input whatever its errors
+    # argument; decode_text never does: each byte that starts no valid sequence is U+FFFD.
+    assert codec.decode_text(b"Top up \xc2\xa310") == "Top up \xa310"
+    assert codec.decode_text(bytearray(b"ok")) == "ok"
+    assert codec.decode_text(memoryview(b"\xe2\x82\xac5")) == "\u20ac5"
+    assert codec.decode_text(b"") == ""
+    assert codec.decode_text(b"a\xffb") == "a\ufffdb"
+    assert codec.decode_text(b"\x80\xc2") == "\ufffd\ufffd"  # stray continuation, cut lead
+    assert codec.decode_text(b"x\xe2\x82") == "x\ufffd\ufffd"  # a 3-byte sequence cut short
+    assert codec.decode_text(b"\xf0\x9f\x92\xa1!\xfe") == "\U0001f4a1!\ufffd"
+    assert codec.decode_text(bytes(range(256)))[:128] == "".join(chr(i) for i in range(128))

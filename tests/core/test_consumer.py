@@ -12,8 +12,9 @@ from smets.devices.esme import ESME
 from smets.devices.ihd import IHD
 from smets.dlms.access import AccessRequest, RequestSpec
 from smets.dlms.axdr import Data
-from smets.han import ApsFrame
-from smets.zcl import se
+from smets.han import PROFILE_SE, ApsFrame
+from smets.zcl import foundation, se, types
+from smets.zcl.frame import REPORT_ATTRIBUTES, TYPE_CLUSTER, TYPE_GLOBAL, ZCLFrame
 from test_esme_se import join
 
 try:
@@ -265,5 +266,90 @@ def test_a_meter_found_through_the_hubs_cache_on_the_air_is_named_by_ieee_addr_r
             7, 0, fx.DEVICE_EUI, 0x4321)
         assert zdo.parse_ieee_addr_rsp(b"\x07\x81") == (7, 0x81, None, None)
         assert zdo.parse_ieee_addr_req(zdo.ieee_addr_req(9, 0x4321)) == (9, 0x4321, 0)
+    finally:
+        home.close()
+
+
+def _from(src, dst, cluster, command, payload, frame_type=TYPE_CLUSTER):
+    """A ZCL frame from a server (a meter, or whoever claims to be one) to `dst`."""
+    zcl = ZCLFrame(command, payload, frame_type=frame_type, server_to_client=True, seq=3)
+    return ApsFrame(src, dst, cluster, zcl.to_bytes(), profile=PROFILE_SE)
+
+
+def _report(src, dst, cluster, records):
+    return _from(src, dst, cluster, REPORT_ATTRIBUTES,
+                 foundation.encode(REPORT_ATTRIBUTES, records), TYPE_GLOBAL)
+
+
+def test_text_from_the_meter_that_is_not_utf8_is_shown_with_replacements():
+    # Bytes.decode("utf-8", "replace") raises on MicroPython: a supplier message, an MPAN or
+    # a supplier name that is not UTF-8 must still reach the screen and the broker.
+    home = Home()
+    try:
+        home.run(3)
+        bad = b"Pay \xa3\xff5"
+        for dev in (home.ihd, home.cad):
+            home.deliver([
+                _from(fx.DEVICE_EUI, dev.eui, se.MESSAGING, se.DISPLAY_MESSAGE,
+                      se.display_message(77, bad, 0)),
+                _report(fx.DEVICE_EUI, dev.eui, se.METERING, [
+                    foundation.AttributeRecord(se.M_SITE_ID, types.OCTET_STRING, b"13\xc3")]),
+                _report(fx.DEVICE_EUI, dev.eui, se.DEVICE_MANAGEMENT, [
+                    foundation.AttributeRecord(se.DM_PROVIDER_NAME, types.OCTET_STRING,
+                                               b"\xfeEnergy")])])
+            assert dev.messages[0][:2] == [77, "Pay \ufffd\ufffd5"]
+            r = dev.control("readings", {}, home.now)["elec"]
+            assert (r["site"], r["supplier"]) == ("13\ufffd", "\ufffdEnergy")
+        lines = ihd_view.lines(ihd_view.content(home.ihd, 1, home.now))
+        assert "MPAN 13\ufffd" in lines and "Supplier \ufffdEnergy" in lines
+        home.ihd._screen({"page": "Messages"}, home.now)
+        assert "Pay \ufffd\ufffd5" in home.ihd.text
+        home.cad.make(home.now)
+        pubs = dict(home.cad.take_publications())
+        imp = json.loads(pubs["glow/%s/SENSOR/electricitymeter" % home.cad.id])[
+            "electricitymeter"]["energy"]["import"]
+        assert (imp["mpan"], imp["supplier"]) == ("13\ufffd", "\ufffdEnergy")
+    finally:
+        home.close()
+
+
+def _stranger(i):
+    """A made-up EUI-64 (deterministic: the same on every port)."""
+    return bytes((0x5A, i >> 16 & 0xFF)) + ((i * 2654435761) & 0xFFFFFFFFFFFF).to_bytes(6, "big")
+
+
+def test_a_flood_of_spoofed_frames_cannot_grow_what_the_consumer_devices_keep():
+    # Anyone on the HAN can send frames with any source EUI-64 and any attribute ids: the
+    # devices keep only the meters they were given or found through their own discovery
+    # (a bounded few), and a fixed set of each meter's attributes; the rest is counted.
+    home = Home()
+    try:
+        home.run(3)
+        for dev in (home.ihd, home.cad):
+            tsn = dev._disc_tsn
+            real = dev.meters[fx.DEVICE_EUI]
+            kept = len(real.values)
+            stray = dev.stats["strays"]
+            for i in range(200):
+                eui = _stranger(i)
+                # Discovery answers nobody asked for, and ones that guess the right TSN.
+                for t in ((tsn + 1 + i % 255) & 0xFF, tsn):
+                    dev.on_han(ApsFrame(eui, dev.eui, zdo.MATCH_DESC_RSP, zdo.match_desc_rsp(
+                        t, i & 0xFFFF, [1]), src_ep=0, dst_ep=0, profile=zdo.PROFILE_ZDO),
+                        home.now)
+                # Readings from a stranger, and attributes of no use from the real meter.
+                rec = foundation.AttributeRecord(0x4000 + i, types.UINT32, i)
+                dev.on_han(_report(eui, dev.eui, se.METERING, [rec]), home.now)
+                dev.on_han(_report(fx.DEVICE_EUI, dev.eui, 0x0700 + i % 256, [rec]), home.now)
+            assert len(dev.meters) <= 4 and dev.meters[fx.DEVICE_EUI] is real
+            assert all(len(m.values) <= kept for m in dev.meters.values())
+            assert dev.stats["strays"] >= stray + 200 * 2
+            assert dev.stats["unwanted"] >= 200
+        # The home still works: both devices read the meter, the strangers never answered.
+        home.esme.control("set_load", {"power_w": 2100}, home.now)
+        home.run(12)
+        for dev in (home.ihd, home.cad):
+            assert dev.fuel("elec")["responding"] and dev.fuel("elec")["power"] == 2100
+            assert dev.meter("elec") is dev.meters[fx.DEVICE_EUI]
     finally:
         home.close()

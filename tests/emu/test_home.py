@@ -73,11 +73,13 @@ def test_ihd_shows_the_meter_and_its_changes(home):
     assert (shot.width, shot.height, shot.format) == (240, 136, "MONO_HLSB")
     assert shot.text[1] == "1.20kW" and shot.lit() > 500
     assert screens.png(shot).startswith(b"\x89PNG")
+    # The meter reports the change (the IHD configured reporting, SE 1.4 5.7) and the screen
+    # shows it. How fast is for `smetsbench bench` to measure: no wall-clock bound here.
+    reports = ihd.status()["device"]["stats"]["reports"]
     esme.link.control("set_load", power_w=2750)
-    t0 = time.monotonic()
     _wait("the new power on the screen", lambda: ihd.status()["device"]["screen"][1:2] == [
-        "2.75kW"], timeout=10, interval=0.05)
-    assert time.monotonic() - t0 < 10
+        "2.75kW"], interval=0.05)
+    _wait("the meter's report", lambda: ihd.status()["device"]["stats"]["reports"] > reports)
     elec = screens.fetch(ihd.link, page="Electricity").text
     assert "MPAN 1312345678111" in elec and "Unit rate 20.00p/kWh" in elec
     st = esme.status()["device"]

@@ -34,7 +34,7 @@ except ImportError:  # CPython
         return x
 
 
-from smets.codec import civil_from_days
+from smets.codec import civil_from_days, decode_text
 from smets.devices.consumer import ConsumerDevice
 
 SOFTWARE = "smetsbench-0.1.0"
@@ -60,7 +60,7 @@ def fixed(v, decimals):
 
 def _string(v, empty):
     if isinstance(v, (bytes, bytearray)):
-        v = bytes(v).decode("utf-8", "replace")
+        v = decode_text(v)
     if not v:
         v = empty
     out = []
@@ -89,6 +89,10 @@ class CAD(ConsumerDevice):
         interval = mqtt.get("interval", INTERVAL_S)
         if not isinstance(interval, int) or not 1 <= interval <= 3600:
             raise ValueError("init mqtt interval must be 1..3600 s, got %r" % (interval,))
+        timeout = mqtt.get("timeout", 2)
+        if not isinstance(timeout, int) or not 1 <= timeout <= 30:
+            # Each socket operation may hold the board (and its HAN) this long.
+            raise ValueError("init mqtt timeout must be 1..30 s, got %r" % (timeout,))
         cid = mqtt.get("id")
         if cid is not None and (not isinstance(cid, str) or not cid or "/" in cid
                                 or "+" in cid or "#" in cid):
@@ -120,7 +124,7 @@ class CAD(ConsumerDevice):
 
     def mqtt_config(self):
         """Where and as whom to publish: {"host", "port", "user", "password", "keepalive",
-        "client_id", "wifi"} (the runtime's publisher reads it)."""
+        "timeout", "client_id", "wifi"} (the runtime's publisher reads it)."""
         m = dict(self.cfg["mqtt"])
         m.setdefault("host", "127.0.0.1")
         m.setdefault("port", 1883)
@@ -234,7 +238,7 @@ class CAD(ConsumerDevice):
         if op == "mqtt":
             # Change the broker or the interval at run time (kept with the device).
             m = self.cfg["mqtt"]
-            for key in ("host", "port", "user", "password", "interval", "keepalive"):
+            for key in ("host", "port", "user", "password", "interval", "keepalive", "timeout"):
                 if key in req:
                     m[key] = req[key]
             self.interval = m.get("interval", INTERVAL_S)

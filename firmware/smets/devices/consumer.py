@@ -8,6 +8,12 @@ registers, credit) so that a change reaches it within a second, and keeps what i
 meter. The electricity meter (the ESME) and the gas meter's mirror (on the GPF) look alike on
 the HAN: MeteringDeviceType (0 electric, 1 gas; +128 mirrored) says which fuel a meter is.
 
+What it keeps is bounded whatever the HAN sends (any device can put any source EUI-64 and any
+attribute id in a frame): the meters given at provisioning, and those its own discovery found
+(an answer that echoes its last Match_Desc_req's TSN, ZigBee 2.4.2.8), at most MAX_METERS; of
+each meter only the attributes it reads (_FAST, _SLOW). Frames from anyone else, unasked-for
+discovery answers and other attributes are dropped and counted ("strays", "unwanted").
+
 A meter that stops answering (or never answers: it has not joined this device, GBCS CS03B) is
 reported as not responding after STALE_POLLS polls. Values are kept as the meter sends them and
 converted on demand (`fuel(kind)`): energy in Wh, power in W, money in 10^-5 GBP (the price
@@ -24,7 +30,7 @@ except ImportError:  # CPython
 
 
 from smets import zdo
-from smets.codec import civil_from_days
+from smets.codec import civil_from_days, decode_text
 from smets.devices.handev import HANDevice
 from smets.han import PROFILE_SE, ApsFrame
 from smets.zcl import foundation, se, types
@@ -48,6 +54,9 @@ DISCOVER_S = const(15)
 STALE_POLLS = const(3)
 SLOW_EVERY = const(6)  # polls between reads of what seldom changes (units, MPAN, supplier)
 MAX_MESSAGES = const(4)
+# Meters a consumer device keeps: an ESME (or the two elements of a twin one) and the gas
+# meter's mirror, with room to spare; a home has no more.
+MAX_METERS = const(4)
 _MAX_FOUND = const(8)  # meters whose EUI-64 is asked for at once
 UTC_2000 = const(946684800)
 # Gas in kWh from m3 (GBCS / the Gas (Calculation of Thermal Energy) Regulations): volume x
@@ -112,6 +121,15 @@ class Meter:
         return self.heard is not None and self.polls < STALE_POLLS
 
 
+def _wanted(cluster, attr):
+    """Whether a meter's attribute is one this device reads (and so keeps)."""
+    for table in (_FAST, _SLOW):
+        for c, attrs in table:
+            if c == cluster and attr in attrs:
+                return True
+    return False
+
+
 def _scaled(value, mult, div, factor=1000):
     """value x multiplier / divisor in thousandths of the unit (Wh from kWh, W from kW)."""
     if value is None:
@@ -146,6 +164,7 @@ class ConsumerDevice(HANDevice):
         for eui in cfg.get("meters", ()):
             self.meters[bytes.fromhex(eui)] = Meter(bytes.fromhex(eui))
         self._found = {}  # short address -> endpoint of meters whose EUI-64 is asked for
+        self._disc_tsn = None  # the TSN of the last Match_Desc_req: answers echo it
         self.messages = []  # [message id, text, start (device time), meter eui, confirmed]
         self.version = 0
         self._next_poll = now
@@ -153,7 +172,7 @@ class ConsumerDevice(HANDevice):
         self._polls = 0
         self._seen = None
         self.stats.update({"reads": 0, "reports": 0, "prices": 0, "messages": 0, "polls": 0,
-                           "discover": 0})
+                           "discover": 0, "strays": 0, "unwanted": 0})
         self.ep = Endpoint(1, (Cluster(se.BASIC, (
             Attribute(0x0000, types.UINT8, lambda: 8),
             Attribute(0x0004, types.CHAR_STRING, lambda: b"smetsbench"),
@@ -186,10 +205,13 @@ class ConsumerDevice(HANDevice):
         if aps.cluster != zdo.MATCH_DESC_RSP:
             return []
         try:
-            _tsn, status, short, endpoints = zdo.parse_match_desc_rsp(aps.payload)
+            tsn, status, short, endpoints = zdo.parse_match_desc_rsp(aps.payload)
         except zdo.ZDOError as exc:
             self.stats["zcl_errors"] += 1
             self.log("W", "bad Match_Desc_rsp: %s" % exc)
+            return []
+        if tsn != self._disc_tsn:
+            self.stats["strays"] += 1  # not an answer to this device's discovery
             return []
         if status != zdo.SUCCESS or not endpoints:
             return []
@@ -225,12 +247,29 @@ class ConsumerDevice(HANDevice):
     def _meter_found(self, eui, short, ep, now):
         m = self.meters.get(eui)
         if m is None:
+            if len(self.meters) >= MAX_METERS and not self._forget_a_meter():
+                self.stats["strays"] += 1
+                self.log("W", "meter %s not kept: %d meters already" % (eui.hex(),
+                                                                         MAX_METERS))
+                return
             m = self.meters[eui] = Meter(eui)
             self.log("I", "found meter %s" % eui.hex())
             self._next_poll = now  # read it at once
             self.changed()
         m.short = short
         m.ep = ep
+
+    def _forget_a_meter(self):
+        """Make room for a meter found now: forget one that discovery found but that never
+        answered (a device that is no meter, or one that has not joined this device, GBCS
+        CS03B; found again if it is). Meters given at provisioning, or that answered, stay.
+        True when one was forgotten."""
+        given = self.cfg.get("meters", ())
+        for eui, m in self.meters.items():
+            if m.heard is None and eui.hex() not in given:
+                del self.meters[eui]
+                return True
+        return False
 
     def on_zcl(self, aps, zcl, now):
         if not zcl.server_to_client:
@@ -239,7 +278,8 @@ class ConsumerDevice(HANDevice):
             return [] if resp is None else [aps.reply(aps.cluster, resp.to_bytes())]
         m = self.meters.get(bytes(aps.src_eui))
         if m is None:
-            return []  # not from a meter of ours
+            self.stats["strays"] += 1  # not from a meter of ours
+            return []
         first = m.heard is None
         m.heard = now
         m.polls = 0
@@ -263,6 +303,9 @@ class ConsumerDevice(HANDevice):
             changed = False
             for r in foundation.decode(cmd, zcl.payload):
                 if r.status != SUCCESS:
+                    continue
+                if not _wanted(cluster, r.id):
+                    self.stats["unwanted"] += 1  # kept nowhere: no table grows with ids
                     continue
                 key = (cluster << 16) | r.id
                 if m.values.get(key) != r.value:
@@ -293,8 +336,7 @@ class ConsumerDevice(HANDevice):
             for msg in self.messages:
                 if msg[0] == mid and msg[3] == m.eui:
                     return []
-            self.messages.insert(0, [mid, text.decode("utf-8", "replace") if hasattr(
-                text, "decode") else str(text), now, m.eui, not control & 0x80])
+            self.messages.insert(0, [mid, decode_text(text), now, m.eui, not control & 0x80])
             del self.messages[MAX_MESSAGES:]
             self.changed()
         elif aps.cluster == se.MESSAGING and zcl.command == se.CANCEL_MESSAGE:
@@ -336,8 +378,9 @@ class ConsumerDevice(HANDevice):
             # Until a meter answers, ask often; then now and again for meters added later.
             found = any(m.heard is not None for m in self.meters.values())
             self._next_discover = now + (DISCOVER_S * 20 if found else DISCOVER_S)
+            self._disc_tsn = self.next_zcl_seq()
             out.append(ApsFrame(self.eui, self.hub_eui, zdo.MATCH_DESC_REQ, zdo.match_desc_req(
-                self.next_zcl_seq(), PROFILE_SE, (se.METERING,)), src_ep=zdo.ENDPOINT_ZDO,
+                self._disc_tsn, PROFILE_SE, (se.METERING,)), src_ep=zdo.ENDPOINT_ZDO,
                 dst_ep=zdo.ENDPOINT_ZDO, dst_short=0x0000, profile=zdo.PROFILE_ZDO))
         if now >= self._next_poll and self.meters:
             self._next_poll = now + self.poll_s
@@ -484,10 +527,9 @@ class ConsumerDevice(HANDevice):
                 if d is not None:
                     d = dict(d)
                     d["eui"] = d["eui"].hex()
-                    if isinstance(d.get("site"), (bytes, bytearray)):
-                        d["site"] = bytes(d["site"]).decode("utf-8", "replace")
-                    if isinstance(d.get("supplier"), (bytes, bytearray)):
-                        d["supplier"] = bytes(d["supplier"]).decode("utf-8", "replace")
+                    for key in ("site", "supplier"):
+                        if isinstance(d.get(key), (bytes, bytearray)):
+                            d[key] = decode_text(d[key])
                 out[kind] = d
             return out
         return HANDevice.control(self, op, req, now)

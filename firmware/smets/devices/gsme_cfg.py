@@ -9,6 +9,7 @@ its decoded fields (smets.zcl.se) and the command context; it returns None (a SU
 Response) or raises gsme.Failure with the ZCL status.
 """
 
+from smets.codec import decode_text
 from smets.devices import gsme as G
 from smets.zcl import secmd
 from smets.zcl.frame import FAILURE, INVALID_FIELD
@@ -140,7 +141,7 @@ def _calendar(dev, c, f, ctx):
 
 def _message(dev, c, f, ctx):
     """DisplayMessage (GCS07): shown on the meter's display (kept for the status)."""
-    dev.state["message"] = bytes(f[4]).decode("utf-8", "replace")[:64]
+    dev.state["message"] = decode_text(f[4])[:64]
     dev._dirty = True
 
 

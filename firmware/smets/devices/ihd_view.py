@@ -10,7 +10,7 @@ that do not fit go to the page's next screen) and `render` draws it with the bui
 (scaled up for the big reading) and a pound sign of its own, the font being ASCII.
 """
 
-from smets.codec import civil_from_days
+from smets.codec import civil_from_days, decode_text
 from smets.zcl import se
 
 PAGES = ("Now", "Electricity", "Gas", "Credit", "Messages", "Status")
@@ -137,7 +137,7 @@ def _text(v):
     if v is None:
         return "--"
     if isinstance(v, (bytes, bytearray)):
-        return bytes(v).decode("utf-8", "replace") or "--"
+        return decode_text(v) or "--"
     return str(v)
 
 

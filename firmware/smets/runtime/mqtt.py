@@ -4,9 +4,20 @@ The device model (smets.devices.cad) makes the messages; this sends them. The cl
 kept one from micropython-lib (`umqtt.simple`, bundled into the board image by the host's
 build from its PyPI release); umqtt.robust is not used because its reconnect loop sleeps and
 retries forever inside publish(), which would stop the board answering the HAN. Here a broker
-that is down, refuses, or goes away is retried with a doubling back-off (1 s to 60 s), every
-failure is counted and logged, and the publications wait (only the newest per topic) until it
-is back: the CAD never stops and never crashes for its broker.
+that is down, refuses, stalls or goes away is retried with a doubling back-off (1 s to 60 s;
+1 s again once a connection has lasted 60 s), every failure is counted and logged, and the
+publications wait (only the newest per topic) until it is back: the CAD never stops and never
+crashes for its broker.
+
+umqtt.simple 1.3.4 sets no socket timeout: a broker that accepts the connection and then
+stalls (no CONNACK, half a packet, a full receive window) would hold connect(), publish() or
+check_msg() forever, and with them the board's HAN duties. The library is bundled as its
+release (pinned SHA-256, smetsbench.boards.vendor), so it is not edited: its module's `socket`
+is given sockets whose every blocking operation (connect, read, write) gives up after
+`timeout` seconds (the broker's "timeout", default IO_TIMEOUT_S) with an OSError, which the
+loop below counts as a failure and retries with back-off. umqtt's check_msg() switches its
+socket to blocking after the first byte (setblocking(True)): here that is the timeout again.
+Name resolution (getaddrinfo) is the network stack's own and bounded by its resolver.
 
 On an ESP32 the network is Wi-Fi: {"ssid", "password"} from the CAD's provisioning ("wifi") or
 the board definition; a virtual board uses the unix port's sockets as they are. What happens is
@@ -15,6 +26,51 @@ written into the device's `mqtt_status` (CONTROL status shows it).
 
 _BACKOFF_MIN_MS = 1000
 _BACKOFF_MAX_MS = 60000
+IO_TIMEOUT_S = 2  # longest a broker may keep the board waiting, per socket operation
+
+
+class _TimedSocket:
+    """A socket whose blocking mode is "block at most `timeout` s" (what umqtt calls)."""
+
+    def __init__(self, sock, timeout):
+        self._sock = sock
+        self._timeout = timeout
+        sock.settimeout(timeout)
+
+    def connect(self, addr):
+        self._sock.connect(addr)
+
+    def read(self, *args):
+        return self._sock.read(*args)
+
+    def write(self, *args):
+        return self._sock.write(*args)
+
+    def setblocking(self, flag):
+        if flag:
+            self._sock.settimeout(self._timeout)
+        else:
+            self._sock.setblocking(False)
+
+    def settimeout(self, value):
+        self._sock.settimeout(self._timeout if value is None else value)
+
+    def close(self):
+        self._sock.close()
+
+
+class _TimedSockets:
+    """What umqtt.simple uses of the socket module, making _TimedSockets."""
+
+    def __init__(self, timeout):
+        import socket
+
+        self._socket = socket
+        self.timeout = timeout
+        self.getaddrinfo = socket.getaddrinfo
+
+    def socket(self, *args):
+        return _TimedSocket(self._socket.socket(*args), self.timeout)
 
 
 class Publisher:
@@ -34,6 +90,7 @@ class Publisher:
         self.next_try = 0
         self.backoff = _BACKOFF_MIN_MS
         self.last_io = 0
+        self.connected_at = 0
         self.keepalive = int(self.cfg.get("keepalive", 60))
         st = device.mqtt_status
         st.clear()
@@ -60,7 +117,7 @@ class Publisher:
 
     def _connect(self, now_ms):
         try:
-            from umqtt.simple import MQTTClient
+            from umqtt import simple
         except ImportError as exc:
             self.status["state"] = "unavailable"
             self.status["last_error"] = "umqtt.simple not installed: %s" % exc
@@ -68,25 +125,28 @@ class Publisher:
             self.log("E", "mqtt: %s" % self.status["last_error"])
             return
         c = self.cfg
+        timeout = c.get("timeout") or IO_TIMEOUT_S
+        if getattr(simple.socket, "timeout", None) != timeout:
+            simple.socket = _TimedSockets(timeout)
         user = c.get("user")
-        client = MQTTClient(c["client_id"].encode(), c["host"], int(c["port"]),
+        client = simple.MQTTClient(c["client_id"].encode(), c["host"], int(c["port"]),
                             user=user.encode() if user else None,
                             password=(c.get("password") or "").encode() if user else None,
                             keepalive=self.keepalive)
         try:
             client.connect()
-        except (OSError, IndexError, AssertionError, ValueError) as exc:
-            # OSError: refused, unreachable; the others: a peer that is not an MQTT broker
-            # (umqtt asserts on the CONNACK) or that closed the connection mid-handshake.
+        except (OSError, IndexError, AssertionError, ValueError, TypeError,
+                simple.MQTTException) as exc:
+            # OSError: refused, unreachable, timed out; the others: a peer that is not an MQTT
+            # broker (umqtt asserts on the CONNACK), that closed the connection mid-handshake
+            # (TypeError: a read that gave nothing), or that refused us (CONNACK's code).
             self._failed(exc, now_ms, "connect")
-            try:
-                client.sock.close()
-            except Exception:  # noqa: BLE001 - already closed or never opened
-                pass
+            self.client = client
+            self._drop()
             return
         self.client = client
         self.last_io = now_ms
-        self.backoff = _BACKOFF_MIN_MS
+        self.connected_at = now_ms
         self.status["connects"] += 1
         self.status["state"] = "connected"
         self.status["retry_in_ms"] = 0
@@ -94,6 +154,11 @@ class Publisher:
                                                        c["client_id"]))
 
     def _failed(self, exc, now_ms, what):
+        if what != "connect" and now_ms - self.connected_at >= _BACKOFF_MAX_MS:
+            # A connection that lasted: the broker was fine, start the back-off again. One
+            # that fails at once (a broker that connects, then stalls) keeps doubling it, so
+            # the board spends at most a timeout per back-off waiting for that broker.
+            self.backoff = _BACKOFF_MIN_MS
         self.status["failures"] += 1
         self.status["state"] = "down"
         self.status["last_error"] = "%s: %s %s" % (what, type(exc).__name__, exc)
@@ -145,7 +210,7 @@ class Publisher:
                 self.last_io = now_ms
             # Drain what the broker sent (PINGRESP); b"" from the socket means it hung up.
             self.client.check_msg()
-        except (OSError, IndexError, AssertionError) as exc:
+        except (OSError, IndexError, AssertionError, TypeError) as exc:
             self._drop()
             self._failed(exc, now_ms, "connection")
             return self.next_try - now_ms

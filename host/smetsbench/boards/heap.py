@@ -47,6 +47,29 @@ class HeapError(RuntimeError):
     pass
 
 
+def smallest(works, lo_kb, hi_kb, step_kb=8):
+    """Smallest heap (KB, to `step_kb`) in (lo_kb, hi_kb] for which `works(kb)` holds, by
+    bisection; None when even `hi_kb` does not. Boards too small for their role report
+    MemoryErrors on the link while it runs: expected here, so they are not logged."""
+    import logging
+
+    board_log = logging.getLogger("smetsbench.link")
+    level = board_log.level
+    board_log.setLevel(logging.CRITICAL)
+    try:
+        if not works(hi_kb):
+            return None
+        while hi_kb - lo_kb > step_kb:
+            mid = (lo_kb + hi_kb) // 2
+            if works(mid):
+                hi_kb = mid
+            else:
+                lo_kb = mid
+        return hi_kb
+    finally:
+        board_log.setLevel(level)
+
+
 def code_heap(modules, romfs=True, heap="4M"):
     """Bytes of heap that importing `modules` (firmware module names, e.g. from CONTROL `heap`)
     takes on the MicroPython unix port, with the code in a ROMFS image (`romfs`) or as .mpy

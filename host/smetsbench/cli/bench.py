@@ -17,7 +17,6 @@ Prints tables; budgets from DESIGN.md and the targets of issue 13 are shown besi
 """
 
 import json
-import logging
 import statistics
 import subprocess
 import sys
@@ -309,22 +308,9 @@ def minimum_heap(runtime="auto", lo_kb=64, hi_kb=512, role="ESME"):
         except Exception:
             return False
 
-    # Boards too small for the device report MemoryErrors: expected here, so not logged.
-    board_log = logging.getLogger("smetsbench.link")
-    level = board_log.level
-    board_log.setLevel(logging.CRITICAL)
-    try:
-        if not passes(hi_kb):
-            return None
-        while hi_kb - lo_kb > 8:
-            mid = (lo_kb + hi_kb) // 2
-            if passes(mid):
-                hi_kb = mid
-            else:
-                lo_kb = mid
-        return hi_kb
-    finally:
-        board_log.setLevel(level)
+    from smetsbench.boards import heap as board_heap
+
+    return board_heap.smallest(passes, lo_kb, hi_kb)
 
 
 def fleet(n=1000, use_cases=("ECS52", "ECS17b", "ECS43"), out=print):

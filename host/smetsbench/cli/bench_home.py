@@ -12,9 +12,9 @@ MQTT broker in this process). Measures
   and with the load changing every few seconds.
 """
 
-import logging
 import time
 
+from smetsbench.boards import heap as board_heap
 from smetsbench.mqtt import EmbeddedBroker, Watcher, parse_url
 from smetsbench.session import Bench
 
@@ -101,10 +101,6 @@ def rate(window=60, out=print):
 
 def minimum_heap(role, lo_kb=32, hi_kb=256):
     """Smallest -X heapsize (KB, to 8 KB) with which the role works in the home."""
-    board_log = logging.getLogger("smetsbench.link")
-    level = board_log.level
-    board_log.setLevel(logging.CRITICAL)
-
     def works(kb):
         try:
             with EmbeddedBroker() as broker, Bench() as bench:
@@ -120,18 +116,7 @@ def minimum_heap(role, lo_kb=32, hi_kb=256):
         except Exception:  # noqa: BLE001 - too small a heap fails in many ways
             return False
 
-    try:
-        if not works(hi_kb):
-            return None
-        while hi_kb - lo_kb > 8:
-            mid = (lo_kb + hi_kb) // 2
-            if works(mid):
-                hi_kb = mid
-            else:
-                lo_kb = mid
-        return hi_kb
-    finally:
-        board_log.setLevel(level)
+    return board_heap.smallest(works, lo_kb, hi_kb)
 
 
 def main(rounds=20, window=60, search_heap=True, out=print):

@@ -3,8 +3,10 @@
 `check_response` verifies a response against the command it answers: envelope, CRA flag,
 counter echo, titles, message code, the MAC (Z = ECDH(remote party KA, device KA), mode 02) or
 the device signature (device DS key) as the use case requires, decrypts encrypted payload parts
-and decodes the payload to JSON. `check_alert` does the same for alerts. Each check is a named
-pass/fail with a detail, so a report says exactly what went wrong.
+and decodes the payload to JSON; then, by the payload's kind (smetsbench.payloads.registry),
+what that kind of response must echo: a DLMS invoke id, the GBZ components' ZCL sequence
+numbers and direction, its last-component flag. `check_alert` does the same for alerts. Each
+check is a named pass/fail with a detail, so a report says exactly what went wrong.
 """
 
 from smets.dlms import access, axdr
@@ -133,26 +135,20 @@ def check_response(raw, command, party, device_ka, device_ds, critical):
         checks.add("unsigned", msg.signature is None)
         checks.add("response MAC", ocrypto.verify_message_mac(msg, z), "Z(party KA, device KA)")
     decoded = None
-    if bytes(command.content)[:1] != b"\xd9":
-        # Not a DLMS command (ASN.1 DER of the join and firmware use cases): the payload
-        # registry decodes it; the use case checks its meaning.
-        from smetsbench.payloads import registry
-
-        kind = registry.kind_of(msg.content, msg)
-        try:
-            decoded = kind.to_json(kind.decode(msg.content, msg))
-            checks.add("payload decodes", kind is not registry.UNKNOWN, kind.name)
-        except ValueError as exc:
-            checks.add("payload decodes", False, "%s: %s" % (type(exc).__name__, exc))
-        return checks, decoded, msg
+    # A response carries the kind of payload its command did (DLMS, GBZ, or the ASN.1 DER of
+    # the join and firmware use cases, whose meaning the use case checks): so does every
+    # command / response pair of the RTDS.
+    asked = payloads.of_message(command)
     try:
         decoded, kind, resp, _ = decode_payload(msg, z)
         checks.add("payload decodes", True, kind.name)
-        if kind is payloads.DLMS:
+        same = checks.add("payload kind as the command's", kind is asked,
+                          "%s to %s" % (kind.name, asked.name))
+        if same and kind is payloads.DLMS:
             req = access.decode_apdu(command.content)
             checks.add("invoke id echo", resp.invoke_id == req.invoke_id,
                        "%08x" % resp.invoke_id)
-        elif kind is payloads.GBZ:
+        elif same and kind is payloads.GBZ:
             _check_gbz_response(checks, resp, command)
     except (ValueError, ocrypto.GBCSCryptoError) as exc:
         checks.add("payload decodes", False, "%s: %s" % (type(exc).__name__, exc))
