@@ -272,7 +272,9 @@ class CounterLog:
     title) | value (8, big-endian) | first 4 bytes of SHA-256 of the 17 before. Later entries
     win. An entry that fails its check (the torn end of an append a power cut interrupted,
     or flash damage) is skipped, counted in the store's errors and dropped by a compaction
-    at load; a power cut can only lose the entry being appended, and the caller appends
+    at load; reading resynchronises on the next whole entry after a torn one, and an append
+    that fails rewrites the log, so later entries never fall out of step. A power cut can
+    only lose the entry being appended, and the caller appends
     before the counter is used (before the command runs, before the alert exists), so a lost
     entry is one nobody saw. When `capacity` entries are there, the record is rewritten with
     one entry per key through the store's atomic write (new file, then rename).
@@ -301,19 +303,23 @@ class CounterLog:
             self.entries = self.capacity  # rewrite at the first change
             return
         bad = 0
-        n = len(data) // self.ENTRY
         mv = memoryview(data)
-        for i in range(n):
-            o = i * self.ENTRY
-            if hashlib.sha256(mv[o : o + 17]).digest()[:4] != bytes(mv[o + 17 : o + 21]):
+        o = 0
+        end = len(data)
+        while o + self.ENTRY <= end:
+            if hashlib.sha256(mv[o : o + 17]).digest()[:4] == bytes(mv[o + 17 : o + 21]):
+                self.values[bytes(mv[o : o + 9])] = int.from_bytes(mv[o + 9 : o + 17], "big")
+                self.entries += 1
+                o += self.ENTRY
+            else:
+                # Damage, or the torn end of an append that later appends followed (a write
+                # error the device lived on after): resynchronise on the next whole valid
+                # entry, byte by byte (a false match needs a 32-bit hash collision).
                 bad += 1
-                continue
-            self.values[bytes(mv[o : o + 9])] = int.from_bytes(mv[o + 9 : o + 17], "big")
-        tail = len(data) - n * self.ENTRY
-        self.entries = n
-        if bad or tail:
-            store._note("%s: %d damaged entries and %d bytes of a torn append ignored"
-                        % (name, bad, tail))
+                o += 1
+        if bad or o < end:
+            store._note("%s: %d bytes of damaged or torn entries and %d of a torn append "
+                        "ignored" % (name, bad, end - o))
             self.compact()
 
     @staticmethod
@@ -332,11 +338,23 @@ class CounterLog:
         if self.entries >= self.capacity:
             self.compact()
             return
-        with open(self.store.path(self.name), "ab") as f:
-            f.write(self._entry(key, value))
-        sync()
+        try:
+            self.append(self._entry(key, value))
+        except OSError as exc:
+            # A write that failed part way leaves a torn entry every later append would
+            # follow out of step: the whole log is rewritten (atomically) at once instead,
+            # which puts this value on flash too; if that fails as well, the caller hears.
+            self.store._note("%s: append failed (%s); rewritten" % (self.name, exc))
+            self.compact()
+            return
         self.entries += 1
         self.appends += 1
+
+    def append(self, entry):
+        """Append one encoded entry to the file (put's write)."""
+        with open(self.store.path(self.name), "ab") as f:
+            f.write(entry)
+        sync()
 
     def replace(self, values):
         """All counters at once ({9-byte key: value}), e.g. a lowered one: one atomic write."""

@@ -492,7 +492,7 @@ class Bench:
         res.response = rec.raw
         res.checks.add("response received", True)
         checks, decoded, msg = checker.check_response(
-            rec.raw, cmd, party, device.ka_public, device.ds_public, uc.critical)
+            rec.raw, cmd, party, device.ka_public, device.ds_public, uc.critical, self.dcc)
         res.checks.extend(checks)
         res.decoded = decoded
         if msg is not None and checks.ok and uc.payload == "ASN.1":
@@ -500,7 +500,7 @@ class Bench:
             res.values = [bytes(msg.content)]
             uc.expect(res.checks, bytes(msg.content), res.values, params)
         elif msg is not None and checks.ok and uc.payload == "GBZ":
-            z = ocrypto.ecdh(party.ka_key, device.ka_public)
+            z = checker.payload_z(msg, party, device.ka_public, self.dcc)
             _json, _kind, resp, plain = checker.decode_payload(msg, z)
             res.values = usecases.gbz_use_cases.GBZValues(resp, plain)
             uc.expect(res.checks, resp, res.values, params)
@@ -508,7 +508,7 @@ class Bench:
             resp = access.decode_apdu(msg.content)
             values = list(resp.data)
             if uc.encrypted:
-                z = ocrypto.ecdh(party.ka_key, device.ka_public)
+                z = checker.payload_z(msg, party, device.ka_public, self.dcc)
                 values = [checker.decrypt_protected(access.ProtectedAttributes.from_data(d), z,
                                                     msg)
                           for d in resp.data if d.tag != 0]

@@ -152,6 +152,7 @@ def test_get_current_price_and_publish_price_on_a_tariff_change():
         i = bytes(v).find(b"\x10\x4e\x20")  # the first charge, long 20000
         v[i + 1:i + 3] = (31234).to_bytes(2, "big")
         a.put(slot, bytes(v))
+        dev._save_attrs()  # as the activation does: the SE server looks at its next tick
         pushed = _cluster_command(dev.tick(NOW + 2), se.PRICE, se.PUBLISH_PRICE)
         assert len(pushed) == 1 and se.parse_publish_price(pushed[0].payload)["price"] == 31234
         assert _read(dev, se.PRICE, [se.P_TIER1_BLOCK1_PRICE]) == {
@@ -249,5 +250,30 @@ def test_the_server_is_made_on_the_first_type2_frame_only():
         _read(dev, se.BASIC, [0x0005])
         assert dev._se is not None and dev.status(NOW)["han"]["clients"] == [IHD.hex()]
         assert cosem.value_int(dev.attribute(112, OB("0-0-19-10-0-255"), 2)) == dev.balance()
+    finally:
+        fx.cleanup(store)
+
+
+def test_the_se_server_wakes_the_meter_on_events_not_every_second():
+    dev, store = _device()
+    try:
+        _read(dev, se.METERING, [se.M_SUMMATION_DELIVERED])  # a client: the IHD
+        se_server = dev.se_server(NOW)
+        assert se_server.next_due(NOW) == NOW  # a new client: look at the next tick
+        dev.tick(NOW)
+        # Nothing changed, no reporting configured: nothing to look at.
+        assert se_server.next_due(NOW + 1) is None and dev.next_due(NOW + 1) > NOW + 1
+        # A command (here ECS10's message) makes the next tick look again, and push.
+        _gbcs(dev, 0x0021, [RequestSpec.set(1, OB("0-2-96-13-1-255"), 2)],
+              [Data.octet(b"Hello")])
+        assert se_server.next_due(NOW + 1) == NOW + 1
+        assert _cluster_command(dev.tick(NOW + 1), se.MESSAGING, se.DISPLAY_MESSAGE)
+        assert se_server.next_due(NOW + 2) is None
+        # Reporting (min 10 s, max 60 s): looked at every 10 s, not every second.
+        cfg = foundation.encode(0x06, [ReportingConfig(se.M_DEMAND, types.INT24, 10, 60, 10)])
+        dev.on_han(_frame(se.METERING, ZCLFrame(0x06, cfg, frame_type=TYPE_GLOBAL)), NOW + 2)
+        assert [a for a in dev.tick(NOW + 2) if a.cluster == se.METERING]
+        assert se_server.next_due(NOW + 3) == NOW + 12
+        assert dev.tick(NOW + 5) == [] and se_server.next_due(NOW + 5) == NOW + 12
     finally:
         fx.cleanup(store)

@@ -325,6 +325,34 @@ def test_future_dated_change_cancelled_with_never_and_immediate_with_now():
         fx.cleanup(store)
 
 
+def test_a_full_pending_list_refuses_the_new_change_and_keeps_the_acknowledged_ones():
+    dev, store = _device()
+    try:
+        _ecs02(dev, cosem.date_time(NOW + 600), 2, NOW)
+        mine = dev.state["pending"][0]
+        # Other acknowledged future-dated changes fill the list (their slots are stand-ins).
+        others = [[NOW + 1000 + i, 5000 + i, 0x0019, 77 + i, "90b3d51f30010000"]
+                  for i in range(esme_mod.MAX_PENDING - 1)]
+        dev.state["pending"].extend(others)
+        # Re-dating the same activation replaces its own entry: room enough.
+        _, resp, _ = _ecs02(dev, cosem.date_time(NOW + 700), 2, NOW + 1)
+        assert _results(resp) == [0, 0, 0] and len(dev.state["pending"]) == esme_mod.MAX_PENDING
+        assert dev.state["pending"][-1][0] == NOW + 700
+        # The list full of other activations' changes: the new one is refused
+        # (temporary-failure), none of the acknowledged ones dropped.
+        dev.state["pending"].pop()
+        dev.state["pending"].append([NOW + 2000, 4999, 0x0019, 1, "90b3d51f30010000"])
+        before = [list(e) for e in dev.state["pending"]]
+        _, resp, _ = _ecs02(dev, cosem.date_time(NOW + 800), 2, NOW + 2)
+        assert _results(resp) == [0, 0, 2]
+        assert dev.state["pending"] == before and mine not in dev.state["pending"]
+        # ... and the date-time it carried was not stored either.
+        got = dev.attribute(111, OB("0-1-19-0-0-255"), 13)
+        assert bytes(got[2:]) == cosem.date_time(NOW + 700)
+    finally:
+        fx.cleanup(store)
+
+
 def test_prepayment_credit_top_up_adjust_and_reset():
     dev, store = _device(init={"power_w": 1000})
     try:

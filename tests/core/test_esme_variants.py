@@ -250,3 +250,80 @@ def test_supply_tamper_state_set_and_read():
             access.TYPE_UNMATCHED]
     finally:
         fx.cleanup(store)
+
+
+class _PowerCut(Exception):
+    pass
+
+
+def _cut_after(store, n):
+    """Make the store's `n`-th write (save, in-place save, remove...) a power cut."""
+    count = [0]
+
+    def wrap(fn):
+        def write(*args):
+            count[0] += 1
+            if count[0] == n:
+                raise _PowerCut()
+            return fn(*args)
+        return write
+
+    for name in ("save", "save_often", "save_parts", "save_bytes", "dump", "remove"):
+        setattr(store, name, wrap(getattr(store, name)))
+
+
+def test_a_power_cut_anywhere_in_future_dated_activations_loses_nothing():
+    import hashlib
+
+    from smets.store import Store
+
+    acct = bytes((0, 1, 19, 0, 0, 255))
+    image = "0203040506"
+    digest = hashlib.sha256(bytes.fromhex(image)).digest()
+    n = 0
+    while True:
+        n += 1
+        dev, store = _device()
+        try:
+            dev.control("firmware_image", {"image": image}, NOW)
+            dev.device_tick(NOW)
+            # A payment mode change (ECS02 style) and a firmware activation (CS06), both
+            # future-dated to the same time: one activation, then the firmware entry.
+            counter = fx.next_counter("supplier")
+            req = AccessRequest(fx.invoke(counter), [
+                RequestSpec.set(111, acct, 2), RequestSpec.set(111, acct, 11),
+                RequestSpec.set(111, acct, 13)], [
+                Data.structure([Data.enum(2), Data.enum(1)]),
+                Data.array([Data.structure([Data.octet(bytes((0, 0, 19, 10, 0, 255))),
+                                            Data.octet(bytes((0, 0, 19, 20, 0, 255))),
+                                            Data.bits("111")])]),
+                Data.octet(cosem.date_time(NOW + 600))])
+            raw, _ = fx.command("supplier", 0x001A, req.to_bytes(), critical=True,
+                                counter=counter)
+            assert dev.handle_gbcs(raw, NOW) and dev.last_outcome == "accepted"
+            _send(dev, 0x0012, _cs06(digest, NOW + 600), critical=True)
+            assert dev.status(NOW)["pending"] == 2
+            _cut_after(dev.store, n)
+            try:
+                alerts = dev.device_tick(NOW + 600)
+                cut = False
+            except _PowerCut:
+                cut = True
+                # Power back: the meter restarts from flash and its clock runs on.
+                dev = ESME(fx.identity(), Store(store.root), NOW + 601)
+                alerts = dev.device_tick(NOW + 601)
+            # Whatever write the cut hit: both changes made, each alerted once, none left.
+            assert dev.status(NOW + 601)["pending"] == 0, n
+            assert bytes(dev.attribute(1, bytes((0, 0, 0, 2, 1, 255)), 2)[2:]) == bytes(
+                (2, 3, 4, 5)), n
+            assert dev.attribute(111, acct, 2)[3] == 2, n
+            codes = sorted(envelope.decode(a).message_code for a in alerts)
+            assert codes == [0x00CA, 0x00CC], (n, codes)
+            fw = [envelope.decode(a) for a in alerts if envelope.decode(a).message_code == 0xCA]
+            body, _ = asn1.read_as(fw[0].content, asn1.SEQUENCE)
+            assert asn1.read_int(body)[0] == 0x8F66, n  # actioned, not "no image"
+        finally:
+            fx.cleanup(store)
+        if not cut:
+            break
+    assert n > 3  # the writes of the activation were each cut once

@@ -164,6 +164,53 @@ def test_counter_log_ignores_a_torn_append_and_damage():
         _cleanup(s)
 
 
+def test_counter_log_resynchronises_after_a_torn_entry_in_the_middle():
+    s = Store(_scratch())
+    try:
+        log = CounterLog(s, "ctr")
+        log.put(_A, 7)
+        # A write that failed part way, and the device appending on after it (no restart):
+        # the later entries sit 11 bytes out of step.
+        with open(s.path("ctr"), "ab") as f:
+            f.write(CounterLog._entry(_A, 8)[:11])
+        log.put(_B, 2001)
+        log.put(_A, 9)
+        again = CounterLog(s, "ctr")
+        assert again.values == {_A: 9, _B: 2001}, again.values
+        assert s.errors == 1 and "11 bytes of damaged" in s.last_error
+        # Rewritten whole entries at load: the file is in step again.
+        assert os.stat(s.path("ctr"))[6] == 2 * CounterLog.ENTRY
+        assert CounterLog(s, "ctr").values == {_A: 9, _B: 2001} and s.errors == 1
+    finally:
+        _cleanup(s)
+
+
+class _FailingLog(CounterLog):
+    fail = False
+
+    def append(self, entry):
+        if not self.fail:
+            return CounterLog.append(self, entry)
+        with open(self.store.path(self.name), "ab") as f:
+            f.write(entry[:5])  # part of the entry made it to flash
+        raise OSError(28)
+
+
+def test_counter_log_rewrites_itself_when_an_append_fails():
+    s = Store(_scratch())
+    try:
+        log = _FailingLog(s, "ctr")
+        log.put(_A, 7)
+        log.fail = True
+        log.put(_B, 2001)  # the append fails: the log is rewritten with it
+        log.fail = False
+        log.put(_A, 8)
+        assert os.stat(s.path("ctr"))[6] % CounterLog.ENTRY == 0
+        assert CounterLog(s, "ctr").values == {_A: 8, _B: 2001}
+    finally:
+        _cleanup(s)
+
+
 def test_counter_log_reads_the_old_json_record():
     s = Store(_scratch())
     try:

@@ -340,3 +340,56 @@ def test_method_a_partners_agree_keys_over_the_han_in_either_order():
     finally:
         fx.cleanup(s1)
         fx.cleanup(s2)
+
+
+def test_the_meters_load_control_event_ids_survive_a_restart():
+    store = fx.scratch_store()
+    try:
+        init = {"device_log": [[HCALCS_EUI.hex(), devlog.HCALCS, 0]]}
+        esme = ESME(_identity("ESME", ESME_EUI), store, NOW, fresh=True, init=init)
+        a = esme.attrs
+        a.put(a.slot(b"\x00\x01\x00\x00\x5e\x2c\x00\x16\x02"), b"\x09\x08" + HCALCS_EUI)
+        esme._save_attrs()
+
+        def ask(dev):
+            # HECS01: the HCALCS asks for its scheduled events; the meter answers with a
+            # Load Control Event of a new Issuer Event ID.
+            frame = ZCLFrame(drlc.GET_SCHEDULED_EVENTS, drlc.get_scheduled_events())
+            out = dev.on_han(ApsFrame(HCALCS_EUI, ESME_EUI, drlc.CLUSTER, frame.to_bytes()),
+                             NOW)
+            reply = ZCLFrame.from_bytes(out[0].payload)
+            return drlc.LoadControlEvent.from_bytes(reply.payload).event_id
+
+        first = ask(esme)
+        # A restart with no command in between: the id must not come again.
+        esme = ESME(_identity("ESME", ESME_EUI), store, NOW + 5)
+        assert ask(esme) > first
+    finally:
+        fx.cleanup(store)
+
+
+def test_a_ppmids_credit_reads_do_not_load_the_type1_code():
+    from smets.devices import esme as esme_mod
+
+    esme, ppmid, stores = _joined_pair()
+    real = esme_mod._call
+    loaded = []
+
+    def spy(name, *args, module="esme_ext"):
+        loaded.append(module)
+        return real(name, *args, module=module)
+
+    esme_mod._call = spy
+    try:
+        # The PPMID's periodic credit read (a global Read Attributes) is the SE server's.
+        ppmid.read_credit(NOW)
+        _pump([esme, ppmid], _tick([ppmid]))
+        assert ppmid.display["read_at"] == NOW and "esme_han" not in loaded
+        # Its prepayment commands are esme_han's.
+        ppmid.request_emergency_credit(NOW)
+        _pump([esme, ppmid], _tick([ppmid]))
+        assert "esme_han" in loaded
+    finally:
+        esme_mod._call = real
+        for s in stores:
+            fx.cleanup(s)

@@ -16,6 +16,7 @@ from smets.zcl import ppmid as pz
 from smetsbench.han import zcrypto
 from smetsbench.han.capture import open_air
 from smetsbench.oracle import checker
+from smetsbench.oracle import utrn as outrn
 from smetsbench.usecases import library
 
 OBIS = library._obis
@@ -77,7 +78,9 @@ def test_join_agree_keys_and_use_the_ppmid(bench, esme, ppmid):
     tap = lambda direction, frame, eui, t: air.append(bytes(frame))  # noqa: E731
     bench.hub.air_taps.append(tap)
     try:
-        ppmid.link.control("topup", utrn="73946144332040217315")
+        # A UTRN the bench's supplier made for this meter (the meter checks its MAC).
+        code, _ = outrn.make(bench.dcc["supplier"], esme.eui, esme.ka_public, 1000)
+        ppmid.link.control("topup", utrn=code)
         assert _wait(lambda: esme.status()["device"]["balance"] > before)
         display = _wait(lambda: ppmid.link.control("display")["last"])
     finally:

@@ -93,12 +93,24 @@ def _rtds_pairs(root):
                            for f in (q, p))
 
 
+class _KeystoreParties:
+    """The DCC's parties, and any other party whose KA key the RTDS keystore holds: the
+    unknown remote parties (URP) that GCS16b / GCS61 responses are encrypted for."""
+
+    def __init__(self, dcc, ks):
+        self.dcc, self.ks = dcc, ks
+
+    def by_eui(self, eui):
+        party = self.dcc.by_eui(eui)
+        if party is None and self.ks.has_private(eui.hex(), "ka"):
+            party = RemoteParty("urp", eui, ka_key=self.ks.private(eui.hex(), "ka"))
+        return party
+
+
 # RTDS responses this checker cannot pass, and why:
-# - payloads encrypted for a supplementary remote party (URP, GCS61: GBCS 7.2.10): the oracle
-#   agrees Z with the command's originator only;
 # - GCS20r's error: a Default Response in the direction of the command it answers (the
 #   device, as a Device Management client, should answer client to server, ZCL 2.5.12).
-_RTDS_KNOWN = ("_URP_", "GCS61_4.17_SUCCESS", "GCS20r_6.2.10_ERROR")
+_RTDS_KNOWN = ("GCS20r_6.2.10_ERROR",)
 
 
 def test_the_rtds_gbz_responses_pass_the_gbz_checks():
@@ -107,7 +119,9 @@ def test_the_rtds_gbz_responses_pass_the_gbz_checks():
         pytest.skip("../shared/rtds not present")
     dcc = DCC.from_keystore(Path(root) / "keystore")
     ks = ocrypto.KeyStore(Path(root) / "keystore")
+    urps = _KeystoreParties(dcc, ks)
     n = 0
+    supplementary = 0
     for name, (cmd, resp) in _rtds_pairs(Path(root)):
         party = dcc.by_eui(cmd.originator)
         if registry.of_message(cmd) is not registry.GBZ or party is None \
@@ -115,8 +129,10 @@ def test_the_rtds_gbz_responses_pass_the_gbz_checks():
             continue
         checks, _decoded, _msg = checker.check_response(
             resp.raw, cmd, party, ks.public(cmd.recipient, "ka"),
-            ks.public(cmd.recipient, "ds"), resp.signature is not None)
+            ks.public(cmd.recipient, "ds"), resp.signature is not None, urps)
         assert checks.ok, (name, checks.failures())
         assert "GBZ components answer the command's" in [c.name for c in checks], name
         n += 1
+        supplementary += "supplementary remote party's KA key" in [c.name for c in checks]
     assert n >= 90
+    assert supplementary >= 2  # GCS16b and GCS61 URP responses, decrypted with the URP key

@@ -109,10 +109,8 @@ ALERT_BILLING_DATA_LOG = const(0x8F0A)
 ALERT_FUTURE_DATED_EXECUTED = const(0x8F66)
 
 # Prepayment: the emulator charges a flat unit rate (1e-5 currency units per kWh) while the
-# account is in prepayment mode; a UTRN top-up adds TOPUP_CREDIT (the UTRN's value is
-# encrypted for the meter's PTUT key, which the emulator does not model).
+# account is in prepayment mode; a UTRN top-up adds the UTRN's value (esme_ext.top_up).
 UNIT_RATE = const(20000)
-TOPUP_CREDIT = const(1000000)
 
 _KEY_MPAN_IMPORT = b"\x00\x01\x00\x00\x5e\x2c\x22\x0b\x02"
 _KEY_MPAN_EXPORT = b"\x00\x01\x01\x00\x00\x00\x02\xff\x02"
@@ -124,6 +122,7 @@ _KEY_BILLING_CALENDAR = b"\x00\x16\x00\x00\x0f\x00\x00\xff\x04"
 _KEY_BILLING_LOG = b"\x00\x07\x00\x00\x62\x01\x00\xff\x02"
 _JOINS = (0x000D, 0x000E, 0x000F, 0x0010, 0x0013)  # CS03A1, CS03B, CS04AC, CS04B, CS07: joins
 _TYPE1 = (devlog.PPMID, devlog.HCALCS)  # joined devices whose commands esme_han takes
+_TYPE_CLUSTER = const(1)  # ZCL frame type of a cluster-specific command (ZCL 2.4.1.1.1)
 _CS06 = const(0x0012)  # Activate Firmware: esme_fw
 # What esme_han loads for a Type 1 device's frame (PPMID and HCALCS commands, the key
 # agreement), dropped with it.
@@ -573,9 +572,11 @@ class ESME(GBCSDevice):
     def on_cluster(self, aps, zcl, now):
         if aps.profile != PROFILE_SE:
             return []  # not ZCL (ZDO service discovery is the hub's)
-        if self.device_log.joined(aps.src_eui) in _TYPE1 or aps.cluster == 0x0800:
+        if aps.cluster == 0x0800 or zcl.frame_type == _TYPE_CLUSTER and \
+                self.device_log.joined(aps.src_eui) in _TYPE1:
             # A joined PPMID's prepayment commands, an HCALCS's load control frames, the
-            # key establishment of a Method A join; the rest (reads) goes to the SE server.
+            # key establishment of a Method A join; the rest (reads: a PPMID's every minute)
+            # goes to the SE server without loading esme_han.
             out = _call("on_frame", self, aps, zcl, now, module="esme_han")
             if out is not None:
                 return out
@@ -669,7 +670,7 @@ class ESME(GBCSDevice):
 
     def control(self, op, req, now):
         if op in ("set_load", "button", "fault_dlms", "events", "attribute", "device_log",
-                  "firmware_image", "alert"):
+                  "firmware_image", "alert", "top_up"):
             return _call("control", self, op, req, now)
         return GBCSDevice.control(self, op, req, now)
 

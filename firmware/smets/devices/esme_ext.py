@@ -200,6 +200,8 @@ def _range(b, p):
     return (0 if lo is None else lo), (0xFFFFFFFFFF if hi is None else hi)
 
 
+TEMPORARY_FAILURE = 2  # Green Book Data-Access-Result / Action-Result temporary-failure
+
 # -- future-dated activation ---------------------------------------------------------------------
 
 
@@ -207,16 +209,22 @@ def activation(dev, slot, dt, ctx):
     """An activation date-time was set (GBCS notes 6.1): NOW applies the passive values at
     once, NEVER cancels a pending change, a future time schedules it."""
     pending = dev.state["pending"]
-    for e in [e for e in pending if e[1] == slot]:
+    same = [e for e in pending if e[1] == slot]
+    t = None if dt == cosem.NEVER_DT else cosem.unix_time(dt)
+    if t is not None and t > ctx.now and len(pending) - len(same) >= E.MAX_PENDING:
+        # No room for another future-dated change: the command fails (and the SET with it:
+        # the caller has not stored the date-time yet); the changes already acknowledged
+        # stay scheduled, none is dropped to make room. temporary-failure (Green Book
+        # Data-Access-Result 2): the meter takes it again once a pending one has run.
+        dev.log("W", "future-dated change refused: %d pending" % len(pending))
+        raise E.DataAccessError(TEMPORARY_FAILURE)
+    for e in same:
         pending.remove(e)
     if dt == cosem.NEVER_DT:
         return
-    t = cosem.unix_time(dt)
     if t is None or t <= ctx.now:
         activate(dev, slot)
         return
-    if len(pending) >= E.MAX_PENDING:
-        pending.pop(0)
     msg = ctx.msg
     pending.append([t, slot, msg.message_code, msg.counter,
                     "".join("%02x" % b for b in msg.originator)])
@@ -239,16 +247,30 @@ def activate(dev, slot):
 
 def due(dev, now):
     """Changes whose activation time has come: applied, each with its 8F66 alert (GBCS:
-    one per activation attribute, to the command's originator, signed by the device)."""
+    one per activation attribute, to the command's originator, signed by the device).
+    The attributes are written before the state that no longer lists their entries: a power
+    cut between the two finds the entries again, and activating them again copies the same
+    passive values (no command ran in between); the alerts leave only after both writes.
+    (A credentials update removes its record after its commit: a cut there loses its
+    alert, not its effect.)"""
     pending = dev.state["pending"]
     out = []
     dev._dirty = False
-    for e in sorted(pending, key=lambda e: e[0]):
+    changed = False  # entries done since the state was last saved
+    # Attribute activations first, then firmware activations and credentials updates: these
+    # save the state (their commit) themselves, and after the last commit of a run nothing
+    # more is written, so a power cut can never fall between a commit and its alert leaving.
+    for e in sorted(pending, key=lambda e: (e[1] < 0, e[0])):
         if e[0] > now:
-            break
+            continue
         pending.remove(e)
-        t, slot, code, counter, orig = e
+        t, slot, code, counter, orig = e[:5]
         if slot < 0:
+            if dev._dirty:
+                # The changes activated before it go to flash first: a firmware activation
+                # or a credentials update saves the state (these entries gone) itself.
+                dev._save_attrs()
+                dev._dirty = False
             if slot == -3:  # a firmware activation (CS06, esme_fw)
                 alert = lazy.call("smets.devices.esme_fw", "due", (dev, e),
                                   ("smets.gbcs.asn1",))
@@ -256,14 +278,17 @@ def due(dev, now):
                 alert = credentials_due(dev, e)
             if alert:
                 out.append(alert)
+            changed = False
             continue
+        changed = True
         activate(dev, slot)
         party = dev.parties.get(bytes.fromhex(orig))
         body = code.to_bytes(2, "big") + counter.to_bytes(8, "big") + dev.attrs.key(slot)
         out.append(dev.alert(E.MSG_FUTURE_DATED_ALERT, E.ALERT_FUTURE_DATED_EXECUTED, t,
                              (cosem.octets(body),), recipient=party))
-    dev._save_attrs()
-    dev._save()
+    if changed:
+        dev._save_attrs()
+        dev._save()
     return out
 
 
@@ -442,14 +467,13 @@ def method(dev, h, slot, c, p, ctx):
         s["credit"] += cosem.value_int(c, p)
         dev._event(ctx.now, E.EVENT_CREDIT_ADDED)
     elif h == E.H_TOPUP:
-        # Token gateway (IC 115) m1: a 20-digit UTRN (CS01a).
+        # Token gateway (IC 115) m1: a UTRN (CS01a), checked as every top-up is; a refused
+        # one fails the action (other-reason), its event logged.
         if c[p] != cosem.OCTET_STRING:
             raise E.DataAccessError(cosem.TYPE_UNMATCHED)
         n, q = dlen(c, p + 1)
-        if n != 20 or not all(0x30 <= x <= 0x39 for x in c[q:q + n]):
+        if top_up(dev, c[q:q + n], ctx.now, False)[0]:
             raise E.DataAccessError(OTHER_REASON)
-        s["credit"] += E.TOPUP_CREDIT
-        dev._event(ctx.now, E.EVENT_CREDIT_ADDED)
     elif h == E.H_EC:
         # Emergency credit (ECS09): the emergency credit limit becomes available.
         s["ec_credit"] = cosem.value_int(a.get(a.slot(E._KEY_EC_LIMIT)))
@@ -504,6 +528,69 @@ def method(dev, h, slot, c, p, ctx):
             dev._dirty = True
 
 
+# -- top-up (GBCS 14): a remote CS01a, a PPMID's PECS01, the meter's keypad ------------------
+
+# The prepayment thresholds of esme_model (GBCS class 9000 objects, attribute 2, in the
+# account's 1e-5 currency units): 0-0:94.44.2.10 the most one top-up may add (GBCS event 8F5B
+# "UTRN exceeds Maximum Credit Threshold"), 0-0:94.44.2.20 the most the meter balance may
+# reach (8F47 "Credit would cause Meter Balance to exceed Maximum Meter Balance Threshold").
+_KEY_MAX_CREDIT = b"\x23\x28\x00\x00\x5e\x2c\x02\x0a\x02"
+_KEY_MAX_BALANCE = b"\x23\x28\x00\x00\x5e\x2c\x02\x14\x02"
+_CREDIT_PER_PENNY = 1000  # credit counts 1e-5 GBP
+_MAX_CREDIT_REACHED = 0x04  # ZSE ResultType "Rejected - Max Credit Reached"
+_EVENT_MAX_BALANCE = 0x8F47
+
+
+def _threshold(dev, key):
+    slot = dev.attrs.slot(key)
+    return cosem.value_int(dev.attrs.get(slot)) if slot >= 0 else 0
+
+
+def top_up(dev, code, now, local):
+    """Apply a UTRN (bytes) if smets.gbcs.utrn.accept takes it for this meter and the credit
+    fits the thresholds: (ZSE ConsumerTopUpResponse ResultType, credit added). Every check
+    runs before anything changes; the UTRN Counter Cache is saved with the credit (one
+    record). A refusal logs its GBCS event; a `local` top-up (keypad, PPMID) that is
+    accepted raises 810E "Credit Added Locally" to the supplier (GBCS alert codes)."""
+    try:
+        return _top_up(dev, code, now, local)
+    finally:
+        lazy.unload("smets.gbcs.utrn")  # loaded for the top-up only
+
+
+def _top_up(dev, code, now, local):
+    from smets.gbcs import utrn
+
+    s = dev.state
+    supplier = dev._party_by_role("supplier")
+    pp = (getattr(dev, "trust", None) or {}).get("supplier") or {}
+    pp = pp.get("pp")
+    # No prepayment key (a bench that gave none): form, counter and replay are still checked.
+    z = dev.zcache.z(bytes.fromhex(pp)) if supplier is not None and pp else None
+    title = supplier.eui if supplier is not None else bytes(8)
+    try:
+        counter, pence, cache = utrn.accept(
+            code, z, title, dev.eui, s.get("utrn") or [],
+            _threshold(dev, _KEY_MAX_CREDIT) // _CREDIT_PER_PENNY)
+        credit = pence * _CREDIT_PER_PENNY
+        limit = _threshold(dev, _KEY_MAX_BALANCE)
+        if limit and dev.balance() + credit > limit:
+            raise utrn.UTRNError("balance would exceed %d" % limit, _MAX_CREDIT_REACHED,
+                                 _EVENT_MAX_BALANCE)
+    except utrn.UTRNError as exc:
+        dev.log("W", "top-up refused: %s" % exc)
+        dev._event(now, exc.event)
+        return exc.result, 0
+    s["utrn"] = cache
+    s["credit"] += credit
+    dev._event(now, E.EVENT_CREDIT_ADDED)
+    dev._save()
+    dev.log("I", "top-up of %d pence (counter %016x)" % (pence, counter))
+    if local:
+        dev.alerts_out.append(dev.alert(0x1001, E.EVENT_CREDIT_ADDED, now, critical=False))
+    return 0, credit
+
+
 # -- bench CONTROL operations ---------------------------------------------------------------------
 
 
@@ -521,6 +608,13 @@ def control(dev, op, req, now):
         return {"power_w": s["power_w"], "reactive_var": s["reactive_var"]}
     if op == "button":
         return {"closed": dev.press_button(now)}
+    if op == "top_up":
+        # A UTRN typed on the meter's keypad (GBCS 14), checked as a remote one.
+        dev.advance(now)
+        before = len(dev.alerts_out)
+        result, credit = top_up(dev, str(req["utrn"]).encode(), now, True)
+        return {"result": result, "value": credit, "credit": dev.balance(),
+                "alerts": len(dev.alerts_out) - before}
     if op == "fault_dlms":
         # For ASN.1 use cases whose response code says what failed (CS06): that code.
         dev.dlms_fault_code = int(req.get("code", 0))

@@ -75,8 +75,10 @@ def parse(content, msg):
     return bytes(digest), when
 
 
-def outcome(dev, digest):
-    """(response code, firmware version now running): the activation of `digest`."""
+def outcome(dev, digest, keep=False):
+    """(response code, firmware version now running): the activation of `digest`. `keep`:
+    the image record stays (the caller removes it once its own state is saved), so that a
+    power cut before then finds the image again and the activation repeats the same way."""
     image = dev.store.load("fwimage")
     code = SUCCESS
     if dev.dlms_faults > 0:
@@ -91,7 +93,8 @@ def outcome(dev, digest):
         a = dev.attrs
         a.put(a.slot(E._KEY_FIRMWARE), cosem.octets(bytes.fromhex(image["version"])))
         dev._save_attrs()
-        dev.store.remove("fwimage")
+        if not keep:
+            dev.store.remove("fwimage")
         dev.log("I", "firmware %s activated" % image["version"])
     a = dev.attrs
     version = bytes(a.get(a.slot(E._KEY_FIRMWARE))[2:])
@@ -105,31 +108,46 @@ def _outcome_der(code, version):
 def execute(dev, uc, msg, ctx):
     digest, when = parse(bytes(msg.content), msg)
     pending = dev.state["pending"]
-    for e in [e for e in pending if e[1] == SLOT]:
+    old = [e for e in pending if e[1] == SLOT]
+    for e in old:
         pending.remove(e)  # a new activation (or a cancellation) replaces a pending one
-    dev.store.remove("fwact")
-    if when is not None and when == _NEVER:
+    later = when is not None and when > ctx.now  # future-dated, or NEVER: a cancellation
+    if later and when != _NEVER:
+        # The pending entry carries the image hash: one record (the meter's state, saved
+        # whole or not at all) holds the whole future-dated activation.
+        pending.append([when, SLOT, msg.message_code, msg.counter, _hex(msg.originator),
+                        _hex(digest)])
+    if old or later:
         dev._save()
-        return asn1.null()
-    if when is not None and when > ctx.now:
-        dev.store.save("fwact", {"hash": _hex(digest), "counter": msg.counter})
-        pending.append([when, SLOT, msg.message_code, msg.counter,
-                        _hex(msg.originator)])
-        dev._save()
+        dev.store.remove("fwact")  # an older firmware's second record, if any
+    if later:
         return asn1.null()
     return _outcome_der(*outcome(dev, digest))
 
 
 def due(dev, e):
-    """A future-dated activation at its time: the 0x00CA alert with its outcome."""
-    t, _slot, _code, counter, orig = e
-    rec = dev.store.load("fwact")
+    """A future-dated activation at its time (esme_ext.due has taken its entry out of the
+    pending list): the 0x00CA alert with its outcome. Writes, in this order: the attributes
+    (the new version, by `outcome`), then the state without the entry, the last; a power cut
+    before the state's write finds the entry and the image again, and activates the same
+    image again (the same outcome, one alert)."""
+    t, _slot, _code, counter, orig = e[:5]
+    digest = e[5] if len(e) > 5 else None
+    if digest is None:
+        # An entry an older firmware scheduled: its hash is in that firmware's record.
+        rec = dev.store.load("fwact")
+        if rec and rec.get("counter") == counter:
+            digest = rec["hash"]
     party = dev.parties.get(bytes.fromhex(orig))
-    dev.store.remove("fwact")
-    if not rec or rec.get("counter") != counter or party is None:
+    if digest is None or party is None:
         dev.log("W", "pending firmware activation (counter %d) dropped" % counter)
+        dev._save()
         return None
-    code, version = outcome(dev, bytes.fromhex(rec["hash"]))
+    if len(e) <= 5:
+        dev.store.remove("fwact")  # done with: the entry goes with the state's write below
+    code, version = outcome(dev, bytes.fromhex(digest), keep=True)
+    dev._save()  # the last write: the activation is done (the image stays held, as after
+    # an activation that failed; the next image distributed replaces it)
     body = asn1.sequence(asn1.integer(ALERT_ACTIONED if code == SUCCESS else ALERT_NOT_ACTIONED),
                          asn1.generalized_time(t), asn1.integer(counter),
                          _outcome_der(code, version))

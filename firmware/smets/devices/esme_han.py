@@ -19,8 +19,6 @@ devices the log does not hold, or from a joined device of another type, are drop
 from smets import cosem, devlog
 from smets.devices import esme as E
 from smets.han import ApsFrame
-from smets.zcl import drlc
-from smets.zcl import ppmid as pz
 from smets.zcl.frame import (
     FAILURE,
     MALFORMED_COMMAND,
@@ -30,6 +28,16 @@ from smets.zcl.frame import (
     ZCLError,
     ZCLFrame,
 )
+
+# The frames taken here (ZSE; smets.zcl.ppmid and smets.zcl.drlc hold their codecs, imported
+# by the handler of a frame that needs them, so a PPMID's frame loads no DRLC code and an
+# HCALCS's no prepayment code; esme drops them with this module).
+_PREPAYMENT = 0x0705
+_METERING = 0x0702
+_DRLC = 0x0701
+_SELECT_EMERGENCY_CREDIT = 0x00
+_CONSUMER_TOP_UP = 0x04
+_LOCAL_CHANGE_SUPPLY = 0x0C
 
 EVENT_HAN_ACTIONED = 0x8154  # Immediate HAN Interface Command received and actioned
 EVENT_HAN_NOT_ACTIONED = 0x8155
@@ -72,12 +80,12 @@ def on_frame(esme, aps, zcl, now):
         return keyest.on_frame(esme, aps, zcl, now)
     kind = esme.device_log.joined(aps.src_eui)
     if kind == devlog.PPMID and zcl.frame_type == TYPE_CLUSTER and not zcl.server_to_client:
-        if aps.cluster == pz.PREPAYMENT and zcl.command in (pz.SELECT_EMERGENCY_CREDIT,
-                                                            pz.CONSUMER_TOP_UP):
+        if aps.cluster == _PREPAYMENT and zcl.command in (_SELECT_EMERGENCY_CREDIT,
+                                                          _CONSUMER_TOP_UP):
             return _guard(esme, aps, zcl, now, _prepayment)
-        if aps.cluster == pz.METERING and zcl.command == pz.LOCAL_CHANGE_SUPPLY:
+        if aps.cluster == _METERING and zcl.command == _LOCAL_CHANGE_SUPPLY:
             return _guard(esme, aps, zcl, now, _local_change_supply)
-    if kind == devlog.HCALCS and aps.cluster == drlc.CLUSTER and zcl.frame_type == TYPE_CLUSTER \
+    if kind == devlog.HCALCS and aps.cluster == _DRLC and zcl.frame_type == TYPE_CLUSTER \
             and not zcl.server_to_client:
         return _guard(esme, aps, zcl, now, _drlc)
     return None
@@ -95,6 +103,8 @@ def _guard(esme, aps, zcl, now, handler):
 
 
 def _prepayment(esme, aps, zcl, now):
+    from smets.zcl import ppmid as pz
+
     s = esme.state
     if zcl.command == pz.SELECT_EMERGENCY_CREDIT:
         pz.parse_select_emergency_credit(zcl.payload)
@@ -106,16 +116,10 @@ def _prepayment(esme, aps, zcl, now):
         esme._save()
         return [aps.reply(aps.cluster, zcl.default_response(SUCCESS).to_bytes())]
     origin, code = pz.parse_consumer_top_up(zcl.payload)
-    # GBCS PECS01: a 20-digit UTRN, applied as CS01a applies one.
-    if len(code) == 20 and all(0x30 <= c <= 0x39 for c in code):
-        s["credit"] += E.TOPUP_CREDIT
-        result, value = pz.TOP_UP_ACCEPTED, E.TOPUP_CREDIT
-        esme._event(now, E.EVENT_CREDIT_ADDED)
-        esme._event(now, EVENT_HAN_ACTIONED)
-        esme._save()
-    else:
-        result, value = pz.TOP_UP_REJECTED_INVALID, 0
-        esme._event(now, EVENT_HAN_NOT_ACTIONED)
+    # GBCS PECS01: a UTRN, checked and applied as CS01a applies one (esme_ext.top_up: the
+    # refusal is the ZSE ResultType, its GBCS event logged); then the HAN command's event.
+    result, value = E._call("top_up", esme, code, now, True)
+    esme._event(now, EVENT_HAN_NOT_ACTIONED if result else EVENT_HAN_ACTIONED)
     body = pz.top_up_response(result, value, origin, esme.balance())
     frame = ZCLFrame(pz.CONSUMER_TOP_UP_RESPONSE, body, server_to_client=True,
                      disable_default_response=True, seq=zcl.seq)
@@ -123,6 +127,8 @@ def _prepayment(esme, aps, zcl, now):
 
 
 def _local_change_supply(esme, aps, zcl, now):
+    from smets.zcl import ppmid as pz
+
     proposed = pz.parse_local_change_supply(zcl.payload)
     # GBCS PECS03 (as SMETS): only "supply ON" can succeed, and only on an armed switch.
     ok = proposed == pz.SUPPLY_ON and esme.press_button(now)
@@ -158,6 +164,8 @@ def alcs_state(esme, n):
 
 
 def _event_frame(esme, on, seq):
+    from smets.zcl import drlc
+
     esme.state["drlc_event"] = (esme.state.get("drlc_event", 0) + 1) & 0xFFFFFFFF
     ev = drlc.LoadControlEvent(esme.state["drlc_event"], drlc.DUTY_ON if on else drlc.DUTY_OFF)
     return ZCLFrame(drlc.LOAD_CONTROL_EVENT, ev.to_bytes(), server_to_client=True,
@@ -184,13 +192,16 @@ def run_script(esme, script, now):
     v = a.get(a.slot(_ALCS_IDS + bytes((20 + n, 2))))
     hcalcs = bytes(v[2:]) if v is not None else b""
     if len(hcalcs) == 8 and esme.device_log.joined(hcalcs) == devlog.HCALCS:
+        # The event id is saved with the switch's state by the command (ECS47) that ran this.
         frame = _event_frame(esme, on, esme.next_zcl_seq())
-        esme.han_out.append(ApsFrame(esme.eui, hcalcs, drlc.CLUSTER, frame.to_bytes()))
+        esme.han_out.append(ApsFrame(esme.eui, hcalcs, _DRLC, frame.to_bytes()))
         esme.log("I", "HCALCS %s (switch %d) told to switch %s" % (_hexs(hcalcs), n,
                                                                   "on" if on else "off"))
 
 
 def _drlc(esme, aps, zcl, now):
+    from smets.zcl import drlc
+
     if zcl.command == drlc.REPORT_EVENT_STATUS:
         rep = drlc.EventStatus.from_bytes(zcl.payload)
         esme.log("I", "HCALCS %s event %d status %02x" % (_hexs(aps.src_eui), rep.event_id,
@@ -204,5 +215,8 @@ def _drlc(esme, aps, zcl, now):
             return [aps.reply(aps.cluster, zcl.default_response(NOT_FOUND).to_bytes())]
         esme._event(now, EVENT_HAN_ACTIONED)  # GBCS HECS01
         frame = _event_frame(esme, alcs_state(esme, n), zcl.seq)
+        # The event id on flash before it leaves: after a reboot the HCALCS never sees an
+        # id again (ZSE D.2: a repeated Issuer Event ID is the same event).
+        esme._save()
         return [aps.reply(aps.cluster, frame.to_bytes())]
     return [aps.reply(aps.cluster, zcl.default_response(FAILURE).to_bytes())]

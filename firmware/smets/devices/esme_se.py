@@ -132,6 +132,14 @@ class SEServer:
         self.message_id = 0
         if self._message:
             self.message_id = (now - UTC_2000) & 0xFFFFFFFF
+        # Work for the next tick is event-driven, not a poll every second: `_stale` when a
+        # client arrived or configured reporting, or when the meter wrote its store since the
+        # last look (every change a command, a clock capture or a top-up makes is saved:
+        # tariff, message, registers, device log); else `_next_report`, the next time a
+        # report may be due (None: none).
+        self._stale = True
+        self._writes = -1
+        self._next_report = None
 
     # -- the ESME's registers ---------------------------------------------------------------
     def _value(self, key):
@@ -375,6 +383,7 @@ class SEServer:
             return []
         self.stats["zcl_in"] += 1
         self.now = now
+        self._stale = True  # a new client, a reporting configuration
         self.esme.advance(now)
         eui = bytes(aps.src_eui)
         if eui not in self.clients and len(self.clients) >= _MAX_CLIENTS:
@@ -393,6 +402,12 @@ class SEServer:
 
     def tick(self, now):
         """Reports that are due, and pushes for a changed tariff or supplier message."""
+        writes = self.esme.store.writes
+        if not self._stale and writes == self._writes and (self._next_report is None
+                                                           or now < self._next_report):
+            return []
+        self._stale = False
+        self._writes = writes
         self.now = now
         for eui in [e for e in self.clients if not self.joined(e)]:
             # Unjoined (CS04B): nothing more goes to it, reports and pushes included.
@@ -423,11 +438,33 @@ class SEServer:
                 if eui in self.clients:
                     self.stats["reports"] += 1
                     out.append(self._to(eui, cluster_id, frame))
+        self._next_report = self._report_time(now)
         self.stats["zcl_out"] += len(out)
         return out
 
+    def _report_time(self, now):
+        """The next time a configured report may be due (ZCL 2.5.11.2.2): at the maximum
+        interval, and for a reportable change from the minimum interval on, looked at every
+        minimum interval (at least a second) while the registers run; None with none."""
+        due = None
+        for c in self.ep.clusters():
+            for rep in c.reporting.values():
+                last = rep.last_time
+                if last is None:
+                    return now
+                t = last + rep.max_interval if rep.max_interval else None
+                step = rep.min_interval if rep.min_interval > 1 else 1
+                change = last + step if last + step > now else now + step
+                t = change if t is None or change < t else t
+                due = t if due is None or t < due else due
+        return due
+
     def next_due(self, now):
-        return now + 1 if self.clients else None
+        if not self.clients:
+            return None
+        if self._stale or self.esme.store.writes != self._writes:
+            return now
+        return self._next_report
 
     @property
     def _price_event(self):

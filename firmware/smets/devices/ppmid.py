@@ -145,8 +145,9 @@ class PPMID(Type1Device):
                     and zcl.command == pz.CONSUMER_TOP_UP_RESPONSE:
                 self._asked.pop(zcl.seq, None)
                 result, value, _source, credit = pz.parse_top_up_response(zcl.payload)
-                d["last"] = "top-up %s" % ("accepted: +%d" % value if result == 0
-                                           else "rejected (%d)" % result)
+                d["last"] = "top-up %s" % ("accepted: +%d" % value if result == 0 else
+                                           "rejected (%d %s)" % (result, pz.TOP_UP_RESULTS.get(
+                                               result, "?")))
                 d["credit"] = credit
             elif zcl.frame_type == TYPE_CLUSTER and aps.cluster == pz.METERING \
                     and zcl.command == pz.SUPPLY_STATUS_RESPONSE:
@@ -202,8 +203,9 @@ class PPMID(Type1Device):
                 meter = self.request_emergency_credit(now)
             elif op == "topup":
                 utrn = str(req.get("utrn", ""))
-                if len(utrn) != 20 or not utrn.isdigit():
-                    raise ValueError("utrn must be 20 digits")
+                # The keypad takes a UTRN whose form and check digit (GBCS 14.8) are right;
+                # the meter checks the rest (smets.gbcs.utrn.accept).
+                lazy.call("smets.gbcs.utrn", "parse", (utrn,))
                 meter = self.top_up(utrn.encode())
             elif op == "enable_supply":
                 meter = self.enable_supply()

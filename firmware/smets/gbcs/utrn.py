@@ -12,6 +12,9 @@ table). The 64-bit PTUT is:
                 title || device title || 01 || counter (8) || PTUT high 32 bits
 
 so only the supplier holding the device's key pair partner can make a UTRN for that device.
+A meter takes a UTRN through `accept`: check digit, counter (from its UTRN Counter Cache),
+MAC, replay and value checks, the same for a remote top-up (CS01a/b), a PPMID's (PECS01, PCS01)
+and one typed on its keypad.
 The counter's low 32 bits are zero (GBCS 14: top-ups have their own counter space; the RTDS
 CS01a/b counters are 0x0000000N00000000). Facts and tables as SmartDCCInnovation/gbcs-parser
 `src/utrn.ts` implements them (GBCS 14.8); checked against the DCC RTDS 4.5.0 UTRNs.
@@ -28,8 +31,24 @@ _D = ("0123456789", "1234067895", "2340178956", "3401289567", "4012395678", "598
 _INV = "1267583094"
 
 
+# Why a meter refuses a UTRN: the ZSE ConsumerTopUpResponse ResultType (D.7.2.4.3) it answers
+# a ZigBee top-up with, and the event it logs (GBCS Table 16.2; names as gbcs-parser util.ts).
+INVALID = 0x01  # form, check digit or MAC wrong: event 8F63 "UTRN not Authentic"
+DUPLICATE = 0x02  # counter used before, or older than the cache: 8F51 "Duplicate UTRN entered"
+TOO_LARGE = 0x06  # more than a top-up may add: 8F5B "UTRN exceeds Maximum Credit Threshold"
+EVENT_NOT_AUTHENTIC = 0x8F63
+EVENT_DUPLICATE = 0x8F51
+EVENT_TOO_LARGE = 0x8F5B
+CACHE = 5  # UTRN counters a meter remembers (GBCS 14 UTRN Counter Cache; the size is ours)
+
+
 class UTRNError(ValueError):
-    """Digits that are not a UTRN (wrong length or check digit)."""
+    """A UTRN refused: `result` the ZSE ResultType, `event` the GBCS event (see above)."""
+
+    def __init__(self, text, result=INVALID, event=EVENT_NOT_AUTHENTIC):
+        super().__init__(text)
+        self.result = result
+        self.event = event
 
 
 def check_digit(digits):
@@ -45,7 +64,9 @@ def check_digit(digits):
 def parse(utrn):
     """(counter bits, pounds?, value, MAC bytes) of a UTRN (str or bytes of 20 digits)."""
     if isinstance(utrn, (bytes, bytearray, memoryview)):
-        utrn = bytes(utrn).decode()
+        b = bytes(utrn)
+        # Any bytes may come off the HAN: only digits are decoded.
+        utrn = b.decode() if all(0x30 <= c <= 0x39 for c in b) else repr(b)
     if len(utrn) != 20 or not all("0" <= ch <= "9" for ch in utrn):
         raise UTRNError("a UTRN is 20 digits, got %r" % (utrn,))
     if check_digit(utrn[:19]) != utrn[19]:
@@ -64,6 +85,54 @@ def counter_for(bits, last):
     hi = (last >> 32) + 1
     hi += (bits - hi) % 1024
     return hi << 32
+
+
+def counter_near(bits, highest):
+    """The UTRN counter (an originator counter, low 32 bits zero) a UTRN's 10 counter bits
+    stand for, next to `highest`, the highest counter in the meter's UTRN Counter Cache (-1:
+    none yet): the one whose high 32 bits are within 512 of the highest's (GBCS 14, the
+    derivation of the UTRN Counter from the PTUT truncated counter), so UTRNs vended in any
+    order within that window are all recognised. Negative when there is none (a counter
+    below zero)."""
+    if highest < 0:
+        return bits << 32
+    v = highest >> 32
+    p = v & 0x3FF
+    s = bits
+    if s < p - 512:
+        s += 1024
+    elif s > p + 512:
+        s -= 1024
+    return (v - p + s) << 32
+
+
+def accept(utrn, z, supplier, device, cache, max_pence=0, size=CACHE):
+    """(counter, value in pennies, new cache) of a UTRN a meter may apply, else UTRNError
+    with the refusal (`result`, `event`). GBCS 14: the check digit (14.8), the counter
+    derived from the cache (`counter_near`), the MAC with the prepayment key (Z of the
+    supplier's prepayment key agreement key and the meter's KA key; `z` None: no key to
+    check with, the bench gave none), then the replay rule of the UTRN Counter Cache: a
+    counter in the cache, or below the lowest of a full cache, was used (or may have been)
+    before. `max_pence` (0: no limit) caps the value of one top-up. `cache`: the counters of
+    the UTRNs accepted so far (a list; the GSME's single last counter is a cache of one); the
+    new cache holds the newest `size` counters with this one, for the caller to save with
+    the credit."""
+    bits, pounds, value, mac = parse(utrn)
+    highest = max(cache) if cache else -1
+    counter = counter_near(bits, highest)
+    if counter < 0:
+        raise UTRNError("UTRN counter below zero (cache up to %016x)" % highest)
+    high = (bits << 15) | ((1 if pounds else 0) << 13) | value
+    if z is not None and _mac(z, supplier, device, counter, high) != mac:
+        raise UTRNError("UTRN not authentic for this device (counter %016x)" % counter)
+    if counter in cache or (len(cache) >= size and counter < min(cache)):
+        raise UTRNError("UTRN counter %016x used before" % counter, DUPLICATE, EVENT_DUPLICATE)
+    pence = value * 100 if pounds else value
+    if max_pence and pence > max_pence:
+        raise UTRNError("top-up of %d pence over the limit of %d" % (pence, max_pence),
+                        TOO_LARGE, EVENT_TOO_LARGE)
+    new = sorted(list(cache) + [counter])[-size:]
+    return counter, pence, new
 
 
 def _mac(z, supplier, device, counter, high):

@@ -37,12 +37,20 @@ SUPPLY_OFF = 0x00
 SUPPLY_ARMED = 0x01
 SUPPLY_ON = 0x02
 
-# ConsumerTopUpResponse result (ZSE D.7.2.4.3).
+# ConsumerTopUpResponse result (ZSE D.7.2.4.3 ResultType).
 TOP_UP_ACCEPTED = 0x00
 TOP_UP_REJECTED_INVALID = 0x01
 TOP_UP_REJECTED_DUPLICATE = 0x02
 TOP_UP_REJECTED_ERROR = 0x03
 TOP_UP_REJECTED_MAX_CREDIT = 0x04
+TOP_UP_REJECTED_KEYPAD_LOCK = 0x05
+TOP_UP_REJECTED_TOO_LARGE = 0x06
+# What a PPMID shows for a result (the meter's refusals: smets.gbcs.utrn.accept).
+TOP_UP_RESULTS = {TOP_UP_ACCEPTED: "accepted", TOP_UP_REJECTED_INVALID: "invalid",
+                  TOP_UP_REJECTED_DUPLICATE: "duplicate", TOP_UP_REJECTED_ERROR: "error",
+                  TOP_UP_REJECTED_MAX_CREDIT: "max credit reached",
+                  TOP_UP_REJECTED_KEYPAD_LOCK: "keypad locked",
+                  TOP_UP_REJECTED_TOO_LARGE: "value too large"}
 
 
 def select_emergency_credit(issue_time, origin=ORIGIN_PPMID):

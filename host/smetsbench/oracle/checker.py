@@ -112,8 +112,28 @@ def decode_checked(raw, checks):
     return msg
 
 
-def check_response(raw, command, party, device_ka, device_ds, critical):
-    """Checks, decoded JSON (or None) and the Message of a response to `command` (a Message)."""
+def payload_z(msg, party, device_ka, parties=None):
+    """The ECDH shared secret that decrypts the encrypted parts of a device's `msg`, or None.
+
+    GBCS 7.2.4 / 7.3.5: a payload is encrypted for its remote party: the message's recipient,
+    or the supplementary remote party its other-information names instead (an Unrestricted
+    Reading Party asking through a supplier's command, ECS21b / GCS61). That party's KA key
+    comes from `parties` (anything with by_eui, e.g. the session's DCC); None when it has
+    no known KA key."""
+    _originator, _counter, payload_for = ocrypto.payload_kdf_inputs(msg)
+    payer = party
+    if payload_for != party.eui:
+        payer = parties.by_eui(payload_for) if parties is not None else None
+    if payer is None or payer.ka_key is None:
+        return None
+    return ocrypto.ecdh(payer.ka_key, device_ka)
+
+
+def check_response(raw, command, party, device_ka, device_ds, critical, parties=None):
+    """Checks, decoded JSON (or None) and the Message of a response to `command` (a Message).
+
+    `parties` (the DCC's remote parties) finds the key of a supplementary remote party the
+    payload is encrypted for (`payload_z`)."""
     checks = Checks()
     msg = decode_checked(raw, checks)
     if msg is None:
@@ -139,8 +159,12 @@ def check_response(raw, command, party, device_ka, device_ds, critical):
     # the join and firmware use cases, whose meaning the use case checks): so does every
     # command / response pair of the RTDS.
     asked = payloads.of_message(command)
+    pz = payload_z(msg, party, device_ka, parties)
+    payload_for = ocrypto.payload_kdf_inputs(msg)[2]
+    if payload_for != party.eui:
+        checks.add("supplementary remote party's KA key", pz is not None, payload_for.hex())
     try:
-        decoded, kind, resp, _ = decode_payload(msg, z)
+        decoded, kind, resp, _ = decode_payload(msg, pz)
         checks.add("payload decodes", True, kind.name)
         same = checks.add("payload kind as the command's", kind is asked,
                           "%s to %s" % (kind.name, asked.name))

@@ -513,8 +513,10 @@ def _model_build(specs, script):
 
     hooks = esme_model.HOOKS
 
-    def build(counter, party, device_eui, **_):
+    def build(counter, party, device_eui, device_ka=None, utrn=None, value=1000, pounds=False,
+              **_):
         rs, data = [], []
+        top_up = value
         for kind, cls, obis, index, hook, value in specs:
             name = hooks[hook]
             if kind == access.GET:
@@ -539,7 +541,14 @@ def _model_build(specs, script):
                 elif cls == 9:
                     data.append(Data.uint16(273))
                 elif name == "topup":
-                    data.append(Data.octet(b"73946144332040217315"))
+                    # CS01a: a UTRN the supplier makes for this meter (GBCS 14, checked by
+                    # the meter with the prepayment key), or the one given.
+                    if utrn is None and getattr(party, "pp_key", None) is not None \
+                            and device_ka is not None:
+                        from smetsbench.oracle import utrn as outrn
+
+                        utrn = outrn.make(party, device_eui, device_ka, top_up, pounds)[0]
+                    data.append(Data.octet(str(utrn or "73946144332040217315").encode()))
                 elif name == "adj":
                     data.append(Data.int32(100000))
                 elif name == "clkset":
