@@ -135,6 +135,23 @@ def test_the_prepayment_key_agreement_is_computed_once_and_kept():
         fx.cleanup(store)
 
 
+def test_a_top_up_over_the_maximum_or_replayed_is_refused_with_its_result_and_event():
+    store = fx.scratch_store()
+    try:
+        # MaxCreditPerTopUp (Prepayment 0x0022): 10 pounds, in thousandths of a penny.
+        dev = GSME(_identity(), store, NOW, fresh=True,
+                   init={"attrs": {"0705/0022": 1000 * G.CREDIT_PER_PENNY}})
+        (result, _, credit), _ = _top_up(dev, _utrn(1, 1001))
+        assert result == 0x06 and credit == 0 and 0x8F5B in _events(dev)
+        code = _utrn(2, 1000)
+        assert _top_up(dev, code)[0][0] == 0
+        (result, _, credit), _ = _top_up(dev, code)  # the same UTRN again
+        assert result == 0x02 and credit == 1000 * G.CREDIT_PER_PENNY
+        assert 0x8F51 in _events(dev)
+    finally:
+        fx.cleanup(store)
+
+
 # -- GCS32 / GCS39: remotely the valve is closed or armed, never opened --------------------
 
 

@@ -119,7 +119,6 @@ EVENT_SUPPLY_ARMED = const(0x8F32)
 EVENT_CREDIT_ADDED_LOCALLY = const(0x810E)
 EVENT_EC_ACTIVATED = const(0x81AB)
 EVENT_UTRN_NOT_AUTHENTIC = const(0x8F63)
-EVENT_DUPLICATE_UTRN = const(0x8F51)
 EVENT_EVENT_LOG_CLEARED = const(0x8F52)
 EVENT_SUPPLY_ENABLED = const(0xF001)  # the emulator's own range: GBCS has no plain code
 EVENT_SUPPLY_DISABLED = const(0xF002)
@@ -236,7 +235,7 @@ class GSME(GBZDevice):
             # The wake-up interval may be given at provisioning (a bench that wants a faster
             # or slower GSME); kept in the state, so a restart wakes at the same interval.
             state = {"t": now, "flow": 0, "frac": 0, "hh": 0, "day": 0, "period": 0,
-                     "pending": [], "snap_id": 0, "topup_counter": -1,
+                     "pending": [], "snap_id": 0, "utrn": [],
                      "wake_s": int(init.get("wake_s", WAKE_S))}
             fresh = True
         self.state = state
