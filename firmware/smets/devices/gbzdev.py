@@ -15,8 +15,14 @@ dated are kept until then (subclasses run them with their `_due`).
 A subclass gives: CLUSTERS (the component words' cluster index), HANDLERS ("<cluster><c|s>
 <command>:<name>[/<activation time field>]" entries), `handler_module(name)` for handlers
 that are not `_h_<name>` methods, EXT_MODULE (its rarely used code: asn1_use_case, urp),
-`attrs` (an AttrTable), `state` (a dict with "pending"), `advance(now)`, `_save()` and
-`_save_attrs()`.
+`attrs` (an AttrTable), `state` (a dict with "pending", loaded with `_load_saved`),
+`advance(now)`, and `check(name, c, fields, ctx)` for a handler's checks that must pass before
+a command is kept for later.
+
+The attribute values and the state are one record ("zattrs": the values, then the state as
+JSON), written at once: the state says up to when the registers count (a GSME's time, its
+sub-litre remainder, the pending commands), so a power cut must never leave one new and the
+other old (the registers counted twice, or lost, at the next start).
 """
 
 try:
@@ -27,6 +33,7 @@ except ImportError:  # CPython
         return x
 
 
+import json
 import struct
 
 from smets import lazy
@@ -40,6 +47,7 @@ from smets.zcl.frame import (
     DEFAULT_RESPONSE,
     FAILURE,
     HARDWARE_FAILURE,
+    INSUFFICIENT_SPACE,
     INVALID_FIELD,
     NOT_FOUND,
     READ_ATTRIBUTES,
@@ -147,11 +155,48 @@ class GBZDevice(GBCSDevice):
         self.gbz_fault = None
         return True
 
-    def _save(self):
-        pass
+    def put_all(self, items):
+        """Set attributes ((cluster, attribute id, value), ...) all or none: every value is
+        checked first (one the model refuses: Failure with its ZCL status, nothing set)."""
+        a = self.attrs
+        for cluster, attr_id, value in items:
+            row = a.find(cluster, attr_id)
+            if row < 0:
+                raise KeyError("no attribute %04x/%04x" % (cluster, attr_id))
+            status = a.check(row, value)
+            if status is not None:
+                raise Failure(status)
+        for cluster, attr_id, value in items:
+            a.set(cluster, attr_id, value)
+        self._dirty = True
 
-    def _save_attrs(self):
-        self.store.save_bytes("zattrs", self.attrs.values)
+    # -- the saved record: attribute values and state together ---------------------------------
+    STATE_RECORD = "gbz"  # the state's own record in the earlier layout (two records)
+
+    def _load_saved(self, fresh):
+        """The saved state, its attribute values taken into `attrs`; None (the defaults kept)
+        for a fresh start or nothing usable saved. Reads the earlier layout too (the values
+        alone in "zattrs", the state in STATE_RECORD)."""
+        if fresh:
+            return None
+        data = self.store.load_bytes("zattrs")
+        n = len(self.attrs.values)
+        if data is None or len(data) < n:
+            return None
+        if len(data) > n:
+            try:
+                state = json.loads(bytes(data[n:]).decode())
+            except (ValueError, UnicodeError):
+                state = None
+        else:
+            state = self.store.load(self.STATE_RECORD)
+        if not isinstance(state, dict) or not self.attrs.load(data[:n]):
+            return None
+        return state
+
+    def _save(self):
+        """Write the attribute values and the state, one record (one atomic write)."""
+        self.store.save_parts("zattrs", (self.attrs.values, json.dumps(self.state).encode()))
 
     # -- GBCS use cases ------------------------------------------------------------------------
     def execute(self, uc, msg, ctx):
@@ -195,9 +240,9 @@ class GBZDevice(GBCSDevice):
                     encrypted += 1
             out.append(resp)
         if self._dirty:
-            # Registers and state together (the state holds the time the registers are up
-            # to); a read changes neither, and the clock's captures save the accrual.
-            self._save_attrs()
+            # Registers and state together (one record: the state holds the time the
+            # registers are up to); a read changes neither, and the clock's captures save the
+            # accrual.
             self._save()
         return gbz.GBZPayload(out).to_bytes()
 
@@ -305,6 +350,9 @@ class GBZDevice(GBCSDevice):
         i += len(key)
         j = handlers.find(" ", i)
         name, _, at = handlers[i:j].partition("/")
+        # What the command asks is checked before it runs or is kept for later: a command
+        # refused at its time would already have been acknowledged.
+        self.check(name, c, fields, ctx)
         if at and ctx.uc.response_time:
             t = c.from_date_time if at == "F" else fields[int(at)]
             if t is not None and self._schedule(c, t, ctx):
@@ -313,6 +361,10 @@ class GBZDevice(GBCSDevice):
                     return self._handle("payment_mode_reply", c, fields, ctx)
                 return None
         return self._handle(name, c, fields, ctx)
+
+    def check(self, name, c, fields, ctx):
+        """Raise Failure when the command (handler `name`, its fields) may not run for the
+        command's sender or use case (ctx.msg); a role with such rules overrides."""
 
     def _handle(self, name, c, fields, ctx):
         """Run a handler: a method of the class (the frequent ones), else the `handle` of
@@ -353,9 +405,13 @@ class GBZDevice(GBCSDevice):
             return True
         if t == 0 or t + EPOCH_2000 <= ctx.now:
             return False
-        self._dirty = True  # saved with the command
         if len(pending) >= MAX_PENDING:
-            pending.pop(0)
+            # No room: the command is refused (ZCL INSUFFICIENT_SPACE, a failed execution) -
+            # never a pending one dropped, which its sender holds acknowledged (GBCS 7.2.10:
+            # it runs at its time and is reported with 8F66 / 8F67).
+            self.log("W", "future-dated command refused: %d pending" % len(pending))
+            raise Failure(INSUFFICIENT_SPACE)
+        self._dirty = True  # saved with the command
         pending.append([t + EPOCH_2000, msg.message_code, msg.counter,
                         "".join("%02x" % b for b in msg.originator), c.cluster,
                         c.frame_control, c.command, "".join("%02x" % b for b in c.payload),

@@ -36,6 +36,7 @@ from smets.zcl import secmd, types
 from smets.zcl.attrs import AttrTable
 from smets.zcl.endpoint import Endpoint, TableCluster
 from smets.zcl.frame import (
+    NOT_AUTHORIZED,
     NOT_FOUND,
     REPORT_ATTRIBUTES,
     TYPE_CLUSTER,
@@ -68,6 +69,7 @@ class GPF(GBZDevice):
     ALERT_RECIPIENT = "acb"  # GCS62: the device log backup goes to the ACB (RTDS NA_GCS62)
     HANDLERS = _HANDLERS
     EXT_MODULE = "smets.devices.gpf_ext"
+    STATE_RECORD = "gpf"
     RECORDS = GBZDevice.RECORDS + ("gpf", "zattrs", "snaps", "bills", "daily")
 
     @classmethod
@@ -83,9 +85,11 @@ class GPF(GBZDevice):
         index, defaults, _, self.CLUSTERS = _model()
         self.USE_CASES = _gpf_use_cases()
         self.attrs = AttrTable(index, defaults)
-        state = None if fresh else store.load("gpf")
-        if state is None or not self.attrs.load(store.load_bytes("zattrs")):
-            state = {"pending": [], "devlog": [], "mirror_t": None, "last_volume": None}
+        state = self._load_saved(fresh)
+        if state is None:
+            # "owner": the GSME the mirror is for, the first to request it (hex EUI-64).
+            state = {"pending": [], "devlog": [], "mirror_t": None, "last_volume": None,
+                     "owner": None}
             fresh = True
         self.state = state
         self.snaps = Logbook(store, "snaps", SNAPSHOT_FORMAT, SNAPSHOT_LOG_SIZE)
@@ -93,11 +97,9 @@ class GPF(GBZDevice):
         self.daily = Logbook(store, "daily", ">II", CONSUMPTION_LOG_SIZE)
         self.endpoint = None
         self.mirror_frames = 0  # reports and snapshots the mirror has taken since the start
+        self.stats["mirror_refused"] = 0  # mirror frames from a device not the mirror's GSME
         if fresh:
             lazy.call(self.EXT_MODULE, "world", (self, now, init or {}))
-
-    def _save(self):
-        self.store.save("gpf", self.state)
 
     # -- the mirror as a ZCL server (IHD / CAD reads) -------------------------------------------
     def mirror_endpoint(self):
@@ -111,16 +113,38 @@ class GPF(GBZDevice):
         c = aps.cluster
         if c == METERING and zcl.frame_type == TYPE_CLUSTER and zcl.server_to_client \
                 and zcl.command == 0x01:
-            # RequestMirror from a meter (ZSE D.3.2.4.2): the mirror's endpoint.
-            answer = ZCLFrame(0x01, secmd.encode(METERING, False, 0x01, [MIRROR_EP]),
+            # RequestMirror from a meter (ZSE D.3.2.4.2): the mirror's endpoint. The mirror is
+            # the first requester's (the GSME this GPF proxies); another gets 0xFFFF, no mirror.
+            ep = MIRROR_EP
+            src = bytes(aps.src_eui).hex()
+            if self.state.get("owner") is None:
+                self.state["owner"] = src
+                self._save()
+            elif self.state["owner"] != src:
+                ep = 0xFFFF
+                self._refuse(src, "RequestMirror")
+            answer = ZCLFrame(0x01, secmd.encode(METERING, False, 0x01, [ep]),
                               disable_default_response=True, seq=zcl.seq)
             return [aps.reply(c, answer.to_bytes())]
-        if c in MIRRORED and zcl.frame_type == TYPE_GLOBAL and zcl.command == REPORT_ATTRIBUTES:
+        report = c in MIRRORED and zcl.frame_type == TYPE_GLOBAL \
+            and zcl.command == REPORT_ATTRIBUTES
+        snapshot = c in (METERING, PREPAYMENT) and zcl.frame_type == TYPE_CLUSTER \
+            and zcl.server_to_client and zcl.command in (0x06, 0x01)
+        owner = self.state.get("owner")
+        if (report or snapshot) and bytes(aps.src_eui).hex() != owner:
+            # Only the mirror's GSME writes to it: anyone else's frame is dropped before it
+            # costs a flash write (or changes what an IHD reads as the gas meter's). ZCL
+            # 2.5.12: an error is answered even when the sender disabled Default Responses:
+            # NOT_FOUND when no mirror was asked for (the GPF started afresh: the meter asks
+            # again), NOT_AUTHORIZED when the mirror is another meter's.
+            self._refuse(bytes(aps.src_eui).hex(), "report")
+            status = NOT_FOUND if owner is None else NOT_AUTHORIZED
+            return [aps.reply(c, zcl.default_response(status).to_bytes())]
+        if report:
             self.mirror_frames += 1
             self._mirror_report(c, zcl.payload, now)
             return []
-        if c in (METERING, PREPAYMENT) and zcl.frame_type == TYPE_CLUSTER \
-                and zcl.server_to_client and zcl.command in (0x06, 0x01):
+        if snapshot:
             self.mirror_frames += 1
             try:
                 self._mirror_snapshot(c, zcl.command, zcl.payload)
@@ -132,6 +156,10 @@ class GPF(GBZDevice):
             resp = self.mirror_endpoint().handle(c, zcl, now)
             return [] if resp is None else [aps.reply(c, resp.to_bytes())]
         return None
+
+    def _refuse(self, src, what):
+        self.stats["mirror_refused"] += 1
+        self.log("W", "mirror %s from %s, not its GSME %s" % (what, src, self.state.get("owner")))
 
     def _mirror_report(self, cluster, data, now):
         """Report Attributes from the GSME: the mirror takes every attribute it knows whose
@@ -149,7 +177,6 @@ class GPF(GBZDevice):
         except (ZCLError, IndexError):
             self.stats["zcl_errors"] += 1
         self.state["mirror_t"] = now
-        self._save_attrs()
         self._save()
 
     def _mirror_snapshot(self, cluster, command, payload):
@@ -179,9 +206,7 @@ class GPF(GBZDevice):
 
     def _h_tenancy(self, c, f, ctx):
         """PublishChangeOfTenancy (GCS09): the tenancy change the GPF and its mirror keep."""
-        self.attrs.set(DEVICE_MANAGEMENT, 0x0200, f[3])
-        self.attrs.set(DEVICE_MANAGEMENT, 0x0201, f[4])
-        self._dirty = True
+        self.put_all(((DEVICE_MANAGEMENT, 0x0200, f[3]), (DEVICE_MANAGEMENT, 0x0201, f[4])))
 
     # -- bench --------------------------------------------------------------------------------
     def status(self, now):

@@ -30,7 +30,6 @@ def world(dev, now, init):
             dev.daily.append(int(t0) + i * P._DAY, int(litres))
     dev.state["devlog"] = [[str(e), int(k)] for e, k in h.get("devlog", ())]
     dev.state["mirror_t"] = now
-    dev._save_attrs()
     dev._save()
 
 

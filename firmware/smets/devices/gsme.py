@@ -50,6 +50,8 @@ from smets.zcl import secmd
 from smets.zcl.attrs import REPORTABLE, AttrTable
 from smets.zcl.frame import (
     DEFAULT_RESPONSE,
+    INVALID_FIELD,
+    NOT_AUTHORIZED,
     NOT_FOUND,
     REPORT_ATTRIBUTES,
     TYPE_CLUSTER,
@@ -91,6 +93,13 @@ _CATCH_UP = const(3456000)  # 40 days: a longer clock jump accrues without captu
 SUPPLY_OFF = const(0)
 SUPPLY_ARMED = const(1)
 SUPPLY_ON = const(2)
+# The only GBCS use cases that carry ChangeSupply to a GSME, each with its one proposed supply
+# status: GCS32 "Remotely close valve" (0x0081: off) and GCS39 "Arm valve" (0x0085: armed;
+# the RTDS 7.2 / 7.3 commands). No use case opens the valve remotely: for gas safety the
+# consumer opens an armed valve at the meter (SMETS2 GSME: supply armed, then enabled by
+# consumer interaction; `button`).
+_MSG_VALVE_CLOSE = const(0x0081)
+_MSG_VALVE_ARM = const(0x0085)
 
 # Snapshot causes (ZSE D.3.2.3.1.?: SnapshotCause bitmap).
 CAUSE_GENERAL = const(0x0001)
@@ -110,7 +119,6 @@ EVENT_SUPPLY_ARMED = const(0x8F32)
 EVENT_CREDIT_ADDED_LOCALLY = const(0x810E)
 EVENT_EC_ACTIVATED = const(0x81AB)
 EVENT_UTRN_NOT_AUTHENTIC = const(0x8F63)
-EVENT_DUPLICATE_UTRN = const(0x8F51)
 EVENT_EVENT_LOG_CLEARED = const(0x8F52)
 EVENT_SUPPLY_ENABLED = const(0xF001)  # the emulator's own range: GBCS has no plain code
 EVENT_SUPPLY_DISABLED = const(0xF002)
@@ -188,6 +196,7 @@ class GSME(GBZDevice):
     HANDLERS = _HANDLERS
     EXT_MODULE = "smets.devices.gsme_ext"
     KEEP_MODULES = (_CFG,)
+    STATE_RECORD = "gsme"
     RECORDS = GBZDevice.RECORDS + ("gsme", "zattrs", "snaps", "bills", "hh", "topups",
                                     "events", "debtlog", "samples", "tariff", "evcfg",
                                     "devlog")
@@ -216,20 +225,22 @@ class GSME(GBZDevice):
 
     def __init__(self, identity, store, now, log=None, fresh=False, init=None):
         init = init or {}
-        # The wake-up interval may be given at provisioning (a bench that wants a faster or
-        # slower GSME); the tunnel client polls at it.
-        self.POLL_S = int(init.get("wake_s", WAKE_S))
         GBZDevice.__init__(self, identity, store, now, log, fresh, init)
         # The long-lived buffers first, while no transient code sits in the heap: the model
         # tables, the attribute values, the state and the logs.
         index, defaults, self.USE_CASES, self.CLUSTERS = _model()
         self.attrs = AttrTable(index, defaults)
-        state = None if fresh else store.load("gsme")
-        if state is None or not self.attrs.load(store.load_bytes("zattrs")):
+        state = self._load_saved(fresh)
+        if state is None:
+            # The wake-up interval may be given at provisioning (a bench that wants a faster
+            # or slower GSME); kept in the state, so a restart wakes at the same interval.
             state = {"t": now, "flow": 0, "frac": 0, "hh": 0, "day": 0, "period": 0,
-                     "pending": [], "snap_id": 0, "topup_counter": -1}
+                     "pending": [], "snap_id": 0, "utrn": [],
+                     "wake_s": int(init.get("wake_s", WAKE_S))}
             fresh = True
         self.state = state
+        self.POLL_S = self.tunnel.poll_s = state.get("wake_s", WAKE_S)
+        self.stats["mirror_refused"] = 0  # RequestMirrorResponses not from the hub
         self.snaps = Logbook(store, "snaps", SNAPSHOT_FORMAT, SNAPSHOT_LOG_SIZE)
         self.bills = Logbook(store, "bills", SNAPSHOT_FORMAT, BILLING_LOG_SIZE)
         self.hh = Logbook(store, "hh", ">II", HH_LOG_SIZE, autosave=False)
@@ -237,7 +248,6 @@ class GSME(GBZDevice):
         self.events = Logbook(store, "events", ">IHB", EVENT_LOG_SIZE)
         self.debts = Logbook(store, "debtlog", ">IIBI", DEBT_LOG_SIZE)
         self.samples = Logbook(store, "samples", ">II", SAMPLE_LOG_SIZE)
-        self._saved = state["t"]
         self._dirty = False
         if fresh:
             _call("world", self, now, init)
@@ -247,10 +257,6 @@ class GSME(GBZDevice):
         self.mirror_frames = 0  # frames sent into the mirror since the start
 
     # -- the model ---------------------------------------------------------------------------
-    def _save(self):
-        self.store.save("gsme", self.state)
-        self._saved = self.state["t"]
-
     def handler_module(self, name):
         return self.EXT_MODULE if name in _EXT_HANDLERS else _CFG
 
@@ -258,10 +264,7 @@ class GSME(GBZDevice):
         return self.attrs.value(cluster, attr_id)
 
     def put(self, cluster, attr_id, value):
-        status = self.attrs.set(cluster, attr_id, value)
-        if status is not None:
-            raise Failure(status)
-        self._dirty = True
+        self.put_all(((cluster, attr_id, value),))
 
     def add(self, cluster, attr_id, delta, lo=None, hi=None):
         v = self.attrs.value(cluster, attr_id) + delta
@@ -276,6 +279,21 @@ class GSME(GBZDevice):
     def _event(self, now, code, log_id=LOG_GENERAL):
         self.events.append(now & 0xFFFFFFFF, code, log_id)
         self.log("I", "event %04X" % code)
+
+    def check(self, name, c, fields, ctx):
+        """The valve rule (before the command runs or is kept for later): a remote command
+        may close the valve (GCS32) or arm it (GCS39), never open it - ZCL NOT_AUTHORIZED;
+        a status other than its use case's is INVALID_FIELD."""
+        if name != "change_supply":
+            return
+        proposed = fields[4]
+        code = ctx.msg.message_code
+        if proposed == SUPPLY_ON:
+            self.log("W", "a remote command may not open the valve (%04X)" % code)
+            raise Failure(NOT_AUTHORIZED)
+        if proposed != (SUPPLY_OFF if code == _MSG_VALVE_CLOSE else
+                        SUPPLY_ARMED if code == _MSG_VALVE_ARM else -1):
+            raise Failure(INVALID_FIELD)
 
     def prepayment(self):
         return bool(self.get(PREPAYMENT, 0x0000) & _PREPAYMENT_ENABLED)
@@ -311,7 +329,6 @@ class GSME(GBZDevice):
             self._sample(now)
         if captured:
             self.hh.save()
-            self._save_attrs()
             self._save()
 
 
@@ -544,6 +561,13 @@ class GSME(GBZDevice):
                 ep = secmd.decode(METERING, False, 0x01, zcl.payload)[0]
             except ZCLError:
                 return []
+            if bytes(aps.src_eui) != self.hub_eui:
+                # The GPF's mirror is on the hub (ZSE D.3.4: the ESI answers RequestMirror):
+                # another device's answer would send the meter's data elsewhere.
+                self.stats["mirror_refused"] += 1
+                self.log("W", "RequestMirrorResponse from %s, not the hub" %
+                         bytes(aps.src_eui).hex())
+                return []
             if ep == 0xFFFF:
                 self.log("W", "the hub has no mirror for this meter")
                 return []
@@ -552,6 +576,14 @@ class GSME(GBZDevice):
             self.log("I", "mirror on %s endpoint %d" % (aps.src_eui.hex(), ep))
             return self._report(now)
         if zcl.frame_type == TYPE_GLOBAL and zcl.command == DEFAULT_RESPONSE:
+            p = zcl.payload
+            if len(p) == 2 and p[1] and p[0] in (REPORT_ATTRIBUTES, 0x06, 0x01) \
+                    and bytes(aps.src_eui) == self.hub_eui and self.state.get("mirror"):
+                # The mirror refused a report or snapshot (the GPF started afresh, or the
+                # mirror is not this meter's): the next wake-up asks for a mirror again.
+                self.log("W", "the mirror refused a report (status %02X)" % p[1])
+                self.state["mirror"] = None
+                self._save()
             return []
         return None
 
@@ -563,7 +595,6 @@ class GSME(GBZDevice):
         if self.get(METERING, 0x0014) == SUPPLY_ARMED:
             self.attrs.set(METERING, 0x0014, SUPPLY_ON)
             self._event(now, EVENT_SUPPLY_ENABLED_LOCALLY)
-            self._save_attrs()
             self._save()
             return "valve opened; awake"
         return "awake"
@@ -621,7 +652,6 @@ class GSME(GBZDevice):
 
     def shutdown(self, now):
         self.advance(now)
-        self._save_attrs()
         self._save()
         self.hh.save()
         GBZDevice.shutdown(self, now)

@@ -19,8 +19,7 @@ def handle(dev, name, c, f, ctx):
     put = _FIELDS.get(name)
     if put is None:
         return globals()["_" + name](dev, c, f, ctx)
-    for attr, i in put[1:]:
-        dev.put(put[0], attr, f[i])
+    dev.put_all([(put[0], attr, f[i]) for attr, i in put[1:]])
     return None
 
 
@@ -48,19 +47,14 @@ def _change_debt(dev, c, f, ctx):
     amount = f[2] if not kind & 1 else dev.get(G.PREPAYMENT, base + 1) + f[2]
     if amount < 0:
         raise G.Failure(INVALID_FIELD)
-    dev.put(G.PREPAYMENT, base + 1, amount)
-    dev.put(G.PREPAYMENT, base, f[1])
-    dev.put(G.PREPAYMENT, base + 2, f[3])
-    dev.put(G.PREPAYMENT, base + 3, f[5])
-    dev.put(G.PREPAYMENT, base + 4, f[6])
-    dev.put(G.PREPAYMENT, base + 6, f[7])
-    dev.put(G.PREPAYMENT, base + 7, max(0, f[8]))
-    dev.put(G.PREPAYMENT, base + 9, f[9])
+    p = G.PREPAYMENT
+    dev.put_all(((p, base + 1, amount), (p, base, f[1]), (p, base + 2, f[3]),
+                 (p, base + 3, f[5]), (p, base + 4, f[6]), (p, base + 6, f[7]),
+                 (p, base + 7, max(0, f[8])), (p, base + 9, f[9])))
 
 
 def _ec_setup(dev, c, f, ctx):
-    dev.put(G.PREPAYMENT, 0x0010, f[2])
-    dev.put(G.PREPAYMENT, 0x0011, f[3])
+    dev.put_all(((G.PREPAYMENT, 0x0010, f[2]), (G.PREPAYMENT, 0x0011, f[3])))
 
 
 def _credit_adjust(dev, c, f, ctx):
@@ -80,15 +74,13 @@ def _low_credit(dev, c, f, ctx):
 
 
 def _flow_threshold(dev, c, f, ctx):
-    for k in range(6):
-        dev.put(G.METERING, 0x0B10 + k, f[2 + k])
+    dev.put_all([(G.METERING, 0x0B10 + k, f[2 + k]) for k in range(6)])
 
 
 def _supply_state(dev, c, f, ctx):
     """SetSupplyStatus: tamper, depletion and uncontrolled flow states (0xFF: as is)."""
-    for attr, v in ((0x0607, f[1]), (0x0608, f[2]), (0x0609, f[3])):
-        if v != 0xFF:
-            dev.put(G.METERING, attr, v)
+    dev.put_all([(G.METERING, attr, v) for attr, v in ((0x0607, f[1]), (0x0608, f[2]),
+                                                        (0x0609, f[3])) if v != 0xFF])
 
 
 def _local_supply(dev, c, f, ctx):
@@ -102,10 +94,9 @@ def _tariff(dev, c, f, ctx):
     trailing digit, standing charge, block threshold multiplier and divisor; a snapshot
     for the billing data log (cause change of tariff)."""
     p = G.PRICE
-    for attr, v in ((0x0610, f[5]), (0x0611, f[6]), (0x0612, f[7]), (0x0615, f[8]),
-                    (0x0616, f[9]), (0x0617, f[10]), (0x0301, f[11]), (0x0613, f[12]),
-                    (0x0202, f[13]), (0x0203, f[14])):
-        dev.put(p, attr, v)
+    dev.put_all([(p, attr, v) for attr, v in (
+        (0x0610, f[5]), (0x0611, f[6]), (0x0612, f[7]), (0x0615, f[8]), (0x0616, f[9]),
+        (0x0617, f[10]), (0x0301, f[11]), (0x0613, f[12]), (0x0202, f[13]), (0x0203, f[14]))])
     _keep(dev, "tariff", c)
     dev.snapshot(dev.state["t"], G.CAUSE_TARIFF)
 
@@ -114,10 +105,12 @@ def _price_matrix(dev, c, f, ctx):
     """PublishPriceMatrix: sub-payload control bit 0 = TOU (entry id = tier), else block
     prices (id = tier << 4 | block): TierNBlockMPrice attributes 0x04NM."""
     tou = f[6] & 0x01
+    prices = []
     for ident, price in f[7]:
         attr = 0x0400 + (ident << 4 if tou else ident)
         if dev.attrs.find(G.PRICE, attr) >= 0:
-            dev.put(G.PRICE, attr, price)
+            prices.append((G.PRICE, attr, price))
+    dev.put_all(prices)
     _keep(dev, "matrix", c)
 
 
@@ -126,6 +119,7 @@ def _thresholds(dev, c, f, ctx):
     thresholds; the meter keeps the no-tier ones (Block1-3Threshold)."""
     sub = f[7]
     p = 0
+    found = []
     while p < len(sub):
         tier, n = sub[p] >> 4, sub[p] & 0x0F
         p += 1
@@ -133,8 +127,9 @@ def _thresholds(dev, c, f, ctx):
             if p + 6 > len(sub):
                 raise G.Failure(INVALID_FIELD)
             if tier == 0 and k < 3:
-                dev.put(G.PRICE, 0x0100 + k, int.from_bytes(sub[p:p + 6], "little"))
+                found.append((G.PRICE, 0x0100 + k, int.from_bytes(sub[p:p + 6], "little")))
             p += 6
+    dev.put_all(found)
     _keep(dev, "thresholds", c)
 
 
@@ -151,16 +146,14 @@ def _message(dev, c, f, ctx):
 
 
 def _tenancy(dev, c, f, ctx):
-    dev.put(G.DEVICE_MANAGEMENT, 0x0200, f[3])
-    dev.put(G.DEVICE_MANAGEMENT, 0x0201, f[4])
+    dev.put_all(((G.DEVICE_MANAGEMENT, 0x0200, f[3]), (G.DEVICE_MANAGEMENT, 0x0201, f[4])))
     dev.snapshot(dev.state["t"], G.CAUSE_TENANCY)
 
 
 def _supplier(dev, c, f, ctx):
     """PublishChangeOfSupplier (GCS44): the new supplier's id, name and contact."""
-    dev.put(G.DEVICE_MANAGEMENT, 0x0100, f[3])
-    dev.put(G.DEVICE_MANAGEMENT, 0x0101, f[6])
-    dev.put(G.DEVICE_MANAGEMENT, 0x0102, f[7])
+    dm = G.DEVICE_MANAGEMENT
+    dev.put_all(((dm, 0x0100, f[3]), (dm, 0x0101, f[6]), (dm, 0x0102, f[7])))
     dev.snapshot(dev.state["t"], G.CAUSE_SUPPLIER)
 
 
@@ -190,7 +183,8 @@ def _keep(dev, name, c, ident=None):
 
 def _change_supply(dev, c, f, ctx):
     """ChangeSupply (ZSE D.3.2.3.1.12): GBCS GCS32 closes the valve (0, off), GCS39 arms it
-    (1: the consumer may then open it); SupplyStatusResponse when asked for (bit 0)."""
+    (1: the consumer may then open it); SupplyStatusResponse when asked for (bit 0). Never
+    opens it (GSME.check refused that before: only the consumer opens the valve)."""
     proposed = f[4]
     now = ctx.now if ctx is not None else dev.state["t"]
     before = dev.get(G.METERING, 0x0014)
@@ -198,8 +192,6 @@ def _change_supply(dev, c, f, ctx):
         after = G.SUPPLY_OFF
     elif proposed == G.SUPPLY_ARMED:
         after = G.SUPPLY_ARMED if before != G.SUPPLY_ON else G.SUPPLY_ON
-    elif proposed == G.SUPPLY_ON:
-        after = G.SUPPLY_ON
     else:
         raise G.Failure(INVALID_FIELD)
     set_supply(dev, after, now)
@@ -225,8 +217,7 @@ def _payment_mode(dev, c, f, ctx):
     configuration and cut-off value; a snapshot for the billing data log (cause change of
     meter mode, ZSE bit 14)."""
     changed = dev.get(G.PREPAYMENT, 0x0000) != f[3]
-    dev.put(G.PREPAYMENT, 0x0000, f[3])
-    dev.put(G.PREPAYMENT, 0x0040, f[4])
+    dev.put_all(((G.PREPAYMENT, 0x0000, f[3]), (G.PREPAYMENT, 0x0040, f[4])))
     if changed:
         dev.snapshot(dev.state["t"], G.CAUSE_MODE)
     return payment_mode_reply(dev)

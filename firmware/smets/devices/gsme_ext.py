@@ -92,7 +92,6 @@ def _world(dev, now, init):
         s["session"] = [int(sid), int(t0), int(interval), int(n)]
         for i in range(int(n)):
             dev.samples.append(int(t0) + i * int(interval), 0)
-    dev._save_attrs()
     dev._save()
 
 
@@ -274,44 +273,42 @@ def _event_table():
 
 
 def top_up(dev, f, ctx):
-    """ConsumerTopUp: (result, value, source, credit remaining) payload. The UTRN must be
-    authentic for this meter (made with the supplier's prepayment key, GBCS 14) and newer than
-    the last accepted one."""
+    """ConsumerTopUp: (result, value, source, credit remaining) payload. The UTRN is taken
+    by smets.gbcs.utrn.accept (GBCS 14: check digit, counter from the UTRN Counter Cache, MAC
+    with the supplier's prepayment key, replay, the maximum top-up); a refusal answers its ZSE
+    ResultType and logs its GBCS event."""
     from smets.gbcs import utrn
 
     source, code = f
     s = dev.state
-    supplier = dev._party_by_role("supplier")
-    pp = (dev.trust.get("supplier") or {}).get("pp")
     now = ctx.now
     code = bytes(code)[:20]
-    for e in dev.topups.entries(0):
-        if bytes(e[2]) == code:
-            # A UTRN the meter has accepted before (its top-up log): ZSE ResultType 0x02
-            # "Rejected - Duplicate Top Up", event 8F51.
-            dev._event(now, G.EVENT_DUPLICATE_UTRN)
-            return secmd.encode(G.PREPAYMENT, True, 0x03, [0x02, 0, source,
-                                                         dev.get(G.PREPAYMENT, 0x0001)])
+    supplier = dev._party_by_role("supplier")
+    pp = (dev.trust.get("supplier") or {}).get("pp")
+    last = s.get("topup_counter", -1)  # the cache of one of an earlier firmware's state
     try:
         if supplier is None or not pp:
-            # No prepayment key to check the MAC with (a bench that gave none): the UTRN's
-            # form and counter are still checked, its value taken as it says.
-            bits, pounds, value, _mac = utrn.parse(code)
-            counter = utrn.counter_for(bits, s["topup_counter"])
-            pence = value * 100 if pounds else value
-        else:
-            z = crypto.ZCache(dev.ka_key).z(bytes.fromhex(pp))
-            counter, pence = utrn.verify(code, z, supplier.eui, dev.eui, s["topup_counter"])
-    except utrn.UTRNError as exc:
+            # A UTRN is authentic only by its MAC under the supplier's prepayment key
+            # agreement key: a meter without that key can check none, so takes none.
+            raise utrn.UTRNError("no prepayment key of the supplier to check it with")
+        # Z with the prepayment key from the device's ECDH cache (saved with the others):
+        # one ECDH for the key's life, not one per top-up.
+        z = dev.zcache.z(bytes.fromhex(pp))
+        dev._save_zcache()
+        counter, pence, cache = utrn.accept(
+            code, z, supplier.eui, dev.eui, s.get("utrn") or ([last] if last >= 0 else []),
+            dev.get(G.PREPAYMENT, 0x0022) // G.CREDIT_PER_PENNY)
+    except ValueError as exc:  # UTRNError; P256Error: a prepayment key that is no point
+        result = getattr(exc, "result", utrn.INVALID)
         dev.log("W", "top-up refused: %s" % exc)
-        dev._event(now, G.EVENT_UTRN_NOT_AUTHENTIC)
-        return secmd.encode(G.PREPAYMENT, True, 0x03, [0x01, -1, source, -1])
-    credit = pence * G.CREDIT_PER_PENNY
-    max_top_up = dev.get(G.PREPAYMENT, 0x0022)
-    if max_top_up and credit > max_top_up:
-        return secmd.encode(G.PREPAYMENT, True, 0x03, [0x06, credit, source,
+        dev._event(now, getattr(exc, "event", utrn.EVENT_NOT_AUTHENTIC))
+        if result == utrn.INVALID:
+            return secmd.encode(G.PREPAYMENT, True, 0x03, [result, -1, source, -1])
+        return secmd.encode(G.PREPAYMENT, True, 0x03, [result, 0, source,
                                                      dev.get(G.PREPAYMENT, 0x0001)])
-    s["topup_counter"] = counter
+    credit = pence * G.CREDIT_PER_PENNY
+    s["utrn"] = cache
+    s.pop("topup_counter", None)
     # Payment-based debt takes its share of the top-up first (DebtRecoveryTopUpPercentage3).
     debt = dev.get(G.PREPAYMENT, 0x0231)
     pct = dev.get(G.PREPAYMENT, 0x0239)
@@ -426,7 +423,6 @@ def due(dev, now):
         body = b"\x0e" + code.to_bytes(2, "big") + counter.to_bytes(8, "big") + \
             cluster.to_bytes(2, "big") + bytes((fc, cmd))
         out.append(dev.alert(G.MSG_FUTURE_DATED_ALERT, alert, t, body, recipient=party))
-    dev._save_attrs()
     dev._save()
     return out
 

@@ -96,22 +96,34 @@ class AttrTable:
                 n = lb
         return bytes(self.values[start:start + n])
 
-    def put(self, row, value):
-        """Set a row's value; None, or the ZCL status refusing it (INVALID_VALUE: not of the
-        attribute's type; INSUFFICIENT_SPACE: a string longer than the model allows)."""
+    def _encode(self, row, value):
+        """(ZCL encoding of a row's value, None) or (None, the ZCL status refusing it)."""
         t = self.type(row)
         if t in (types.OCTET_STRING, types.CHAR_STRING) and not isinstance(
                 value, (bytes, bytearray, memoryview)):
-            return INVALID_VALUE
+            return None, INVALID_VALUE
         try:
             data = types.encode(t, value)
         except (ZCLError, TypeError, ValueError):
-            return INVALID_VALUE
+            return None, INVALID_VALUE
         start, end = self._span(row)
         if len(data) > end - start:
-            return INSUFFICIENT_SPACE
-        self.values[start:start + len(data)] = data
-        return None
+            return None, INSUFFICIENT_SPACE
+        return data, None
+
+    def check(self, row, value):
+        """None when put(row, value) would take the value, else the ZCL status it refuses it
+        with; nothing is changed (a command checks all its values before it sets one)."""
+        return self._encode(row, value)[1]
+
+    def put(self, row, value):
+        """Set a row's value; None, or the ZCL status refusing it (INVALID_VALUE: not of the
+        attribute's type; INSUFFICIENT_SPACE: a string longer than the model allows)."""
+        data, status = self._encode(row, value)
+        if status is None:
+            start = self._span(row)[0]
+            self.values[start:start + len(data)] = data
+        return status
 
     def apply(self, items, what="the model"):
         """Set values given as {"<cluster>/<attribute>" (hex): value} (a bench's init: a
