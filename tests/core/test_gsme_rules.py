@@ -336,6 +336,26 @@ def test_a_gpf_started_afresh_gets_the_meter_to_ask_for_its_mirror_again():
 # -- what survives a restart -------------------------------------------------------------
 
 
+def test_a_keypad_top_up_and_a_billing_snapshot_survive_a_restart():
+    store = fx.scratch_store()
+    try:
+        dev = GSME(_identity(), store, NOW, fresh=True)
+        before = dev.get(PREPAYMENT, 0x0001)
+        got = dev.control("top_up", {"utrn": _utrn(7, 500)}, NOW)
+        assert got["result"] == 0 and got["credit"] > before
+        snap = dev.state["snap_id"]
+        dev.control("alert", {"code": "8F0A"}, NOW + 10)
+        assert dev.state["snap_id"] == snap + 1
+        dev = GSME(_identity(), store, NOW + 60)  # a power cut, then a reboot
+        assert dev.get(PREPAYMENT, 0x0001) == got["credit"]
+        assert dev.state["snap_id"] == snap + 1
+        # The same UTRN again is a duplicate: the counter cache was kept with the credit.
+        assert dev.control("top_up", {"utrn": _utrn(7, 500)}, NOW + 70)["result"] \
+            == utrn.DUPLICATE
+    finally:
+        fx.cleanup(store)
+
+
 def test_the_wake_interval_survives_a_restart():
     store = fx.scratch_store()
     try:

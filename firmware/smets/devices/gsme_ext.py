@@ -447,6 +447,9 @@ def control(dev, op, req, now):
         dev.advance(now)
         ctx = Context(dev, None, None, now, None)
         payload = top_up(dev, (1, str(req["utrn"]).encode()), ctx)
+        # The credit and the UTRN cache as a remote top-up's are (one record): a keypad
+        # top-up acknowledged on the display survives a power cut as well.
+        dev._save()
         dev.to_alert.extend(ctx.alerts)
         result, value, _source, credit = secmd.decode(G.PREPAYMENT, True, 0x03, payload)
         return {"result": result, "value": value, "credit": credit, "alerts": len(ctx.alerts)}
@@ -462,6 +465,7 @@ def control(dev, op, req, now):
             # The end of a billing period (GCS53): the billing snapshot and its alert.
             dev.advance(now)
             dev.snapshot(now, G.CAUSE_BILLING)
+            dev._save()  # the snapshot id taken (state), so no later snapshot reuses it
             out = [billing_alert(dev, dev.state["snap_id"] - 1)]
         elif code == 0x81A0:
             out = [dev.alert(0x00F2, code, now, int(req.get("data", 5)).to_bytes(2, "big"),
