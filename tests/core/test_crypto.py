@@ -15,7 +15,8 @@ On the MicroPython unix port (tools/mptest.py does the same), from the repositor
 
 import hashlib
 
-from smets.gbcs import aes, crypto, envelope, gcm, kdf, p256
+from smets import aes
+from smets.gbcs import crypto, envelope, gcm, kdf, p256
 
 h = bytes.fromhex
 

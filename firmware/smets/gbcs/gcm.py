@@ -12,7 +12,7 @@ emulator crypto, not a hardened implementation.
 
 import sys
 
-from .aes import AES128
+from smets.aes import AES128
 
 TAG_LEN = 12
 IV_LEN = 12

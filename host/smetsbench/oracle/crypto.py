@@ -1,8 +1,8 @@
 """GBCS crypto on the host with `cryptography`: the checker's oracle.
 
-Independent of the firmware crypto (smets.gbcs.aes/gcm/kdf/p256/crypto): only the envelope codec
-is shared, for parsing. Keys are `cryptography` objects; public keys travel as 64-byte X||Y,
-signatures as 64-byte r||s (GBCS), converted to and from DER here.
+Independent of the firmware crypto (smets.aes, smets.gbcs.gcm/kdf/p256/crypto): only the
+envelope codec is shared, for parsing. Keys are `cryptography` objects; public keys travel as
+64-byte X||Y, signatures as 64-byte r||s (GBCS), converted to and from DER here.
 
 GBCS facts used (each checked against every RTDS 4.5.0 file):
   KDF   key = SHA-256(00000001 || Z || 60 85 74 06 08 03 00 || originator title || 09 || mode ||
