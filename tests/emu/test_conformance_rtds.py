@@ -115,6 +115,25 @@ def test_boards_are_rarely_restarted(runner):
     assert len(runner.restarts) <= 5, runner.restarts
 
 
+def test_top_ups_are_applied_with_a_utrn_made_for_the_device(runner):
+    # The RTDS UTRN's MAC is the RTDS meter's; the runner makes it again for the replayed
+    # device's key, so a SUCCESS top-up is applied, not refused (which the shape comparison
+    # alone would not tell apart: result and value are numbers of the same type).
+    from smets.zcl import gbz
+
+    done = 0
+    for s in SCENARIOS:
+        if not s.id.endswith(("CS01b_2.2_SUCCESS", "CS01b_2.2_ERROR")):
+            continue
+        res = _result(runner, s)
+        assert res.outcome == conf.PASS, res.details()
+        comp = gbz.GBZPayload.from_bytes(envelope.decode(res.response).content).components[0]
+        expected = 0 if s.id.endswith("SUCCESS") else 1  # ZSE ResultType: accepted / invalid
+        assert comp.payload[0] == expected, (s.id, bytes(comp.payload).hex(), res.notes)
+        done += 1
+    assert done == 2
+
+
 ESME_1 = bytes.fromhex("00db1234567890a0")
 ESME_2 = bytes.fromhex("00db1234567890a6")
 

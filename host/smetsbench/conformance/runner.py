@@ -171,6 +171,11 @@ SMKI_ROLES = {
 # suppliers' prepayment keys (CS02a / CS02f list them), and the RTDS root (CS02b / CS02g check
 # certification paths with it). Other scenarios keep the smaller provisioning record.
 DETAILS_CODES = (0x0008, 0x011B)
+# Top-ups (CS01a on an ESME, CS01b on a GSME): the device trusts the supplier's prepayment key
+# agreement key, and the command's UTRN is made again for the device's own KA key (GBCS 14:
+# its MAC key is agreed with the device's key, which the RTDS meter's was), with the RTDS
+# UTRN's counter and value.
+TOP_UP_CODES = (0x0007, 0x0097)
 DETAILS_ROLES = DEVICE_TRUSTS + ("load_controller",)
 # Device failures an RTDS ASN.1 response reports as a bare response code are injected like the
 # DLMS ones (the table is the ASN.1 payload kind's).
@@ -745,8 +750,33 @@ class Runner:
                     read_hex(path)))
                 self._root = found[0] if found else False
             root = self._root or None
-        return TrustedParties(list(by_role.values()),
-                              self.ks if message_code in DETAILS_CODES else None, root)
+        return TrustedParties(list(by_role.values()), self.ks if message_code in DETAILS_CODES
+                              or message_code in TOP_UP_CODES else None, root)
+
+    def _top_up_payload(self, cmd, handle):
+        """The command's payload with its UTRN (20 ASCII digits, in a DLMS octet-string or a
+        ZSE ConsumerTopUp) replaced by one for this device: same counter bits, value and
+        value class, MAC under the supplier's prepayment key (keystore `<eui>-pp-ka.key`) and
+        the device's KA key. The meter's UTRN Counter Cache is empty after provisioning, so
+        the counter is the one the bits stand for next to none (smets.gbcs.utrn). None when
+        the command holds no valid UTRN (RTDS's CS01b ERROR: a check digit that is wrong)."""
+        from smets.gbcs import utrn as futrn
+
+        content = bytes(cmd.content)
+        supplier = bytes(cmd.originator).hex()
+        if not self.ks.has_private(supplier, "pp-ka"):
+            raise ConformanceError("no prepayment key of %s in the keystore to make the "
+                                   "UTRN with" % supplier)
+        for m in re.finditer(rb"[0-9]{20}", content):
+            try:
+                bits, pounds, value, _mac = futrn.parse(m.group())
+            except futrn.UTRNError:
+                continue
+            z = ocrypto.ecdh(self.ks.private(supplier, "pp-ka"), handle.ka_public)
+            code = futrn.make(z, bytes(cmd.originator), handle.eui,
+                              futrn.counter_near(bits, -1), value, pounds)
+            return content[:m.start()] + code.encode() + content[m.end():]
+        return None  # no valid UTRN (an ERROR scenario's): sent as RTDS has it, refused
 
     def _device_certificates(self, handle, eui):
         """The RTDS device certificates of `eui` re-issued for the device's own keys, stored
@@ -968,6 +998,11 @@ class Runner:
             content = self._device_payload(cmd, handle)
             res.notes.append("the device certificate in the command is re-issued for the "
                              "device's own key")
+        if cmd.message_code in TOP_UP_CODES:
+            content = self._top_up_payload(cmd, handle)
+            if content is not None:
+                res.notes.append("the UTRN is made again for the device's own key agreement "
+                                 "key (same counter and value)")
         raw = rewrap(cmd, party, dcc.acb, handle.eui, handle.ka_public, content)
         res.command = raw
         if content is None:
