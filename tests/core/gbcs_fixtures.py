@@ -46,6 +46,9 @@ def identity():
             "ka": pub(role + "_ka").hex(),
             "ds": pub(role + "_ds").hex(),
         }
+    # The supplier's prepayment key agreement key (GBCS 14: UTRNs are MACed under ECDH of it
+    # and the meter's KA key): the fixtures' supplier KA key doubles as it.
+    parties["supplier"]["pp"] = pub("supplier_ka").hex()
     return {
         "role": "ESME",
         "eui": DEVICE_EUI.hex(),
@@ -121,3 +124,12 @@ def rand_bytes(n, seed):
         x = (x * 1103515245 + 12345) & 0x7FFFFFFF
         out[i] = (x >> 16) & 0xFF
     return bytes(out)
+
+
+def utrn(counter_hi, pence, device=DEVICE_EUI, device_ka="device_ka"):
+    """A UTRN of `pence` the fixtures' supplier makes for the device (counter high 32 bits
+    `counter_hi`), as str."""
+    from smets.gbcs import utrn as u
+
+    z = p256.ecdh(KEYS["supplier_ka"], pub(device_ka))
+    return u.make(z, PARTY_EUIS["supplier"], device, counter_hi << 32, pence)

@@ -127,7 +127,7 @@ def test_changes_reach_the_ihd_by_report_price_and_message():
         assert home.ihd.text[1] == "3.40kW" and home.cad.fuel("elec")["power"] == 3400
         # Top-up (CS01a): credit shows within the report interval.
         home.gbcs(0x0007, [RequestSpec.action(115, fx.obis("0-0-19-40-0-255"), 1)],
-                  [Data.octet(b"73946144332040217315")])
+                  [Data.octet(fx.utrn(3, 1000).encode())])
         home.run(2)
         assert home.ihd.fuel("elec")["credit"] == home.esme.balance() > 0
         # Supplier message (ECS10): displayed, then confirmed with the button.

@@ -127,7 +127,7 @@ def test_price_and_prepayment_from_tariff_and_balance():
         assert got[0x0999] == ("status", UNSUPPORTED_ATTRIBUTE)
         # A top-up (CS01a) adds credit: the Prepayment cluster shows the new balance.
         _gbcs(dev, 0x0007, [RequestSpec.action(115, OB("0-0-19-40-0-255"), 1)],
-              [Data.octet(b"73946144332040217315")])
+              [Data.octet(fx.utrn(3, 1000).encode())])
         got = _read(dev, se.PREPAYMENT, [se.PP_CREDIT, se.PP_CREDIT_STATUS, se.PP_EC_LIMIT,
                                          se.PP_DEBT])
         assert got[se.PP_CREDIT] == dev.balance() > 0

@@ -359,7 +359,7 @@ def test_prepayment_credit_top_up_adjust_and_reset():
         bal = [RequestSpec.get(112, OB("0-0-19-10-0-255"), 2)]
         assert _send(dev, 0x0069, bal)[1].data[0] == Data.int32(0)  # ECS82
         _send(dev, 0x0007, [RequestSpec.action(115, OB("0-0-19-40-0-255"), 1)],
-              [Data.octet(b"73946144332040217315")])  # CS01a
+              [Data.octet(fx.utrn(3, 1000).encode())])  # CS01a
         _, resp, _ = _send(dev, 0x0007, [RequestSpec.action(115, OB("0-0-19-40-0-255"), 1)],
                            [Data.octet(b"7394")])
         assert _results(resp) == [access.OTHER_REASON]  # a UTRN has 20 digits

@@ -40,6 +40,8 @@ def _identity(role="GSME", eui=fx.DEVICE_EUI, pp=True):
     ident["eui"] = eui.hex()
     if pp:
         ident["parties"]["supplier"]["pp"] = p256.public_key(PP_KEY).hex()
+    else:
+        ident["parties"]["supplier"].pop("pp", None)
     return ident
 
 

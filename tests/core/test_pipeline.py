@@ -260,7 +260,7 @@ def test_security_credentials_are_the_pipelines_with_the_cells_of_the_devices_ro
         assert role == 2 and asn1.to_int(status) == credentials.SUCCESS
         _seq, supplier = asn1.read_int(supplier)
         held, _ = asn1.read_as(supplier, asn1.SEQUENCE)
-        assert len(list(asn1.elements(held))) == 2  # its DS and KA anchors (no prepayment KA)
+        assert len(list(asn1.elements(held))) == 3  # its DS, KA and prepayment KA anchors
         load_controller, _ = asn1.read_as(body, asn1.SEQUENCE)
         role, load_controller = asn1.read_int(load_controller)
         status, _ = asn1.read_as(load_controller, asn1.ENUMERATED)

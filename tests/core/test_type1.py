@@ -170,7 +170,7 @@ def test_ppmid_top_up_emergency_credit_and_supply_on_the_esme():
     esme, ppmid, stores = _joined_pair()
     try:
         credit = esme.balance()
-        ppmid.control("topup", {"utrn": "73946144332040217315"}, NOW)
+        ppmid.control("topup", {"utrn": fx.utrn(3, 1000)}, NOW)
         _pump([esme, ppmid], _tick([ppmid]))
         assert esme.balance() > credit
         assert ppmid.display["credit"] == esme.balance()
@@ -200,7 +200,7 @@ def test_unjoined_ppmid_cannot_touch_the_meter():
                        init={"device_log": [[ESME_EUI.hex(), devlog.ESME, 1]]})
     try:
         before = esme.balance()
-        ppmid.control("topup", {"utrn": "73946144332040217315"}, NOW)
+        ppmid.control("topup", {"utrn": fx.utrn(3, 1000)}, NOW)
         ppmid.button(NOW)
         _pump([esme, ppmid], _tick([ppmid]))
         assert esme.balance() == before and esme.state["ec_credit"] == 0

@@ -22,7 +22,7 @@ from smets.store import Store
 from smetsbench.conformance import compare as cmp
 from smetsbench.conformance import runner as conf
 from smetsbench.oracle import crypto as ocrypto
-from smetsbench.oracle.parties import DCC, DEVICE_TRUSTS
+from smetsbench.oracle.parties import DEVICE_TRUSTS
 from smetsbench.paths import rtds_dir
 from smetsbench.session import device_identity
 
@@ -75,7 +75,8 @@ class Replay:
     def device(self, party, now, variant="single"):
         trusted = {r: p for r, p in self.by_role.items() if r in DEVICE_TRUSTS}
         trusted[party.role] = party
-        dcc = DCC(list(trusted.values()))
+        # The supplier's prepayment key too (keystore pp-ka), as the conformance runner does.
+        dcc = conf.TrustedParties(list(trusted.values()), self.ks)
         ident = device_identity("ESME", bytes.fromhex("00db1234567890a0"), self.ka, self.ds,
                                 HUB, dcc)
         self.n += 1
@@ -129,7 +130,10 @@ class Replay:
         failure = conf.dlms_failure(expected)
         if failure is not None:
             dev.control("fault_dlms", {"count": 1, "after": failure[0]}, now)
-        raw = conf.rewrap(cmd, party, dcc.acb, dev.eui, self.ka_public)
+        content = None
+        if cmd.message_code in conf.TOP_UP_CODES:  # the UTRN made for this meter's key
+            content = conf.top_up_payload(cmd, self.ks, dev.eui, self.ka_public)
+        raw = conf.rewrap(cmd, party, dcc.acb, dev.eui, self.ka_public, content)
         out = dev.handle_gbcs(raw, now)
         if not out or dev.last_outcome != "accepted":
             return ["no response: %s %s" % (dev.last_outcome, dev.last_detail)]

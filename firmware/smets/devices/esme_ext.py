@@ -565,10 +565,13 @@ def _top_up(dev, code, now, local):
     supplier = dev._party_by_role("supplier")
     pp = (getattr(dev, "trust", None) or {}).get("supplier") or {}
     pp = pp.get("pp")
-    # No prepayment key (a bench that gave none): form, counter and replay are still checked.
-    z = dev.zcache.z(bytes.fromhex(pp)) if supplier is not None and pp else None
-    title = supplier.eui if supplier is not None else bytes(8)
     try:
+        if supplier is None or not pp:
+            # A UTRN is authentic only by its MAC under the supplier's prepayment key
+            # agreement key (GBCS 14): a meter without that key can check none, so takes none.
+            raise utrn.UTRNError("no prepayment key of the supplier to check it with")
+        z = dev.zcache.z(bytes.fromhex(pp))
+        title = supplier.eui
         counter, pence, cache = utrn.accept(
             code, z, title, dev.eui, s.get("utrn") or [],
             _threshold(dev, _KEY_MAX_CREDIT) // _CREDIT_PER_PENNY)
@@ -577,10 +580,10 @@ def _top_up(dev, code, now, local):
         if limit and dev.balance() + credit > limit:
             raise utrn.UTRNError("balance would exceed %d" % limit, _MAX_CREDIT_REACHED,
                                  _EVENT_MAX_BALANCE)
-    except utrn.UTRNError as exc:
+    except ValueError as exc:  # UTRNError; P256Error: a prepayment key that is no point
         dev.log("W", "top-up refused: %s" % exc)
-        dev._event(now, exc.event)
-        return exc.result, 0
+        dev._event(now, getattr(exc, "event", utrn.EVENT_NOT_AUTHENTIC))
+        return getattr(exc, "result", utrn.INVALID), 0
     s["utrn"] = cache
     s["credit"] += credit
     dev._event(now, E.EVENT_CREDIT_ADDED)

@@ -563,6 +563,32 @@ def rewrap(msg, party, acb, device_eui, device_ka_public, content=None):
     return envelope.wrap_ciphering(apdu, mac)
 
 
+def top_up_payload(cmd, ks, device_eui, device_ka_public):
+    """A top-up command's payload with its UTRN (20 ASCII digits, in a DLMS octet-string or a
+    ZSE ConsumerTopUp) replaced by one for this device: same counter bits, value and value
+    class, MAC under the supplier's prepayment key (keystore `<eui>-pp-ka.key`) and the
+    device's KA key. The meter's UTRN Counter Cache is empty after provisioning, so the
+    counter is the one the bits stand for next to none (smets.gbcs.utrn). None when the
+    command holds no valid UTRN (RTDS's CS01b ERROR: a check digit that is wrong)."""
+    from smets.gbcs import utrn as futrn
+
+    content = bytes(cmd.content)
+    supplier = bytes(cmd.originator).hex()
+    if not ks.has_private(supplier, "pp-ka"):
+        raise ConformanceError("no prepayment key of %s in the keystore to make the UTRN with"
+                               % supplier)
+    for m in re.finditer(rb"[0-9]{20}", content):
+        try:
+            bits, pounds, value, _mac = futrn.parse(m.group())
+        except futrn.UTRNError:
+            continue
+        z = ocrypto.ecdh(ks.private(supplier, "pp-ka"), device_ka_public)
+        code = futrn.make(z, bytes(cmd.originator), device_eui, futrn.counter_near(bits, -1),
+                          value, pounds)
+        return content[:m.start()] + code.encode() + content[m.end():]
+    return None  # no valid UTRN (an ERROR scenario's): sent as RTDS has it, refused
+
+
 def esme_variant(scenario_id, message_code):
     """The ESME variant a scenario runs on: twin-element when the RTDS names it TWIN or only a
     twin-element meter has the use case, polyphase for the polyphase-only use cases (the
@@ -754,29 +780,7 @@ class Runner:
                               or message_code in TOP_UP_CODES else None, root)
 
     def _top_up_payload(self, cmd, handle):
-        """The command's payload with its UTRN (20 ASCII digits, in a DLMS octet-string or a
-        ZSE ConsumerTopUp) replaced by one for this device: same counter bits, value and
-        value class, MAC under the supplier's prepayment key (keystore `<eui>-pp-ka.key`) and
-        the device's KA key. The meter's UTRN Counter Cache is empty after provisioning, so
-        the counter is the one the bits stand for next to none (smets.gbcs.utrn). None when
-        the command holds no valid UTRN (RTDS's CS01b ERROR: a check digit that is wrong)."""
-        from smets.gbcs import utrn as futrn
-
-        content = bytes(cmd.content)
-        supplier = bytes(cmd.originator).hex()
-        if not self.ks.has_private(supplier, "pp-ka"):
-            raise ConformanceError("no prepayment key of %s in the keystore to make the "
-                                   "UTRN with" % supplier)
-        for m in re.finditer(rb"[0-9]{20}", content):
-            try:
-                bits, pounds, value, _mac = futrn.parse(m.group())
-            except futrn.UTRNError:
-                continue
-            z = ocrypto.ecdh(self.ks.private(supplier, "pp-ka"), handle.ka_public)
-            code = futrn.make(z, bytes(cmd.originator), handle.eui,
-                              futrn.counter_near(bits, -1), value, pounds)
-            return content[:m.start()] + code.encode() + content[m.end():]
-        return None  # no valid UTRN (an ERROR scenario's): sent as RTDS has it, refused
+        return top_up_payload(cmd, self.ks, handle.eui, handle.ka_public)
 
     def _device_certificates(self, handle, eui):
         """The RTDS device certificates of `eui` re-issued for the device's own keys, stored
