@@ -779,9 +779,6 @@ class Runner:
         return TrustedParties(list(by_role.values()), self.ks if message_code in DETAILS_CODES
                               or message_code in TOP_UP_CODES else None, root)
 
-    def _top_up_payload(self, cmd, handle):
-        return top_up_payload(cmd, self.ks, handle.eui, handle.ka_public)
-
     def _device_certificates(self, handle, eui):
         """The RTDS device certificates of `eui` re-issued for the device's own keys, stored
         on the device (CONTROL certificates) as its own."""
@@ -1003,7 +1000,7 @@ class Runner:
             res.notes.append("the device certificate in the command is re-issued for the "
                              "device's own key")
         if cmd.message_code in TOP_UP_CODES:
-            content = self._top_up_payload(cmd, handle)
+            content = top_up_payload(cmd, self.ks, handle.eui, handle.ka_public)
             if content is not None:
                 res.notes.append("the UTRN is made again for the device's own key agreement "
                                  "key (same counter and value)")
@@ -1167,23 +1164,12 @@ class Runner:
         board = dev.handle.board
         if board is None or dev.provisioned_at_boot != getattr(board, "boots", None):
             return
-        before, t0 = board.boots, time.time()
-        try:
-            dev.handle.link.control("reset", timeout=3.0)
-        except Exception:  # noqa: BLE001 - it may reboot before the reply gets out
-            pass
-        deadline = time.monotonic() + self.provision_timeout
-        while board.boots == before and time.monotonic() < deadline:
-            time.sleep(0.01)
-        while time.monotonic() < deadline:
-            try:
-                dev.handle.link.control("status", timeout=1.0)
-                break
-            except Exception:  # noqa: BLE001 - still booting
-                time.sleep(0.02)
+        from smetsbench.tools.probe import restart
+
+        t0 = time.time()
+        restart(dev.handle.link, self.provision_timeout, boots=lambda: board.boots)
         # Back on the HAN as it was, so that the join the provisioning makes is the next one.
-        self.bench.hub.wait_joined(dev.handle.eui, max(0.1, deadline - time.monotonic()),
-                                   since=t0)
+        self.bench.hub.wait_joined(dev.handle.eui, self.provision_timeout, since=t0)
 
     def _fresh(self, dev, eui, dcc, init=None):
         """The device as `eui`, freshly provisioned with `dcc` (and `init`, default the

@@ -96,12 +96,16 @@ def firmware_status(link, timeout=FIRMWARE_PROBE_TIMEOUT, require_current=True):
     return status
 
 
-def restart(link, timeout=30.0):
+def restart(link, timeout=30.0, boots=None):
     """Reboot the board through the firmware (CONTROL reset) and wait until it answers again;
     returns its status. A provisioned board is restarted before it is provisioned again: a
     long-running device model leaves the heap too fragmented for a second one on small
-    boards."""
-    before = getattr(link, "boots", None)
+    boards. `boots`: a function giving the board's boot count (default: the link's `boots`,
+    where it has one), so that the wait ends at the new boot, not after a fixed second."""
+    if boots is None and hasattr(link, "boots"):
+        def boots():
+            return link.boots
+    before = boots() if boots is not None else None
     try:
         link.control("reset", timeout=5.0)
     except BoardError:
@@ -111,7 +115,7 @@ def restart(link, timeout=30.0):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        if before is not None and link.boots == before:
+        if before is not None and boots() == before:
             time.sleep(0.05)
             continue
         try:
