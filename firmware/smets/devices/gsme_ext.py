@@ -446,10 +446,13 @@ def control(dev, op, req, now):
 
         dev.advance(now)
         ctx = Context(dev, None, None, now, None)
+        dev._dirty = False
         payload = top_up(dev, (1, str(req["utrn"]).encode()), ctx)
-        # The credit and the UTRN cache as a remote top-up's are (one record): a keypad
-        # top-up acknowledged on the display survives a power cut as well.
-        dev._save()
+        # The credit and the UTRN cache as a remote top-up's are (one record, saved when the
+        # top-up changed them): a keypad top-up acknowledged on the display survives a power
+        # cut as well.
+        if dev._dirty:
+            dev._save()
         dev.to_alert.extend(ctx.alerts)
         result, value, _source, credit = secmd.decode(G.PREPAYMENT, True, 0x03, payload)
         return {"result": result, "value": value, "credit": credit, "alerts": len(ctx.alerts)}
