@@ -126,10 +126,10 @@ def rand_bytes(n, seed):
     return bytes(out)
 
 
-def utrn(counter_hi, pence, device=DEVICE_EUI, device_ka="device_ka"):
-    """A UTRN of `pence` the fixtures' supplier makes for the device (counter high 32 bits
-    `counter_hi`), as str."""
+def utrn(counter_hi, value, pounds=False, key="supplier_ka"):
+    """A UTRN of `value` pennies (or pounds) the fixtures' supplier makes for the device
+    (counter high 32 bits `counter_hi`; `key`: the prepayment key it is MACed under), as str."""
     from smets.gbcs import utrn as u
 
-    z = p256.ecdh(KEYS["supplier_ka"], pub(device_ka))
-    return u.make(z, PARTY_EUIS["supplier"], device, counter_hi << 32, pence)
+    z = p256.ecdh(KEYS[key], pub("device_ka"))
+    return u.make(z, PARTY_EUIS["supplier"], DEVICE_EUI, counter_hi << 32, value, pounds)

@@ -166,14 +166,11 @@ def test_gas_flows_only_through_an_open_valve_and_the_valve_opens_at_the_meter()
 
 def test_a_top_up_credits_the_meter_once():
     store = fx.scratch_store()
-    ident = _identity()
-    # The supplier's prepayment key (GBCS 14: a meter without it takes no top-up; here the
-    # supplier's KA key pair doubles as it).
-    ident["parties"]["supplier"]["pp"] = fx.pub("supplier_ka").hex()
-    dev = GSME(ident, store, NOW, fresh=True)
+    # The fixtures' supplier has a prepayment key (GBCS 14: a meter without it takes no
+    # top-up).
+    dev = GSME(_identity(), store, NOW, fresh=True)
     try:
-        z = p256.ecdh(fx.KEYS["supplier_ka"], fx.pub("device_ka"))
-        code = utrn.make(z, fx.PARTY_EUIS["supplier"], fx.DEVICE_EUI, 1 << 32, 250)
+        code = fx.utrn(1, 250)
         top_up = secmd.encode(PREPAYMENT, False, 0x04, [0, code.encode()])
         payload, _, _ = _run(dev, 0x0097, _gbz((PREPAYMENT, 0x01, 0x04, top_up)))
         result, value, _src, credit = secmd.decode(PREPAYMENT, True, 0x03,
