@@ -23,9 +23,18 @@ def unload(fullname):
             delattr(pkg, name)
 
 
-def call(module, name, args, drop=()):
-    """`module`.`name`(*args), then `module` and the modules in `drop` unloaded."""
-    mod = __import__(module, None, None, (name,))
+def call(module, name, args, drop=(), spare=None):
+    """`module`.`name`(*args), then `module` and the modules in `drop` unloaded. `spare`: a
+    function that lets go of caches the device can load again (verification tables), called
+    when the module does not fit the heap, before the one more import it allows."""
+    try:
+        mod = __import__(module, None, None, (name,))
+    except MemoryError:
+        if spare is None:
+            raise
+        unload(module)
+        spare()
+        mod = __import__(module, None, None, (name,))
     try:
         return getattr(mod, name)(*args)
     finally:

@@ -687,4 +687,8 @@ def _call(name, *args, module="esme_ext"):
         drop = ("smets.gbcs.asn1",)
     elif module == "esme_han":
         drop = _HAN_MODULES
-    return lazy.call("smets.devices." + module, name, args, drop)
+    # A module that does not fit the heap gets the room of the parties' verification tables
+    # (they load again from flash at their next use).
+    dev = args[0] if args else None
+    spare = dev.drop_tables if getattr(dev, "parties", None) else None
+    return lazy.call("smets.devices." + module, name, args, drop, spare)
